@@ -1,0 +1,1 @@
+"""The mediation server: HTTP and WebSocket endpoints around `rooms` and `transcripts`."""

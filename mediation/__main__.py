@@ -1,0 +1,3 @@
+from mediation.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Who is asking: room tokens for participants, the API key for the platform."""

@@ -1,0 +1,64 @@
+"""Settings, twelve-factor style: environment variables with safe embedded defaults."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".mediation")
+    database_url: str = ""  # default: SQLite in data_dir
+    redis_url: str = ""  # empty: one process, in-memory broker
+    key_file: Path | None = None  # default: data_dir/keys.json
+    master_keys: str = ""  # "id:base64,id:base64" (first is active) overrides the key file
+    token_secret: str = ""  # overrides the key file
+    api_key: str = ""  # overrides the key file
+    public_url: str = ""  # where join links point; default http://host:port
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl: int = 3600 * 8  # seconds
+    max_body_bytes: int = 16 * 1024
+    max_frame_bytes: int = 1024 * 1024  # beyond this the socket closes with 1009
+    send_queue: int = 1024  # frames waiting for a slow client before it is cut off
+    hello_timeout: float = 10.0
+    rate_per_second: float = 20.0  # sends per connection, sustained
+    rate_burst: int = 60
+    commit_max_batch: int = 512
+    commit_linger_ms: float = 0.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'mediation.db'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "keys.json"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
+        def get(name: str, default: str = "") -> str:
+            return env.get(f"MEDIATION_{name}", default)
+
+        defaults = cls()
+        key_file = get("KEY_FILE")
+        return cls(
+            data_dir=Path(get("DATA_DIR", str(defaults.data_dir))),
+            database_url=get("DATABASE_URL"),
+            redis_url=get("REDIS_URL"),
+            key_file=Path(key_file) if key_file else None,
+            master_keys=get("MASTER_KEY"),
+            token_secret=get("TOKEN_SECRET"),
+            api_key=get("API_KEY"),
+            public_url=get("PUBLIC_URL"),
+            host=get("HOST", defaults.host),
+            port=int(env.get("PORT", defaults.port)),
+            token_ttl=int(get("TOKEN_TTL", str(defaults.token_ttl))),
+            max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
+            send_queue=int(get("SEND_QUEUE", str(defaults.send_queue))),
+            rate_per_second=float(get("RATE_PER_SECOND", str(defaults.rate_per_second))),
+            rate_burst=int(get("RATE_BURST", str(defaults.rate_burst))),
+            commit_max_batch=int(get("COMMIT_MAX_BATCH", str(defaults.commit_max_batch))),
+            commit_linger_ms=float(get("COMMIT_LINGER_MS", str(defaults.commit_linger_ms))),
+        )

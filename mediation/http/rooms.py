@@ -1,0 +1,106 @@
+"""/api/rooms: open a room for a ticket, look rooms up, mint participant tokens."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mediation.http.auth import require_api_key
+from mediation.http.errors import ApiError, read_json
+from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
+from rooms.visibility import Role
+from transcripts.store import RoomRow
+
+Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
+
+
+class TicketRef(Struct):
+    provider: Annotated[str, Meta(min_length=1, max_length=32)]
+    id: Name
+
+
+class CreateRoom(Struct):
+    ticket: TicketRef
+    client: Name
+    freelancer: Name
+
+
+class CreateToken(Struct):
+    user: Name
+    role: Role
+    ttl: Annotated[int, Meta(gt=0, le=7 * 24 * 3600)] | None = None
+
+
+def room_json(room: RoomRow) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "ticket": {"provider": room.ticket_provider, "id": room.ticket_id},
+        "state": room.state,
+        "client": room.client_user,
+        "freelancer": room.freelancer_user,
+        "created_at": room.created_at.isoformat(),
+    }
+
+
+async def create_room(request: Request) -> JSONResponse:
+    services = require_api_key(request)
+    body = await read_json(request, CreateRoom)
+    try:
+        room = await open_room(services, body.ticket.provider, body.ticket.id, body.client,
+                               body.freelancer)
+    except BadRequest as exc:
+        raise ApiError(400, "invalid", str(exc)) from None
+    except RoomConflict as exc:
+        raise ApiError(409, "conflict", str(exc), room=exc.existing.id) from None
+    return JSONResponse(room_json(room), 201, headers={"Location": f"/api/rooms/{room.id}"})
+
+
+async def get_room(request: Request) -> JSONResponse:
+    services = require_api_key(request)
+    room = await services.store.room(request.path_params["room_id"])
+    if room is None:
+        raise ApiError(404, "not_found", "no such room")
+    return JSONResponse(room_json(room))
+
+
+async def find_rooms(request: Request) -> JSONResponse:
+    """GET /api/rooms?provider=local&ticket=T-1: the ticket's open room, if any."""
+    services = require_api_key(request)
+    provider, ticket = request.query_params.get("provider"), request.query_params.get("ticket")
+    if not provider or not ticket:
+        raise ApiError(400, "invalid", "query parameters provider and ticket are required")
+    room = await services.store.open_room_for_ticket(provider, ticket)
+    return JSONResponse({"rooms": [room_json(room)] if room else []})
+
+
+async def create_token(request: Request) -> JSONResponse:
+    services = require_api_key(request)
+    room = await services.store.room(request.path_params["room_id"])
+    if room is None:
+        raise ApiError(404, "not_found", "no such room")
+    body = await read_json(request, CreateToken)
+    try:
+        issued = issue_token(services, room, body.user, body.role, body.ttl)
+    except BadRequest as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    return JSONResponse(
+        {
+            "token": issued.token,
+            "expires_at": datetime.fromtimestamp(issued.expires_at, UTC).isoformat(),
+            "room": issued.room,
+            "user": issued.user,
+            "role": issued.role.value,
+        },
+        201,
+    )
+
+
+routes = [
+    Route("/api/rooms", create_room, methods=["POST"]),
+    Route("/api/rooms", find_rooms, methods=["GET"]),
+    Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
+    Route("/api/rooms/{room_id}/tokens", create_token, methods=["POST"]),
+]

@@ -1,0 +1,61 @@
+"""Bytes <-> frames, and engine events -> frames."""
+
+import msgspec
+
+from mediation.protocol.codes import ErrorCode
+from mediation.protocol.frames import (
+    ClientFrame,
+    Message,
+    PresenceFrame,
+    ServerFrame,
+    Who,
+)
+from rooms.ports import Event, Presence
+
+
+class FrameError(Exception):
+    def __init__(self, code: ErrorCode, message: str, frame_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.frame_id = frame_id
+
+
+class _IdOnly(msgspec.Struct):
+    id: str | None = None
+
+
+_frame_decoder: msgspec.json.Decoder[ClientFrame] = msgspec.json.Decoder(ClientFrame)
+_decode_frame = _frame_decoder.decode
+_decode_id = msgspec.json.Decoder(_IdOnly).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def decode(data: str) -> ClientFrame:
+    try:
+        return _decode_frame(data)
+    except msgspec.DecodeError as exc:
+        raise FrameError(ErrorCode.INVALID, str(exc), _frame_id(data)) from None
+
+
+def _frame_id(data: str) -> str | None:
+    """The `id` of a rejected frame, if it has a readable one, so the error can name it."""
+    try:
+        return _decode_id(data).id
+    except msgspec.DecodeError:
+        return None
+
+
+def encode(frame: ServerFrame) -> str:
+    return _encode(frame).decode()
+
+
+def to_frame(event: Event | ServerFrame) -> ServerFrame:
+    if isinstance(event, ServerFrame):
+        return event
+    if isinstance(event, Presence):
+        return PresenceFrame(event.user, event.role, event.online)
+    return Message(
+        event.seq, event.client_id, event.channel,
+        Who(event.sender_user, event.sender_role), event.body, event.ts,
+    )
+

@@ -1,0 +1,30 @@
+"""Stable error codes (in `error` frames) and WebSocket close codes.
+
+These strings and numbers are a public contract: add new ones, never
+change or reuse old ones. docs/protocol.md lists them all.
+"""
+
+from enum import IntEnum, StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHORIZED = "unauthorized"  # no, bad, expired token; or no hello yet
+    FORBIDDEN = "forbidden"  # authenticated, but not allowed to do this
+    NOT_FOUND = "not_found"  # the room does not exist
+    INVALID = "invalid"  # not a well-formed frame of this protocol
+    TOO_LARGE = "too_large"  # body over the configured limit
+    RATE_LIMITED = "rate_limited"  # slow down, then resend
+    ROOM_CLOSED = "room_closed"  # the room is read-only now
+    UNAVAILABLE = "unavailable"  # storage down: not stored, keep and resend later
+    INTERNAL = "internal"  # a bug on our side: not stored, resend later
+
+
+class CloseCode(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001  # server shutting down: reconnect (elsewhere) and resume
+    MESSAGE_TOO_BIG = 1009  # a frame over the hard frame limit
+    UNAUTHORIZED = 4401  # hello failed: token missing, bad, expired, or for another room
+    FORBIDDEN = 4403  # the token's user is not a participant of the room
+    NOT_FOUND = 4404  # the room does not exist
+    HELLO_TIMEOUT = 4408  # no hello in time
+    TOO_SLOW = 4429  # the client read too slowly; resume with `since`

@@ -1,0 +1,96 @@
+"""Every frame of protocol v1, as msgspec structs tagged by their `type`.
+
+Unknown fields are ignored (clients may be newer than the server); missing
+or mistyped ones are `invalid`.
+"""
+
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
+Seq = Annotated[int, Meta(ge=0)]
+
+
+class _Frame(Struct, tag_field="type", omit_defaults=True):
+    pass
+
+
+# client -> server
+
+
+class Hello(_Frame, tag="hello"):
+    token: str
+    since: dict[str, Seq] = {}
+    room: str | None = None  # optional: if given, must be the token's room
+
+
+class Send(_Frame, tag="send"):
+    id: ClientId
+    channel: str
+    body: str
+
+
+ClientFrame = Hello | Send
+
+
+# server -> client
+
+
+class Who(Struct):
+    user: str
+    role: str
+
+
+class Participant(Struct):
+    user: str
+    role: str
+    online: bool
+
+
+class Ticket(Struct):
+    provider: str
+    id: str
+
+
+class RoomView(Struct):
+    id: str
+    ticket: Ticket
+    state: str
+    participants: list[Participant]
+
+
+class Welcome(_Frame, tag="welcome"):
+    room: RoomView
+    you: Who
+    head: dict[str, int]
+
+
+class Ack(_Frame, tag="ack"):
+    id: str
+    channel: str
+    seq: int
+
+
+class Message(_Frame, tag="message"):
+    seq: int
+    id: str
+    channel: str
+    sender: Who
+    body: str
+    ts: str
+
+
+class PresenceFrame(_Frame, tag="presence"):
+    user: str
+    role: str
+    online: bool
+
+
+class Error(_Frame, tag="error"):
+    code: str
+    message: str
+    id: str | None = None
+
+
+ServerFrame = Welcome | Ack | Message | PresenceFrame | Error

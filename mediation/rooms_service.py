@@ -1,0 +1,72 @@
+"""Opening rooms for tickets and minting their tokens: the rules the HTTP API and CLI share."""
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from mediation.services import Services, room_info
+from mediation.tickets.local import PROVIDER as LOCAL
+from rooms.errors import Forbidden
+from rooms.hub import admit
+from rooms.lifecycle import State
+from rooms.ports import Member
+from rooms.visibility import Role
+from transcripts.store import RoomRow
+
+PROVIDERS = (LOCAL,)
+
+
+class RoomConflict(Exception):
+    def __init__(self, existing: RoomRow) -> None:
+        super().__init__(
+            f"ticket {existing.ticket_provider}/{existing.ticket_id} already has open room "
+            f"{existing.id}"
+        )
+        self.existing = existing
+
+
+class BadRequest(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: int
+    room: str
+    user: str
+    role: Role
+
+
+async def open_room(
+    services: Services, provider: str, ticket_id: str, client: str, freelancer: str
+) -> RoomRow:
+    if provider not in PROVIDERS:
+        raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    if client == freelancer:
+        raise BadRequest("the client and the freelancer must be different users")
+    existing = await services.store.open_room_for_ticket(provider, ticket_id)
+    if existing is not None:
+        raise RoomConflict(existing)
+    await services.tickets.ensure(ticket_id)
+    try:
+        return await services.store.create_room(
+            "r_" + secrets.token_urlsafe(12), provider, ticket_id, client, freelancer,
+            State.WAITING,
+        )
+    except IntegrityError:  # a concurrent request opened it first
+        existing = await services.store.open_room_for_ticket(provider, ticket_id)
+        assert existing is not None
+        raise RoomConflict(existing) from None
+
+
+def issue_token(
+    services: Services, room: RoomRow, user: str, role: Role, ttl: int | None = None
+) -> IssuedToken:
+    try:
+        admit(room_info(room), Member(user, role))
+    except Forbidden as exc:
+        raise BadRequest(str(exc)) from None
+    token, grant = services.tokens.mint(room.id, user, role, ttl)
+    return IssuedToken(token, grant.expires_at, room.id, user, role)

@@ -1,0 +1,92 @@
+"""Where the server's secrets come from: environment first, else the key file.
+
+With nothing configured (the embedded default) a key file is created once,
+with a warning, so a laptop run needs no setup and keeps its data readable
+across restarts. Production sets MEDIATION_MASTER_KEY and friends instead.
+"""
+
+import base64
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mediation.config import Settings
+from transcripts.keyring import Keyring, new_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    keyring: Keyring
+    token_secret: bytes
+    api_key: str
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def parse_master_keys(spec: str) -> Keyring:
+    """`id:base64url[,id:base64url...]`; the first key is the active one."""
+    keks: dict[str, bytes] = {}
+    for item in spec.split(","):
+        kek_id, _, encoded = item.strip().partition(":")
+        if not kek_id or not encoded:
+            raise ValueError("MEDIATION_MASTER_KEY must look like 'id:base64url,...'")
+        keks[kek_id] = unb64(encoded)
+    return Keyring(keks, active=next(iter(keks)))
+
+
+def new_key_file_content() -> dict[str, Any]:
+    kek_id = "k-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return {
+        "keks": {kek_id: b64(new_key())},
+        "active_kek": kek_id,
+        "token_secret": b64(secrets.token_bytes(32)),
+        "api_key": secrets.token_urlsafe(32),
+    }
+
+
+def read_key_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        log.warning(
+            "no keys configured: creating %s. Keep it safe and back it up apart from the "
+            "database: without it the stored transcripts cannot be read.", path
+        )
+        write_key_file(path, new_key_file_content())
+    content: dict[str, Any] = json.loads(path.read_text())
+    return content
+
+
+def write_key_file(path: Path, content: dict[str, Any]) -> None:
+    """Write atomically and readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(content, out, indent=2)
+    tmp.replace(path)
+
+
+def load_secrets(settings: Settings) -> Secrets:
+    complete = settings.master_keys and settings.token_secret and settings.api_key
+    file = {} if complete else read_key_file(settings.resolved_key_file)
+    keyring = (
+        parse_master_keys(settings.master_keys)
+        if settings.master_keys
+        else Keyring({k: unb64(v) for k, v in file["keks"].items()}, file["active_kek"])
+    )
+    token_secret = (
+        settings.token_secret.encode() if settings.token_secret else unb64(file["token_secret"])
+    )
+    return Secrets(keyring, token_secret, settings.api_key or file["api_key"])

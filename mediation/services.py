@@ -1,0 +1,90 @@
+"""Everything a running server holds, wired together once at startup."""
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from mediation import migrate
+from mediation.auth.tokens import TokenIssuer
+from mediation.config import Settings
+from mediation.secrets import Secrets, load_secrets
+from mediation.tickets.local import LocalTickets
+from rooms.hub import Hub
+from rooms.ports import Draft, RoomInfo, StoredMessage
+from transcripts.database import Database
+from transcripts.group_commit import GroupCommitConfig, GroupCommitter
+from transcripts.store import RoomRow, TranscriptStore
+
+log = logging.getLogger(__name__)
+
+
+class Closable(Protocol):
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class TranscriptLog:
+    """The engine's MessageLog: appends through group commit, reads from the store."""
+
+    def __init__(self, committer: GroupCommitter, store: TranscriptStore) -> None:
+        self._committer = committer
+        self.heads = store.heads
+        self.read = store.read
+
+    def append(self, draft: Draft) -> "asyncio.Future[StoredMessage]":
+        # A Future is invariant in its type, but this one is only ever read.
+        return cast("asyncio.Future[StoredMessage]", self._committer.append(draft))
+
+
+class RoomsFromStore:
+    """The engine's RoomDirectory, read from the transcript store."""
+
+    def __init__(self, store: TranscriptStore) -> None:
+        self._store = store
+
+    async def get(self, room_id: str) -> RoomInfo | None:
+        row = await self._store.room(room_id)
+        return None if row is None else room_info(row)
+
+
+def room_info(row: RoomRow) -> RoomInfo:
+    return RoomInfo(row.id, row.ticket_provider, row.ticket_id, row.client_user,
+                    row.freelancer_user, row.state)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    secrets: Secrets
+    db: Database
+    store: TranscriptStore
+    committer: GroupCommitter
+    hub: Hub
+    tokens: TokenIssuer
+    tickets: LocalTickets
+    node: str = field(default_factory=lambda: secrets.token_hex(4))
+    sockets: set[Closable] = field(default_factory=set)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> "Services":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        keys = load_secrets(settings)
+        db = Database(settings.resolved_database_url)
+        await migrate.prepare(db)
+        store = TranscriptStore(db, keys.keyring)
+        committer = GroupCommitter(
+            store,
+            committed=lambda records: hub.committed(records),  # hub is bound below
+            config=GroupCommitConfig(settings.commit_max_batch,
+                                     settings.commit_linger_ms / 1000),
+        )
+        hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store))
+        committer.start()
+        return cls(settings, keys, db, store, committer, hub,
+                   TokenIssuer(keys.token_secret, settings.token_ttl), LocalTickets(db))
+
+    async def stop(self) -> None:
+        await self.committer.close()
+        await self.db.close()
+

@@ -1,0 +1,1 @@
+"""Support tickets: every room names exactly one `(provider, id)`."""

@@ -1,0 +1,67 @@
+"""One socket's outgoing side: a bounded queue drained by a single writer.
+
+Everything a client receives passes through here in order. A client that
+falls `limit` frames behind is cut off with TOO_SLOW rather than let the
+queue grow: it reconnects and resumes with `since`, and the room never
+waits for it.
+"""
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from mediation.protocol.codec import encode, to_frame
+from mediation.protocol.codes import CloseCode
+from mediation.protocol.frames import ServerFrame
+from rooms.ports import Event
+
+log = logging.getLogger(__name__)
+_ids = itertools.count(1)
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, node: str, limit: int) -> None:
+        self.id = f"{node}:{next(_ids)}"
+        self._ws = ws
+        self._limit = limit
+        self._queue: deque[Event | ServerFrame] = deque()
+        self._wakeup = asyncio.Event()
+        self._close: tuple[int, str] | None = None
+
+    def push(self, event: Event | ServerFrame) -> None:
+        if self._close is not None:
+            return
+        if len(self._queue) >= self._limit:
+            log.info("connection %s too slow: cut off", self.id)
+            self.close(CloseCode.TOO_SLOW, "too slow: reconnect and resume")
+            return
+        self._queue.append(event)
+        self._wakeup.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is queued is written (TOO_SLOW drops the queue)."""
+        if self._close is None:
+            self._close = (code, reason)
+            if code == CloseCode.TOO_SLOW:
+                self._queue.clear()
+            self._wakeup.set()
+
+    async def send_now(self, frame: ServerFrame) -> None:
+        """Write before the writer runs (welcome and replay go first)."""
+        await self._ws.send_text(encode(frame))
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    await self._ws.send_text(encode(to_frame(self._queue.popleft())))
+                if self._close is not None:
+                    await self._ws.close(*self._close)
+                    return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            return  # the peer is gone; the reader notices too

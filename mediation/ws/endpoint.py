@@ -1,0 +1,67 @@
+"""GET /ws: accept, run the session's read loop, and always clean up."""
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from mediation.protocol import SUBPROTOCOL
+from mediation.protocol.codes import CloseCode, ErrorCode
+from mediation.protocol.frames import Error
+from mediation.services import Services
+from mediation.ws.connection import Connection
+from mediation.ws.session import HelloFailed, Session
+
+log = logging.getLogger(__name__)
+
+
+async def serve_socket(ws: WebSocket) -> None:
+    services: Services = ws.app.state.services
+    settings = services.settings
+    offered = ws.scope.get("subprotocols") or []
+    await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    conn = Connection(ws, services.node, settings.send_queue)
+    session = Session(services.hub, services.tokens, settings, conn)
+    services.sockets.add(conn)
+    writer: asyncio.Task[None] | None = None
+    try:
+        async with asyncio.timeout(settings.hello_timeout) as deadline:
+            while session.joined is None:
+                if not await _receive_one(ws, session):
+                    return
+            deadline.reschedule(None)
+        writer = asyncio.create_task(conn.write_loop())
+        while await _receive_one(ws, session):
+            pass
+    except TimeoutError:
+        await _close(ws, CloseCode.HELLO_TIMEOUT, "no hello in time")
+    except HelloFailed as exc:
+        await conn.send_now(Error(exc.code, str(exc)))
+        await _close(ws, exc.close_code, str(exc))
+    finally:
+        services.hub.leave(conn)
+        services.sockets.discard(conn)
+        if writer is not None:
+            conn.close(CloseCode.NORMAL, "")
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+
+async def _receive_one(ws: WebSocket, session: Session) -> bool:
+    """Read and handle one frame; False once the peer has gone."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return False
+    text = message.get("text")
+    if text is None:
+        await session.reply(Error(ErrorCode.INVALID, "binary frames are not part of mediation.v1"))
+    else:
+        await session.receive(text)
+    return True
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await ws.close(code, reason[:120])

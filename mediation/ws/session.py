@@ -1,0 +1,140 @@
+"""One participant's session: the protocol v1 state machine over a socket.
+
+Before `hello` only `hello` is accepted; `hello` authenticates, joins the
+room, sends `welcome` and the replay, then hands writing to the
+connection's writer. After that, `send` frames go to the room and each
+gets exactly one `ack` or `error`.
+"""
+
+import asyncio
+from functools import partial
+
+from mediation.auth.tokens import InvalidToken, TokenIssuer
+from mediation.config import Settings
+from mediation.protocol.codec import FrameError, decode, to_frame
+from mediation.protocol.codes import CloseCode, ErrorCode
+from mediation.protocol.frames import (
+    Ack,
+    Error,
+    Hello,
+    Participant,
+    RoomView,
+    Send,
+    ServerFrame,
+    Ticket,
+    Welcome,
+    Who,
+)
+from mediation.ws.connection import Connection
+from mediation.ws.throttle import TokenBucket
+from rooms.errors import RoomError
+from rooms.hub import Hub, Joined
+from rooms.ports import Member, StoredMessage
+from rooms.visibility import Role
+
+CLOSE_FOR = {
+    ErrorCode.UNAUTHORIZED: CloseCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN: CloseCode.FORBIDDEN,
+    ErrorCode.NOT_FOUND: CloseCode.NOT_FOUND,
+}
+
+
+class HelloFailed(Exception):
+    """The socket cannot join: say why, then close with `close_code`."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.close_code = CLOSE_FOR.get(code, CloseCode.GOING_AWAY)
+
+
+def welcome(joined: Joined) -> Welcome:
+    room = joined.room
+    here = set(joined.online)
+    parties = [Member(room.client, Role.CLIENT), Member(room.freelancer, Role.FREELANCER)]
+    everyone = parties + [m for m in joined.online if m not in parties]
+    return Welcome(
+        RoomView(
+            room.id, Ticket(room.ticket_provider, room.ticket_id), room.state,
+            [Participant(m.user, m.role, m in here) for m in everyone],
+        ),
+        Who(joined.member.user, joined.member.role),
+        joined.heads,
+    )
+
+
+class Session:
+    def __init__(self, hub: Hub, tokens: TokenIssuer, settings: Settings, conn: Connection):
+        self._hub = hub
+        self._tokens = tokens
+        self._settings = settings
+        self._conn = conn
+        self._bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
+        self.joined: Joined | None = None
+
+    async def receive(self, text: str) -> None:
+        """Handle one text frame. Raises HelloFailed when the socket must close."""
+        try:
+            frame = decode(text)
+        except FrameError as exc:
+            await self.reply(Error(exc.code, str(exc), exc.frame_id))
+            return
+        if isinstance(frame, Hello):
+            await self._hello(frame)
+        else:
+            await self._send(frame)
+
+    async def reply(self, frame: ServerFrame) -> None:
+        if self.joined is None:
+            await self._conn.send_now(frame)
+        else:
+            self._conn.push(frame)
+
+    async def _hello(self, frame: Hello) -> None:
+        if self.joined is not None:
+            await self.reply(Error(ErrorCode.INVALID, "already joined: hello is sent once"))
+            return
+        try:
+            grant = self._tokens.verify(frame.token)
+        except InvalidToken as exc:
+            raise HelloFailed(ErrorCode.UNAUTHORIZED, str(exc)) from None
+        if frame.room is not None and frame.room != grant.room_id:
+            raise HelloFailed(ErrorCode.UNAUTHORIZED, "the token is for another room")
+        try:
+            joined = await self._hub.join(grant.room_id, Member(grant.user, grant.role),
+                                          self._conn)
+        except RoomError as exc:
+            raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
+        await self._conn.send_now(welcome(joined))
+        async for record in self._hub.backlog(joined, frame.since):
+            await self._conn.send_now(to_frame(record))
+        self.joined = joined
+
+    async def _send(self, frame: Send) -> None:
+        if self.joined is None:
+            await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
+            return
+        if len(frame.body.encode()) > self._settings.max_body_bytes:
+            limit = self._settings.max_body_bytes
+            await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))
+            return
+        if not self._bucket.take():
+            await self.reply(Error(ErrorCode.RATE_LIMITED, "too many messages", frame.id))
+            return
+        try:
+            stored = self._hub.post(self._conn, frame.id, frame.channel, frame.body)
+        except RoomError as exc:
+            await self.reply(Error(exc.code, str(exc), frame.id))
+            return
+        stored.add_done_callback(partial(self._settled, frame.id))
+
+    def _settled(self, client_id: str, stored: "asyncio.Future[StoredMessage]") -> None:
+        if stored.cancelled():
+            return
+        exc = stored.exception()
+        if exc is None:
+            record = stored.result()
+            self._conn.push(Ack(client_id, record.channel, record.seq))
+        else:
+            code = getattr(exc, "code", ErrorCode.INTERNAL)
+            self._conn.push(Error(code, str(exc), client_id))

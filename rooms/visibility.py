@@ -1,0 +1,55 @@
+"""Roles, channels, and the one table of who may read and write where.
+
+Every visibility decision in the system (fan-out, replay, history, export)
+asks this module; nothing else hard-codes a channel rule.
+"""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    FREELANCER = "freelancer"
+    MODERATOR = "moderator"
+    AUDITOR = "auditor"
+
+
+PARTIES = frozenset({Role.CLIENT, Role.FREELANCER})
+STAFF = frozenset({Role.MODERATOR, Role.AUDITOR})
+
+JOINT = "joint"
+CAUCUS_CLIENT = "caucus:client"
+CAUCUS_FREELANCER = "caucus:freelancer"
+NOTES = "notes"
+CHANNELS = (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES)
+
+_READ: dict[Role, tuple[str, ...]] = {
+    Role.CLIENT: (JOINT, CAUCUS_CLIENT),
+    Role.FREELANCER: (JOINT, CAUCUS_FREELANCER),
+    Role.MODERATOR: CHANNELS,
+    Role.AUDITOR: CHANNELS,
+}
+_WRITE: dict[Role, tuple[str, ...]] = {
+    Role.CLIENT: (JOINT, CAUCUS_CLIENT),
+    Role.FREELANCER: (JOINT, CAUCUS_FREELANCER),
+    Role.MODERATOR: CHANNELS,
+    Role.AUDITOR: (),  # auditors observe; they never speak in a room
+}
+
+
+def readable(role: Role) -> tuple[str, ...]:
+    """The channels `role` may see, in a stable order."""
+    return _READ[role]
+
+
+def can_read(role: Role, channel: str) -> bool:
+    return channel in _READ[role]
+
+
+def can_write(role: Role, channel: str) -> bool:
+    return channel in _WRITE[role]
+
+
+def sees_presence_of(viewer: Role, subject: Role) -> bool:
+    """Parties are not told when an auditor is reading along."""
+    return subject is not Role.AUDITOR or viewer in STAFF

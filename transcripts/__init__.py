@@ -1,0 +1,1 @@
+"""Encrypted, tamper-evident persistence of dispute transcripts."""

@@ -1,0 +1,23 @@
+"""Errors of the persistence layer, each with the stable wire code it maps to."""
+
+
+class TranscriptError(Exception):
+    code = "internal"
+
+
+class Tampered(TranscriptError):
+    """Stored bytes do not match what was written: refuse, never guess."""
+
+    code = "tampered"
+
+
+class RoomNotWritable(TranscriptError):
+    code = "room_closed"
+
+
+class UnknownRoom(TranscriptError):
+    code = "not_found"
+
+
+class StoreUnavailable(TranscriptError):
+    code = "unavailable"

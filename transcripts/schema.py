@@ -1,0 +1,72 @@
+"""Tables of the transcript store. Alembic migrations are made from these."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("ticket_provider", String(32), nullable=False),
+    Column("ticket_id", String(128), nullable=False),
+    Column("client_user", String(128), nullable=False),
+    Column("freelancer_user", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Envelope encryption: the room's data key, wrapped by keyring key kek_id.
+    Column("kek_id", String(64), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    # The tip of the room: last position, last chain hash, last seq per channel.
+    # Writers lock this row, so it serialises appends to one room everywhere.
+    Column("position", BigInteger, nullable=False, server_default="0"),
+    Column("chain_head", LargeBinary(32), nullable=False),
+    Column("heads", JSON, nullable=False),
+)
+
+Index(
+    "one_open_room_per_ticket",
+    rooms.c.ticket_provider,
+    rooms.c.ticket_id,
+    unique=True,
+    sqlite_where=text("state != 'closed'"),
+    postgresql_where=text("state != 'closed'"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("room_id", String(40), ForeignKey("rooms.id"), primary_key=True),
+    Column("position", BigInteger, primary_key=True),  # room-wide total order
+    Column("channel", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=False),  # per channel, gapless
+    Column("kind", String(16), nullable=False),
+    Column("sender_user", String(128), nullable=False),
+    Column("sender_role", String(16), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("ts", String(32), nullable=False),  # ISO 8601 UTC, hashed as written
+    Column("sealed", LargeBinary, nullable=False),  # nonce || AES-GCM ciphertext
+    Column("hash", LargeBinary(32), nullable=False),
+    UniqueConstraint("room_id", "channel", "seq"),
+    UniqueConstraint("room_id", "sender_user", "client_id"),
+)

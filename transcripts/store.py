@@ -1,0 +1,260 @@
+"""The transcript store: rooms' keys and tips, and their sealed records.
+
+Appends come in batches (see `group_commit`): one transaction locks the
+tips of the rooms involved, numbers the records, seals and chains them,
+inserts them, and moves the tips. Numbers are assigned inside that
+transaction, so `seq` and `position` stay gapless with any number of
+writers on any number of machines.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Row, bindparam, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from transcripts import chain
+from transcripts.database import Database
+from transcripts.envelope import RoomCipher
+from transcripts.errors import RoomNotWritable, TranscriptError, UnknownRoom
+from transcripts.keyring import Keyring, new_key
+from transcripts.schema import records, rooms
+
+MESSAGE = "message"
+CLOSED = "closed"
+
+
+class DraftLike(Protocol):
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def sender_user(self) -> str: ...
+    @property
+    def sender_role(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    room_id: str
+    position: int
+    channel: str
+    seq: int
+    kind: str
+    sender_user: str
+    sender_role: str
+    client_id: str
+    body: str
+    ts: str
+    hash: bytes
+    origin: str = ""
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    id: str
+    ticket_provider: str
+    ticket_id: str
+    client_user: str
+    freelancer_user: str
+    state: str
+    created_at: datetime
+    position: int
+
+
+@dataclass(slots=True)
+class _Tip:
+    position: int
+    chain_head: bytes
+    heads: dict[str, int]
+    state: str
+
+
+def utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TranscriptStore:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
+        self.db = db
+        self.keyring = keyring
+        self._ciphers: dict[str, RoomCipher] = {}
+
+    async def create_room(
+        self, room_id: str, ticket_provider: str, ticket_id: str,
+        client_user: str, freelancer_user: str, state: str,
+    ) -> RoomRow:
+        kek_id, wrapped = self.keyring.wrap(room_id, new_key())
+        row = RoomRow(room_id, ticket_provider, ticket_id, client_user, freelancer_user,
+                      state, datetime.now(UTC), 0)
+        async with self.db.write() as conn:
+            await conn.execute(
+                insert(rooms).values(
+                    id=row.id, ticket_provider=row.ticket_provider, ticket_id=row.ticket_id,
+                    client_user=row.client_user, freelancer_user=row.freelancer_user,
+                    state=row.state, created_at=row.created_at, kek_id=kek_id,
+                    wrapped_key=wrapped, position=0, chain_head=chain.GENESIS, heads={},
+                )
+            )
+        return row
+
+    async def room(self, room_id: str) -> RoomRow | None:
+        return await self._one_room(rooms.c.id == room_id)
+
+    async def open_room_for_ticket(self, provider: str, ticket_id: str) -> RoomRow | None:
+        return await self._one_room(
+            (rooms.c.ticket_provider == provider)
+            & (rooms.c.ticket_id == ticket_id)
+            & (rooms.c.state != CLOSED)
+        )
+
+    async def heads(self, room_id: str) -> dict[str, int]:
+        async with self.db.read() as conn:
+            heads = await conn.scalar(select(rooms.c.heads).where(rooms.c.id == room_id))
+        return dict(heads or {})
+
+    async def read(
+        self, room_id: str, channel: str, after: int, upto: int, limit: int
+    ) -> list[Record]:
+        query = (
+            select(records)
+            .where(records.c.room_id == room_id, records.c.channel == channel,
+                   records.c.seq > after, records.c.seq <= upto)
+            .order_by(records.c.seq)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            return [await self._decode(conn, row) for row in rows]
+
+    async def append_batch(self, drafts: Sequence[DraftLike]) -> list[Record | TranscriptError]:
+        """Commit `drafts` in one transaction; a result (or refusal) per draft, in order."""
+        results: list[Record | TranscriptError] = []
+        async with self.db.write() as conn:
+            tips = await self._lock_tips(conn, sorted({d.room_id for d in drafts}))
+            known = await self._stored(conn, drafts)
+            fresh: list[tuple[Record, bytes]] = []
+            for draft in drafts:
+                result = known.get((draft.room_id, draft.sender_user, draft.client_id))
+                if result is not None:
+                    results.append(replace(result, origin=draft.origin, duplicate=True))
+                    continue
+                outcome = await self._number(conn, tips, draft)
+                if isinstance(outcome, TranscriptError):
+                    results.append(outcome)
+                    continue
+                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome[0]
+                fresh.append(outcome)
+                results.append(outcome[0])
+            if fresh:
+                await self._insert(conn, fresh, tips)
+        return results
+
+    async def _number(
+        self, conn: AsyncConnection, tips: dict[str, _Tip], draft: DraftLike
+    ) -> tuple[Record, bytes] | TranscriptError:
+        """Give `draft` its numbers, chain link and ciphertext."""
+        tip = tips.get(draft.room_id)
+        if tip is None:
+            return UnknownRoom(f"no room {draft.room_id}")
+        if tip.state == CLOSED:
+            return RoomNotWritable(f"room {draft.room_id} is closed")
+        tip.position += 1
+        seq = tip.heads[draft.channel] = tip.heads.get(draft.channel, 0) + 1
+        ts = utc_timestamp()
+        head = chain.header(draft.room_id, tip.position, draft.channel, seq, MESSAGE,
+                            draft.sender_user, draft.sender_role, draft.client_id, ts)
+        body = draft.body.encode()
+        tip.chain_head = chain.link(tip.chain_head, head, body)
+        cipher = await self._cipher(conn, draft.room_id)
+        record = Record(draft.room_id, tip.position, draft.channel, seq, MESSAGE,
+                        draft.sender_user, draft.sender_role, draft.client_id, draft.body,
+                        ts, tip.chain_head, draft.origin)
+        return record, cipher.seal(body, head)
+
+    async def _insert(
+        self, conn: AsyncConnection, fresh: list[tuple[Record, bytes]], tips: dict[str, _Tip]
+    ) -> None:
+        rows = [
+            {"room_id": r.room_id, "position": r.position, "channel": r.channel, "seq": r.seq,
+             "kind": r.kind, "sender_user": r.sender_user, "sender_role": r.sender_role,
+             "client_id": r.client_id, "ts": r.ts, "sealed": sealed, "hash": r.hash}
+            for r, sealed in fresh
+        ]
+        await conn.execute(insert(records), rows)
+        moved = {r.room_id for r, _ in fresh}
+        await conn.execute(
+            update(rooms)
+            .where(rooms.c.id == bindparam("b_id"))
+            .values(position=bindparam("b_position"), chain_head=bindparam("b_chain_head"),
+                    heads=bindparam("b_heads")),
+            [{"b_id": room_id, "b_position": tips[room_id].position,
+              "b_chain_head": tips[room_id].chain_head, "b_heads": tips[room_id].heads}
+             for room_id in sorted(moved)],
+        )
+
+    async def _lock_tips(self, conn: AsyncConnection, room_ids: list[str]) -> dict[str, _Tip]:
+        query = (
+            select(rooms.c.id, rooms.c.position, rooms.c.chain_head, rooms.c.heads, rooms.c.state)
+            .where(rooms.c.id.in_(room_ids))
+            .order_by(rooms.c.id)
+            .with_for_update()
+        )
+        return {
+            row.id: _Tip(row.position, row.chain_head, dict(row.heads), row.state)
+            for row in (await conn.execute(query)).all()
+        }
+
+    async def _stored(
+        self, conn: AsyncConnection, drafts: Sequence[DraftLike]
+    ) -> dict[tuple[str, str, str], Record]:
+        """Records already stored under the drafts' idempotency keys."""
+        keys = {(d.room_id, d.sender_user, d.client_id) for d in drafts}
+        query = select(records).where(
+            tuple_(records.c.room_id, records.c.sender_user, records.c.client_id).in_(keys)
+        )
+        rows = (await conn.execute(query)).all()
+        return {
+            (row.room_id, row.sender_user, row.client_id): await self._decode(conn, row)
+            for row in rows
+        }
+
+    async def _decode(self, conn: AsyncConnection, row: Row[Any]) -> Record:
+        head = chain.header(row.room_id, row.position, row.channel, row.seq, row.kind,
+                            row.sender_user, row.sender_role, row.client_id, row.ts)
+        cipher = await self._cipher(conn, row.room_id)
+        body = cipher.open(row.sealed, head, f"position {row.position} ({row.channel} #{row.seq})")
+        return Record(row.room_id, row.position, row.channel, row.seq, row.kind,
+                      row.sender_user, row.sender_role, row.client_id, body.decode(), row.ts,
+                      row.hash)
+
+    async def _cipher(self, conn: AsyncConnection, room_id: str) -> RoomCipher:
+        cipher = self._ciphers.get(room_id)
+        if cipher is None:
+            key_row = (
+                await conn.execute(
+                    select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
+                )
+            ).one()
+            data_key = self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
+            cipher = self._ciphers[room_id] = RoomCipher(room_id, data_key)
+        return cipher
+
+    async def _one_room(self, where: Any) -> RoomRow | None:
+        query = select(
+            rooms.c.id, rooms.c.ticket_provider, rooms.c.ticket_id, rooms.c.client_user,
+            rooms.c.freelancer_user, rooms.c.state, rooms.c.created_at, rooms.c.position,
+        ).where(where)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return RoomRow(*row) if row is not None else None
