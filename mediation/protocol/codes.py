@@ -23,6 +23,8 @@ class CloseCode(IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # server shutting down: reconnect (elsewhere) and resume
     MESSAGE_TOO_BIG = 1009  # a frame over the hard frame limit
+    INTERNAL_ERROR = 1011  # stored data failed a check: an operator must look
+    TRY_AGAIN_LATER = 1013  # storage unavailable: reconnect with backoff
     UNAUTHORIZED = 4401  # hello failed: token missing, bad, expired, or for another room
     FORBIDDEN = 4403  # the token's user is not a participant of the room
     NOT_FOUND = 4404  # the room does not exist

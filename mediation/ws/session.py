@@ -7,7 +7,10 @@ gets exactly one `ack` or `error`.
 """
 
 import asyncio
+import logging
 from functools import partial
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import InvalidToken, TokenIssuer
 from mediation.config import Settings
@@ -31,11 +34,16 @@ from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
 from rooms.ports import Member, StoredMessage
 from rooms.visibility import Role
+from transcripts.errors import TranscriptError
+
+log = logging.getLogger(__name__)
 
 CLOSE_FOR = {
     ErrorCode.UNAUTHORIZED: CloseCode.UNAUTHORIZED,
     ErrorCode.FORBIDDEN: CloseCode.FORBIDDEN,
     ErrorCode.NOT_FOUND: CloseCode.NOT_FOUND,
+    ErrorCode.UNAVAILABLE: CloseCode.TRY_AGAIN_LATER,
+    ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
 }
 
 
@@ -101,12 +109,20 @@ class Session:
         if frame.room is not None and frame.room != grant.room_id:
             raise HelloFailed(ErrorCode.UNAUTHORIZED, "the token is for another room")
         try:
-            joined = await self._hub.join(grant.room_id, Member(grant.user, grant.role),
-                                          self._conn)
+            await self._join(Member(grant.user, grant.role), grant.room_id, frame.since)
         except RoomError as exc:
             raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
+        except TranscriptError:
+            log.exception("replay of room %s refused", grant.room_id)
+            raise HelloFailed(ErrorCode.INTERNAL, "the stored transcript failed a check") from None
+        except SQLAlchemyError as exc:
+            log.warning("replay of room %s failed: %s", grant.room_id, exc.__class__.__name__)
+            raise HelloFailed(ErrorCode.UNAVAILABLE, "the store is unavailable") from None
+
+    async def _join(self, member: Member, room_id: str, since: dict[str, int]) -> None:
+        joined = await self._hub.join(room_id, member, self._conn)
         await self._conn.send_now(welcome(joined))
-        async for record in self._hub.backlog(joined, frame.since):
+        async for record in self._hub.backlog(joined, since):
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 

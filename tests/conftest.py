@@ -1,0 +1,87 @@
+"""Fixtures: a real server on a real socket, and the peers that talk to it."""
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from mediation.app import create_app
+from mediation.cli import uvicorn_config
+from mediation.config import Settings
+from mediation.services import Services
+from tests.peers import Peer, Platform
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    services: Services
+    base_url: str
+    platform: Platform
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/ws"
+
+    async def peer(self, room: str, user: str, role: str) -> tuple[Peer, dict[str, object]]:
+        """A peer that has joined `room`, and its welcome."""
+        peer = await Peer.connect(self.ws_url)
+        welcome = await peer.hello(await self.platform.token(room, user, role))
+        assert welcome["type"] == "welcome", welcome
+        return peer, welcome
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, port=free_port(), rate_burst=10_000,
+                    rate_per_second=10_000.0)
+
+
+ServerFactory = Callable[[Settings], Awaitable[RunningServer]]
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[ServerFactory]:
+    """Start servers with given settings; all are stopped after the test."""
+    running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
+
+    async def start(settings: Settings) -> RunningServer:
+        app = create_app(settings)
+        config = uvicorn_config(app, settings)
+        config.log_level = "warning"
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("server did not start")
+            await asyncio.sleep(0.01)
+        base_url = f"http://127.0.0.1:{settings.port}"
+        http = httpx.AsyncClient(base_url=base_url)
+        running.append((server, task, http))
+        services: Services = app.state.services
+        return RunningServer(settings, services, base_url,
+                             Platform(http, services.secrets.api_key))
+
+    yield start
+    for server, task, http in running:
+        await http.aclose()
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def server(start_server: ServerFactory, settings: Settings) -> RunningServer:
+    return await start_server(settings)

@@ -1,0 +1,65 @@
+"""Reconnecting with `since`: exactly the missed visible messages, then live traffic."""
+
+from tests.peers import Peer
+
+
+async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(server):
+    room = await server.platform.open_room("T-resume")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    token = await server.platform.token(room, "c-1", "client")
+    client = await Peer.connect(server.ws_url)
+    await client.hello(token)
+    for n in range(1, 4):
+        await moderator.send(f"j{n}", "joint", f"joint {n}")
+        await moderator.next("ack")
+    await client.drain()
+    held = max(m["seq"] for m in client.messages())
+    assert held == 3
+    await client.close()
+
+    for n in range(4, 8):
+        await moderator.send(f"j{n}", "joint", f"joint {n}")
+        await moderator.send(f"c{n}", "caucus:client", f"private {n}")
+        await moderator.send(f"x{n}", "caucus:freelancer", f"other {n}")
+        await moderator.send(f"n{n}", "notes", f"note {n}")
+        for _ in range(4):
+            await moderator.next("ack")
+
+    back = await Peer.connect(server.ws_url)
+    welcome = await back.hello(token, since={"joint": held, "caucus:client": 0, "notes": 0})
+    assert welcome["head"] == {"joint": 7, "caucus:client": 4}
+    replay = [(m["channel"], m["seq"], m["body"]) for m in await back.drain()]
+    assert replay == [("joint", s, f"joint {s}") for s in range(4, 8)] + [
+        ("caucus:client", s - 3, f"private {s}") for s in range(4, 8)]
+
+    await moderator.send("live", "joint", "after resume")
+    live = await back.next("message")
+    assert (live["channel"], live["seq"]) == ("joint", 8)
+
+
+async def test_a_resent_id_is_stored_once_and_acked_with_the_original_seq(server):
+    room = await server.platform.open_room("T-idem")
+    client, _ = await server.peer(room, "c-1", "client")
+    freelancer, _ = await server.peer(room, "f-1", "freelancer")
+    await client.send("same", "joint", "once")
+    first = await client.next("ack")
+    await client.close()
+    again, _ = await server.peer(room, "c-1", "client")
+    await again.send("same", "joint", "once")
+    second = await again.next("ack")
+    assert first["seq"] == second["seq"] == 1
+    await again.send("next", "joint", "twice")
+    assert (await again.next("ack"))["seq"] == 2
+    await freelancer.drain()
+    assert [m["id"] for m in freelancer.messages()] == ["same", "next"]
+    assert await server.services.store.heads(room) == {"joint": 2}
+
+
+async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
+    room = await server.platform.open_room("T-race")
+    client, _ = await server.peer(room, "c-1", "client")
+    for _ in range(3):
+        await client.send("dup", "joint", "x")
+    acks = [await client.next("ack") for _ in range(3)]
+    assert {a["seq"] for a in acks} == {1}
+    assert await server.services.store.heads(room) == {"joint": 1}
