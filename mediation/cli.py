@@ -6,13 +6,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-import uvicorn
-from starlette.applications import Starlette
-
 from mediation import migrate
 from mediation.app import create_app
 from mediation.config import Settings
 from mediation.rooms_service import RoomConflict, issue_token, open_room
+from mediation.server import DrainingServer
 from mediation.services import Services
 from rooms.visibility import Role
 from transcripts.database import Database
@@ -21,27 +19,13 @@ DEMO_TICKET = "DEMO-1"
 DEMO_TOKEN_TTL = 24 * 3600
 
 
-def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",  # the legacy websockets mode costs ~40% throughput
-        loop="uvloop",
-        http="httptools",
-        ws_max_size=settings.max_frame_bytes,
-        proxy_headers=True,
-        log_level="info",
-    )
-
-
 def serve(settings: Settings) -> None:
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    DrainingServer(create_app(settings), settings).run()
 
 
 async def _demo(settings: Settings) -> None:
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings))
+    server = DrainingServer(app, settings)
     running = asyncio.create_task(server.serve())
     while not server.started:
         if running.done():
@@ -54,8 +38,7 @@ async def _demo(settings: Settings) -> None:
         room = exc.existing
     base = settings.public_url or f"http://{settings.host}:{settings.port}"
     print(f"\nDispute room {room.id} for ticket local/{DEMO_TICKET}. Open each link:\n")
-    for user, role in (("alice", Role.CLIENT), ("bob", Role.FREELANCER),
-                       ("mod-1", Role.MODERATOR)):
+    for user, role in (("alice", Role.CLIENT), ("bob", Role.FREELANCER), ("mod-1", Role.MODERATOR)):
         issued = issue_token(services, room, user, role, DEMO_TOKEN_TTL)
         print(f"  {role.value:<11} {base}/#room={room.id}&token={issued.token}\n")
     sys.stdout.flush()

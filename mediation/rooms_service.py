@@ -52,7 +52,11 @@ async def open_room(
     await services.tickets.ensure(ticket_id)
     try:
         return await services.store.create_room(
-            "r_" + secrets.token_urlsafe(12), provider, ticket_id, client, freelancer,
+            "r_" + secrets.token_urlsafe(12),
+            provider,
+            ticket_id,
+            client,
+            freelancer,
             State.WAITING,
         )
     except IntegrityError:  # a concurrent request opened it first

@@ -61,7 +61,8 @@ def read_key_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         log.warning(
             "no keys configured: creating %s. Keep it safe and back it up apart from the "
-            "database: without it the stored transcripts cannot be read.", path
+            "database: without it the stored transcripts cannot be read.",
+            path,
         )
         write_key_file(path, new_key_file_content())
     content: dict[str, Any] = json.loads(path.read_text())

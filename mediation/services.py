@@ -9,6 +9,7 @@ from typing import Protocol, cast
 from mediation import migrate
 from mediation.auth.tokens import TokenIssuer
 from mediation.config import Settings
+from mediation.protocol.codes import CloseCode
 from mediation.secrets import Secrets, load_secrets
 from mediation.tickets.local import LocalTickets
 from rooms.hub import Hub
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class Closable(Protocol):
+    ended: asyncio.Event  # set once the socket is closed and cleaned up
+
     def close(self, code: int, reason: str) -> None: ...
 
 
@@ -49,8 +52,9 @@ class RoomsFromStore:
 
 
 def room_info(row: RoomRow) -> RoomInfo:
-    return RoomInfo(row.id, row.ticket_provider, row.ticket_id, row.client_user,
-                    row.freelancer_user, row.state)
+    return RoomInfo(
+        row.id, row.ticket_provider, row.ticket_id, row.client_user, row.freelancer_user, row.state
+    )
 
 
 @dataclass
@@ -76,15 +80,31 @@ class Services:
         committer = GroupCommitter(
             store,
             committed=lambda records: hub.committed(records),  # hub is bound below
-            config=GroupCommitConfig(settings.commit_max_batch,
-                                     settings.commit_linger_ms / 1000),
+            config=GroupCommitConfig(settings.commit_max_batch, settings.commit_linger_ms / 1000),
         )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store))
         committer.start()
-        return cls(settings, keys, db, store, committer, hub,
-                   TokenIssuer(keys.token_secret, settings.token_ttl), LocalTickets(db))
+        return cls(
+            settings,
+            keys,
+            db,
+            store,
+            committer,
+            hub,
+            TokenIssuer(keys.token_secret, settings.token_ttl),
+            LocalTickets(db),
+        )
+
+    async def drain(self, grace: float = 5.0) -> None:
+        """Commit and acknowledge what was accepted, then close every socket with 1001."""
+        await self.committer.close()
+        open_sockets = list(self.sockets)
+        for conn in open_sockets:
+            conn.close(CloseCode.GOING_AWAY, "server shutting down: resume elsewhere")
+        if open_sockets:
+            await asyncio.wait([asyncio.create_task(c.ended.wait()) for c in open_sockets],
+                               timeout=grace)
 
     async def stop(self) -> None:
         await self.committer.close()
         await self.db.close()
-

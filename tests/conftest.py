@@ -8,11 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from mediation.app import create_app
-from mediation.cli import uvicorn_config
 from mediation.config import Settings
+from mediation.server import DrainingServer
 from mediation.services import Services
 from tests.peers import Peer, Platform
 
@@ -55,13 +54,12 @@ ServerFactory = Callable[[Settings], Awaitable[RunningServer]]
 @pytest.fixture
 async def start_server() -> AsyncIterator[ServerFactory]:
     """Start servers with given settings; all are stopped after the test."""
-    running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
+    running: list[tuple[DrainingServer, asyncio.Task[None], httpx.AsyncClient]] = []
 
     async def start(settings: Settings) -> RunningServer:
         app = create_app(settings)
-        config = uvicorn_config(app, settings)
-        config.log_level = "warning"
-        server = uvicorn.Server(config)
+        server = DrainingServer(app, settings)
+        server.config.log_level = "warning"
         task = asyncio.create_task(server.serve())
         while not server.started:
             if task.done():

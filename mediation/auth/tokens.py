@@ -52,8 +52,14 @@ class TokenIssuer:
         now = int(time.time())
         grant = Grant(room_id, user, role, now + (ttl or self._ttl), purpose)
         claims = {
-            "iss": ISSUER, "aud": AUDIENCE, "sub": user, "room": room_id, "role": role.value,
-            "iat": now, "exp": grant.expires_at, "jti": secrets.token_urlsafe(12),
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": user,
+            "room": room_id,
+            "role": role.value,
+            "iat": now,
+            "exp": grant.expires_at,
+            "jti": secrets.token_urlsafe(12),
         }
         if purpose:
             claims["purpose"] = purpose
@@ -65,8 +71,13 @@ class TokenIssuer:
             self._claims.validate(claims)
         except (JoseError, ValueError) as exc:
             raise InvalidToken(_reason(exc)) from None
-        return Grant(claims["room"], claims["sub"], Role(claims["role"]), claims["exp"],
-                     claims.get("purpose", ""))
+        return Grant(
+            claims["room"],
+            claims["sub"],
+            Role(claims["role"]),
+            claims["exp"],
+            claims.get("purpose", ""),
+        )
 
 
 def _reason(exc: Exception) -> str:

@@ -49,8 +49,9 @@ async def create_room(request: Request) -> JSONResponse:
     services = require_api_key(request)
     body = await read_json(request, CreateRoom)
     try:
-        room = await open_room(services, body.ticket.provider, body.ticket.id, body.client,
-                               body.freelancer)
+        room = await open_room(
+            services, body.ticket.provider, body.ticket.id, body.client, body.freelancer
+        )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None
     except RoomConflict as exc:

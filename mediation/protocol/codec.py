@@ -55,7 +55,10 @@ def to_frame(event: Event | ServerFrame) -> ServerFrame:
     if isinstance(event, Presence):
         return PresenceFrame(event.user, event.role, event.online)
     return Message(
-        event.seq, event.client_id, event.channel,
-        Who(event.sender_user, event.sender_role), event.body, event.ts,
+        event.seq,
+        event.client_id,
+        event.channel,
+        Who(event.sender_user, event.sender_role),
+        event.body,
+        event.ts,
     )
-

@@ -34,9 +34,13 @@ class LocalTickets:
         try:
             async with self._db.write() as conn:
                 await conn.execute(
-                    tickets.insert().values(provider=PROVIDER, external_id=ticket_id,
-                                            subject=subject, status="open",
-                                            created_at=datetime.now(UTC))
+                    tickets.insert().values(
+                        provider=PROVIDER,
+                        external_id=ticket_id,
+                        subject=subject,
+                        status="open",
+                        created_at=datetime.now(UTC),
+                    )
                 )
         except IntegrityError:
             pass  # opened concurrently: fine, read it back
@@ -45,9 +49,9 @@ class LocalTickets:
         return ticket
 
     async def get(self, ticket_id: str) -> TicketRecord | None:
-        query = select(tickets.c.provider, tickets.c.external_id, tickets.c.subject,
-                       tickets.c.status).where(tickets.c.provider == PROVIDER,
-                                               tickets.c.external_id == ticket_id)
+        query = select(
+            tickets.c.provider, tickets.c.external_id, tickets.c.subject, tickets.c.status
+        ).where(tickets.c.provider == PROVIDER, tickets.c.external_id == ticket_id)
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return TicketRecord(*row) if row is not None else None

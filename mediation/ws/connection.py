@@ -30,6 +30,7 @@ class Connection:
         self._queue: deque[Event | ServerFrame] = deque()
         self._wakeup = asyncio.Event()
         self._close: tuple[int, str] | None = None
+        self.ended = asyncio.Event()
 
     def push(self, event: Event | ServerFrame) -> None:
         if self._close is not None:

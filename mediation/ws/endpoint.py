@@ -46,6 +46,7 @@ async def serve_socket(ws: WebSocket) -> None:
             conn.close(CloseCode.NORMAL, "")
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+        conn.ended.set()
 
 
 async def _receive_one(ws: WebSocket, session: Session) -> bool:

@@ -63,7 +63,9 @@ def welcome(joined: Joined) -> Welcome:
     everyone = parties + [m for m in joined.online if m not in parties]
     return Welcome(
         RoomView(
-            room.id, Ticket(room.ticket_provider, room.ticket_id), room.state,
+            room.id,
+            Ticket(room.ticket_provider, room.ticket_id),
+            room.state,
             [Participant(m.user, m.role, m in here) for m in everyone],
         ),
         Who(joined.member.user, joined.member.role),
@@ -139,7 +141,7 @@ class Session:
             return
         try:
             stored = self._hub.post(self._conn, frame.id, frame.channel, frame.body)
-        except RoomError as exc:
+        except (RoomError, TranscriptError) as exc:
             await self.reply(Error(exc.code, str(exc), frame.id))
             return
         stored.add_done_callback(partial(self._settled, frame.id))

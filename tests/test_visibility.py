@@ -1,0 +1,32 @@
+"""The one table of channel rules, spelled out so a change to it is a visible decision."""
+
+import pytest
+
+from rooms.visibility import CHANNELS, Role, can_read, can_write, sees_presence_of
+
+R, W = "r", "w"
+TABLE = {  # role: {channel: rights}
+    Role.CLIENT: {"joint": R + W, "caucus:client": R + W, "caucus:freelancer": "", "notes": ""},
+    Role.FREELANCER: {"joint": R + W, "caucus:client": "", "caucus:freelancer": R + W,
+                      "notes": ""},
+    Role.MODERATOR: {c: R + W for c in CHANNELS},
+    Role.AUDITOR: {c: R for c in CHANNELS},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_rights(role: Role, channel: str) -> None:
+    assert can_read(role, channel) == (R in TABLE[role][channel])
+    assert can_write(role, channel) == (W in TABLE[role][channel])
+
+
+def test_unknown_channels_are_neither_readable_nor_writable() -> None:
+    assert not any(can_read(r, "caucus:moderator") or can_write(r, "") for r in Role)
+
+
+def test_only_staff_see_auditors() -> None:
+    assert not sees_presence_of(Role.CLIENT, Role.AUDITOR)
+    assert not sees_presence_of(Role.FREELANCER, Role.AUDITOR)
+    assert sees_presence_of(Role.MODERATOR, Role.AUDITOR)
+    assert sees_presence_of(Role.CLIENT, Role.MODERATOR)
