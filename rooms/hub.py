@@ -32,7 +32,22 @@ REPLAY_PAGE = 500
 class _Subscription:
     sink: Sink
     member: Member
-    floor: dict[str, int] = field(default_factory=dict)  # replayed up to here
+    # Replayed up to here; None while the join is still reading the heads,
+    # when live records wait in `early` to be filtered against the floor.
+    floor: dict[str, int] | None = None
+    early: list[StoredMessage] = field(default_factory=list)
+
+    def offer(self, record: StoredMessage) -> None:
+        if self.floor is None:
+            self.early.append(record)
+        elif record.seq > self.floor.get(record.channel, 0):
+            self.sink.push(record)
+
+    def settle(self, floor: dict[str, int]) -> None:
+        self.floor = floor
+        early, self.early = self.early, []
+        for record in early:
+            self.offer(record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +66,8 @@ class LiveRoom:
 
     def deliver(self, record: StoredMessage) -> None:
         for sub in self.subs.values():
-            if (
-                sub.sink.id != record.origin
-                and can_read(sub.member.role, record.channel)
-                and record.seq > sub.floor.get(record.channel, 0)
-            ):
-                sub.sink.push(record)
+            if sub.sink.id != record.origin and can_read(sub.member.role, record.channel):
+                sub.offer(record)
 
     def announce(self, member: Member, online: bool) -> None:
         event = Presence(member.user, member.role, online)
@@ -92,8 +103,7 @@ class Hub:
         Registration happens before the heads are read, so any message
         committed after that read reaches the sink live.
         """
-        room = await self._live(room_id)
-        admit(room.info, member)
+        room = await self._live(room_id, member)
         sub = _Subscription(sink, member)
         room.subs[sink.id] = sub
         self._by_sink[sink.id] = (room, sub)
@@ -103,7 +113,7 @@ class Hub:
             self.leave(sink)
             raise
         heads = {channel: stored.get(channel, 0) for channel in readable(member.role)}
-        sub.floor = dict(heads)
+        sub.settle(dict(heads))
         room.online[member] += 1
         if room.online[member] == 1:
             room.announce(member, online=True)
@@ -121,13 +131,27 @@ class Hub:
                     yield record
                 after = page[-1].seq
 
+    async def history(
+        self, sink: Sink, channel: str, before: int | None, limit: int
+    ) -> Sequence[StoredMessage]:
+        """Up to `limit` messages of `channel` with seq < `before`, oldest first."""
+        room, sub = self._joined(sink)
+        if not can_read(sub.member.role, channel):
+            raise Forbidden(f"a {sub.member.role} may not read {channel!r}")
+        if before is None:
+            upto = (await self._log.heads(room.info.id)).get(channel, 0)
+        else:
+            upto = before - 1
+        # seq is gapless, so the page is exactly (upto - limit, upto]
+        return await self._log.read(room.info.id, channel, max(0, upto - limit), upto, limit)
+
     def leave(self, sink: Sink) -> None:
         entry = self._by_sink.pop(sink.id, None)
         if entry is None:
             return
         room, sub = entry
         room.subs.pop(sink.id, None)
-        if sub.floor:  # fully joined: it was counted online
+        if sub.floor is not None:  # fully joined: it was counted online
             room.online[sub.member] -= 1
             if room.online[sub.member] <= 0:
                 del room.online[sub.member]
@@ -164,11 +188,14 @@ class Hub:
             raise Forbidden("join the room before writing to it")
         return entry
 
-    async def _live(self, room_id: str) -> LiveRoom:
+    async def _live(self, room_id: str, member: Member) -> LiveRoom:
+        """The room, loaded if need be, once `member` is admitted to it."""
         room = self._rooms.get(room_id)
         if room is not None:
+            admit(room.info, member)
             return room
         info = await self._directory.get(room_id)
         if info is None:
             raise NotFound(f"no room {room_id}")
+        admit(info, member)  # before registering: a refused join leaves nothing behind
         return self._rooms.setdefault(room_id, LiveRoom(info))

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +22,8 @@ class Peer:
     received: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    async def connect(cls, ws_url: str) -> "Peer":
-        ws = await websockets.connect(ws_url, subprotocols=["mediation.v1"])  # type: ignore[list-item]
+    async def connect(cls, ws_url: str, **options: Any) -> "Peer":
+        ws = await websockets.connect(ws_url, subprotocols=["mediation.v1"], **options)  # type: ignore[list-item]
         return cls(ws)
 
     async def send_json(self, frame: dict[str, Any]) -> None:
@@ -93,3 +94,47 @@ class Platform:
         assert response.status_code == 201, response.text
         token: str = response.json()["token"]
         return token
+
+
+class StalledReader:
+    """A client that joins, then stops reading: TCP pushes back on the server for real.
+
+    Built from websockets' sans-I/O protocol over a plain socket with a tiny
+    receive buffer, because a regular client keeps reading in the background.
+    """
+
+    def __init__(self, port: int, token: str) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/ws"))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.settimeout(TIMEOUT)
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+        while self.protocol.handshake_exc is None and not self.protocol.events_received():
+            if self.protocol.state.name == "OPEN":
+                break
+            self.protocol.receive_data(self.sock.recv(65536))
+        self.protocol.send_text(json.dumps({"type": "hello", "token": token}).encode())
+        self._flush()
+
+    def _flush(self) -> None:
+        for chunk in self.protocol.data_to_send():
+            self.sock.sendall(chunk)
+
+    def read_all(self) -> tuple[list[dict[str, Any]], int | None]:
+        """Read until the server closes: the frames it sent, and its close code."""
+        frames: list[dict[str, Any]] = []
+        while True:
+            data = self.sock.recv(1 << 20)
+            self.protocol.receive_data(data)
+            for event in self.protocol.events_received():
+                if event.opcode.name == "TEXT":
+                    frames.append(json.loads(event.data))
+            if not data or self.protocol.close_rcvd is not None:
+                code = self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
+                self.sock.close()
+                return frames, code

@@ -63,3 +63,24 @@ async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
     acks = [await client.next("ack") for _ in range(3)]
     assert {a["seq"] for a in acks} == {1}
     assert await server.services.store.heads(room) == {"joint": 1}
+
+
+async def test_a_message_committed_while_joining_arrives_exactly_once(server, monkeypatch):
+    """Registration happens before the heads are read; a record committed in between
+    is both live and in the replay range, and must be delivered once."""
+    room = await server.platform.open_room("T-join-race")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    log = server.services.hub._log
+    read_heads = log.heads
+
+    async def heads_after_a_commit(room_id):
+        await moderator.send("during", "joint", "sent while the client joins")
+        await moderator.next("ack")  # committed and fanned out to the registered joiner
+        return await read_heads(room_id)
+
+    monkeypatch.setattr(log, "heads", heads_after_a_commit)
+    client = await Peer.connect(server.ws_url)
+    welcome = await client.hello(await server.platform.token(room, "c-1", "client"))
+    monkeypatch.setattr(log, "heads", read_heads)
+    assert welcome["head"]["joint"] == 1
+    assert [m["id"] for m in await client.drain() if m["type"] == "message"] == ["during"]

@@ -10,7 +10,7 @@ from mediation.protocol.frames import (
     ServerFrame,
     Who,
 )
-from rooms.ports import Event, Presence
+from rooms.ports import Event, Presence, StoredMessage
 
 
 class FrameError(Exception):
@@ -54,11 +54,15 @@ def to_frame(event: Event | ServerFrame) -> ServerFrame:
         return event
     if isinstance(event, Presence):
         return PresenceFrame(event.user, event.role, event.online)
+    return message(event)
+
+
+def message(record: StoredMessage) -> Message:
     return Message(
-        event.seq,
-        event.client_id,
-        event.channel,
-        Who(event.sender_user, event.sender_role),
-        event.body,
-        event.ts,
+        record.seq,
+        record.client_id,
+        record.channel,
+        Who(record.sender_user, record.sender_role),
+        record.body,
+        record.ts,
     )

@@ -8,7 +8,7 @@ from enum import IntEnum, StrEnum
 
 
 class ErrorCode(StrEnum):
-    UNAUTHORIZED = "unauthorized"  # no, bad, expired token; or no hello yet
+    UNAUTHORIZED = "unauthorized"  # bad or expired token; or no hello yet
     FORBIDDEN = "forbidden"  # authenticated, but not allowed to do this
     NOT_FOUND = "not_found"  # the room does not exist
     INVALID = "invalid"  # not a well-formed frame of this protocol
@@ -25,7 +25,7 @@ class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009  # a frame over the hard frame limit
     INTERNAL_ERROR = 1011  # stored data failed a check: an operator must look
     TRY_AGAIN_LATER = 1013  # storage unavailable: reconnect with backoff
-    UNAUTHORIZED = 4401  # hello failed: token missing, bad, expired, or for another room
+    UNAUTHORIZED = 4401  # hello failed: token bad, expired, or for another room
     FORBIDDEN = 4403  # the token's user is not a participant of the room
     NOT_FOUND = 4404  # the room does not exist
     HELLO_TIMEOUT = 4408  # no hello in time

@@ -31,7 +31,16 @@ class Send(_Frame, tag="send"):
     body: str
 
 
-ClientFrame = Hello | Send
+class History(_Frame, tag="history"):
+    """Page backwards through one readable channel: the `limit` messages before `before`."""
+
+    channel: str
+    before: Annotated[int, Meta(ge=1)] | None = None  # default: after the newest
+    limit: Annotated[int, Meta(ge=1, le=200)] = 50
+    id: str | None = None  # echoed in the reply, to match pages to requests
+
+
+ClientFrame = Hello | Send | History
 
 
 # server -> client
@@ -81,6 +90,13 @@ class Message(_Frame, tag="message"):
     ts: str
 
 
+class HistoryPage(_Frame, tag="history"):
+    channel: str
+    messages: list[Message]  # oldest first
+    more: bool  # older messages exist before the first one
+    id: str | None = None
+
+
 class PresenceFrame(_Frame, tag="presence"):
     user: str
     role: str
@@ -93,4 +109,4 @@ class Error(_Frame, tag="error"):
     id: str | None = None
 
 
-ServerFrame = Welcome | Ack | Message | PresenceFrame | Error
+ServerFrame = Welcome | Ack | Message | HistoryPage | PresenceFrame | Error

@@ -26,11 +26,10 @@ async def serve_socket(ws: WebSocket) -> None:
     services.sockets.add(conn)
     writer: asyncio.Task[None] | None = None
     try:
-        async with asyncio.timeout(settings.hello_timeout) as deadline:
-            while session.joined is None:
-                if not await _receive_one(ws, session):
-                    return
-            deadline.reschedule(None)
+        deadline = asyncio.get_running_loop().time() + settings.hello_timeout
+        while session.joined is None:  # the deadline covers waiting, not the replay
+            if not await _receive_one(ws, session, deadline):
+                return
         writer = asyncio.create_task(conn.write_loop())
         while await _receive_one(ws, session):
             pass
@@ -49,9 +48,13 @@ async def serve_socket(ws: WebSocket) -> None:
         conn.ended.set()
 
 
-async def _receive_one(ws: WebSocket, session: Session) -> bool:
+async def _receive_one(ws: WebSocket, session: Session, deadline: float | None = None) -> bool:
     """Read and handle one frame; False once the peer has gone."""
-    message = await ws.receive()
+    if deadline is None:
+        message = await ws.receive()
+    else:
+        async with asyncio.timeout_at(deadline):
+            message = await ws.receive()
     if message["type"] == "websocket.disconnect":
         return False
     text = message.get("text")

@@ -14,12 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import InvalidToken, TokenIssuer
 from mediation.config import Settings
-from mediation.protocol.codec import FrameError, decode, to_frame
+from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
     Ack,
     Error,
     Hello,
+    History,
+    HistoryPage,
     Participant,
     RoomView,
     Send,
@@ -91,8 +93,10 @@ class Session:
             return
         if isinstance(frame, Hello):
             await self._hello(frame)
-        else:
+        elif isinstance(frame, Send):
             await self._send(frame)
+        else:
+            await self._history(frame)
 
     async def reply(self, frame: ServerFrame) -> None:
         if self.joined is None:
@@ -145,6 +149,18 @@ class Session:
             await self.reply(Error(exc.code, str(exc), frame.id))
             return
         stored.add_done_callback(partial(self._settled, frame.id))
+
+    async def _history(self, frame: History) -> None:
+        if self.joined is None:
+            await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
+            return
+        try:
+            page = await self._hub.history(self._conn, frame.channel, frame.before, frame.limit)
+        except (RoomError, TranscriptError) as exc:
+            await self.reply(Error(exc.code, str(exc), frame.id))
+            return
+        more = bool(page) and page[0].seq > 1
+        self._conn.push(HistoryPage(frame.channel, [message(r) for r in page], more, frame.id))
 
     def _settled(self, client_id: str, stored: "asyncio.Future[StoredMessage]") -> None:
         if stored.cancelled():

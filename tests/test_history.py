@@ -1,0 +1,52 @@
+"""The `history` frame: paging backwards through one readable channel."""
+
+
+async def fill(server, room, n):
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    for i in range(1, n + 1):
+        await moderator.send(f"j{i}", "joint", f"joint {i}")
+        await moderator.send(f"f{i}", "caucus:freelancer", f"secret {i}")
+    for _ in range(2 * n):
+        await moderator.next("ack")
+    return moderator
+
+
+async def test_pages_backwards_until_the_first_message(server):
+    room = await server.platform.open_room("T-hist")
+    await fill(server, room, 25)
+    client, _ = await server.peer(room, "c-1", "client")
+    await client.drain()
+    pages, before = [], None
+    while True:
+        frame = {"type": "history", "channel": "joint", "limit": 10, "id": f"p{len(pages)}"}
+        if before is not None:
+            frame["before"] = before
+        await client.send_json(frame)
+        page = await client.next("history")
+        assert page["id"] == f"p{len(pages)}"
+        pages.append([m["seq"] for m in page["messages"]])
+        if not page["more"]:
+            break
+        before = page["messages"][0]["seq"]
+    assert pages == [list(range(16, 26)), list(range(6, 16)), list(range(1, 6))]
+    assert page["messages"][0]["body"] == "joint 1"
+
+
+async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(server):
+    room = await server.platform.open_room("T-hist-hidden")
+    await fill(server, room, 3)
+    client, _ = await server.peer(room, "c-1", "client")
+    await client.send_json({"type": "history", "channel": "caucus:freelancer", "id": "h"})
+    error = await client.next("error", "history")
+    assert (error["type"], error["code"], error["id"]) == ("error", "forbidden", "h")
+
+
+async def test_history_of_an_empty_channel_and_a_bad_limit(server):
+    room = await server.platform.open_room("T-hist-empty")
+    client, _ = await server.peer(room, "c-1", "client")
+    await client.send_json({"type": "history", "channel": "caucus:client"})
+    page = await client.next("history")
+    assert (page["messages"], page["more"]) == ([], False)
+    await client.send_json({"type": "history", "channel": "joint", "limit": 10_000, "id": "x"})
+    error = await client.next("error")
+    assert (error["code"], error["id"]) == ("invalid", "x")

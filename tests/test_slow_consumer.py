@@ -1,0 +1,40 @@
+"""A client that stops reading is cut off; the rest of the room keeps its pace."""
+
+import asyncio
+import time
+
+from tests.peers import Peer, StalledReader
+
+
+async def test_a_reader_that_stalls_is_cut_off_while_the_others_keep_their_rate(
+    start_server, settings
+):
+    settings = type(settings)(**{**settings.__dict__, "send_queue": 64})
+    server = await start_server(settings)
+    room = await server.platform.open_room("T-slow")
+    client, _ = await server.peer(room, "c-1", "client")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    token = await server.platform.token(room, "f-1", "freelancer")
+    stalled = await asyncio.to_thread(StalledReader, settings.port, token)
+
+    body = "x" * 15_000  # enough to outrun the kernel's socket buffers
+    started = time.perf_counter()
+    for i in range(1000):
+        await client.send(f"m{i}", "joint", body)
+        await client.next("ack")
+    elapsed = time.perf_counter() - started
+    got = [m for m in await moderator.drain() if m["type"] == "message"]
+    assert len(got) == 1000  # the moderator missed nothing
+    assert elapsed < 30
+
+    frames, close_code = await asyncio.to_thread(stalled.read_all)
+    assert close_code == 4429
+    held = [f["seq"] for f in frames if f["type"] == "message"]
+    assert held == list(range(1, len(held) + 1))
+    assert len(held) < 1000
+
+    # it resumes where it stopped, with nothing missing
+    back = await Peer.connect(server.ws_url)
+    await back.hello(token, since={"joint": len(held)})
+    replayed = [m["seq"] for m in await back.drain() if m["type"] == "message"]
+    assert replayed == list(range(len(held) + 1, 1001))
