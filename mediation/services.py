@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 class Closable(Protocol):
     ended: asyncio.Event  # set once the socket is closed and cleaned up
+    draining: bool  # set at shutdown: new sends are left for the client to resend
 
     def close(self, code: int, reason: str) -> None: ...
 
@@ -96,14 +97,21 @@ class Services:
         )
 
     async def drain(self, grace: float = 5.0) -> None:
-        """Commit and acknowledge what was accepted, then close every socket with 1001."""
-        await self.committer.close()
+        """Commit and acknowledge what was accepted, then close every socket with 1001.
+
+        Sends arriving meanwhile get no answer: unacknowledged, the client
+        resends them after it reconnects, so nobody sees an error.
+        """
         open_sockets = list(self.sockets)
+        for conn in open_sockets:
+            conn.draining = True
+        await self.committer.close()
         for conn in open_sockets:
             conn.close(CloseCode.GOING_AWAY, "server shutting down: resume elsewhere")
         if open_sockets:
-            await asyncio.wait([asyncio.create_task(c.ended.wait()) for c in open_sockets],
-                               timeout=grace)
+            await asyncio.wait(
+                [asyncio.create_task(c.ended.wait()) for c in open_sockets], timeout=grace
+            )
 
     async def stop(self) -> None:
         await self.committer.close()

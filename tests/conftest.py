@@ -44,8 +44,9 @@ class RunningServer:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, port=free_port(), rate_burst=10_000,
-                    rate_per_second=10_000.0)
+    return Settings(
+        data_dir=tmp_path, port=free_port(), rate_burst=10_000, rate_per_second=10_000.0
+    )
 
 
 ServerFactory = Callable[[Settings], Awaitable[RunningServer]]
@@ -70,8 +71,7 @@ async def start_server() -> AsyncIterator[ServerFactory]:
         http = httpx.AsyncClient(base_url=base_url)
         running.append((server, task, http))
         services: Services = app.state.services
-        return RunningServer(settings, services, base_url,
-                             Platform(http, services.secrets.api_key))
+        return RunningServer(settings, services, base_url, Platform(http, services.secrets.api_key))
 
     yield start
     for server, task, http in running:

@@ -29,7 +29,9 @@ class Peer:
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame))
 
-    async def hello(self, token: str, since: dict[str, int] | None = None, **extra: Any) -> dict[str, Any]:
+    async def hello(
+        self, token: str, since: dict[str, int] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         await self.send_json({"type": "hello", "token": token, "since": since or {}, **extra})
         return await self.next("welcome", "error")
 
@@ -78,8 +80,11 @@ class Platform:
     async def open_room(self, ticket: str, client: str = "c-1", freelancer: str = "f-1") -> str:
         response = await self.http.post(
             "/api/rooms",
-            json={"ticket": {"provider": "local", "id": ticket}, "client": client,
-                  "freelancer": freelancer},
+            json={
+                "ticket": {"provider": "local", "id": ticket},
+                "client": client,
+                "freelancer": freelancer,
+            },
             headers=self.auth,
         )
         assert response.status_code == 201, response.text
@@ -88,7 +93,8 @@ class Platform:
 
     async def token(self, room: str, user: str, role: str, **extra: Any) -> str:
         response = await self.http.post(
-            f"/api/rooms/{room}/tokens", json={"user": user, "role": role, **extra},
+            f"/api/rooms/{room}/tokens",
+            json={"user": user, "role": role, **extra},
             headers=self.auth,
         )
         assert response.status_code == 201, response.text

@@ -5,11 +5,13 @@ import sqlite3
 import pytest
 
 from tests.peers import Peer
-
 from transcripts.errors import Tampered
 
-SECRETS = ["the invoice was paid on 3 March, ZEBRA-7731", "milestone two is late: QUOKKA-0042",
-           "note to self: check the escrow PANGOLIN-19"]
+SECRETS = [
+    "the invoice was paid on 3 March, ZEBRA-7731",
+    "milestone two is late: QUOKKA-0042",
+    "note to self: check the escrow PANGOLIN-19",
+]
 
 
 async def converse(server, room):
@@ -26,7 +28,9 @@ async def converse(server, room):
 def database_bytes(server) -> bytes:
     """The SQLite database and its WAL, as raw bytes."""
     base = server.settings.data_dir / "mediation.db"
-    return b"".join(p.read_bytes() for p in (base, base.with_name(base.name + "-wal")) if p.exists())
+    return b"".join(
+        p.read_bytes() for p in (base, base.with_name(base.name + "-wal")) if p.exists()
+    )
 
 
 async def test_no_message_text_is_stored_in_clear(server):
@@ -55,7 +59,9 @@ async def fresh_store_read(server, room, channel):
 async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server):
     room = await server.platform.open_room("T-flip")
     await converse(server, room)
-    [(sealed,)] = sql(server, "select sealed from records where room_id=? and channel='joint'", room)
+    [(sealed,)] = sql(
+        server, "select sealed from records where room_id=? and channel='joint'", room
+    )
     flipped = bytes([sealed[0]]) + bytes([sealed[1] ^ 1]) + sealed[2:]
     sql(server, "update records set sealed=? where room_id=? and channel='joint'", flipped, room)
     with pytest.raises(Tampered, match=rf"room {room} position 1 \(joint #1\)"):
@@ -66,8 +72,12 @@ async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
     room = await server.platform.open_room("T-move")
     await converse(server, room)
     [(joint,)] = sql(server, "select sealed from records where room_id=? and channel='joint'", room)
-    sql(server, "update records set sealed=? where room_id=? and channel='caucus:client'",
-        joint, room)
+    sql(
+        server,
+        "update records set sealed=? where room_id=? and channel='caucus:client'",
+        joint,
+        room,
+    )
     assert [r.body for r in await fresh_store_read(server, room, "joint")] == [SECRETS[0]]
     with pytest.raises(Tampered, match="caucus:client #1"):
         await fresh_store_read(server, room, "caucus:client")
@@ -78,8 +88,9 @@ async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
     second = await server.platform.open_room("T-b")
     await converse(server, first)
     await converse(server, second)
-    [(sealed,)] = sql(server, "select sealed from records where room_id=? and channel='joint'",
-                      first)
+    [(sealed,)] = sql(
+        server, "select sealed from records where room_id=? and channel='joint'", first
+    )
     sql(server, "update records set sealed=? where room_id=? and channel='joint'", sealed, second)
     with pytest.raises(Tampered, match=f"room {second}"):
         await fresh_store_read(server, second, "joint")
@@ -90,7 +101,9 @@ async def test_a_tampered_record_refuses_replay_over_the_socket(server):
     await converse(server, room)
     sql(server, "update records set sender_user='f-1' where room_id=? and channel='joint'", room)
     peer = await Peer.connect(server.ws_url)
-    assert (await peer.hello(await server.platform.token(room, "m-1", "moderator")))["type"] == "welcome"
+    assert (await peer.hello(await server.platform.token(room, "m-1", "moderator")))[
+        "type"
+    ] == "welcome"
     error = await peer.next("error", "message")
     assert error["type"] == "error" and error["code"] == "internal"
     await peer.drain()

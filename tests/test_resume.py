@@ -30,7 +30,8 @@ async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(ser
     assert welcome["head"] == {"joint": 7, "caucus:client": 4}
     replay = [(m["channel"], m["seq"], m["body"]) for m in await back.drain()]
     assert replay == [("joint", s, f"joint {s}") for s in range(4, 8)] + [
-        ("caucus:client", s - 3, f"private {s}") for s in range(4, 8)]
+        ("caucus:client", s - 3, f"private {s}") for s in range(4, 8)
+    ]
 
     await moderator.send("live", "joint", "after resume")
     live = await back.next("message")

@@ -2,15 +2,19 @@
 
 import asyncio
 
-from rooms.visibility import readable, Role
+from rooms.visibility import Role, readable
 
 ROLES = {"client": "c-1", "freelancer": "f-1", "moderator": "m-1", "auditor": "a-1"}
 # (sender role, channel) for every write each role may make
 WRITES = [
-    ("client", "joint"), ("client", "caucus:client"),
-    ("freelancer", "joint"), ("freelancer", "caucus:freelancer"),
-    ("moderator", "joint"), ("moderator", "caucus:client"),
-    ("moderator", "caucus:freelancer"), ("moderator", "notes"),
+    ("client", "joint"),
+    ("client", "caucus:client"),
+    ("freelancer", "joint"),
+    ("freelancer", "caucus:freelancer"),
+    ("moderator", "joint"),
+    ("moderator", "caucus:client"),
+    ("moderator", "caucus:freelancer"),
+    ("moderator", "notes"),
 ]
 
 
@@ -29,7 +33,9 @@ async def test_each_role_receives_exactly_what_it_may_see_in_order(server):
     rounds = 3
     for n in range(rounds):
         for role, channel in WRITES:
-            await peers[role].send(f"{role}-{channel}-{n}", channel, f"{role} says {n} in {channel}")
+            await peers[role].send(
+                f"{role}-{channel}-{n}", channel, f"{role} says {n} in {channel}"
+            )
             ack = await peers[role].next("ack")
             assert ack["id"] == f"{role}-{channel}-{n}"
             assert ack["channel"] == channel
@@ -38,8 +44,12 @@ async def test_each_role_receives_exactly_what_it_may_see_in_order(server):
         await peer.drain()
         seen = peer.messages()
         visible = set(readable(Role(role)))
-        expected = [(r, c, n) for n in range(rounds) for r, c in WRITES if c in visible and r != role]
-        assert [(m["sender"]["role"], m["channel"], int(m["id"].rsplit("-", 1)[1])) for m in seen] == expected
+        expected = [
+            (r, c, n) for n in range(rounds) for r, c in WRITES if c in visible and r != role
+        ]
+        assert [
+            (m["sender"]["role"], m["channel"], int(m["id"].rsplit("-", 1)[1])) for m in seen
+        ] == expected
         for channel in visible:
             in_channel = [m["seq"] for m in seen if m["channel"] == channel]
             assert in_channel == sorted(in_channel), f"{role} got {channel} out of order"
@@ -94,7 +104,11 @@ async def test_presence_follows_connections(server):
     freelancer, welcome = await server.peer(room, "f-1", "freelancer")
     assert {"user": "c-1", "role": "client", "online": True} in welcome["room"]["participants"]
     assert (await client.next("presence")) == {
-        "type": "presence", "user": "f-1", "role": "freelancer", "online": True}
+        "type": "presence",
+        "user": "f-1",
+        "role": "freelancer",
+        "online": True,
+    }
     auditor, _ = await server.peer(room, "a-1", "auditor")
     await freelancer.close()
     assert (await client.next("presence"))["online"] is False

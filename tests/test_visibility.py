@@ -7,8 +7,7 @@ from rooms.visibility import CHANNELS, Role, can_read, can_write, sees_presence_
 R, W = "r", "w"
 TABLE = {  # role: {channel: rights}
     Role.CLIENT: {"joint": R + W, "caucus:client": R + W, "caucus:freelancer": "", "notes": ""},
-    Role.FREELANCER: {"joint": R + W, "caucus:client": "", "caucus:freelancer": R + W,
-                      "notes": ""},
+    Role.FREELANCER: {"joint": R + W, "caucus:client": "", "caucus:freelancer": R + W, "notes": ""},
     Role.MODERATOR: {c: R + W for c in CHANNELS},
     Role.AUDITOR: {c: R for c in CHANNELS},
 }

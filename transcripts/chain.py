@@ -35,8 +35,7 @@ def header(
     ts: str,
 ) -> bytes:
     return _encode(
-        [HEADER_TAG, room_id, position, channel, seq, kind, sender_user, sender_role,
-         client_id, ts]
+        [HEADER_TAG, room_id, position, channel, seq, kind, sender_user, sender_role, client_id, ts]
     )
 
 

@@ -58,7 +58,7 @@ class GroupCommitter:
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
     async def close(self) -> None:
-        """Commit everything already accepted, then stop."""
+        """Commit everything already accepted, then stop. Safe to call twice."""
         self._closing = True
         self._wakeup.set()
         if self._task is not None:

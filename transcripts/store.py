@@ -91,19 +91,40 @@ class TranscriptStore:
         self._ciphers: dict[str, RoomCipher] = {}
 
     async def create_room(
-        self, room_id: str, ticket_provider: str, ticket_id: str,
-        client_user: str, freelancer_user: str, state: str,
+        self,
+        room_id: str,
+        ticket_provider: str,
+        ticket_id: str,
+        client_user: str,
+        freelancer_user: str,
+        state: str,
     ) -> RoomRow:
         kek_id, wrapped = self.keyring.wrap(room_id, new_key())
-        row = RoomRow(room_id, ticket_provider, ticket_id, client_user, freelancer_user,
-                      state, datetime.now(UTC), 0)
+        row = RoomRow(
+            room_id,
+            ticket_provider,
+            ticket_id,
+            client_user,
+            freelancer_user,
+            state,
+            datetime.now(UTC),
+            0,
+        )
         async with self.db.write() as conn:
             await conn.execute(
                 insert(rooms).values(
-                    id=row.id, ticket_provider=row.ticket_provider, ticket_id=row.ticket_id,
-                    client_user=row.client_user, freelancer_user=row.freelancer_user,
-                    state=row.state, created_at=row.created_at, kek_id=kek_id,
-                    wrapped_key=wrapped, position=0, chain_head=chain.GENESIS, heads={},
+                    id=row.id,
+                    ticket_provider=row.ticket_provider,
+                    ticket_id=row.ticket_id,
+                    client_user=row.client_user,
+                    freelancer_user=row.freelancer_user,
+                    state=row.state,
+                    created_at=row.created_at,
+                    kek_id=kek_id,
+                    wrapped_key=wrapped,
+                    position=0,
+                    chain_head=chain.GENESIS,
+                    heads={},
                 )
             )
         return row
@@ -128,8 +149,12 @@ class TranscriptStore:
     ) -> list[Record]:
         query = (
             select(records)
-            .where(records.c.room_id == room_id, records.c.channel == channel,
-                   records.c.seq > after, records.c.seq <= upto)
+            .where(
+                records.c.room_id == room_id,
+                records.c.channel == channel,
+                records.c.seq > after,
+                records.c.seq <= upto,
+            )
             .order_by(records.c.seq)
             .limit(limit)
         )
@@ -172,23 +197,53 @@ class TranscriptStore:
         tip.position += 1
         seq = tip.heads[draft.channel] = tip.heads.get(draft.channel, 0) + 1
         ts = utc_timestamp()
-        head = chain.header(draft.room_id, tip.position, draft.channel, seq, MESSAGE,
-                            draft.sender_user, draft.sender_role, draft.client_id, ts)
+        head = chain.header(
+            draft.room_id,
+            tip.position,
+            draft.channel,
+            seq,
+            MESSAGE,
+            draft.sender_user,
+            draft.sender_role,
+            draft.client_id,
+            ts,
+        )
         body = draft.body.encode()
         tip.chain_head = chain.link(tip.chain_head, head, body)
         cipher = await self._cipher(conn, draft.room_id)
-        record = Record(draft.room_id, tip.position, draft.channel, seq, MESSAGE,
-                        draft.sender_user, draft.sender_role, draft.client_id, draft.body,
-                        ts, tip.chain_head, draft.origin)
+        record = Record(
+            draft.room_id,
+            tip.position,
+            draft.channel,
+            seq,
+            MESSAGE,
+            draft.sender_user,
+            draft.sender_role,
+            draft.client_id,
+            draft.body,
+            ts,
+            tip.chain_head,
+            draft.origin,
+        )
         return record, cipher.seal(body, head)
 
     async def _insert(
         self, conn: AsyncConnection, fresh: list[tuple[Record, bytes]], tips: dict[str, _Tip]
     ) -> None:
         rows = [
-            {"room_id": r.room_id, "position": r.position, "channel": r.channel, "seq": r.seq,
-             "kind": r.kind, "sender_user": r.sender_user, "sender_role": r.sender_role,
-             "client_id": r.client_id, "ts": r.ts, "sealed": sealed, "hash": r.hash}
+            {
+                "room_id": r.room_id,
+                "position": r.position,
+                "channel": r.channel,
+                "seq": r.seq,
+                "kind": r.kind,
+                "sender_user": r.sender_user,
+                "sender_role": r.sender_role,
+                "client_id": r.client_id,
+                "ts": r.ts,
+                "sealed": sealed,
+                "hash": r.hash,
+            }
             for r, sealed in fresh
         ]
         await conn.execute(insert(records), rows)
@@ -196,11 +251,20 @@ class TranscriptStore:
         await conn.execute(
             update(rooms)
             .where(rooms.c.id == bindparam("b_id"))
-            .values(position=bindparam("b_position"), chain_head=bindparam("b_chain_head"),
-                    heads=bindparam("b_heads")),
-            [{"b_id": room_id, "b_position": tips[room_id].position,
-              "b_chain_head": tips[room_id].chain_head, "b_heads": tips[room_id].heads}
-             for room_id in sorted(moved)],
+            .values(
+                position=bindparam("b_position"),
+                chain_head=bindparam("b_chain_head"),
+                heads=bindparam("b_heads"),
+            ),
+            [
+                {
+                    "b_id": room_id,
+                    "b_position": tips[room_id].position,
+                    "b_chain_head": tips[room_id].chain_head,
+                    "b_heads": tips[room_id].heads,
+                }
+                for room_id in sorted(moved)
+            ],
         )
 
     async def _lock_tips(self, conn: AsyncConnection, room_ids: list[str]) -> dict[str, _Tip]:
@@ -230,13 +294,32 @@ class TranscriptStore:
         }
 
     async def _decode(self, conn: AsyncConnection, row: Row[Any]) -> Record:
-        head = chain.header(row.room_id, row.position, row.channel, row.seq, row.kind,
-                            row.sender_user, row.sender_role, row.client_id, row.ts)
+        head = chain.header(
+            row.room_id,
+            row.position,
+            row.channel,
+            row.seq,
+            row.kind,
+            row.sender_user,
+            row.sender_role,
+            row.client_id,
+            row.ts,
+        )
         cipher = await self._cipher(conn, row.room_id)
         body = cipher.open(row.sealed, head, f"position {row.position} ({row.channel} #{row.seq})")
-        return Record(row.room_id, row.position, row.channel, row.seq, row.kind,
-                      row.sender_user, row.sender_role, row.client_id, body.decode(), row.ts,
-                      row.hash)
+        return Record(
+            row.room_id,
+            row.position,
+            row.channel,
+            row.seq,
+            row.kind,
+            row.sender_user,
+            row.sender_role,
+            row.client_id,
+            body.decode(),
+            row.ts,
+            row.hash,
+        )
 
     async def _cipher(self, conn: AsyncConnection, room_id: str) -> RoomCipher:
         cipher = self._ciphers.get(room_id)
@@ -252,8 +335,14 @@ class TranscriptStore:
 
     async def _one_room(self, where: Any) -> RoomRow | None:
         query = select(
-            rooms.c.id, rooms.c.ticket_provider, rooms.c.ticket_id, rooms.c.client_user,
-            rooms.c.freelancer_user, rooms.c.state, rooms.c.created_at, rooms.c.position,
+            rooms.c.id,
+            rooms.c.ticket_provider,
+            rooms.c.ticket_id,
+            rooms.c.client_user,
+            rooms.c.freelancer_user,
+            rooms.c.state,
+            rooms.c.created_at,
+            rooms.c.position,
         ).where(where)
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()

@@ -31,6 +31,7 @@ class Connection:
         self._wakeup = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self.ended = asyncio.Event()
+        self.draining = False
 
     def push(self, event: Event | ServerFrame) -> None:
         if self._close is not None:

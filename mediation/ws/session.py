@@ -133,6 +133,8 @@ class Session:
         self.joined = joined
 
     async def _send(self, frame: Send) -> None:
+        if self._conn.draining:
+            return  # the socket closes with 1001; the client resends what has no ack
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
             return
