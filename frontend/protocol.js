@@ -1,0 +1,247 @@
+// Client side of wire protocol v1 (see docs/protocol.md): one logical
+// connection to one room that survives socket drops. It owns the protocol
+// state (which seqs are held per channel, which sends are still unacked)
+// and reports what happens through events. It never touches the DOM.
+//
+// Events (client.on(type, fn)):
+//   status    {state: 'connecting'|'online'|'reconnecting'|'fatal', code?, message?}
+//   welcome   the welcome frame
+//   message   a message frame not seen before (someone else's, or ours from another device)
+//   sending   an outgoing entry {id, channel, body, state, error, sentAt}, new or retried
+//   delivered {entry, seq, message?}: our entry is committed at `seq`
+//   failed    an entry the server refused; entry.error is the error frame
+//   presence  a presence frame
+//   notice    an error frame that belongs to no pending send
+
+export const SUBPROTOCOL = 'mediation.v1';
+
+// After these close codes the same token can never get in: stop retrying.
+const FATAL_CLOSES = new Set([4401, 4403, 4404]);
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+const OPEN = 1; // WebSocket.OPEN, spelled out so a test double needs no constants
+
+export function socketUrl(loc) {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+}
+
+// crypto.randomUUID only exists in secure contexts (https or localhost); a
+// server reached over plain http on a LAN address still needs unique ids.
+export function newId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Which seqs of one channel we hold; `upTo` is the contiguous prefix. */
+class ChannelLog {
+  constructor() {
+    this.upTo = 0;
+    this.ahead = new Set(); // held seqs above upTo + 1 (an ack can overtake a lower seq)
+  }
+
+  has(seq) {
+    return seq <= this.upTo || this.ahead.has(seq);
+  }
+
+  /** Record `seq`; false if it was already held (a duplicate). */
+  add(seq) {
+    if (this.has(seq)) return false;
+    this.ahead.add(seq);
+    while (this.ahead.delete(this.upTo + 1)) this.upTo += 1;
+    return true;
+  }
+}
+
+export class MediationClient {
+  constructor({ url, room, token, WebSocketImpl = globalThis.WebSocket }) {
+    this.url = url;
+    this.room = room;
+    this.token = token;
+    this.you = null; // {user, role} once welcomed
+    this._WebSocket = WebSocketImpl;
+    this._listeners = new Map();
+    this._logs = new Map(); // channel -> ChannelLog
+    this._outbox = new Map(); // id -> entry not yet acked (insertion order = send order)
+    this._ws = null;
+    this._joined = false; // welcome received on the current socket
+    this._attempt = 0; // consecutive failed connections, for the backoff
+    this._timer = null;
+    this._stopped = false;
+    this._helloError = null; // error frame that explains the close that follows it
+  }
+
+  on(type, fn) {
+    if (!this._listeners.has(type)) this._listeners.set(type, []);
+    this._listeners.get(type).push(fn);
+    return this;
+  }
+
+  _emit(type, detail) {
+    for (const fn of this._listeners.get(type) ?? []) fn(detail);
+  }
+
+  /** `since` for hello: per channel, the highest seq up to which all are held. */
+  since() {
+    const since = {};
+    for (const [channel, log] of this._logs) if (log.upTo > 0) since[channel] = log.upTo;
+    return since;
+  }
+
+  connect() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    if (this._stopped || this._ws) return;
+    this._emit('status', { state: this._attempt === 0 ? 'connecting' : 'reconnecting' });
+    this._helloError = null;
+    const ws = new this._WebSocket(this.url, SUBPROTOCOL);
+    this._ws = ws;
+    // Handlers check `ws === this._ws` so a late event of an old socket is ignored.
+    ws.onopen = () => {
+      if (ws !== this._ws) return;
+      const hello = { type: 'hello', token: this.token, room: this.room, since: this.since() };
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (event) => {
+      if (ws === this._ws) this._receive(event.data);
+    };
+    // 'error' is always followed by 'close', which does the work.
+    ws.onclose = (event) => {
+      if (ws === this._ws) this._closed(event);
+    };
+  }
+
+  /** Skip the backoff wait (e.g. the browser is back online). */
+  reconnectNow() {
+    if (this._timer !== null) this.connect();
+  }
+
+  stop() {
+    this._stopped = true;
+    clearTimeout(this._timer);
+    const ws = this._ws;
+    this._ws = null;
+    ws?.close(1000);
+  }
+
+  /** Queue a message; it goes out now if joined, else right after the next welcome. */
+  send(channel, body) {
+    const entry = { id: newId(), channel, body, state: 'sending', error: null, sentAt: new Date() };
+    this._outbox.set(entry.id, entry);
+    this._emit('sending', entry);
+    this._transmit(entry);
+    return entry;
+  }
+
+  /** Resend a failed message with the same id, so the server stores it at most once. */
+  retry(id) {
+    const entry = this._outbox.get(id);
+    if (!entry || entry.state !== 'failed') return;
+    entry.state = 'sending';
+    entry.error = null;
+    this._emit('sending', entry);
+    this._transmit(entry);
+  }
+
+  _transmit(entry) {
+    if (!this._joined || this._ws?.readyState !== OPEN) return;
+    const frame = { type: 'send', id: entry.id, channel: entry.channel, body: entry.body };
+    this._ws.send(JSON.stringify(frame));
+  }
+
+  _log(channel) {
+    if (!this._logs.has(channel)) this._logs.set(channel, new ChannelLog());
+    return this._logs.get(channel);
+  }
+
+  _receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      console.warn('mediation: ignoring a frame that is not JSON');
+      return;
+    }
+    switch (frame.type) {
+      case 'welcome': return this._welcome(frame);
+      case 'message': return this._message(frame);
+      case 'ack': return this._ack(frame);
+      case 'error': return this._error(frame);
+      case 'presence': return this._emit('presence', frame);
+      default: // a newer server may send frames we do not know yet
+    }
+  }
+
+  _welcome(frame) {
+    this._joined = true;
+    this._attempt = 0;
+    this.you = frame.you;
+    for (const channel of Object.keys(frame.head)) this._log(channel);
+    this._emit('welcome', frame);
+    this._emit('status', { state: 'online' });
+    // Unacked sends may or may not have been committed before the drop; the
+    // same id makes the resend safe either way. Failed ones wait for Retry.
+    for (const entry of this._outbox.values()) {
+      if (entry.state === 'sending') this._transmit(entry);
+    }
+  }
+
+  _message(frame) {
+    const entry = this._outbox.get(frame.id);
+    if (entry && entry.channel === frame.channel && frame.sender?.user === this.you?.user) {
+      // Our own send, committed before the socket dropped: the replay
+      // brings it as a message instead of an ack.
+      this._settle(entry, frame.seq, frame);
+      return;
+    }
+    if (!this._log(frame.channel).add(frame.seq)) return; // duplicate
+    this._emit('message', frame);
+  }
+
+  _ack(frame) {
+    const entry = this._outbox.get(frame.id);
+    if (entry) this._settle(entry, frame.seq, null); // else: already settled by the replay
+  }
+
+  _settle(entry, seq, message) {
+    this._outbox.delete(entry.id);
+    this._log(entry.channel).add(seq);
+    entry.state = 'delivered';
+    this._emit('delivered', { entry, seq, message });
+  }
+
+  _error(frame) {
+    const entry = frame.id != null ? this._outbox.get(frame.id) : undefined;
+    if (entry && entry.state === 'sending') {
+      entry.state = 'failed';
+      entry.error = frame;
+      this._emit('failed', entry);
+    } else if (!this._joined) {
+      this._helloError = frame; // reported with the close that follows
+    } else {
+      this._emit('notice', frame);
+    }
+  }
+
+  _closed(event) {
+    this._ws = null;
+    this._joined = false;
+    if (this._stopped) return;
+    if (FATAL_CLOSES.has(event.code)) {
+      this._stopped = true;
+      const message = this._helloError?.message || event.reason || '';
+      this._emit('status', { state: 'fatal', code: event.code, message });
+      return;
+    }
+    // 0.5 s doubling up to 10 s, +-20% jitter so a restarted server is not
+    // hit by every client in the same instant.
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this._attempt);
+    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
+    this._attempt += 1;
+    this._emit('status', { state: 'reconnecting', code: event.code, delay });
+    this._timer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,90 @@
+"""Group commit: one transaction for many messages, each with its own outcome."""
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from mediation import migrate
+from rooms.ports import Draft
+from transcripts.database import Database
+from transcripts.errors import RoomNotWritable, StoreUnavailable, UnknownRoom
+from transcripts.group_commit import GroupCommitConfig, GroupCommitter
+from transcripts.keyring import Keyring, new_key
+from transcripts.store import TranscriptStore
+
+
+@pytest.fixture
+async def store(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'gc.db'}")
+    await migrate.upgrade(db)
+    yield TranscriptStore(db, Keyring({"k": new_key()}, "k"))
+    await db.close()
+
+
+async def room(store, name, state="mediating"):
+    await store.create_room(name, "local", name, "c", "f", state)
+    return name
+
+
+def draft(room_id, cid, channel="joint"):
+    return Draft(room_id, channel, "c", "client", cid, f"body {cid}", "origin")
+
+
+async def committer(store, batches, **config):
+    seen = []
+    gc = GroupCommitter(store, seen.extend, GroupCommitConfig(**config),
+                        observe=lambda size, _: batches.append(size))
+    gc.start()
+    return gc, seen
+
+
+async def test_one_batch_many_outcomes(store):
+    a, closed = await room(store, "r_a"), await room(store, "r_closed", "closed")
+    batches: list[int] = []
+    gc, fanned_out = await committer(store, batches)
+    futures = [gc.append(d) for d in (
+        draft(a, "1"), draft("r_missing", "2"), draft(closed, "3"), draft(a, "1"),
+        draft(a, "4", "caucus:client"), draft(a, "5"),
+    )]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    await gc.close()
+    assert batches == [6]  # all in one transaction
+    ok, missing, refused, again, caucus, last = results
+    assert (ok.channel, ok.seq, ok.position) == ("joint", 1, 1)
+    assert isinstance(missing, UnknownRoom)
+    assert isinstance(refused, RoomNotWritable)
+    assert again.duplicate and again.seq == 1
+    assert (caucus.channel, caucus.seq) == ("caucus:client", 1)
+    assert (last.seq, last.position) == (2, 3)
+    assert [r.client_id for r in fanned_out] == ["1", "4", "5"]  # committed, once each
+    assert await store.heads(a) == {"joint": 2, "caucus:client": 1}
+
+
+async def test_a_record_the_database_refuses_sinks_only_itself(store, tmp_path):
+    good, broken = await room(store, "r_good"), await room(store, "r_broken")
+    # Corrupt r_broken: a stray row takes the seq its next message would get.
+    with sqlite3.connect(tmp_path / "gc.db") as db:
+        db.execute("insert into records values ('r_broken', 99, 'joint', 1, 'message', 'x',"
+                   " 'client', 'stray', 'ts', x'00', x'00')")
+    batches: list[int] = []
+    gc, fanned_out = await committer(store, batches)
+    results = await asyncio.gather(
+        *(gc.append(draft(r, str(i))) for i, r in enumerate([good, broken, good, good])),
+        return_exceptions=True)
+    await gc.close()
+    assert isinstance(results[1], StoreUnavailable)
+    assert [r.seq for r in (results[0], results[2], results[3])] == [1, 2, 3]
+    assert [r.room_id for r in fanned_out] == [good] * 3
+    assert batches[0] == 4  # tried together first, then isolated
+
+
+async def test_batches_grow_with_load_and_respect_the_cap(store):
+    a = await room(store, "r_load")
+    batches: list[int] = []
+    gc, _ = await committer(store, batches, max_batch=50)
+    results = await asyncio.gather(*(gc.append(draft(a, str(i))) for i in range(300)))
+    await gc.close()
+    assert [r.seq for r in results] == list(range(1, 301))
+    assert max(batches) == 50
+    assert len(batches) < 300 / 10  # far fewer transactions than messages
