@@ -33,8 +33,12 @@ def draft(room_id, cid, channel="joint"):
 
 async def committer(store, batches, **config):
     seen = []
-    gc = GroupCommitter(store, seen.extend, GroupCommitConfig(**config),
-                        observe=lambda size, _: batches.append(size))
+    gc = GroupCommitter(
+        store,
+        seen.extend,
+        GroupCommitConfig(**config),
+        observe=lambda size, _: batches.append(size),
+    )
     gc.start()
     return gc, seen
 
@@ -43,10 +47,17 @@ async def test_one_batch_many_outcomes(store):
     a, closed = await room(store, "r_a"), await room(store, "r_closed", "closed")
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
-    futures = [gc.append(d) for d in (
-        draft(a, "1"), draft("r_missing", "2"), draft(closed, "3"), draft(a, "1"),
-        draft(a, "4", "caucus:client"), draft(a, "5"),
-    )]
+    futures = [
+        gc.append(d)
+        for d in (
+            draft(a, "1"),
+            draft("r_missing", "2"),
+            draft(closed, "3"),
+            draft(a, "1"),
+            draft(a, "4", "caucus:client"),
+            draft(a, "5"),
+        )
+    ]
     results = await asyncio.gather(*futures, return_exceptions=True)
     await gc.close()
     assert batches == [6]  # all in one transaction
@@ -65,13 +76,16 @@ async def test_a_record_the_database_refuses_sinks_only_itself(store, tmp_path):
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
     # Corrupt r_broken: a stray row takes the seq its next message would get.
     with sqlite3.connect(tmp_path / "gc.db") as db:
-        db.execute("insert into records values ('r_broken', 99, 'joint', 1, 'message', 'x',"
-                   " 'client', 'stray', 'ts', x'00', x'00')")
+        db.execute(
+            "insert into records values ('r_broken', 99, 'joint', 1, 'message', 'x',"
+            " 'client', 'stray', 'ts', x'00', x'00')"
+        )
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
     results = await asyncio.gather(
         *(gc.append(draft(r, str(i))) for i, r in enumerate([good, broken, good, good])),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     await gc.close()
     assert isinstance(results[1], StoreUnavailable)
     assert [r.seq for r in (results[0], results[2], results[3])] == [1, 2, 3]
