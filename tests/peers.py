@@ -59,6 +59,14 @@ class Peer:
             except (TimeoutError, ConnectionClosed):
                 return got
 
+    async def close_code_when_closed(self, timeout: float = TIMEOUT) -> int | None:
+        """Read until the server closes the socket; the close code it sent."""
+        try:
+            while True:
+                await self.recv(timeout)
+        except ConnectionClosed:
+            return self.ws.close_code
+
     def messages(self) -> list[dict[str, Any]]:
         return [f for f in self.received if f["type"] == "message"]
 

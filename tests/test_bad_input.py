@@ -46,15 +46,6 @@ async def exchange(sender: Peer, receiver: Peer, cid: str, channel: str = "joint
     return seq
 
 
-async def close_code(peer: Peer, timeout: float = 5.0) -> int | None:
-    """Read until the server closes the socket; the close code it sent."""
-    try:
-        while True:
-            await peer.recv(timeout)
-    except ConnectionClosed:
-        return peer.ws.close_code
-
-
 async def parties(server: Any, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
@@ -210,7 +201,7 @@ async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server):
     stranger = await Peer.connect(server.ws_url)
     refused = await stranger.hello(token)
     assert (refused["type"], refused["code"]) == ("error", "not_found"), refused
-    assert await close_code(stranger) == CloseCode.NOT_FOUND == 4404
+    assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404
     assert await server.services.store.room("r_nope") is None
     assert await exchange(client, freelancer, "after-1") == 1
     assert await heads(server, room) == {"joint": 1}
@@ -223,7 +214,7 @@ async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(server):
     token = await server.platform.token(room, "mod-1", "moderator")
     refused = await moderator.hello(token, room=other)
     assert (refused["type"], refused["code"]) == ("error", "unauthorized"), refused
-    assert await close_code(moderator) == CloseCode.UNAUTHORIZED == 4401
+    assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401
     assert not presence_of(await client.drain(0.2), "mod-1")
     # naming the token's own room is fine
     again = await Peer.connect(server.ws_url)
@@ -274,7 +265,7 @@ async def test_a_frame_over_max_frame_bytes_closes_1009(start_server, settings):
     )
     room, client, freelancer = await parties(server)
     await client.send("huge", "joint", "x" * (9 * 1024))
-    assert await close_code(client) == CloseCode.MESSAGE_TOO_BIG == 1009
+    assert await client.close_code_when_closed() == CloseCode.MESSAGE_TOO_BIG == 1009
     # the freelancer is told the client left, and carries on with a new socket of the client
     left = await freelancer.next("presence")
     assert (left["user"], left["online"]) == ("c-1", False), left
@@ -353,8 +344,8 @@ async def test_no_hello_in_time_closes_4408(start_server, settings):
     with pytest.raises(ConnectionClosed):
         await keep_sending(chatty, "not a hello", every=0.1, times=50)
     assert 0.4 < clock() - started < 3.0
-    assert await close_code(chatty) == CloseCode.HELLO_TIMEOUT == 4408
-    assert await close_code(silent) == CloseCode.HELLO_TIMEOUT
+    assert await chatty.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
+    assert await silent.close_code_when_closed() == CloseCode.HELLO_TIMEOUT
     assert silent.received == []
     assert {f["code"] for f in chatty.received if f["type"] == "error"} == {"invalid"}
     # joined sockets are not subject to the hello deadline

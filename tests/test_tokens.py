@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
-from websockets.exceptions import ConnectionClosed
 
 from mediation.auth.tokens import ALGORITHM, AUDIENCE, ISSUER, LEEWAY, TokenIssuer
 from mediation.protocol.codes import CloseCode
@@ -23,21 +22,12 @@ from tests.peers import Peer
 # helpers
 
 
-async def close_code(peer: Peer, timeout: float = 5.0) -> int | None:
-    """Read until the server closes the socket; the close code it sent."""
-    try:
-        while True:
-            await peer.recv(timeout)
-    except ConnectionClosed:
-        return peer.ws.close_code
-
-
 async def refused(server: Any, token: str, code: str, close: int) -> dict[str, Any]:
     """A hello with `token` gets an `error` with `code`, then the socket closes with `close`."""
     peer = await Peer.connect(server.ws_url)
     reply = await peer.hello(token)
     assert (reply["type"], reply["code"]) == ("error", code), reply
-    assert await close_code(peer) == close
+    assert await peer.close_code_when_closed() == close
     assert [f["type"] for f in peer.received] == ["error"]
     return reply
 
@@ -224,7 +214,7 @@ async def test_a_token_in_the_query_string_is_ignored(start_server, settings):
     room, moderator = await room_with_moderator(server)
     token = await server.platform.token(room, "c-1", "client")
     peer = await Peer.connect(f"{server.ws_url}?token={token}")
-    assert await close_code(peer) == CloseCode.HELLO_TIMEOUT == 4408
+    assert await peer.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
     assert peer.received == []  # no welcome, no replay, no presence
     assert [f for f in await moderator.drain(0.2) if f["type"] == "presence"] == []
     online = [sub.member.user for sub in server.services.hub.rooms[room].subs.values()]

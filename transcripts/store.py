@@ -80,6 +80,21 @@ class _Tip:
     state: str
 
 
+def header_of(record: Record | Row[Any]) -> bytes:
+    """The canonical header of a record, or of a stored row (same field names)."""
+    return chain.header(
+        record.room_id,
+        record.position,
+        record.channel,
+        record.seq,
+        record.kind,
+        record.sender_user,
+        record.sender_role,
+        record.client_id,
+        record.ts,
+    )
+
+
 def utc_timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -196,21 +211,6 @@ class TranscriptStore:
             return RoomNotWritable(f"room {draft.room_id} is closed")
         tip.position += 1
         seq = tip.heads[draft.channel] = tip.heads.get(draft.channel, 0) + 1
-        ts = utc_timestamp()
-        head = chain.header(
-            draft.room_id,
-            tip.position,
-            draft.channel,
-            seq,
-            MESSAGE,
-            draft.sender_user,
-            draft.sender_role,
-            draft.client_id,
-            ts,
-        )
-        body = draft.body.encode()
-        tip.chain_head = chain.link(tip.chain_head, head, body)
-        cipher = await self._cipher(conn, draft.room_id)
         record = Record(
             draft.room_id,
             tip.position,
@@ -221,11 +221,14 @@ class TranscriptStore:
             draft.sender_role,
             draft.client_id,
             draft.body,
-            ts,
-            tip.chain_head,
+            utc_timestamp(),
+            b"",
             draft.origin,
         )
-        return record, cipher.seal(body, head)
+        head, body = header_of(record), draft.body.encode()
+        tip.chain_head = chain.link(tip.chain_head, head, body)
+        cipher = await self._cipher(conn, draft.room_id)
+        return replace(record, hash=tip.chain_head), cipher.seal(body, head)
 
     async def _insert(
         self, conn: AsyncConnection, fresh: list[tuple[Record, bytes]], tips: dict[str, _Tip]
@@ -294,19 +297,9 @@ class TranscriptStore:
         }
 
     async def _decode(self, conn: AsyncConnection, row: Row[Any]) -> Record:
-        head = chain.header(
-            row.room_id,
-            row.position,
-            row.channel,
-            row.seq,
-            row.kind,
-            row.sender_user,
-            row.sender_role,
-            row.client_id,
-            row.ts,
-        )
         cipher = await self._cipher(conn, row.room_id)
-        body = cipher.open(row.sealed, head, f"position {row.position} ({row.channel} #{row.seq})")
+        where = f"position {row.position} ({row.channel} #{row.seq})"
+        body = cipher.open(row.sealed, header_of(row), where)
         return Record(
             row.room_id,
             row.position,
