@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -13,6 +14,7 @@ from mediation.app import create_app
 from mediation.config import Settings
 from mediation.server import DrainingServer
 from mediation.services import Services
+from tests.databases import PostgresDatabases, sqlite_url, unavailable
 from tests.peers import Peer, Platform
 
 
@@ -42,10 +44,44 @@ class RunningServer:
         return peer, welcome
 
 
+@pytest.fixture(scope="session")
+async def postgres() -> AsyncIterator[PostgresDatabases]:
+    databases = PostgresDatabases()
+    yield databases
+    if databases.ready:
+        await databases.drop_all()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test that runs a server runs on both databases (parametrize to narrow)."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+async def database_url(
+    backend: str, tmp_path: Path, postgres: PostgresDatabases
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    try:
+        url = await postgres.create()
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)
+    yield url
+    await postgres.drop(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path, port=free_port(), rate_burst=10_000, rate_per_second=10_000.0
+        data_dir=tmp_path,
+        database_url=database_url,
+        port=free_port(),
+        rate_burst=10_000,
+        rate_per_second=10_000.0,
     )
 
 

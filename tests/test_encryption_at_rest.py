@@ -1,8 +1,9 @@
 """What lands on disk: ciphertext only, bound to its row."""
 
-import sqlite3
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.peers import Peer
 from transcripts.errors import Tampered
@@ -25,27 +26,33 @@ async def converse(server, room):
     await moderator.next("ack")
 
 
-def database_bytes(server) -> bytes:
-    """The SQLite database and its WAL, as raw bytes."""
-    base = server.settings.data_dir / "mediation.db"
-    return b"".join(
-        p.read_bytes() for p in (base, base.with_name(base.name + "-wal")) if p.exists()
-    )
+async def database_bytes(server) -> bytes:
+    """What the database holds on disk, as raw bytes."""
+    if server.services.db.is_sqlite:
+        base = server.settings.data_dir / "mediation.db"
+        files = [base, base.with_name(base.name + "-wal")]
+    else:  # the table's own data file, after a checkpoint flushed it
+        await sql(server, "CHECKPOINT")
+        [(home,)] = await sql(server, "SHOW data_directory")
+        [(path,)] = await sql(server, "SELECT pg_relation_filepath('records')")
+        files = [Path(home) / path]
+    return b"".join(p.read_bytes() for p in files if p.exists())
 
 
 async def test_no_message_text_is_stored_in_clear(server):
     room = await server.platform.open_room("T-rest")
     await converse(server, room)
-    raw = database_bytes(server)
-    assert b"sealed" in raw  # we are looking at the real file
-    for text in SECRETS:
-        assert text.encode() not in raw
-        assert text.split()[-1].encode() not in raw  # not even the distinctive word
+    raw = await database_bytes(server)
+    assert len(raw) > 1000  # we are looking at the real file
+    for secret in SECRETS:
+        assert secret.encode() not in raw
+        assert secret.split()[-1].encode() not in raw  # not even the distinctive word
 
 
-def sql(server, statement: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(server.settings.data_dir / "mediation.db") as db:
-        return db.execute(statement, args).fetchall()
+async def sql(server, statement: str, **params: object) -> list[tuple]:
+    async with server.services.db.write() as conn:
+        result = await conn.execute(text(statement), params)
+        return [tuple(row) for row in result] if result.returns_rows else []
 
 
 async def fresh_store_read(server, room, channel):
@@ -56,14 +63,16 @@ async def fresh_store_read(server, room, channel):
     return await store.read(room, channel, 0, 100, 100)
 
 
+JOINT = "select sealed from records where room_id=:room and channel='joint'"
+SET_SEALED = "update records set sealed=:sealed where room_id=:room and channel=:channel"
+
+
 async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server):
     room = await server.platform.open_room("T-flip")
     await converse(server, room)
-    [(sealed,)] = sql(
-        server, "select sealed from records where room_id=? and channel='joint'", room
-    )
+    [(sealed,)] = await sql(server, JOINT, room=room)
     flipped = bytes([sealed[0]]) + bytes([sealed[1] ^ 1]) + sealed[2:]
-    sql(server, "update records set sealed=? where room_id=? and channel='joint'", flipped, room)
+    await sql(server, SET_SEALED, sealed=flipped, room=room, channel="joint")
     with pytest.raises(Tampered, match=rf"room {room} position 1 \(joint #1\)"):
         await fresh_store_read(server, room, "joint")
 
@@ -71,13 +80,8 @@ async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server)
 async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
     room = await server.platform.open_room("T-move")
     await converse(server, room)
-    [(joint,)] = sql(server, "select sealed from records where room_id=? and channel='joint'", room)
-    sql(
-        server,
-        "update records set sealed=? where room_id=? and channel='caucus:client'",
-        joint,
-        room,
-    )
+    [(joint,)] = await sql(server, JOINT, room=room)
+    await sql(server, SET_SEALED, sealed=joint, room=room, channel="caucus:client")
     assert [r.body for r in await fresh_store_read(server, room, "joint")] == [SECRETS[0]]
     with pytest.raises(Tampered, match="caucus:client #1"):
         await fresh_store_read(server, room, "caucus:client")
@@ -88,10 +92,8 @@ async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
     second = await server.platform.open_room("T-b")
     await converse(server, first)
     await converse(server, second)
-    [(sealed,)] = sql(
-        server, "select sealed from records where room_id=? and channel='joint'", first
-    )
-    sql(server, "update records set sealed=? where room_id=? and channel='joint'", sealed, second)
+    [(sealed,)] = await sql(server, JOINT, room=first)
+    await sql(server, SET_SEALED, sealed=sealed, room=second, channel="joint")
     with pytest.raises(Tampered, match=f"room {second}"):
         await fresh_store_read(server, second, "joint")
 
@@ -99,7 +101,11 @@ async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
 async def test_a_tampered_record_refuses_replay_over_the_socket(server):
     room = await server.platform.open_room("T-replay")
     await converse(server, room)
-    sql(server, "update records set sender_user='f-1' where room_id=? and channel='joint'", room)
+    await sql(
+        server,
+        "update records set sender_user='f-1' where room_id=:room and channel='joint'",
+        room=room,
+    )
     peer = await Peer.connect(server.ws_url)
     assert (await peer.hello(await server.platform.token(room, "m-1", "moderator")))[
         "type"

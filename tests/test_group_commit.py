@@ -1,9 +1,9 @@
 """Group commit: one transaction for many messages, each with its own outcome."""
 
 import asyncio
-import sqlite3
 
 import pytest
+from sqlalchemy import insert
 
 from mediation import migrate
 from rooms.ports import Draft
@@ -11,13 +11,15 @@ from transcripts.database import Database
 from transcripts.errors import RoomNotWritable, StoreUnavailable, UnknownRoom
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.keyring import Keyring, new_key
+from transcripts.schema import records
 from transcripts.store import TranscriptStore
 
 
 @pytest.fixture
-async def store(tmp_path):
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'gc.db'}")
-    await migrate.upgrade(db)
+async def store(database_url):
+    db = Database(database_url)
+    if db.is_sqlite:
+        await migrate.upgrade(db)
     yield TranscriptStore(db, Keyring({"k": new_key()}, "k"))
     await db.close()
 
@@ -72,13 +74,24 @@ async def test_one_batch_many_outcomes(store):
     assert await store.heads(a) == {"joint": 2, "caucus:client": 1}
 
 
-async def test_a_record_the_database_refuses_sinks_only_itself(store, tmp_path):
+async def test_a_record_the_database_refuses_sinks_only_itself(store):
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
     # Corrupt r_broken: a stray row takes the seq its next message would get.
-    with sqlite3.connect(tmp_path / "gc.db") as db:
-        db.execute(
-            "insert into records values ('r_broken', 99, 'joint', 1, 'message', 'x',"
-            " 'client', 'stray', 'ts', x'00', x'00')"
+    async with store.db.write() as conn:
+        await conn.execute(
+            insert(records).values(
+                room_id="r_broken",
+                position=99,
+                channel="joint",
+                seq=1,
+                kind="message",
+                sender_user="x",
+                sender_role="client",
+                client_id="stray",
+                ts="ts",
+                sealed=b"\0",
+                hash=b"\0",
+            )
         )
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
