@@ -12,6 +12,7 @@ from mediation.config import Settings
 from mediation.protocol.codes import CloseCode
 from mediation.secrets import Secrets, load_secrets
 from mediation.tickets.local import LocalTickets
+from rooms.broker import LocalBroker
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from transcripts.database import Database
@@ -83,7 +84,9 @@ class Services:
             committed=lambda records: hub.committed(records),  # hub is bound below
             config=GroupCommitConfig(settings.commit_max_batch, settings.commit_linger_ms / 1000),
         )
-        hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store))
+        broker = LocalBroker()
+        hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
+        await broker.start(hub)
         committer.start()
         return cls(
             settings,

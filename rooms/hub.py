@@ -1,18 +1,26 @@
-"""Live rooms of this process: admission, presence and fan-out.
+"""Live rooms of this process: admission, presence, ordering and fan-out.
 
 Delivery rule: a committed message goes to every sink whose role may read
-its channel, except the sink that sent it (that one gets the ack). A sink
-that joined with a replay skips live copies of what the replay gave it, so
-a client sees each message exactly once however the two race.
+its channel, except the sink that sent it (that one gets the ack). Every
+record, committed here or on another process, passes the room's in-order
+gate first, so sinks see each channel's seqs once, in order, with gaps
+filled from the log.
+
+A sink joins at the room's delivered marks: the replay covers everything
+up to them, live delivery everything after, and both are read at the same
+instant, so nothing falls between or is sent twice.
 """
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from rooms.broker import Broker, PresenceHint, Published
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.lifecycle import accepts_writes
+from rooms.ordering import InOrder
 from rooms.ports import (
     Draft,
     Member,
@@ -25,6 +33,8 @@ from rooms.ports import (
 )
 from rooms.visibility import CHANNELS, Role, can_read, can_write, readable, sees_presence_of
 
+log = logging.getLogger(__name__)
+
 REPLAY_PAGE = 500
 
 
@@ -32,22 +42,7 @@ REPLAY_PAGE = 500
 class _Subscription:
     sink: Sink
     member: Member
-    # Replayed up to here; None while the join is still reading the heads,
-    # when live records wait in `early` to be filtered against the floor.
-    floor: dict[str, int] | None = None
-    early: list[StoredMessage] = field(default_factory=list)
-
-    def offer(self, record: StoredMessage) -> None:
-        if self.floor is None:
-            self.early.append(record)
-        elif record.seq > self.floor.get(record.channel, 0):
-            self.sink.push(record)
-
-    def settle(self, floor: dict[str, int]) -> None:
-        self.floor = floor
-        early, self.early = self.early, []
-        for record in early:
-            self.offer(record)
+    arrived: bool = False  # counted on the presence board
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,24 +54,37 @@ class Joined:
 
 
 class LiveRoom:
-    def __init__(self, info: RoomInfo) -> None:
+    def __init__(self, info: RoomInfo, heads: dict[str, int]) -> None:
         self.info = info
         self.subs: dict[str, _Subscription] = {}
-        self.online: Counter[Member] = Counter()
+        self.order = InOrder(dict(heads))
+        self.shown: dict[Member, bool] = {}  # presence as our sinks were last told
 
-    def deliver(self, record: StoredMessage) -> None:
+    def accept(self, record: StoredMessage) -> None:
+        for ready in self.order.offer(record):
+            self._deliver(ready)
+
+    def _deliver(self, record: StoredMessage) -> None:
         for sub in self.subs.values():
             if sub.sink.id != record.origin and can_read(sub.member.role, record.channel):
-                sub.offer(record)
+                sub.sink.push(record)
 
-    def announce(self, member: Member, online: bool) -> None:
+    def show(self, online: set[Member]) -> None:
+        """Tell our sinks about every member whose presence differs from what they know."""
+        for member in set(self.shown) | online:
+            now = member in online
+            if self.shown.get(member, False) != now:
+                self.shown[member] = now
+                self._announce(member, now)
+
+    def _announce(self, member: Member, online: bool) -> None:
         event = Presence(member.user, member.role, online)
         for sub in self.subs.values():
             if sub.member != member and sees_presence_of(sub.member.role, member.role):
                 sub.sink.push(event)
 
     def visible_online(self, viewer: Role) -> list[Member]:
-        return [m for m in self.online if sees_presence_of(viewer, m.role)]
+        return [m for m, on in self.shown.items() if on and sees_presence_of(viewer, m.role)]
 
 
 def admit(info: RoomInfo, member: Member) -> None:
@@ -87,36 +95,30 @@ def admit(info: RoomInfo, member: Member) -> None:
 
 
 class Hub:
-    def __init__(self, log: MessageLog, directory: RoomDirectory) -> None:
+    def __init__(self, log: MessageLog, directory: RoomDirectory, broker: Broker) -> None:
         self._log = log
         self._directory = directory
+        self._broker = broker
         self._rooms: dict[str, LiveRoom] = {}
         self._by_sink: dict[str, tuple[LiveRoom, _Subscription]] = {}
+        self._filling: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def rooms(self) -> dict[str, LiveRoom]:
         return self._rooms
 
     async def join(self, room_id: str, member: Member, sink: Sink) -> Joined:
-        """Register `sink` for live traffic; returns what the welcome needs.
-
-        Registration happens before the heads are read, so any message
-        committed after that read reaches the sink live.
-        """
+        """Register `sink` for live traffic; returns what the welcome needs."""
         room = await self._live(room_id, member)
-        sub = _Subscription(sink, member)
+        heads = {c: room.order.delivered.get(c, 0) for c in readable(member.role)}
+        sub = _Subscription(sink, member)  # registered at the same instant the heads are read
         room.subs[sink.id] = sub
         self._by_sink[sink.id] = (room, sub)
-        try:
-            stored = await self._log.heads(room_id)
-        except BaseException:
-            self.leave(sink)
-            raise
-        heads = {channel: stored.get(channel, 0) for channel in readable(member.role)}
-        sub.settle(dict(heads))
-        room.online[member] += 1
-        if room.online[member] == 1:
-            room.announce(member, online=True)
+        await self._broker.arrive(room_id, member)
+        sub.arrived = True
+        await self._presence_changed(room)
+        self._broker.publish(room_id, PresenceHint())
         return Joined(room.info, member, heads, room.visible_online(member.role))
 
     async def backlog(self, joined: Joined, since: dict[str, int]) -> AsyncIterator[StoredMessage]:
@@ -145,19 +147,19 @@ class Hub:
         # seq is gapless, so the page is exactly (upto - limit, upto]
         return await self._log.read(room.info.id, channel, max(0, upto - limit), upto, limit)
 
-    def leave(self, sink: Sink) -> None:
+    async def leave(self, sink: Sink) -> None:
         entry = self._by_sink.pop(sink.id, None)
         if entry is None:
             return
         room, sub = entry
         room.subs.pop(sink.id, None)
-        if sub.floor is not None:  # fully joined: it was counted online
-            room.online[sub.member] -= 1
-            if room.online[sub.member] <= 0:
-                del room.online[sub.member]
-                room.announce(sub.member, online=False)
-        if not room.subs:
-            self._rooms.pop(room.info.id, None)
+        if sub.arrived:
+            await self._broker.depart(room.info.id, sub.member)
+            await self._presence_changed(room)
+            self._broker.publish(room.info.id, PresenceHint())
+        if not room.subs and self._rooms.get(room.info.id) is room:
+            del self._rooms[room.info.id]
+            await self._broker.unsubscribe(room.info.id)
 
     def post(
         self, sink: Sink, client_id: str, channel: str, body: str
@@ -176,11 +178,61 @@ class Hub:
         )
 
     def committed(self, records: Sequence[StoredMessage]) -> None:
-        """Fan out freshly committed records; the log calls this in commit order."""
+        """Freshly committed here: deliver locally and tell the other processes."""
         for record in records:
-            room = self._rooms.get(record.room_id)
-            if room is not None and not record.duplicate:
-                room.deliver(record)
+            self._accept(record)
+            self._broker.publish(record.room_id, record)
+
+    def remote(self, room_id: str, event: Published) -> None:
+        """Traffic from another process."""
+        if isinstance(event, PresenceHint):
+            room = self._rooms.get(room_id)
+            if room is not None:
+                self._spawn(self._presence_changed(room))
+        else:
+            self._accept(event)
+
+    def resync(self) -> None:
+        for room in list(self._rooms.values()):
+            self._spawn(self._catch_up(room))
+
+    def _accept(self, record: StoredMessage) -> None:
+        room = self._rooms.get(record.room_id)
+        if room is None:
+            return
+        room.accept(record)
+        for channel, (after, upto) in room.order.gaps().items():
+            self._fill(room, channel, after, upto)
+
+    def _fill(self, room: LiveRoom, channel: str, after: int, upto: int) -> None:
+        key = (room.info.id, channel)
+        if key not in self._filling:
+            self._filling.add(key)
+            self._spawn(self._read_gap(room, channel, after, upto))
+
+    async def _read_gap(self, room: LiveRoom, channel: str, after: int, upto: int) -> None:
+        try:
+            for record in await self._log.read(room.info.id, channel, after, upto, upto - after):
+                room.accept(record)
+        except Exception as exc:  # the next record or resync tries again
+            log.warning("gap fill for room %s failed: %s", room.info.id, exc.__class__.__name__)
+        finally:
+            self._filling.discard((room.info.id, channel))
+
+    async def _catch_up(self, room: LiveRoom) -> None:
+        heads = await self._log.heads(room.info.id)
+        for channel, head in heads.items():
+            delivered = room.order.delivered.get(channel, 0)
+            if head > delivered:
+                self._fill(room, channel, delivered, head)
+
+    async def _presence_changed(self, room: LiveRoom) -> None:
+        room.show(await self._broker.online(room.info.id))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
 
     def _joined(self, sink: Sink) -> tuple[LiveRoom, _Subscription]:
         entry = self._by_sink.get(sink.id)
@@ -198,4 +250,6 @@ class Hub:
         if info is None:
             raise NotFound(f"no room {room_id}")
         admit(info, member)  # before registering: a refused join leaves nothing behind
-        return self._rooms.setdefault(room_id, LiveRoom(info))
+        await self._broker.subscribe(room_id)  # first listen, then read: nothing falls between
+        heads = await self._log.heads(room_id)
+        return self._rooms.setdefault(room_id, LiveRoom(info, heads))

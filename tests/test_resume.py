@@ -1,5 +1,6 @@
 """Reconnecting with `since`: exactly the missed visible messages, then live traffic."""
 
+from rooms.ports import Draft
 from tests.peers import Peer
 
 
@@ -66,17 +67,16 @@ async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
     assert await server.services.store.heads(room) == {"joint": 1}
 
 
-async def test_a_message_committed_while_joining_arrives_exactly_once(server, monkeypatch):
-    """Registration happens before the heads are read; a record committed in between
-    is both live and in the replay range, and must be delivered once."""
+async def test_a_message_committed_while_a_room_goes_live_arrives_exactly_once(server, monkeypatch):
+    """The first join of a room reads its heads; a record committed during that read
+    is both fanned out live and inside the replay range, and must arrive once."""
     room = await server.platform.open_room("T-join-race")
-    moderator, _ = await server.peer(room, "m-1", "moderator")
     log = server.services.hub._log
     read_heads = log.heads
 
     async def heads_after_a_commit(room_id):
-        await moderator.send("during", "joint", "sent while the client joins")
-        await moderator.next("ack")  # committed and fanned out to the registered joiner
+        draft = Draft(room_id, "joint", "m-1", "moderator", "during", "sent meanwhile", "x")
+        await server.services.committer.append(draft)  # committed and fanned out
         return await read_heads(room_id)
 
     monkeypatch.setattr(log, "heads", heads_after_a_commit)

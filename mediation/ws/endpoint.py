@@ -39,7 +39,7 @@ async def serve_socket(ws: WebSocket) -> None:
         await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
-        services.hub.leave(conn)
+        await services.hub.leave(conn)
         services.sockets.discard(conn)
         if writer is not None:
             conn.close(CloseCode.NORMAL, "")
