@@ -6,15 +6,20 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
 from mediation import migrate
 from mediation.auth.tokens import TokenIssuer
 from mediation.config import Settings
 from mediation.protocol.codes import CloseCode
+from mediation.record_codec import SealedRecordCodec
 from mediation.secrets import Secrets, load_secrets
 from mediation.tickets.local import LocalTickets
-from rooms.broker import LocalBroker
+from rooms.broker import Broker, LocalBroker
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
+from rooms.redis_broker import RedisBroker
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.store import RoomRow, TranscriptStore
@@ -66,10 +71,11 @@ class Services:
     db: Database
     store: TranscriptStore
     committer: GroupCommitter
+    broker: Broker
     hub: Hub
     tokens: TokenIssuer
     tickets: LocalTickets
-    node: str = field(default_factory=lambda: secrets.token_hex(4))
+    node: str
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -84,19 +90,18 @@ class Services:
             committed=lambda records: hub.committed(records),  # hub is bound below
             config=GroupCommitConfig(settings.commit_max_batch, settings.commit_linger_ms / 1000),
         )
-        broker = LocalBroker()
+        node = secrets.token_hex(4)
+        broker: Broker = (
+            RedisBroker(settings.redis_url, SealedRecordCodec(store), node, settings.redis_prefix)
+            if settings.redis_url
+            else LocalBroker()
+        )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
         await broker.start(hub)
         committer.start()
+        tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
         return cls(
-            settings,
-            keys,
-            db,
-            store,
-            committer,
-            hub,
-            TokenIssuer(keys.token_secret, settings.token_ttl),
-            LocalTickets(db),
+            settings, keys, db, store, committer, broker, hub, tokens, LocalTickets(db), node
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -118,4 +123,13 @@ class Services:
 
     async def stop(self) -> None:
         await self.committer.close()
+        await self.broker.close()
         await self.db.close()
+
+    async def database_ok(self) -> bool:
+        try:
+            async with asyncio.timeout(2), self.db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True

@@ -18,7 +18,13 @@ class PresenceHint:
     __slots__ = ()
 
 
-Published = StoredMessage | PresenceHint
+class RoomStale:
+    """Messages of a room were dropped on the way: catch up from the database."""
+
+    __slots__ = ()
+
+
+Published = StoredMessage | PresenceHint | RoomStale
 
 
 class Receiver(Protocol):
@@ -88,3 +94,6 @@ class LocalBroker:
 
     async def online(self, room_id: str) -> set[Member]:
         return set(self._here.get(room_id, ()))
+
+    def counts(self, room_id: str) -> Counter[Member]:
+        return Counter(self._here.get(room_id, {}))

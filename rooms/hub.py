@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rooms.broker import Broker, PresenceHint, Published
+from rooms.broker import Broker, PresenceHint, Published, RoomStale
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.lifecycle import accepts_writes
 from rooms.ordering import InOrder
@@ -185,10 +185,13 @@ class Hub:
 
     def remote(self, room_id: str, event: Published) -> None:
         """Traffic from another process."""
+        room = self._rooms.get(room_id)
         if isinstance(event, PresenceHint):
-            room = self._rooms.get(room_id)
             if room is not None:
                 self._spawn(self._presence_changed(room))
+        elif isinstance(event, RoomStale):
+            if room is not None:
+                self._spawn(self._catch_up(room))
         else:
             self._accept(event)
 

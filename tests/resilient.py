@@ -27,7 +27,7 @@ def contiguous(seqs: set[int]) -> int:
 
 @dataclass
 class ResilientClient:
-    url: str
+    urls: list[str]  # any node will do: each connection picks one at random
     token: str
     user: str
     channels: tuple[str, ...]  # it writes to these in turn
@@ -42,6 +42,7 @@ class ResilientClient:
     errors: list[dict[str, Any]] = field(default_factory=list)
     close_codes: list[int | None] = field(default_factory=list)
     connections: int = 0
+    retry_after: dict[str, float] = field(default_factory=dict)  # refused as unavailable
 
     @property
     def done(self) -> bool:
@@ -60,7 +61,7 @@ class ResilientClient:
 
     async def _session(self, until: asyncio.Event) -> None:
         async with websockets.connect(
-            self.url,
+            random.choice(self.urls),
             subprotocols=["mediation.v1"],  # type: ignore[list-item]
             open_timeout=2,
         ) as ws:
@@ -69,6 +70,7 @@ class ResilientClient:
             welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert welcome["type"] == "welcome", welcome
             self.connections += 1
+            self.retry_after.clear()  # the whole outbox goes again now
             for cid, (channel, body) in list(self.outbox.items()):
                 await ws.send(
                     json.dumps({"type": "send", "id": cid, "channel": channel, "body": body})
@@ -87,7 +89,7 @@ class ResilientClient:
 
     async def catch_up(self, quiet: float = 0.5) -> None:
         """Reconnect once with `since` and take everything until the socket is quiet."""
-        async with websockets.connect(self.url, subprotocols=["mediation.v1"]) as ws:  # type: ignore[list-item]
+        async with websockets.connect(self.urls[0], subprotocols=["mediation.v1"]) as ws:  # type: ignore[list-item]
             since = {c: contiguous(s) for c, s in self.held.items()}
             await ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
             seen: set[tuple[str, int]] = set()
@@ -98,7 +100,11 @@ class ResilientClient:
                 return
 
     async def _write(self, ws: Any, until: asyncio.Event) -> None:
-        while self.sent < self.total:
+        while self.sent < self.total or self.retry_after:
+            await self._retry_refused(ws)
+            if self.sent == self.total:
+                await asyncio.sleep(0.05)
+                continue
             if len(self.outbox) >= self.window:
                 await asyncio.sleep(0.002)
                 continue
@@ -110,6 +116,17 @@ class ResilientClient:
                 json.dumps({"type": "send", "id": cid, "channel": channel, "body": f"{cid} body"})
             )
             await asyncio.sleep(random.expovariate(self.pace))
+
+    async def _retry_refused(self, ws: Any) -> None:
+        """Resend, with the same id, what the server could not store before."""
+        now = asyncio.get_running_loop().time()
+        for cid, when in list(self.retry_after.items()):
+            if when <= now and cid in self.outbox:
+                del self.retry_after[cid]
+                channel, body = self.outbox[cid]
+                await ws.send(
+                    json.dumps({"type": "send", "id": cid, "channel": channel, "body": body})
+                )
 
     def _receive(
         self, frame: dict[str, Any], since: dict[str, int], seen: set[tuple[str, int]]
@@ -127,3 +144,5 @@ class ResilientClient:
             self.held.setdefault(frame["channel"], set()).add(frame["seq"])
         elif kind == "error":
             self.errors.append(frame)
+            if frame.get("code") == "unavailable" and frame.get("id") in self.outbox:
+                self.retry_after[frame["id"]] = asyncio.get_running_loop().time() + 0.3

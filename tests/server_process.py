@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 
 API_KEY = "test-api-key"
+MASTER_KEY = "k-test:" + "A" * 43  # 32 zero bytes, base64url: tests only
+TOKEN_SECRET = "test-token-secret-of-sufficient-length"
 
 
 class ServerProcess:
@@ -20,6 +22,8 @@ class ServerProcess:
             **os.environ,
             "MEDIATION_DATA_DIR": str(data_dir),
             "MEDIATION_API_KEY": API_KEY,
+            "MEDIATION_MASTER_KEY": MASTER_KEY,  # shared by every node of a test cluster
+            "MEDIATION_TOKEN_SECRET": TOKEN_SECRET,
             "MEDIATION_RATE_PER_SECOND": "100000",
             "MEDIATION_RATE_BURST": "100000",
             "PORT": str(port),

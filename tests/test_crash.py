@@ -8,88 +8,24 @@ client holds every seq it may see, having never been sent one twice.
 """
 
 import asyncio
-import json
 import random
 import signal
-from pathlib import Path
 
-import httpx
 import pytest
 
-from mediation.secrets import unb64
 from tests.conftest import free_port
-from tests.resilient import ResilientClient
-from tests.server_process import API_KEY, ServerProcess
-from transcripts.database import Database
-from transcripts.keyring import Keyring
-from transcripts.store import TranscriptStore
+from tests.databases import sqlite_url
+from tests.server_process import ServerProcess
+from tests.traffic import check, open_rooms, stored_transcripts
 
 pytestmark = pytest.mark.slow
-
-WRITES = {
-    "client": ("joint", "caucus:client"),
-    "freelancer": ("joint", "caucus:freelancer"),
-    "moderator": ("joint", "caucus:client", "caucus:freelancer", "notes"),
-}
-VISIBLE = {
-    "client": {"joint", "caucus:client"},
-    "freelancer": {"joint", "caucus:freelancer"},
-    "moderator": {"joint", "caucus:client", "caucus:freelancer", "notes"},
-}
-
-
-async def open_rooms(server: ServerProcess, rooms: int, per_client: int):
-    clients: dict[str, list[tuple[str, ResilientClient]]] = {}
-    auth = {"authorization": f"Bearer {API_KEY}"}
-    async with httpx.AsyncClient(base_url=server.base_url, headers=auth) as http:
-        for r in range(rooms):
-            room = (
-                await http.post(
-                    "/api/rooms",
-                    json={
-                        "ticket": {"provider": "local", "id": f"CRASH-{r}"},
-                        "client": f"c{r}",
-                        "freelancer": f"f{r}",
-                    },
-                )
-            ).json()["id"]
-            clients[room] = []
-            for role, user in (
-                ("client", f"c{r}"),
-                ("freelancer", f"f{r}"),
-                ("moderator", f"m{r}"),
-            ):
-                token = (
-                    await http.post(f"/api/rooms/{room}/tokens", json={"user": user, "role": role})
-                ).json()["token"]
-                clients[room].append(
-                    (role, ResilientClient(server.ws_url, token, user, WRITES[role], per_client))
-                )
-    return clients
-
-
-async def stored_transcripts(data_dir: Path, rooms) -> dict[str, list]:
-    keys = json.loads((data_dir / "keys.json").read_text())
-    keyring = Keyring({k: unb64(v) for k, v in keys["keks"].items()}, keys["active_kek"])
-    db = Database(f"sqlite+aiosqlite:///{data_dir / 'mediation.db'}")
-    store = TranscriptStore(db, keyring)
-    try:
-        result = {}
-        for room in rooms:
-            heads = await store.heads(room)
-            result[room] = [
-                r for c, h in heads.items() for r in await store.read(room, c, 0, h, h + 1)
-            ]
-        return result
-    finally:
-        await db.close()
 
 
 async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: int):
     server = ServerProcess(tmp_path, free_port())
     await asyncio.to_thread(server.start)
     try:
-        rooms = await open_rooms(server, rooms=4, per_client=200)  # ~8 s at 25/s
+        rooms = await open_rooms(server.base_url, [server.ws_url], rooms=4, per_client=200)
         everyone = [c for members in rooms.values() for _, c in members]
         finish = asyncio.Event()
         running = [asyncio.create_task(c.run(finish)) for c in everyone]
@@ -107,48 +43,7 @@ async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: i
     finally:
         await asyncio.to_thread(server.stop, signal.SIGTERM)
         server.close()
-    return rooms, await stored_transcripts(tmp_path, rooms)
-
-
-def check(rooms, stored, label: str) -> None:
-    sent = acked = kept = duplicated = lost = 0
-    for room, members in rooms.items():
-        records = stored[room]
-        by_cid = {(r.sender_user, r.client_id): r for r in records}
-        assert len(by_cid) == len(records)  # nothing stored twice
-        kept += len(records)
-        for channel in {r.channel for r in records}:
-            seqs = sorted(r.seq for r in records if r.channel == channel)
-            assert seqs == list(range(1, len(seqs) + 1)), f"{room} {channel} has a gap"
-        heads = {
-            c: max((r.seq for r in records if r.channel == c), default=0)
-            for c in VISIBLE["moderator"]
-        }
-        for role, client in members:
-            sent += client.sent
-            acked += len(client.acked)
-            duplicated += client.duplicates
-            assert client.outbox == {}, f"{client.user} still has unacked sends"
-            for cid, (channel, seq) in client.acked.items():
-                record = by_cid.get((client.user, cid))
-                if record is None or (record.channel, record.seq) != (channel, seq):
-                    lost += 1
-            mine = sorted(
-                (r for r in records if r.sender_user == client.user), key=lambda r: r.position
-            )
-            assert [r.client_id for r in mine] == sorted(r.client_id for r in mine), (
-                f"{client.user}'s messages are stored out of order"
-            )
-            for channel in VISIBLE[role]:
-                assert client.held.get(channel, set()) == set(range(1, heads[channel] + 1)), (
-                    f"{client.user} is missing part of {channel}"
-                )
-    print(f"\n{label}: sent={sent} acked={acked} stored={kept} lost={lost} duplicated={duplicated}")
-    for _, client in members:
-        assert client.connections > 1  # it lived through the interruptions
-    assert sent == acked == kept
-    assert lost == 0
-    assert duplicated == 0
+    return rooms, await stored_transcripts(sqlite_url(tmp_path), rooms)
 
 
 async def test_sigkill_loses_nothing_acked_and_duplicates_nothing(tmp_path):

@@ -43,6 +43,33 @@ class DraftLike(Protocol):
     def origin(self) -> str: ...
 
 
+class SealedFields(Protocol):
+    """A record as stored: header fields, chain hash and ciphertext."""
+
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sender_user(self) -> str: ...
+    @property
+    def sender_role(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def ts(self) -> str: ...
+    @property
+    def hash(self) -> bytes: ...
+    @property
+    def sealed(self) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     room_id: str
@@ -56,6 +83,7 @@ class Record:
     body: str
     ts: str
     hash: bytes
+    sealed: bytes  # the ciphertext as stored: what may travel between processes
     origin: str = ""
     duplicate: bool = False
 
@@ -80,7 +108,7 @@ class _Tip:
     state: str
 
 
-def header_of(record: Record | Row[Any]) -> bytes:
+def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
     """The canonical header of a record, or of a stored row (same field names)."""
     return chain.header(
         record.room_id,
@@ -175,7 +203,7 @@ class TranscriptStore:
         )
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-            return [await self._decode(conn, row) for row in rows]
+        return [await self.unseal(row) for row in rows]
 
     async def append_batch(self, drafts: Sequence[DraftLike]) -> list[Record | TranscriptError]:
         """Commit `drafts` in one transaction; a result (or refusal) per draft, in order."""
@@ -183,26 +211,24 @@ class TranscriptStore:
         async with self.db.write() as conn:
             tips = await self._lock_tips(conn, sorted({d.room_id for d in drafts}))
             known = await self._stored(conn, drafts)
-            fresh: list[tuple[Record, bytes]] = []
+            fresh: list[Record] = []
             for draft in drafts:
                 result = known.get((draft.room_id, draft.sender_user, draft.client_id))
                 if result is not None:
                     results.append(replace(result, origin=draft.origin, duplicate=True))
                     continue
-                outcome = await self._number(conn, tips, draft)
+                outcome = await self._number(tips, draft)
                 if isinstance(outcome, TranscriptError):
                     results.append(outcome)
                     continue
-                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome[0]
+                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome
                 fresh.append(outcome)
-                results.append(outcome[0])
+                results.append(outcome)
             if fresh:
                 await self._insert(conn, fresh, tips)
         return results
 
-    async def _number(
-        self, conn: AsyncConnection, tips: dict[str, _Tip], draft: DraftLike
-    ) -> tuple[Record, bytes] | TranscriptError:
+    async def _number(self, tips: dict[str, _Tip], draft: DraftLike) -> Record | TranscriptError:
         """Give `draft` its numbers, chain link and ciphertext."""
         tip = tips.get(draft.room_id)
         if tip is None:
@@ -223,15 +249,16 @@ class TranscriptStore:
             draft.body,
             utc_timestamp(),
             b"",
+            b"",
             draft.origin,
         )
         head, body = header_of(record), draft.body.encode()
         tip.chain_head = chain.link(tip.chain_head, head, body)
-        cipher = await self._cipher(conn, draft.room_id)
-        return replace(record, hash=tip.chain_head), cipher.seal(body, head)
+        cipher = await self._cipher(draft.room_id)
+        return replace(record, hash=tip.chain_head, sealed=cipher.seal(body, head))
 
     async def _insert(
-        self, conn: AsyncConnection, fresh: list[tuple[Record, bytes]], tips: dict[str, _Tip]
+        self, conn: AsyncConnection, fresh: list[Record], tips: dict[str, _Tip]
     ) -> None:
         rows = [
             {
@@ -244,13 +271,13 @@ class TranscriptStore:
                 "sender_role": r.sender_role,
                 "client_id": r.client_id,
                 "ts": r.ts,
-                "sealed": sealed,
+                "sealed": r.sealed,
                 "hash": r.hash,
             }
-            for r, sealed in fresh
+            for r in fresh
         ]
         await conn.execute(insert(records), rows)
-        moved = {r.room_id for r, _ in fresh}
+        moved = {r.room_id for r in fresh}
         await conn.execute(
             update(rooms)
             .where(rooms.c.id == bindparam("b_id"))
@@ -292,12 +319,12 @@ class TranscriptStore:
         )
         rows = (await conn.execute(query)).all()
         return {
-            (row.room_id, row.sender_user, row.client_id): await self._decode(conn, row)
-            for row in rows
+            (row.room_id, row.sender_user, row.client_id): await self.unseal(row) for row in rows
         }
 
-    async def _decode(self, conn: AsyncConnection, row: Row[Any]) -> Record:
-        cipher = await self._cipher(conn, row.room_id)
+    async def unseal(self, row: "SealedFields | Row[Any]") -> Record:
+        """A stored row (or a record from another process) with its body decrypted."""
+        cipher = await self._cipher(row.room_id)
         where = f"position {row.position} ({row.channel} #{row.seq})"
         body = cipher.open(row.sealed, header_of(row), where)
         return Record(
@@ -312,16 +339,15 @@ class TranscriptStore:
             body.decode(),
             row.ts,
             row.hash,
+            row.sealed,
         )
 
-    async def _cipher(self, conn: AsyncConnection, room_id: str) -> RoomCipher:
+    async def _cipher(self, room_id: str) -> RoomCipher:
         cipher = self._ciphers.get(room_id)
         if cipher is None:
-            key_row = (
-                await conn.execute(
-                    select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
-                )
-            ).one()
+            query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
+            async with self.db.read() as conn:
+                key_row = (await conn.execute(query)).one()
             data_key = self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
             cipher = self._ciphers[room_id] = RoomCipher(room_id, data_key)
         return cipher

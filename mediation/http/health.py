@@ -1,12 +1,36 @@
-"""Liveness: the process answers."""
+"""Liveness (the process answers) and readiness (it can do its job)."""
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from mediation.services import Services
 
 
 async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-routes = [Route("/healthz", healthz)]
+async def readyz(request: Request) -> JSONResponse:
+    """503 without a database (no message can be acked); 200 `degraded` without Redis,
+    because sends are still acked and delivered on this process."""
+    services: Services = request.app.state.services
+    database = await services.database_ok()
+    redis = (
+        "not configured"
+        if not services.settings.redis_url
+        else ("ok" if services.broker.healthy else "down")
+    )
+    if not database:
+        status = "unavailable"
+    elif redis == "down":
+        status = "degraded"
+    else:
+        status = "ready"
+    return JSONResponse(
+        {"status": status, "database": "ok" if database else "down", "redis": redis},
+        200 if database else 503,
+    )
+
+
+routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
