@@ -42,7 +42,6 @@ class ResilientClient:
     errors: list[dict[str, Any]] = field(default_factory=list)
     close_codes: list[int | None] = field(default_factory=list)
     connections: int = 0
-    retry_after: dict[str, float] = field(default_factory=dict)  # refused as unavailable
 
     @property
     def done(self) -> bool:
@@ -68,9 +67,9 @@ class ResilientClient:
             since = {c: contiguous(s) for c, s in self.held.items()}
             await ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
             welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            assert welcome["type"] == "welcome", welcome
+            if welcome["type"] != "welcome":  # e.g. `unavailable` while the database is down
+                raise OSError(f"hello refused: {welcome}")
             self.connections += 1
-            self.retry_after.clear()  # the whole outbox goes again now
             for cid, (channel, body) in list(self.outbox.items()):
                 await ws.send(
                     json.dumps({"type": "send", "id": cid, "channel": channel, "body": body})
@@ -100,11 +99,7 @@ class ResilientClient:
                 return
 
     async def _write(self, ws: Any, until: asyncio.Event) -> None:
-        while self.sent < self.total or self.retry_after:
-            await self._retry_refused(ws)
-            if self.sent == self.total:
-                await asyncio.sleep(0.05)
-                continue
+        while self.sent < self.total:
             if len(self.outbox) >= self.window:
                 await asyncio.sleep(0.002)
                 continue
@@ -116,17 +111,6 @@ class ResilientClient:
                 json.dumps({"type": "send", "id": cid, "channel": channel, "body": f"{cid} body"})
             )
             await asyncio.sleep(random.expovariate(self.pace))
-
-    async def _retry_refused(self, ws: Any) -> None:
-        """Resend, with the same id, what the server could not store before."""
-        now = asyncio.get_running_loop().time()
-        for cid, when in list(self.retry_after.items()):
-            if when <= now and cid in self.outbox:
-                del self.retry_after[cid]
-                channel, body = self.outbox[cid]
-                await ws.send(
-                    json.dumps({"type": "send", "id": cid, "channel": channel, "body": body})
-                )
 
     def _receive(
         self, frame: dict[str, Any], since: dict[str, int], seen: set[tuple[str, int]]
@@ -143,6 +127,4 @@ class ResilientClient:
             self.acked[frame["id"]] = (frame["channel"], frame["seq"])
             self.held.setdefault(frame["channel"], set()).add(frame["seq"])
         elif kind == "error":
-            self.errors.append(frame)
-            if frame.get("code") == "unavailable" and frame.get("id") in self.outbox:
-                self.retry_after[frame["id"]] = asyncio.get_running_loop().time() + 0.3
+            self.errors.append(frame)  # the outbox keeps it; it goes again on reconnect

@@ -49,6 +49,7 @@ async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: i
 async def test_sigkill_loses_nothing_acked_and_duplicates_nothing(tmp_path):
     rooms, stored = await run_with_interruptions(tmp_path, signal.SIGKILL, interruptions=5)
     check(rooms, stored, "SIGKILL x5")
+    assert all(c.connections > 1 for m in rooms.values() for _, c in m)  # lived through it
 
 
 async def test_sigterm_drains_and_clients_only_ever_see_going_away(tmp_path):

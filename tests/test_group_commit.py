@@ -115,3 +115,38 @@ async def test_batches_grow_with_load_and_respect_the_cap(store):
     assert [r.seq for r in results] == list(range(1, 301))
     assert max(batches) == 50
     assert len(batches) < 300 / 10  # far fewer transactions than messages
+
+
+async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store):
+    """A message that failed must not be overtaken by the same connection's later ones."""
+    good = await room(store, "r_fence")
+    broken = await room(store, "r_fence_broken")
+    async with store.db.write() as conn:  # r_fence_broken's next seq is taken: it will fail
+        await conn.execute(
+            insert(records).values(
+                room_id=broken,
+                position=99,
+                channel="joint",
+                seq=1,
+                kind="message",
+                sender_user="x",
+                sender_role="client",
+                client_id="stray",
+                ts="ts",
+                sealed=b"\0",
+                hash=b"\0",
+            )
+        )
+    batches: list[int] = []
+    gc, _ = await committer(store, batches)
+    failing = Draft(broken, "joint", "c", "client", "first", "x", "conn-1")
+    later = Draft(good, "joint", "c", "client", "second", "y", "conn-1")
+    other = Draft(good, "joint", "f", "freelancer", "theirs", "z", "conn-2")
+    results = await asyncio.gather(gc.append(failing), return_exceptions=True)
+    assert isinstance(results[0], StoreUnavailable)
+    refused, fine = await asyncio.gather(gc.append(later), gc.append(other), return_exceptions=True)
+    assert isinstance(refused, StoreUnavailable)  # fenced: never stored ahead of "first"
+    assert fine.seq == 1
+    gc.forget("conn-1")
+    assert (await gc.append(later)).seq == 2  # a fresh start after the client reconnects
+    await gc.close()

@@ -5,6 +5,11 @@ one, so the batch grows with the load and a lone message waits for nobody
 (optionally `linger` a moment to gather more). After the commit the
 `committed` callback sees every record in commit order, before any waiter
 is woken: fan-out never depends on the sender still being around.
+
+When storage fails, a sender's later messages must not be stored before
+the one that failed: the failed draft's origin (its connection) is fenced,
+so everything it has queued or still sends is refused too, until the
+connection is gone and the client resends its backlog, in order, afresh.
 """
 
 import asyncio
@@ -45,14 +50,22 @@ class GroupCommitter:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._fenced: set[str] = set()
 
     def append(self, draft: DraftLike) -> asyncio.Future[Record]:
         if self._closing:
             raise StoreUnavailable("the server is shutting down")
         future: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
+        if draft.origin in self._fenced:
+            future.set_exception(StoreUnavailable("an earlier message of yours was not stored"))
+            return future
         self._pending.append((draft, future))
         self._wakeup.set()
         return future
+
+    def forget(self, origin: str) -> None:
+        """The connection is gone: its fence, if any, goes with it."""
+        self._fenced.discard(origin)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="group-commit")
@@ -84,13 +97,26 @@ class GroupCommitter:
         if self._observe is not None:
             self._observe(len(batch), loop.time() - started)
         self._committed([r for r in results if isinstance(r, Record) and not r.duplicate])
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Record):
-                future.set_result(result)
+        for (draft, future), result in zip(batch, results, strict=True):
+            if isinstance(result, StoreUnavailable):
+                self._fenced.add(draft.origin)
+            if not future.done():
+                if isinstance(result, Record):
+                    future.set_result(result)
+                else:
+                    future.set_exception(result)
+        if self._fenced:
+            self._refuse_fenced()
+
+    def _refuse_fenced(self) -> None:
+        kept = []
+        for draft, future in self._pending:
+            if draft.origin in self._fenced:
+                if not future.done():
+                    future.set_exception(StoreUnavailable("an earlier message was not stored"))
             else:
-                future.set_exception(result)
+                kept.append((draft, future))
+        self._pending[:] = kept
 
     async def _attempt(self, drafts: list[DraftLike]) -> list[Record | TranscriptError]:
         try:

@@ -40,6 +40,7 @@ async def serve_socket(ws: WebSocket) -> None:
         await _close(ws, exc.close_code, str(exc))
     finally:
         await services.hub.leave(conn)
+        services.committer.forget(conn.id)
         services.sockets.discard(conn)
         if writer is not None:
             conn.close(CloseCode.NORMAL, "")

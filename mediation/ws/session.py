@@ -174,3 +174,5 @@ class Session:
         else:
             code = getattr(exc, "code", ErrorCode.INTERNAL)
             self._conn.push(Error(code, str(exc), client_id))
+            if code == ErrorCode.UNAVAILABLE:  # later sends must not overtake this one
+                self._conn.close(CloseCode.TRY_AGAIN_LATER, "storage unavailable: resend")
