@@ -2,11 +2,10 @@
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 
-from mediation import migrate
+from mediation import logs, migrate
 from mediation.app import create_app
 from mediation.config import Settings
 from mediation.rooms_service import RoomConflict, issue_token, open_room
@@ -61,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("demo", help="run the server with a demo dispute room; print join links")
     commands.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = Settings.from_env()
     if args.command == "serve":
         serve(settings)

@@ -26,6 +26,7 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         http="httptools",
         ws_max_size=settings.max_frame_bytes,
         proxy_headers=True,
+        log_config=None,  # mediation.logs configured the handlers (JSON in production)
         log_level="info",
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from mediation import migrate
 from mediation.auth.tokens import TokenIssuer
 from mediation.config import Settings
+from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.secrets import Secrets, load_secrets
@@ -76,6 +77,7 @@ class Services:
     tokens: TokenIssuer
     tickets: LocalTickets
     node: str
+    metrics: Metrics
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -85,23 +87,42 @@ class Services:
         db = Database(settings.resolved_database_url)
         await migrate.prepare(db)
         store = TranscriptStore(db, keys.keyring)
+        metrics = Metrics()
         committer = GroupCommitter(
             store,
             committed=lambda records: hub.committed(records),  # hub is bound below
             config=GroupCommitConfig(settings.commit_max_batch, settings.commit_linger_ms / 1000),
+            observe=metrics.observe_batch,
         )
         node = secrets.token_hex(4)
         broker: Broker = (
-            RedisBroker(settings.redis_url, SealedRecordCodec(store), node, settings.redis_prefix)
+            RedisBroker(
+                settings.redis_url,
+                SealedRecordCodec(store),
+                node,
+                settings.redis_prefix,
+                observe_lag=metrics.redis_lag.observe,
+            )
             if settings.redis_url
             else LocalBroker()
         )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
+        metrics.watch(lambda: len(hub.rooms), lambda: broker.healthy)
         await broker.start(hub)
         committer.start()
         tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
         return cls(
-            settings, keys, db, store, committer, broker, hub, tokens, LocalTickets(db), node
+            settings,
+            keys,
+            db,
+            store,
+            committer,
+            broker,
+            hub,
+            tokens,
+            LocalTickets(db),
+            node,
+            metrics,
         )
 
     async def drain(self, grace: float = 5.0) -> None:

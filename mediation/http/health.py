@@ -1,7 +1,8 @@
-"""Liveness (the process answers) and readiness (it can do its job)."""
+"""Liveness (the process answers), readiness (it can do its job), and metrics."""
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mediation.services import Services
@@ -33,4 +34,9 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
+async def metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]

@@ -13,9 +13,10 @@ from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from mediation.metrics import Metrics
 from mediation.protocol.codec import encode, to_frame
 from mediation.protocol.codes import CloseCode
-from mediation.protocol.frames import ServerFrame
+from mediation.protocol.frames import Error, Message, ServerFrame
 from rooms.ports import Event
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,10 @@ _ids = itertools.count(1)
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, node: str, limit: int) -> None:
+    def __init__(self, ws: WebSocket, node: str, limit: int, metrics: Metrics) -> None:
         self.id = f"{node}:{next(_ids)}"
         self._ws = ws
+        self._metrics = metrics
         self._limit = limit
         self._queue: deque[Event | ServerFrame] = deque()
         self._wakeup = asyncio.Event()
@@ -38,6 +40,7 @@ class Connection:
             return
         if len(self._queue) >= self._limit:
             log.info("connection %s too slow: cut off", self.id)
+            self._metrics.slow_consumers.inc()
             self.close(CloseCode.TOO_SLOW, "too slow: reconnect and resume")
             return
         self._queue.append(event)
@@ -53,7 +56,14 @@ class Connection:
 
     async def send_now(self, frame: ServerFrame) -> None:
         """Write before the writer runs (welcome and replay go first)."""
+        self._count(frame)
         await self._ws.send_text(encode(frame))
+
+    def _count(self, frame: ServerFrame) -> None:
+        if isinstance(frame, Message):
+            self._metrics.messages_out.inc()
+        elif isinstance(frame, Error):
+            self._metrics.errors.labels(frame.code).inc()
 
     async def write_loop(self) -> None:
         try:
@@ -61,7 +71,7 @@ class Connection:
                 await self._wakeup.wait()
                 self._wakeup.clear()
                 while self._queue:
-                    await self._ws.send_text(encode(to_frame(self._queue.popleft())))
+                    await self.send_now(to_frame(self._queue.popleft()))
                 if self._close is not None:
                     await self._ws.close(*self._close)
                     return

@@ -21,9 +21,10 @@ async def serve_socket(ws: WebSocket) -> None:
     settings = services.settings
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-    conn = Connection(ws, services.node, settings.send_queue)
-    session = Session(services.hub, services.tokens, settings, conn)
+    conn = Connection(ws, services.node, settings.send_queue, services.metrics)
+    session = Session(services.hub, services.tokens, settings, conn, services.metrics.ack_latency)
     services.sockets.add(conn)
+    services.metrics.connections.inc()
     writer: asyncio.Task[None] | None = None
     try:
         deadline = asyncio.get_running_loop().time() + settings.hello_timeout
@@ -39,9 +40,12 @@ async def serve_socket(ws: WebSocket) -> None:
         await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
+        if session.joined is not None:
+            log.info("left", extra=session.log_fields(session.joined))
         await services.hub.leave(conn)
         services.committer.forget(conn.id)
         services.sockets.discard(conn)
+        services.metrics.connections.dec()
         if writer is not None:
             conn.close(CloseCode.NORMAL, "")
             with contextlib.suppress(asyncio.CancelledError):

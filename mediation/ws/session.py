@@ -8,8 +8,10 @@ gets exactly one `ack` or `error`.
 
 import asyncio
 import logging
+import time
 from functools import partial
 
+from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import InvalidToken, TokenIssuer
@@ -76,8 +78,16 @@ def welcome(joined: Joined) -> Welcome:
 
 
 class Session:
-    def __init__(self, hub: Hub, tokens: TokenIssuer, settings: Settings, conn: Connection):
+    def __init__(
+        self,
+        hub: Hub,
+        tokens: TokenIssuer,
+        settings: Settings,
+        conn: Connection,
+        ack_latency: Histogram,
+    ) -> None:
         self._hub = hub
+        self._ack_latency = ack_latency
         self._tokens = tokens
         self._settings = settings
         self._conn = conn
@@ -98,6 +108,17 @@ class Session:
         else:
             await self._history(frame)
 
+    def log_fields(self, joined: Joined) -> dict[str, str]:
+        """What identifies this session in a log line: never a body, never a token."""
+        room = joined.room
+        return {
+            "room": room.id,
+            "ticket": f"{room.ticket_provider}/{room.ticket_id}",
+            "user": joined.member.user,
+            "role": joined.member.role,
+            "connection": self._conn.id,
+        }
+
     async def reply(self, frame: ServerFrame) -> None:
         if self.joined is None:
             await self._conn.send_now(frame)
@@ -111,6 +132,7 @@ class Session:
         try:
             grant = self._tokens.verify(frame.token)
         except InvalidToken as exc:
+            log.info("hello refused: %s", exc, extra={"connection": self._conn.id})
             raise HelloFailed(ErrorCode.UNAUTHORIZED, str(exc)) from None
         if frame.room is not None and frame.room != grant.room_id:
             raise HelloFailed(ErrorCode.UNAUTHORIZED, "the token is for another room")
@@ -127,6 +149,7 @@ class Session:
 
     async def _join(self, member: Member, room_id: str, since: dict[str, int]) -> None:
         joined = await self._hub.join(room_id, member, self._conn)
+        log.info("joined", extra=self.log_fields(joined))
         await self._conn.send_now(welcome(joined))
         async for record in self._hub.backlog(joined, since):
             await self._conn.send_now(to_frame(record))
@@ -150,7 +173,7 @@ class Session:
         except (RoomError, TranscriptError) as exc:
             await self.reply(Error(exc.code, str(exc), frame.id))
             return
-        stored.add_done_callback(partial(self._settled, frame.id))
+        stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
 
     async def _history(self, frame: History) -> None:
         if self.joined is None:
@@ -164,13 +187,16 @@ class Session:
         more = bool(page) and page[0].seq > 1
         self._conn.push(HistoryPage(frame.channel, [message(r) for r in page], more, frame.id))
 
-    def _settled(self, client_id: str, stored: "asyncio.Future[StoredMessage]") -> None:
+    def _settled(
+        self, client_id: str, started: float, stored: "asyncio.Future[StoredMessage]"
+    ) -> None:
         if stored.cancelled():
             return
         exc = stored.exception()
         if exc is None:
             record = stored.result()
             self._conn.push(Ack(client_id, record.channel, record.seq))
+            self._ack_latency.observe(time.perf_counter() - started)
         else:
             code = getattr(exc, "code", ErrorCode.INTERNAL)
             self._conn.push(Error(code, str(exc), client_id))
