@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ from mediation.config import Settings
 from mediation.rooms_service import RoomConflict, issue_token, open_room
 from mediation.server import DrainingServer
 from mediation.services import Services
+from mediation.workers import run_workers
 from rooms.visibility import Role
 from transcripts.database import Database
 
@@ -18,8 +20,11 @@ DEMO_TICKET = "DEMO-1"
 DEMO_TOKEN_TTL = 24 * 3600
 
 
-def serve(settings: Settings) -> None:
-    DrainingServer(create_app(settings), settings).run()
+def serve(settings: Settings, workers: int) -> None:
+    if workers > 1:
+        run_workers(settings, workers)
+    else:
+        DrainingServer(create_app(settings), settings).run()
 
 
 async def _demo(settings: Settings) -> None:
@@ -56,14 +61,20 @@ async def _migrate(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mediation", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the server")
+    serve_command = commands.add_parser("serve", help="run the server")
+    serve_command.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("MEDIATION_WORKERS", "1")),
+        help="processes sharing the port (needs MEDIATION_REDIS_URL); default 1",
+    )
     commands.add_parser("demo", help="run the server with a demo dispute room; print join links")
     commands.add_parser("migrate", help="bring the database schema up to date")
     args = parser.parse_args(argv)
     logs.configure()
     settings = Settings.from_env()
     if args.command == "serve":
-        serve(settings)
+        serve(settings, args.workers)
     elif args.command == "demo":
         asyncio.run(_demo(settings))
     elif args.command == "migrate":

@@ -187,3 +187,26 @@ async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path, pg_url
     closes = {code for members in rooms.values() for _, c in members for code in c.close_codes}
     assert 1013 in closes  # refused senders were sent away to resend in order
     check(rooms, await stored_transcripts(pg_url, rooms), "postgres outage")
+
+
+async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_prefix):
+    server = node(
+        tmp_path,
+        "w",
+        MEDIATION_DATABASE_URL=pg_url,
+        MEDIATION_REDIS_URL=SHARED_REDIS,
+        MEDIATION_REDIS_PREFIX=redis_prefix,
+        MEDIATION_WORKERS="2",
+    )
+    await start(server)
+    try:
+        rooms = await open_rooms(server.base_url, [server.ws_url], rooms=4, per_client=60)
+        await run(rooms)
+        client = aioredis.Redis.from_url(SHARED_REDIS)
+        workers = [key async for key in client.scan_iter(match=redis_prefix + ":node:*")]
+        await client.aclose()
+        assert len(workers) == 2  # both workers are alive and in the cluster
+        await asyncio.to_thread(server.stop)  # SIGTERM to the parent drains both
+    finally:
+        server.close()
+    check(rooms, await stored_transcripts(pg_url, rooms), "two workers, one port")
