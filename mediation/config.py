@@ -12,6 +12,7 @@ class Settings:
     database_url: str = ""  # default: SQLite in data_dir
     redis_url: str = ""  # empty: one process, in-memory broker
     redis_prefix: str = "mediation"  # namespace of every key and channel in Redis
+    redis_heartbeat: float = 5.0  # seconds; a process silent for 3 beats counts as gone
     key_file: Path | None = None  # default: data_dir/keys.json
     master_keys: str = ""  # "id:base64,id:base64" (first is active) overrides the key file
     token_secret: str = ""  # overrides the key file
@@ -49,6 +50,7 @@ class Settings:
             database_url=get("DATABASE_URL"),
             redis_url=get("REDIS_URL"),
             redis_prefix=get("REDIS_PREFIX", defaults.redis_prefix),
+            redis_heartbeat=float(get("REDIS_HEARTBEAT", str(defaults.redis_heartbeat))),
             key_file=Path(key_file) if key_file else None,
             master_keys=get("MASTER_KEY"),
             token_secret=get("TOKEN_SECRET"),

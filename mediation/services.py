@@ -101,6 +101,7 @@ class Services:
                 SealedRecordCodec(store),
                 node,
                 settings.redis_prefix,
+                heartbeat=settings.redis_heartbeat,
                 observe_lag=metrics.redis_lag.observe,
             )
             if settings.redis_url

@@ -111,13 +111,12 @@ class Hub:
     async def join(self, room_id: str, member: Member, sink: Sink) -> Joined:
         """Register `sink` for live traffic; returns what the welcome needs."""
         room = await self._live(room_id, member)
+        await self._broker.arrive(room_id, member)
+        await self._presence_changed(room)  # the others learn of the joiner; its welcome says all
         heads = {c: room.order.delivered.get(c, 0) for c in readable(member.role)}
-        sub = _Subscription(sink, member)  # registered at the same instant the heads are read
+        sub = _Subscription(sink, member, arrived=True)  # registered as the heads are read
         room.subs[sink.id] = sub
         self._by_sink[sink.id] = (room, sub)
-        await self._broker.arrive(room_id, member)
-        sub.arrived = True
-        await self._presence_changed(room)
         self._broker.publish(room_id, PresenceHint())
         return Joined(room.info, member, heads, room.visible_online(member.role))
 

@@ -68,6 +68,7 @@ class RedisBroker:
         self._node = node
         self._prefix = prefix
         self._heartbeat = heartbeat
+        self._ttl_ms = int(heartbeat * 3 * 1000)  # three missed beats and a process is gone
         self._observe_lag = observe_lag
         self._here = LocalBroker()  # this node's own connections: the fallback view
         self._rooms: set[str] = set()
@@ -255,16 +256,14 @@ class RedisBroker:
         """Keep our heartbeat alive; look again at presence, in case a process died."""
         while True:
             with contextlib.suppress(RedisError, OSError):
-                await self._redis.set(
-                    self._node_key(self._node), b"1", ex=int(self._heartbeat * 3) + 1
-                )
+                await self._redis.set(self._node_key(self._node), b"1", px=self._ttl_ms)
             if self._receiver is not None:
                 for room_id in list(self._rooms):
                     self._receiver.remote(room_id, PresenceHint())
             await asyncio.sleep(self._heartbeat)
 
     async def _restore_presence(self) -> None:
-        await self._redis.set(self._node_key(self._node), b"1", ex=int(self._heartbeat * 3) + 1)
+        await self._redis.set(self._node_key(self._node), b"1", px=self._ttl_ms)
         for room_id in list(self._rooms):
             here = self._here.counts(room_id)
             if here:

@@ -9,6 +9,7 @@ and every client holds every message it may see.
 import asyncio
 import contextlib
 import secrets
+import signal
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ import redis.asyncio as aioredis
 from tests.conftest import free_port
 from tests.databases import ADMIN_URL, unavailable
 from tests.outages import RedisProcess, TcpProxy
+from tests.peers import Peer
 from tests.server_process import ServerProcess
 from tests.traffic import check, open_rooms, stored_transcripts
 
@@ -210,3 +212,34 @@ async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_
     finally:
         server.close()
     check(rooms, await stored_transcripts(pg_url, rooms), "two workers, one port")
+
+
+async def test_presence_spans_processes_and_a_dead_process_drops_out(
+    tmp_path, pg_url, redis_prefix
+):
+    env = {
+        "MEDIATION_DATABASE_URL": pg_url,
+        "MEDIATION_REDIS_URL": SHARED_REDIS,
+        "MEDIATION_REDIS_PREFIX": redis_prefix,
+        "MEDIATION_REDIS_HEARTBEAT": "0.3",
+    }
+    a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
+    await start(a, b)
+    try:
+        rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=0)
+        [members] = rooms.values()
+        tokens = {role: c.token for role, c in members}
+        client = await Peer.connect(a.ws_url)
+        await client.hello(tokens["client"])
+        freelancer = await Peer.connect(b.ws_url)
+        welcome = await freelancer.hello(tokens["freelancer"])
+        assert {"user": "c0", "role": "client", "online": True} in welcome["room"]["participants"]
+        seen = await client.next("presence")  # across processes
+        assert (seen["user"], seen["online"]) == ("f0", True)
+
+        await asyncio.to_thread(a.stop, signal.SIGKILL)  # no goodbye from process a
+        gone = await freelancer.next("presence", timeout=10)
+        assert (gone["user"], gone["online"]) == ("c0", False)
+    finally:
+        for server in (a, b):
+            server.close()
