@@ -49,8 +49,8 @@ import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -178,7 +178,7 @@ class Server:
         fields = stat.rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
-    def request(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+    def fetch(self, method: str, path: str, body: object = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             headers = {
@@ -187,9 +187,25 @@ class Server:
             }
             conn.request(method, path, json.dumps(body) if body is not None else None, headers)
             response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
+            return response.status, response.read()
         finally:
             conn.close()
+
+    def request(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        status, content = self.fetch(method, path, body)
+        return status, json.loads(content or b"null")
+
+    def commit_batches(self) -> tuple[float, float]:
+        """Group commits so far, and the messages in them (from /metrics)."""
+        samples = dict(
+            line.split(" ", 1)
+            for line in self.fetch("GET", "/metrics")[1].decode().splitlines()
+            if line.startswith("mediation_commit_batch_size_")
+        )
+        return (
+            float(samples.get("mediation_commit_batch_size_count", 0)),
+            float(samples.get("mediation_commit_batch_size_sum", 0)),
+        )
 
     def post(self, path: str, body: object) -> dict[str, Any]:
         status, reply = self.request("POST", path, body)
@@ -297,17 +313,16 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 def redis_prefix(url: str) -> Iterator[str]:
     """A random key prefix on the Redis at `url`; its keys are deleted afterwards."""
     prefix = "mediation-bench-" + secrets.token_hex(4)
-    client = redis.Redis.from_url(
+    with redis.Redis.from_url(
         url, socket_connect_timeout=SERVICE_TIMEOUT, socket_timeout=SERVICE_TIMEOUT
-    )
-    try:
-        client.ping()
-        yield prefix
-    finally:
-        keys = list(client.scan_iter(match=prefix + ":*", count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
-        client.close()
+    ) as client:
+        client.ping()  # fail before any server starts
+        try:
+            yield prefix
+        finally:
+            keys = list(client.scan_iter(match=prefix + ":*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
 
 
 # --- provisioning ----------------------------------------------------------
@@ -530,25 +545,29 @@ def machine_busy_seconds() -> float:
 
 
 @dataclass(frozen=True)
-class Cpu:
-    """CPU seconds used: by the servers, the load generator, the whole machine."""
+class Usage:
+    """Counters read at both ends of the window: CPU seconds of the servers, the load
+    generator and the whole machine, and the servers' group commits."""
 
-    servers: float
-    generator: float
-    machine: float
+    server_cpu: float
+    generator_cpu: float
+    machine_cpu: float
+    commits: float
+    committed: float  # messages in those commits
 
     @classmethod
-    def now(cls, servers: Sequence[Server]) -> "Cpu":
+    def now(cls, servers: Sequence[Server]) -> "Usage":
+        batches = [s.commit_batches() for s in servers]
         return cls(
-            sum(s.cpu_seconds() for s in servers), time.process_time(), machine_busy_seconds()
+            sum(s.cpu_seconds() for s in servers),
+            time.process_time(),
+            machine_busy_seconds(),
+            sum(commits for commits, _ in batches),
+            sum(committed for _, committed in batches),
         )
 
-    def __sub__(self, other: "Cpu") -> "Cpu":
-        return Cpu(
-            self.servers - other.servers,
-            self.generator - other.generator,
-            self.machine - other.machine,
-        )
+    def __sub__(self, other: "Usage") -> "Usage":
+        return Usage(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def percentile_ms(samples: Sequence[float], p: float) -> float:
@@ -570,13 +589,13 @@ class Result:
     ack_p99_ms: float
     delivery_p50_ms: float
     delivery_p99_ms: float
-    cpu: Cpu  # within the window
+    usage: Usage  # within the window
     errors: int
     echoes: int
     unacked: int
 
     @classmethod
-    def of(cls, mode: str, recorder: Recorder, cpu: Cpu, unacked: int) -> "Result":
+    def of(cls, mode: str, recorder: Recorder, usage: Usage, unacked: int) -> "Result":
         acks, deliveries = recorder.ack_latencies, recorder.delivery_latencies
         return cls(
             mode,
@@ -589,7 +608,7 @@ class Result:
             percentile_ms(acks, 99),
             percentile_ms(deliveries, 50),
             percentile_ms(deliveries, 99),
-            cpu,
+            usage,
             sum(recorder.errors.values()),
             recorder.echoes,
             unacked,
@@ -609,7 +628,11 @@ class Result:
 
     @property
     def server_us_per_msg(self) -> float:
-        return self.cpu.servers / self.acked * 1e6 if self.acked else float("nan")
+        return self.usage.server_cpu / self.acked * 1e6 if self.acked else float("nan")
+
+    @property
+    def mean_batch(self) -> float:
+        return self.usage.committed / self.usage.commits if self.usage.commits else float("nan")
 
 
 async def measure(
@@ -619,17 +642,18 @@ async def measure(
     readers = [asyncio.create_task(b.read()) for b in bots]
     senders = [asyncio.create_task(b.send_until(stop)) for b in bots]
     await asyncio.sleep(options.warmup)
-    cpu, recorder.start = Cpu.now(servers), time.perf_counter()
+    usage = await asyncio.to_thread(Usage.now, servers)
+    recorder.start = time.perf_counter()
     await asyncio.sleep(options.seconds)
     recorder.end = time.perf_counter()
-    cpu = Cpu.now(servers) - cpu
+    usage = await asyncio.to_thread(Usage.now, servers) - usage
     stop.set()
     for bot in bots:
         bot.pacing.wake()
     unacked = await drain(bots, senders)
     await asyncio.gather(*(b.ws.close() for b in bots), return_exceptions=True)
     await asyncio.gather(*readers, return_exceptions=True)
-    return Result.of(mode, recorder, cpu, unacked)
+    return Result.of(mode, recorder, usage, unacked)
 
 
 async def load(
@@ -713,7 +737,8 @@ def run_scale_out(options: Options) -> list[Result]:
             with running_servers(processes, settings) as servers:
                 yield servers
 
-    with redis_prefix(options.redis) as prefix:
+    needs_redis = any(SCALE_OUT_MODES[mode][1] for mode in options.modes)
+    with redis_prefix(options.redis) if needs_redis else nullcontext("") as prefix:
         return [
             run_mode(mode, deployment(mode, prefix), options, lambda: RatePacing(options.rate))
             for mode in options.modes
@@ -738,10 +763,12 @@ COLUMNS = {
         Column("delivery p99 ms", lambda r: f"{r.delivery_p99_ms:.1f}"),
         Column("ack p50 ms", lambda r: f"{r.ack_p50_ms:.1f}"),
         Column("ack p99 ms", lambda r: f"{r.ack_p99_ms:.1f}"),
-        Column("server CPU", lambda r: f"{r.cpu.servers / r.seconds:.0%}"),
+        Column("server CPU", lambda r: f"{r.usage.server_cpu / r.seconds:.0%}"),
         Column("µs/msg", lambda r: f"{r.server_us_per_msg:.0f}"),
-        Column("gen CPU", lambda r: f"{r.cpu.generator / r.seconds:.0%}"),
-        Column("machine CPU", lambda r: f"{r.cpu.machine / r.seconds:.0%}"),
+        Column("gen CPU", lambda r: f"{r.usage.generator_cpu / r.seconds:.0%}"),
+        Column("machine CPU", lambda r: f"{r.usage.machine_cpu / r.seconds:.0%}"),
+        Column("commits/s", lambda r: f"{r.usage.commits / r.seconds:,.0f}"),
+        Column("batch", lambda r: f"{r.mean_batch:.1f}"),
         Column("errors", lambda r: str(r.errors)),
         Column("echoes", lambda r: str(r.echoes)),
         Column("unacked", lambda r: str(r.unacked)),
@@ -773,7 +800,8 @@ SCENARIOS = {
     "scale-out": Scenario(
         run_scale_out,
         "mode, sent msg/s, deliveries/s, of expected, delivery p50 ms, delivery p99 ms, "
-        "ack p50 ms, ack p99 ms, server CPU, µs/msg, gen CPU, machine CPU, errors, echoes, unacked",
+        "ack p50 ms, ack p99 ms, server CPU, µs/msg, commits/s, batch, gen CPU, machine CPU, "
+        "errors, echoes, unacked",
         ("2-processes", "1-process"),
         (
             ("deliveries/s", lambda r: r.deliveries_per_s),
@@ -781,7 +809,7 @@ SCENARIOS = {
             ("delivery p99", lambda r: r.delivery_p99_ms),
             ("ack p50", lambda r: r.ack_p50_ms),
             ("ack p99", lambda r: r.ack_p99_ms),
-            ("server CPU", lambda r: r.cpu.servers),
+            ("server CPU", lambda r: r.usage.server_cpu),
         ),
     ),
 }

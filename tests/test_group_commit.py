@@ -29,6 +29,26 @@ async def room(store, name, state="mediating"):
     return name
 
 
+async def take_next_seq(store, room_id):
+    """Corrupt a room: a stray row takes the seq its next message would get."""
+    async with store.db.write() as conn:
+        await conn.execute(
+            insert(records).values(
+                room_id=room_id,
+                position=99,
+                channel="joint",
+                seq=1,
+                kind="message",
+                sender_user="x",
+                sender_role="client",
+                client_id="stray",
+                ts="ts",
+                sealed=b"\0",
+                hash=b"\0",
+            )
+        )
+
+
 def draft(room_id, cid, channel="joint"):
     return Draft(room_id, channel, "c", "client", cid, f"body {cid}", "origin")
 
@@ -76,23 +96,7 @@ async def test_one_batch_many_outcomes(store):
 
 async def test_a_record_the_database_refuses_sinks_only_itself(store):
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
-    # Corrupt r_broken: a stray row takes the seq its next message would get.
-    async with store.db.write() as conn:
-        await conn.execute(
-            insert(records).values(
-                room_id="r_broken",
-                position=99,
-                channel="joint",
-                seq=1,
-                kind="message",
-                sender_user="x",
-                sender_role="client",
-                client_id="stray",
-                ts="ts",
-                sealed=b"\0",
-                hash=b"\0",
-            )
-        )
+    await take_next_seq(store, broken)
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
     results = await asyncio.gather(
@@ -121,22 +125,7 @@ async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store):
     """A message that failed must not be overtaken by the same connection's later ones."""
     good = await room(store, "r_fence")
     broken = await room(store, "r_fence_broken")
-    async with store.db.write() as conn:  # r_fence_broken's next seq is taken: it will fail
-        await conn.execute(
-            insert(records).values(
-                room_id=broken,
-                position=99,
-                channel="joint",
-                seq=1,
-                kind="message",
-                sender_user="x",
-                sender_role="client",
-                client_id="stray",
-                ts="ts",
-                sealed=b"\0",
-                hash=b"\0",
-            )
-        )
+    await take_next_seq(store, broken)
     batches: list[int] = []
     gc, _ = await committer(store, batches)
     failing = Draft(broken, "joint", "c", "client", "first", "x", "conn-1")

@@ -88,42 +88,37 @@ async def run(rooms, during=None) -> None:
     await asyncio.gather(*(c.catch_up() for c in everyone))
 
 
-async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
-    env = {
-        "MEDIATION_DATABASE_URL": pg_url,
-        "MEDIATION_REDIS_URL": SHARED_REDIS,
-        "MEDIATION_REDIS_PREFIX": redis_prefix,
-    }
+@contextlib.asynccontextmanager
+async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
+    """Two server processes on one database and one Redis, stopped afterwards."""
+    env = {"MEDIATION_DATABASE_URL": pg_url, "MEDIATION_REDIS_URL": redis_url, **env}
     a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
     await start(a, b)
     try:
+        yield a, b
+    finally:
+        for server in (a, b):
+            server.close()
+
+
+async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
+    prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
+    async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=4, per_client=100)
         spread(rooms, a, b)
         await run(rooms)
         assert (await readiness(a))["status"] == "ready"
-    finally:
-        for server in (a, b):
-            server.close()
     check(rooms, await stored_transcripts(pg_url, rooms), "two processes")
 
 
 async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg_url, redis_prefix):
-    env = {
-        "MEDIATION_DATABASE_URL": pg_url,
-        "MEDIATION_REDIS_URL": SHARED_REDIS,
-        "MEDIATION_REDIS_PREFIX": redis_prefix,
-    }
-    a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
-    await start(a, b)
-    try:
+    prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
+    async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=300)
         spread(rooms, a, b)
         for _, client in next(iter(rooms.values())):
             client.channels, client.pace, client.window = ("joint",), 500.0, 16
         await run(rooms)
-    finally:
-        for server in (a, b):
-            server.close()
     stored = await stored_transcripts(pg_url, rooms)
     check(rooms, stored, "concurrent writers")
     [records] = stored.values()
@@ -133,26 +128,22 @@ async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg
 async def test_redis_killed_and_restarted_mid_traffic(tmp_path, pg_url):
     own_redis = RedisProcess(free_port(), tmp_path)
     own_redis.start()
-    env = {"MEDIATION_DATABASE_URL": pg_url, "MEDIATION_REDIS_URL": own_redis.url}
-    a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
-    await start(a, b)
     seen_while_down: list[dict[str, str]] = []
-
-    async def outage() -> None:
-        await asyncio.sleep(1.5)
-        own_redis.kill()
-        await asyncio.sleep(1.0)
-        seen_while_down.append(await readiness(a))
-        await asyncio.sleep(1.0)
-        own_redis.start()
-
     try:
-        rooms = await open_rooms(a.base_url, [a.ws_url], rooms=3, per_client=150)
-        spread(rooms, a, b)
-        await run(rooms, during=outage)
+        async with two_nodes(tmp_path, pg_url, own_redis.url) as (a, b):
+
+            async def outage() -> None:
+                await asyncio.sleep(1.5)
+                own_redis.kill()
+                await asyncio.sleep(1.0)
+                seen_while_down.append(await readiness(a))
+                await asyncio.sleep(1.0)
+                own_redis.start()
+
+            rooms = await open_rooms(a.base_url, [a.ws_url], rooms=3, per_client=150)
+            spread(rooms, a, b)
+            await run(rooms, during=outage)
     finally:
-        for server in (a, b):
-            server.close()
         own_redis.kill()
     assert seen_while_down[0]["status"] == "degraded", seen_while_down
     assert seen_while_down[0]["http"] == "200"
@@ -217,15 +208,8 @@ async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_
 async def test_presence_spans_processes_and_a_dead_process_drops_out(
     tmp_path, pg_url, redis_prefix
 ):
-    env = {
-        "MEDIATION_DATABASE_URL": pg_url,
-        "MEDIATION_REDIS_URL": SHARED_REDIS,
-        "MEDIATION_REDIS_PREFIX": redis_prefix,
-        "MEDIATION_REDIS_HEARTBEAT": "0.3",
-    }
-    a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
-    await start(a, b)
-    try:
+    env = {"MEDIATION_REDIS_PREFIX": redis_prefix, "MEDIATION_REDIS_HEARTBEAT": "0.3"}
+    async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **env) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=0)
         [members] = rooms.values()
         tokens = {role: c.token for role, c in members}
@@ -240,6 +224,3 @@ async def test_presence_spans_processes_and_a_dead_process_drops_out(
         await asyncio.to_thread(a.stop, signal.SIGKILL)  # no goodbye from process a
         gone = await freelancer.next("presence", timeout=10)
         assert (gone["user"], gone["online"]) == ("c0", False)
-    finally:
-        for server in (a, b):
-            server.close()
