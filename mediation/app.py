@@ -10,7 +10,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import health, rooms
+from mediation.http import health, rooms, transcripts
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             *health.routes,
             *rooms.routes,
+            *transcripts.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

@@ -5,8 +5,9 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from mediation import logs, migrate
+from mediation import logs, migrate, offline
 from mediation.app import create_app
 from mediation.config import Settings
 from mediation.rooms_service import RoomConflict, issue_token, open_room
@@ -70,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     commands.add_parser("demo", help="run the server with a demo dispute room; print join links")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    export = commands.add_parser("export", help="write a room's signed transcript bundle")
+    export.add_argument("room")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--html", action="store_true", help="the printable HTML rendering")
+    check = commands.add_parser("verify", help="verify a bundle offline; exit 0 intact, 1 not")
+    check.add_argument("bundle", type=Path)
+    check.add_argument("--public-key", type=Path, required=True, help="Ed25519 public key, PEM")
+    keys = commands.add_parser("keys", help="key management")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands.add_parser("public", help="print the signing keys' public halves (PEM)")
     args = parser.parse_args(argv)
     logs.configure()
     settings = Settings.from_env()
@@ -79,3 +90,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_demo(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "export":
+        sys.exit(asyncio.run(_export(settings, args.room, args.out, args.html)))
+    elif args.command == "verify":
+        sys.exit(offline.verify_file(args.bundle, args.public_key))
+    elif args.command == "keys":
+        sys.exit(offline.print_public_keys(settings))
+
+
+async def _export(settings: Settings, room: str, out: Path | None, html: bool) -> int:
+    if out is None:
+        return await offline.export(settings, room, sys.stdout.buffer, html)
+    with out.open("wb") as file:
+        return await offline.export(settings, room, file, html)

@@ -16,6 +16,7 @@ class Settings:
     key_file: Path | None = None  # default: data_dir/keys.json
     master_keys: str = ""  # "id:base64,id:base64" (first is active) overrides the key file
     token_secret: str = ""  # overrides the key file
+    signing_keys: str = ""  # "id:base64url-seed,..." (first is active) overrides the key file
     api_key: str = ""  # overrides the key file
     public_url: str = ""  # where join links point; default http://host:port
     host: str = "127.0.0.1"
@@ -54,6 +55,7 @@ class Settings:
             key_file=Path(key_file) if key_file else None,
             master_keys=get("MASTER_KEY"),
             token_secret=get("TOKEN_SECRET"),
+            signing_keys=get("SIGNING_KEY"),
             api_key=get("API_KEY"),
             public_url=get("PUBLIC_URL"),
             host=get("HOST", defaults.host),

@@ -17,6 +17,7 @@ from typing import Any
 
 from mediation.config import Settings
 from transcripts.keyring import Keyring, new_key
+from transcripts.signing import SigningKeys, new_signing_seed
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class Secrets:
     keyring: Keyring
     token_secret: bytes
     api_key: str
+    signing: SigningKeys
 
 
 def b64(data: bytes) -> str:
@@ -36,15 +38,28 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def parse_master_keys(spec: str) -> Keyring:
-    """`id:base64url[,id:base64url...]`; the first key is the active one."""
-    keks: dict[str, bytes] = {}
+def parse_key_list(spec: str, variable: str) -> tuple[dict[str, bytes], str]:
+    """`id:base64url[,id:base64url...]`: the keys, and the first one's id (the active one)."""
+    keys: dict[str, bytes] = {}
     for item in spec.split(","):
-        kek_id, _, encoded = item.strip().partition(":")
-        if not kek_id or not encoded:
-            raise ValueError("MEDIATION_MASTER_KEY must look like 'id:base64url,...'")
-        keks[kek_id] = unb64(encoded)
-    return Keyring(keks, active=next(iter(keks)))
+        key_id, _, encoded = item.strip().partition(":")
+        if not key_id or not encoded:
+            raise ValueError(f"{variable} must look like 'id:base64url,...'")
+        keys[key_id] = unb64(encoded)
+    return keys, next(iter(keys))
+
+
+def parse_master_keys(spec: str) -> Keyring:
+    return Keyring(*parse_key_list(spec, "MEDIATION_MASTER_KEY"))
+
+
+def parse_signing_keys(spec: str) -> SigningKeys:
+    return SigningKeys(*parse_key_list(spec, "MEDIATION_SIGNING_KEY"))
+
+
+def new_signing_entry() -> dict[str, Any]:
+    key_id = "s-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return {"active": key_id, "keys": {key_id: b64(new_signing_seed())}}
 
 
 def new_key_file_content() -> dict[str, Any]:
@@ -54,6 +69,7 @@ def new_key_file_content() -> dict[str, Any]:
         "active_kek": kek_id,
         "token_secret": b64(secrets.token_bytes(32)),
         "api_key": secrets.token_urlsafe(32),
+        "signing": new_signing_entry(),
     }
 
 
@@ -66,6 +82,9 @@ def read_key_file(path: Path) -> dict[str, Any]:
         )
         write_key_file(path, new_key_file_content())
     content: dict[str, Any] = json.loads(path.read_text())
+    if "signing" not in content:  # a key file from before exports were signed
+        content["signing"] = new_signing_entry()
+        write_key_file(path, content)
     return content
 
 
@@ -80,7 +99,12 @@ def write_key_file(path: Path, content: dict[str, Any]) -> None:
 
 
 def load_secrets(settings: Settings) -> Secrets:
-    complete = settings.master_keys and settings.token_secret and settings.api_key
+    complete = (
+        settings.master_keys
+        and settings.token_secret
+        and settings.api_key
+        and settings.signing_keys
+    )
     file = {} if complete else read_key_file(settings.resolved_key_file)
     keyring = (
         parse_master_keys(settings.master_keys)
@@ -90,4 +114,11 @@ def load_secrets(settings: Settings) -> Secrets:
     token_secret = (
         settings.token_secret.encode() if settings.token_secret else unb64(file["token_secret"])
     )
-    return Secrets(keyring, token_secret, settings.api_key or file["api_key"])
+    signing = (
+        parse_signing_keys(settings.signing_keys)
+        if settings.signing_keys
+        else SigningKeys(
+            {k: unb64(v) for k, v in file["signing"]["keys"].items()}, file["signing"]["active"]
+        )
+    )
+    return Secrets(keyring, token_secret, settings.api_key or file["api_key"], signing)

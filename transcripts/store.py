@@ -187,6 +187,28 @@ class TranscriptStore:
             heads = await conn.scalar(select(rooms.c.heads).where(rooms.c.id == room_id))
         return dict(heads or {})
 
+    async def tip(self, room_id: str) -> tuple[int, bytes] | None:
+        """The room's last position and chain hash, as its row records them."""
+        query = select(rooms.c.position, rooms.c.chain_head).where(rooms.c.id == room_id)
+        async with self.db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else (row.position, row.chain_head)
+
+    async def rows_by_position(
+        self, room_id: str, after: int, upto: int, limit: int
+    ) -> Sequence[Row[Any]]:
+        """Stored rows, sealed, of every channel with after < position <= upto, in order."""
+        query = (
+            select(records)
+            .where(
+                records.c.room_id == room_id, records.c.position > after, records.c.position <= upto
+            )
+            .order_by(records.c.position)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return (await conn.execute(query)).all()
+
     async def read(
         self, room_id: str, channel: str, after: int, upto: int, limit: int
     ) -> list[Record]:

@@ -1,11 +1,14 @@
 """Bearer API-key check for the platform-facing endpoints."""
 
 import hmac
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from mediation.auth.tokens import InvalidToken
 from mediation.http.errors import ApiError
 from mediation.services import Services
+from rooms.visibility import Role
 
 
 def services(request: Request) -> Services:
@@ -13,10 +16,42 @@ def services(request: Request) -> Services:
     return found
 
 
+def _bearer(request: Request) -> str:
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return presented if scheme.lower() == "bearer" else ""
+
+
 def require_api_key(request: Request) -> Services:
     found = services(request)
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    expected = found.secrets.api_key
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), expected.encode()):
+    if not _has_api_key(request, found):
         raise ApiError(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
     return found
+
+
+def _has_api_key(request: Request, found: Services) -> bool:
+    presented = _bearer(request).encode()
+    return bool(presented) and hmac.compare_digest(presented, found.secrets.api_key.encode())
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads a transcript: the platform (API key) or an auditor of that room."""
+
+    user: str
+    role: str
+    purpose: str
+
+
+async def require_reader(request: Request, room_id: str, action: str) -> Reader:
+    found = services(request)
+    if _has_api_key(request, found):
+        return Reader("api-key", "platform", "")
+    try:
+        grant = found.tokens.verify(_bearer(request))
+    except InvalidToken as exc:
+        raise ApiError(
+            401, "unauthorized", f"an API key or auditor token is required: {exc}"
+        ) from None
+    if grant.role is not Role.AUDITOR or grant.room_id != room_id:
+        raise ApiError(403, "forbidden", f"only an auditor of room {room_id} may {action} it")
+    return Reader(grant.user, grant.role, grant.purpose)

@@ -1,0 +1,58 @@
+"""Who takes part: the rooms and tokens opened over the HTTP API, the channels
+each role writes to, and which server process each socket joins."""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from mediation.bench.servers import Server
+
+ROLES = ("client", "freelancer", "moderator")
+CHANNELS: dict[str, tuple[str, ...]] = {
+    "client": ("joint",),
+    "freelancer": ("joint",),
+    "moderator": ("joint", "caucus:client", "joint", "caucus:freelancer"),
+}
+RECIPIENTS = {"joint": 2, "caucus:client": 1, "caucus:freelancer": 1}  # other sockets
+
+
+@dataclass(frozen=True)
+class Seat:
+    room: int
+    role: str
+    user: str
+    token: str
+
+
+def provision_room(server: Server, index: int) -> list[Seat]:
+    """One room, and a token for each of its three participants."""
+    users = {"client": f"c-{index}", "freelancer": f"f-{index}", "moderator": f"m-{index}"}
+    room = server.post(
+        "/api/rooms",
+        {
+            "ticket": {"provider": "local", "id": f"BENCH-{index}"},
+            "client": users["client"],
+            "freelancer": users["freelancer"],
+        },
+    )["id"]
+    return [
+        Seat(
+            index,
+            role,
+            users[role],
+            server.post(f"/api/rooms/{room}/tokens", {"user": users[role], "role": role})["token"],
+        )
+        for role in ROLES
+    ]
+
+
+def provision(server: Server, rooms: int) -> list[Seat]:
+    with ThreadPoolExecutor(8) as pool:
+        per_room = pool.map(lambda i: provision_room(server, i), range(rooms))
+        return [seat for seats in per_room for seat in seats]
+
+
+def place(seat: Seat, servers: Sequence[Server]) -> Server:
+    """Client on the first process, freelancer on the second, moderator by turns."""
+    index = {"client": 0, "freelancer": 1, "moderator": seat.room}[seat.role]
+    return servers[index % len(servers)]

@@ -1,0 +1,55 @@
+"""Signed transcript exports, and the public keys that verify them."""
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from mediation.http.auth import require_reader, services
+from mediation.http.errors import ApiError
+from mediation.transcript_html import render
+from transcripts.errors import Tampered, UnknownRoom
+from transcripts.export import export_bundle
+from transcripts.signing import public_pem
+
+log = logging.getLogger(__name__)
+
+
+async def export(request: Request) -> StreamingResponse:
+    room_id = request.path_params["room_id"]
+    found = services(request)
+    await require_reader(request, room_id, action="export")
+    try:
+        lines = await export_bundle(found.store, found.secrets.signing, room_id)
+    except UnknownRoom:
+        raise ApiError(404, "not_found", "no such room") from None
+    except Tampered as exc:
+        log.error("export refused: %s", exc, extra={"room": room_id})
+        raise ApiError(422, "tampered", str(exc)) from None
+    if request.query_params.get("format") == "html":
+        return StreamingResponse(render(lines), media_type="text/html; charset=utf-8")
+    return StreamingResponse(
+        lines,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{room_id}.transcript.jsonl"'},
+    )
+
+
+async def signing_keys(request: Request) -> JSONResponse:
+    signing = services(request).secrets.signing
+    return JSONResponse(
+        {
+            "active": signing.active,
+            "keys": [
+                {"id": key_id, "alg": "Ed25519", "pem": public_pem(key)}
+                for key_id, key in signing.public().items()
+            ],
+        }
+    )
+
+
+routes = [
+    Route("/api/rooms/{room_id}/export", export),
+    Route("/.well-known/mediation-signing-keys", signing_keys),
+]

@@ -1,0 +1,56 @@
+"""Commands that work on the stored transcripts directly, without a running server:
+export, verify, and the keys' public halves."""
+
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from mediation.config import Settings
+from mediation.secrets import Secrets, load_secrets
+from mediation.transcript_html import render
+from transcripts.database import Database
+from transcripts.errors import TranscriptError
+from transcripts.export import export_bundle
+from transcripts.signing import load_public_pem, public_pem
+from transcripts.store import TranscriptStore
+from transcripts.verify import verify
+
+
+@asynccontextmanager
+async def opened_store(settings: Settings) -> AsyncIterator[tuple[TranscriptStore, Secrets]]:
+    keys = load_secrets(settings)
+    db = Database(settings.resolved_database_url)
+    try:
+        yield TranscriptStore(db, keys.keyring), keys
+    finally:
+        await db.close()
+
+
+async def export(settings: Settings, room_id: str, out: BinaryIO, html: bool) -> int:
+    async with opened_store(settings) as (store, keys):
+        try:
+            lines = await export_bundle(store, keys.signing, room_id)
+        except TranscriptError as exc:
+            print(f"export refused: {exc}", file=sys.stderr)
+            return 1
+        async for chunk in render(lines) if html else lines:
+            out.write(chunk)
+    return 0
+
+
+def verify_file(bundle: Path, public_key: Path) -> int:
+    key = load_public_pem(public_key.read_bytes())
+    with bundle.open("rb") as lines:
+        verdict = verify(lines, key)
+    print(("OK: " if verdict.ok else "BROKEN: ") + verdict.reason)
+    return 0 if verdict.ok else 1
+
+
+def print_public_keys(settings: Settings) -> int:
+    signing = load_secrets(settings).signing
+    for key_id, key in signing.public().items():
+        active = " (active)" if key_id == signing.active else ""
+        print(f"# signing key {key_id}{active}\n{public_pem(key)}")
+    return 0

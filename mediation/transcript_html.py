@@ -1,0 +1,67 @@
+"""A transcript bundle rendered as HTML an auditor can read and print without tools.
+
+It is rendered from the bundle's own lines, so it shows exactly what the
+signature covers; every text is escaped.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from html import escape
+
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#111}
+h1{font-size:1.3rem}table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #ccc;padding:.35rem .5rem;text-align:left;vertical-align:top}
+td.body{white-space:pre-wrap}td.meta{white-space:nowrap;color:#444;font-size:12px}
+.caucus{background:#f4f7ff}.notes{background:#fff8e6}code{font-size:11px;word-break:break-all}
+@media print{body{margin:0}tr{page-break-inside:avoid}}
+"""
+
+
+def _head(header: dict[str, object]) -> str:
+    room = header["room"]
+    assert isinstance(room, dict)
+    people = ", ".join(f"{escape(p['user'])} ({escape(p['role'])})" for p in room["participants"])
+    ticket = room["ticket"]
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8>"
+        f"<title>Transcript {escape(room['id'])}</title><style>{STYLE}</style>"
+        f"<h1>Dispute transcript: room {escape(room['id'])}</h1>"
+        f"<p>Ticket {escape(ticket['provider'])}/{escape(ticket['id'])} · state "
+        f"{escape(room['state'])} · exported {escape(str(header['exported_at']))}</p>"
+        f"<p>Participants: {people}</p>"
+        "<table><thead><tr><th>#</th><th>channel</th><th>sender</th><th>time</th>"
+        "<th>message</th></tr></thead><tbody>"
+    )
+
+
+def _row(record: dict[str, object]) -> str:
+    channel = str(record["channel"])
+    sender = record["sender"]
+    assert isinstance(sender, dict)
+    css = "caucus" if channel.startswith("caucus") else channel
+    return (
+        f"<tr class={escape(css)}><td class=meta>{record['position']}</td>"
+        f"<td class=meta>{escape(channel)} #{record['seq']}</td>"
+        f"<td class=meta>{escape(sender['user'])}<br>{escape(sender['role'])}</td>"
+        f"<td class=meta>{escape(str(record['ts']))}</td>"
+        f"<td class=body>{escape(str(record['body']))}</td></tr>"
+    )
+
+
+def _foot(footer: dict[str, object]) -> str:
+    return (
+        "</tbody></table>"
+        f"<p>{footer['records']} records. Signed with Ed25519 key "
+        f"<code>{escape(str(footer['key_id']))}</code>; chain head "
+        f"<code>{escape(str(footer['chain_head']))}</code>. Verify the bundle itself with "
+        "<code>mediation verify BUNDLE --public-key KEY.pem</code>.</p></html>"
+    )
+
+
+async def render(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for raw in lines:
+        obj = json.loads(raw)
+        kind = obj["type"]
+        html = _head(obj) if kind == "header" else _row(obj) if kind == "record" else _foot(obj)
+        yield html.encode()

@@ -1,0 +1,123 @@
+"""Export a room as a signed bundle, after proving its chain from the database.
+
+`walk` re-reads every record in position order and refuses, naming the
+room and position, anything that does not hold: a ciphertext that does not
+open under its header (changed, swapped, or moved from another row or
+room), a link that does not follow from the previous one, a missing
+position, or an end that is not the room's recorded tip. The export walks
+twice: once to prove the whole room before sending a byte, once to write.
+Memory stays bounded by one page either way.
+"""
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from transcripts import bundle, chain
+from transcripts.errors import Tampered, UnknownRoom
+from transcripts.signing import SigningKeys
+from transcripts.store import Record, RoomRow, TranscriptStore, header_of
+
+PAGE = 1000
+
+
+async def walk(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator[Record]:
+    """Every record up to position `upto`, each proven against the chain."""
+    prev_hash, position = chain.GENESIS, 0
+    while position < upto:
+        rows = await store.rows_by_position(room_id, position, upto, PAGE)
+        for row in rows:
+            if row.position != position + 1:
+                raise Tampered(f"room {room_id}: position {position + 1} is missing")
+            record = await store.unseal(row)
+            link = chain.link(prev_hash, header_of(record), record.body.encode())
+            if link != row.hash:
+                raise Tampered(
+                    f"room {room_id} position {row.position} ({row.channel} #{row.seq}): "
+                    "does not link to the record before it"
+                )
+            prev_hash, position = link, row.position
+            yield record
+        if not rows:
+            raise Tampered(f"room {room_id}: positions {position + 1} to {upto} are missing")
+
+
+async def prove(store: TranscriptStore, room_id: str) -> tuple[RoomRow, int, set[tuple[str, str]]]:
+    """Check the whole room; its row, its last position, and who wrote in it."""
+    room = await store.room(room_id)
+    tip = await store.tip(room_id)
+    if room is None or tip is None:
+        raise UnknownRoom(f"no room {room_id}")
+    upto, chain_head = tip
+    writers: set[tuple[str, str]] = set()
+    last = chain.GENESIS
+    async for record in walk(store, room_id, upto):
+        writers.add((record.sender_user, record.sender_role))
+        last = record.hash
+    if last != chain_head:
+        raise Tampered(f"room {room_id}: the chain does not end at the room's recorded head")
+    return room, upto, writers
+
+
+def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str, str]]:
+    parties = [(room.client_user, "client"), (room.freelancer_user, "freelancer")]
+    staff = sorted(w for w in writers if w not in parties)
+    return [{"user": user, "role": role} for user, role in parties + staff]
+
+
+def record_line(record: Record) -> dict[str, Any]:
+    return {
+        "type": "record",
+        "position": record.position,
+        "channel": record.channel,
+        "seq": record.seq,
+        "kind": record.kind,
+        "sender": {"user": record.sender_user, "role": record.sender_role},
+        "client_id": record.client_id,
+        "ts": record.ts,
+        "body": record.body,
+        "hash": record.hash.hex(),
+    }
+
+
+async def export_bundle(
+    store: TranscriptStore, signing: SigningKeys, room_id: str
+) -> AsyncIterator[bytes]:
+    """Prove the room, then stream its bundle line by line. Raises before the first line."""
+    room, upto, writers = await prove(store, room_id)
+    return _lines(store, signing, room, upto, writers)
+
+
+async def _lines(
+    store: TranscriptStore,
+    signing: SigningKeys,
+    room: RoomRow,
+    upto: int,
+    writers: set[tuple[str, str]],
+) -> AsyncIterator[bytes]:
+    digest = hashlib.sha256()
+    header = {
+        "type": "header",
+        "format": bundle.FORMAT,
+        "room": {
+            "id": room.id,
+            "ticket": {"provider": room.ticket_provider, "id": room.ticket_id},
+            "state": room.state,
+            "created_at": room.created_at.isoformat(),
+            "participants": participants(room, writers),
+        },
+        "exported_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+    out = bundle.line(header)
+    digest.update(out)
+    yield out
+    count, head = 0, chain.GENESIS
+    async for record in walk(store, room.id, upto):
+        out = bundle.line(record_line(record))
+        digest.update(out)
+        yield out
+        count, head = count + 1, record.hash
+    core = bundle.footer_core(count, head.hex(), digest.hexdigest(), signing.active)
+    _, signature = signing.sign(bundle.signed_payload(core))
+    yield bundle.line({**core, "signature": bundle.b64(signature)})
