@@ -65,12 +65,25 @@ async def open_room(
         raise RoomConflict(existing) from None
 
 
+AUDITOR_TTL = 3600  # auditors read for a stated purpose, for an hour by default
+AUDITOR_MAX_TTL = 8 * 3600
+
+
 def issue_token(
-    services: Services, room: RoomRow, user: str, role: Role, ttl: int | None = None
+    services: Services,
+    room: RoomRow,
+    user: str,
+    role: Role,
+    ttl: int | None = None,
+    purpose: str = "",
 ) -> IssuedToken:
     try:
         admit(room_info(room), Member(user, role))
     except Forbidden as exc:
         raise BadRequest(str(exc)) from None
-    token, grant = services.tokens.mint(room.id, user, role, ttl)
+    if role is Role.AUDITOR:
+        if not purpose.strip():
+            raise BadRequest("an auditor token needs a stated purpose")
+        ttl = min(ttl or AUDITOR_TTL, AUDITOR_MAX_TTL)
+    token, grant = services.tokens.mint(room.id, user, role, ttl, purpose)
     return IssuedToken(token, grant.expires_at, room.id, user, role)

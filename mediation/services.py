@@ -21,6 +21,7 @@ from rooms.broker import Broker, LocalBroker
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from rooms.redis_broker import RedisBroker
+from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.store import RoomRow, TranscriptStore
@@ -78,6 +79,7 @@ class Services:
     tickets: LocalTickets
     node: str
     metrics: Metrics
+    access_log: AccessLog
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -124,6 +126,7 @@ class Services:
             LocalTickets(db),
             node,
             metrics,
+            AccessLog(db),
         )
 
     async def drain(self, grace: float = 5.0) -> None:

@@ -70,3 +70,16 @@ records = Table(
     UniqueConstraint("room_id", "channel", "seq"),
     UniqueConstraint("room_id", "sender_user", "client_id"),
 )
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),  # gapless
+    Column("ts", String(32), nullable=False),
+    Column("actor_user", String(128), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("purpose", String(512), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("room_id", String(40), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),  # chained like a room's records
+)

@@ -32,6 +32,7 @@ class CreateToken(Struct):
     user: Name
     role: Role
     ttl: Annotated[int, Meta(gt=0, le=7 * 24 * 3600)] | None = None
+    purpose: Annotated[str, Meta(max_length=512)] = ""  # required for auditors
 
 
 def room_json(room: RoomRow) -> dict[str, Any]:
@@ -84,7 +85,7 @@ async def create_token(request: Request) -> JSONResponse:
         raise ApiError(404, "not_found", "no such room")
     body = await read_json(request, CreateToken)
     try:
-        issued = issue_token(services, room, body.user, body.role, body.ttl)
+        issued = issue_token(services, room, body.user, body.role, body.ttl, body.purpose)
     except BadRequest as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
     return JSONResponse(

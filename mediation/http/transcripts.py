@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from mediation.http.auth import require_reader, services
+from mediation.http.auth import require_api_key, require_reader, services
 from mediation.http.errors import ApiError
 from mediation.transcript_html import render
 from transcripts.errors import Tampered, UnknownRoom
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def export(request: Request) -> StreamingResponse:
     room_id = request.path_params["room_id"]
     found = services(request)
-    await require_reader(request, room_id, action="export")
+    reader = await require_reader(request, room_id, action="export")
     try:
         lines = await export_bundle(found.store, found.secrets.signing, room_id)
     except UnknownRoom:
@@ -27,12 +27,41 @@ async def export(request: Request) -> StreamingResponse:
     except Tampered as exc:
         log.error("export refused: %s", exc, extra={"room": room_id})
         raise ApiError(422, "tampered", str(exc)) from None
+    await found.access_log.append(reader.user, reader.role, reader.purpose, "export", room_id)
     if request.query_params.get("format") == "html":
         return StreamingResponse(render(lines), media_type="text/html; charset=utf-8")
     return StreamingResponse(
         lines,
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="{room_id}.transcript.jsonl"'},
+    )
+
+
+async def audit_log(request: Request) -> JSONResponse:
+    """GET /api/audit-log?after=N&limit=L: the access log, oldest first, with its chain."""
+    found = require_api_key(request)
+    try:
+        after = int(request.query_params.get("after", "0"))
+        limit = min(int(request.query_params.get("limit", "500")), 5000)
+    except ValueError:
+        raise ApiError(400, "invalid", "after and limit are integers") from None
+    entries = await found.access_log.page(after, limit)
+    return JSONResponse(
+        {
+            "entries": [
+                {
+                    "position": e.position,
+                    "ts": e.ts,
+                    "actor": {"user": e.actor_user, "role": e.actor_role},
+                    "purpose": e.purpose,
+                    "action": e.action,
+                    "room": e.room_id,
+                    "hash": e.hash.hex(),
+                }
+                for e in entries
+            ],
+            "next": entries[-1].position if entries else after,
+        }
     )
 
 
@@ -51,5 +80,6 @@ async def signing_keys(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/rooms/{room_id}/export", export),
+    Route("/api/audit-log", audit_log),
     Route("/.well-known/mediation-signing-keys", signing_keys),
 ]

@@ -22,7 +22,14 @@ async def serve_socket(ws: WebSocket) -> None:
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     conn = Connection(ws, services.node, settings.send_queue, services.metrics)
-    session = Session(services.hub, services.tokens, settings, conn, services.metrics.ack_latency)
+    session = Session(
+        services.hub,
+        services.tokens,
+        settings,
+        conn,
+        services.metrics.ack_latency,
+        services.access_log,
+    )
     services.sockets.add(conn)
     services.metrics.connections.inc()
     writer: asyncio.Task[None] | None = None

@@ -38,6 +38,7 @@ from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
 from rooms.ports import Member, StoredMessage
 from rooms.visibility import Role
+from transcripts.access_log import AccessLog
 from transcripts.errors import TranscriptError
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,10 @@ class Session:
         settings: Settings,
         conn: Connection,
         ack_latency: Histogram,
+        access_log: AccessLog,
     ) -> None:
         self._hub = hub
+        self._access_log = access_log
         self._ack_latency = ack_latency
         self._tokens = tokens
         self._settings = settings
@@ -137,6 +140,10 @@ class Session:
         if frame.room is not None and frame.room != grant.room_id:
             raise HelloFailed(ErrorCode.UNAUTHORIZED, "the token is for another room")
         try:
+            if grant.role is Role.AUDITOR:  # no unlogged reads: log first, or refuse
+                await self._access_log.append(
+                    grant.user, grant.role, grant.purpose, "read", grant.room_id
+                )
             await self._join(Member(grant.user, grant.role), grant.room_id, frame.since)
         except RoomError as exc:
             raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
