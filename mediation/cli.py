@@ -81,6 +81,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     keys = commands.add_parser("keys", help="key management")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("public", help="print the signing keys' public halves (PEM)")
+    rotate = key_commands.add_parser(
+        "rotate", help="add a new active key-encryption key and rewrap every room online"
+    )
+    rotate.add_argument("--signing", action="store_true", help="rotate the signing key instead")
+    key_commands.add_parser("rewrap", help="rewrap every room under the active key")
+    retire = key_commands.add_parser("retire", help="remove an old key no room needs any more")
+    retire.add_argument("kek_id")
     args = parser.parse_args(argv)
     logs.configure()
     settings = Settings.from_env()
@@ -95,7 +102,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "verify":
         sys.exit(offline.verify_file(args.bundle, args.public_key))
     elif args.command == "keys":
-        sys.exit(offline.print_public_keys(settings))
+        sys.exit(_keys(settings, args))
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    if args.keys_command == "rotate":
+        return asyncio.run(offline.rotate(settings, args.signing))
+    if args.keys_command == "rewrap":
+        return asyncio.run(offline.rewrap(settings))
+    if args.keys_command == "retire":
+        return asyncio.run(offline.retire(settings, args.kek_id))
+    return offline.print_public_keys(settings)
 
 
 async def _export(settings: Settings, room: str, out: Path | None, html: bool) -> int:

@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from mediation import keys
 from mediation.config import Settings
 from mediation.secrets import Secrets, load_secrets
 from mediation.transcript_html import render
 from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.export import export_bundle
+from transcripts.rotation import rewrap_all, rooms_under
 from transcripts.signing import load_public_pem, public_pem
 from transcripts.store import TranscriptStore
 from transcripts.verify import verify
@@ -46,6 +48,38 @@ def verify_file(bundle: Path, public_key: Path) -> int:
         verdict = verify(lines, key)
     print(("OK: " if verdict.ok else "BROKEN: ") + verdict.reason)
     return 0 if verdict.ok else 1
+
+
+async def rotate(settings: Settings, signing: bool) -> int:
+    if signing:
+        print(
+            f"signing key {keys.add_signing_key(settings)} is active; old exports still "
+            "verify with their own keys"
+        )
+        return 0
+    kek_id = keys.add_kek(settings)
+    print(f"key-encryption key {kek_id} is active")
+    return await rewrap(settings)
+
+
+async def rewrap(settings: Settings) -> int:
+    async with opened_store(settings) as (store, secrets):
+        moved = await rewrap_all(store.db, secrets.keyring)
+    print(f"rewrapped {moved} rooms under {secrets.keyring.active}")
+    return 0
+
+
+async def retire(settings: Settings, kek_id: str) -> int:
+    async with opened_store(settings) as (store, _):
+        left = await rooms_under(store.db, kek_id)
+    if left:
+        print(
+            f"{left} rooms still need {kek_id}: run `mediation keys rewrap` first", file=sys.stderr
+        )
+        return 1
+    keys.drop_kek(settings, kek_id)
+    print(f"{kek_id} retired: nothing stored can be read with it any more")
+    return 0
 
 
 def print_public_keys(settings: Settings) -> int:

@@ -58,12 +58,16 @@ def parse_signing_keys(spec: str) -> SigningKeys:
 
 
 def new_signing_entry() -> dict[str, Any]:
-    key_id = "s-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    key_id = new_key_id("s")
     return {"active": key_id, "keys": {key_id: b64(new_signing_seed())}}
 
 
+def new_key_id(prefix: str) -> str:
+    return f"{prefix}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+
+
 def new_key_file_content() -> dict[str, Any]:
-    kek_id = "k-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    kek_id = new_key_id("k")
     return {
         "keks": {kek_id: b64(new_key())},
         "active_kek": kek_id,

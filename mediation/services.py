@@ -24,6 +24,7 @@ from rooms.redis_broker import RedisBroker
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
+from transcripts.signing import SigningKeys
 from transcripts.store import RoomRow, TranscriptStore
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Services:
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
         await migrate.prepare(db)
-        store = TranscriptStore(db, keys.keyring)
+        store = TranscriptStore(db, keys.keyring, reload=lambda: load_secrets(settings).keyring)
         metrics = Metrics()
         committer = GroupCommitter(
             store,
@@ -150,6 +151,10 @@ class Services:
         await self.committer.close()
         await self.broker.close()
         await self.db.close()
+
+    def signing(self) -> SigningKeys:
+        """The signing keys as configured now: they may rotate while we run."""
+        return load_secrets(self.settings).signing
 
     async def database_ok(self) -> bool:
         try:

@@ -62,7 +62,7 @@ async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(server
     client, _ = await server.peer(room, "c-1", "client")  # parties are not logged
     await client.send("m", "joint", "hello")
     await client.next("ack")
-    auditor, _ = await server.peer(room, "aud-1", "auditor")
+    await server.peer(room, "aud-1", "auditor")
     token = await server.platform.token(room, "aud-1", "auditor", purpose="regulator request 7")
     export = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers={"authorization": f"Bearer {token}"}

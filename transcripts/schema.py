@@ -34,9 +34,12 @@ rooms = Table(
     Column("freelancer_user", String(128), nullable=False),
     Column("state", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("legal_hold", String(512), nullable=True),  # the reason; NULL: no hold
     # Envelope encryption: the room's data key, wrapped by keyring key kek_id.
+    # NULL once crypto-shredded: the transcript is unreadable from then on.
     Column("kek_id", String(64), nullable=False),
-    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=True),
     # The tip of the room: last position, last chain hash, last seq per channel.
     # Writers lock this row, so it serialises appends to one room everywhere.
     Column("position", BigInteger, nullable=False, server_default="0"),

@@ -7,7 +7,7 @@ transaction, so `seq` and `position` stay gapless with any number of
 writers on any number of machines.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -128,10 +128,17 @@ def utc_timestamp() -> str:
 
 
 class TranscriptStore:
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, reload: Callable[[], Keyring] | None = None
+    ) -> None:
         self.db = db
         self.keyring = keyring
+        self._reload = reload  # re-reads the keyring: keys may rotate while we run
         self._ciphers: dict[str, RoomCipher] = {}
+
+    def refresh_keyring(self) -> None:
+        if self._reload is not None:
+            self.keyring = self._reload()
 
     async def create_room(
         self,
@@ -142,6 +149,7 @@ class TranscriptStore:
         freelancer_user: str,
         state: str,
     ) -> RoomRow:
+        self.refresh_keyring()  # wrap under the key that is active now
         kek_id, wrapped = self.keyring.wrap(room_id, new_key())
         row = RoomRow(
             room_id,
@@ -370,6 +378,8 @@ class TranscriptStore:
             query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
             async with self.db.read() as conn:
                 key_row = (await conn.execute(query)).one()
+            if key_row.kek_id not in self.keyring.keks:
+                self.refresh_keyring()  # rewrapped under a key added since we started
             data_key = self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
             cipher = self._ciphers[room_id] = RoomCipher(room_id, data_key)
         return cipher

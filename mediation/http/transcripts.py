@@ -21,7 +21,7 @@ async def export(request: Request) -> StreamingResponse:
     found = services(request)
     reader = await require_reader(request, room_id, action="export")
     try:
-        lines = await export_bundle(found.store, found.secrets.signing, room_id)
+        lines = await export_bundle(found.store, found.signing(), room_id)
     except UnknownRoom:
         raise ApiError(404, "not_found", "no such room") from None
     except Tampered as exc:
@@ -66,7 +66,7 @@ async def audit_log(request: Request) -> JSONResponse:
 
 
 async def signing_keys(request: Request) -> JSONResponse:
-    signing = services(request).secrets.signing
+    signing = services(request).signing()
     return JSONResponse(
         {
             "active": signing.active,
