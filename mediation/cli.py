@@ -88,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     key_commands.add_parser("rewrap", help="rewrap every room under the active key")
     retire = key_commands.add_parser("retire", help="remove an old key no room needs any more")
     retire.add_argument("kek_id")
+    keep = commands.add_parser("retention", help="crypto-shred closed rooms past retention")
+    keep_commands = keep.add_subparsers(dest="retention_command", required=True)
+    apply = keep_commands.add_parser("apply", help="shred what is due (legal holds are kept)")
+    apply.add_argument("--dry-run", action="store_true", help="list what would be shredded")
+    apply.add_argument("--older-than", type=int, help="days (default MEDIATION_RETENTION_DAYS)")
     args = parser.parse_args(argv)
     logs.configure()
     settings = Settings.from_env()
@@ -101,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(asyncio.run(_export(settings, args.room, args.out, args.html)))
     elif args.command == "verify":
         sys.exit(offline.verify_file(args.bundle, args.public_key))
+    elif args.command == "retention":
+        sys.exit(asyncio.run(offline.apply_retention(settings, args.dry_run, args.older_than)))
     elif args.command == "keys":
         sys.exit(_keys(settings, args))
 

@@ -22,6 +22,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl: int = 3600 * 8  # seconds
+    retention_days: int = 0  # closed rooms older than this are crypto-shredded; 0: keep
     max_body_bytes: int = 16 * 1024
     max_frame_bytes: int = 1024 * 1024  # beyond this the socket closes with 1009
     send_queue: int = 1024  # frames waiting for a slow client before it is cut off
@@ -61,6 +62,7 @@ class Settings:
             host=get("HOST", defaults.host),
             port=int(env.get("PORT", defaults.port)),
             token_ttl=int(get("TOKEN_TTL", str(defaults.token_ttl))),
+            retention_days=int(get("RETENTION_DAYS", str(defaults.retention_days))),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
             max_frame_bytes=int(get("MAX_FRAME_BYTES", str(defaults.max_frame_bytes))),
             send_queue=int(get("SEND_QUEUE", str(defaults.send_queue))),

@@ -4,6 +4,7 @@ export, verify, and the keys' public halves."""
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,6 +12,7 @@ from mediation import keys
 from mediation.config import Settings
 from mediation.secrets import Secrets, load_secrets
 from mediation.transcript_html import render
+from transcripts import retention
 from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.export import export_bundle
@@ -79,6 +81,22 @@ async def retire(settings: Settings, kek_id: str) -> int:
         return 1
     keys.drop_kek(settings, kek_id)
     print(f"{kek_id} retired: nothing stored can be read with it any more")
+    return 0
+
+
+async def apply_retention(settings: Settings, dry_run: bool, older_than: int | None) -> int:
+    days = older_than if older_than is not None else settings.retention_days
+    if days <= 0:
+        print("no retention period: set MEDIATION_RETENTION_DAYS or --older-than", file=sys.stderr)
+        return 2
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    async with opened_store(settings) as (store, _):
+        rooms = await retention.due(store.db, cutoff)
+        for room in rooms:
+            done = dry_run or await retention.shred(store.db, room.room_id, cutoff)
+            verb = "would shred" if dry_run else ("shredded" if done else "skipped (changed)")
+            print(f"{verb} {room.room_id} (ticket {room.ticket}, closed {room.closed_at:%Y-%m-%d})")
+    print(f"{len(rooms)} closed rooms older than {days} days, not on legal hold")
     return 0
 
 

@@ -19,5 +19,11 @@ class UnknownRoom(TranscriptError):
     code = "not_found"
 
 
+class Shredded(TranscriptError):
+    """The room's data key was destroyed under the retention policy: nothing can be read."""
+
+    code = "not_found"
+
+
 class StoreUnavailable(TranscriptError):
     code = "unavailable"

@@ -11,6 +11,7 @@ Memory stays bounded by one page either way.
 
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,21 +44,44 @@ async def walk(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator
             raise Tampered(f"room {room_id}: positions {position + 1} to {upto} are missing")
 
 
-async def prove(store: TranscriptStore, room_id: str) -> tuple[RoomRow, int, set[tuple[str, str]]]:
-    """Check the whole room; its row, its last position, and who wrote in it."""
+@dataclass(frozen=True)
+class Proof:
+    room: RoomRow
+    upto: int
+    writers: set[tuple[str, str]]
+    shredded: bool  # the data key is destroyed: bodies are gone, links cannot be redone
+
+
+async def sealed_rows(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator[Any]:
+    """A shredded room's rows: positions still checked, nothing can be opened."""
+    position = 0
+    while position < upto:
+        rows = await store.rows_by_position(room_id, position, upto, PAGE)
+        for row in rows:
+            if row.position != position + 1:
+                raise Tampered(f"room {room_id}: position {position + 1} is missing")
+            position = row.position
+            yield row
+        if not rows:
+            raise Tampered(f"room {room_id}: positions {position + 1} to {upto} are missing")
+
+
+async def prove(store: TranscriptStore, room_id: str) -> Proof:
+    """Check the whole room: its row, its last position, who wrote in it."""
     room = await store.room(room_id)
     tip = await store.tip(room_id)
     if room is None or tip is None:
         raise UnknownRoom(f"no room {room_id}")
-    upto, chain_head = tip
+    upto, chain_head, shredded = tip
     writers: set[tuple[str, str]] = set()
     last = chain.GENESIS
-    async for record in walk(store, room_id, upto):
+    records = sealed_rows(store, room_id, upto) if shredded else walk(store, room_id, upto)
+    async for record in records:
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
     if last != chain_head:
         raise Tampered(f"room {room_id}: the chain does not end at the room's recorded head")
-    return room, upto, writers
+    return Proof(room, upto, writers, shredded)
 
 
 def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str, str]]:
@@ -66,7 +90,8 @@ def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str,
     return [{"user": user, "role": role} for user, role in parties + staff]
 
 
-def record_line(record: Record) -> dict[str, Any]:
+def record_line(record: Any, shredded: bool = False) -> dict[str, Any]:
+    """A record (or, for a shredded room, a stored row) as a bundle line."""
     return {
         "type": "record",
         "position": record.position,
@@ -76,7 +101,7 @@ def record_line(record: Record) -> dict[str, Any]:
         "sender": {"user": record.sender_user, "role": record.sender_role},
         "client_id": record.client_id,
         "ts": record.ts,
-        "body": record.body,
+        "body": None if shredded else record.body,
         "hash": record.hash.hex(),
     }
 
@@ -85,17 +110,13 @@ async def export_bundle(
     store: TranscriptStore, signing: SigningKeys, room_id: str
 ) -> AsyncIterator[bytes]:
     """Prove the room, then stream its bundle line by line. Raises before the first line."""
-    room, upto, writers = await prove(store, room_id)
-    return _lines(store, signing, room, upto, writers)
+    return _lines(store, signing, await prove(store, room_id))
 
 
 async def _lines(
-    store: TranscriptStore,
-    signing: SigningKeys,
-    room: RoomRow,
-    upto: int,
-    writers: set[tuple[str, str]],
+    store: TranscriptStore, signing: SigningKeys, proof: Proof
 ) -> AsyncIterator[bytes]:
+    room = proof.room
     digest = hashlib.sha256()
     header = {
         "type": "header",
@@ -105,7 +126,8 @@ async def _lines(
             "ticket": {"provider": room.ticket_provider, "id": room.ticket_id},
             "state": room.state,
             "created_at": room.created_at.isoformat(),
-            "participants": participants(room, writers),
+            "participants": participants(room, proof.writers),
+            "shredded": proof.shredded,
         },
         "exported_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
@@ -113,8 +135,13 @@ async def _lines(
     digest.update(out)
     yield out
     count, head = 0, chain.GENESIS
-    async for record in walk(store, room.id, upto):
-        out = bundle.line(record_line(record))
+    records = (
+        sealed_rows(store, room.id, proof.upto)
+        if proof.shredded
+        else walk(store, room.id, proof.upto)
+    )
+    async for record in records:
+        out = bundle.line(record_line(record, proof.shredded))
         digest.update(out)
         yield out
         count, head = count + 1, record.hash

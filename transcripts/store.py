@@ -7,6 +7,7 @@ transaction, so `seq` and `position` stay gapless with any number of
 writers on any number of machines.
 """
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from transcripts import chain
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
-from transcripts.errors import RoomNotWritable, TranscriptError, UnknownRoom
+from transcripts.errors import RoomNotWritable, Shredded, TranscriptError, UnknownRoom
 from transcripts.keyring import Keyring, new_key
 from transcripts.schema import records, rooms
 
 MESSAGE = "message"
 CLOSED = "closed"
+CIPHER_TTL = 60.0  # seconds a process keeps a room's data key before looking again
 
 
 class DraftLike(Protocol):
@@ -134,7 +136,14 @@ class TranscriptStore:
         self.db = db
         self.keyring = keyring
         self._reload = reload  # re-reads the keyring: keys may rotate while we run
-        self._ciphers: dict[str, RoomCipher] = {}
+        self._ciphers: dict[str, tuple[RoomCipher, float]] = {}  # with when it was loaded
+
+    async def set_state(self, room_id: str, state: str) -> None:
+        closed_at = datetime.now(UTC) if state == CLOSED else None
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(rooms).where(rooms.c.id == room_id).values(state=state, closed_at=closed_at)
+            )
 
     def refresh_keyring(self) -> None:
         if self._reload is not None:
@@ -195,12 +204,14 @@ class TranscriptStore:
             heads = await conn.scalar(select(rooms.c.heads).where(rooms.c.id == room_id))
         return dict(heads or {})
 
-    async def tip(self, room_id: str) -> tuple[int, bytes] | None:
-        """The room's last position and chain hash, as its row records them."""
-        query = select(rooms.c.position, rooms.c.chain_head).where(rooms.c.id == room_id)
+    async def tip(self, room_id: str) -> tuple[int, bytes, bool] | None:
+        """The room's last position and chain hash, and whether it was shredded."""
+        query = select(
+            rooms.c.position, rooms.c.chain_head, rooms.c.wrapped_key.is_(None).label("shredded")
+        ).where(rooms.c.id == room_id)
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
-        return None if row is None else (row.position, row.chain_head)
+        return None if row is None else (row.position, row.chain_head, bool(row.shredded))
 
     async def rows_by_position(
         self, room_id: str, after: int, upto: int, limit: int
@@ -373,15 +384,22 @@ class TranscriptStore:
         )
 
     async def _cipher(self, room_id: str) -> RoomCipher:
-        cipher = self._ciphers.get(room_id)
-        if cipher is None:
-            query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
-            async with self.db.read() as conn:
-                key_row = (await conn.execute(query)).one()
-            if key_row.kek_id not in self.keyring.keks:
-                self.refresh_keyring()  # rewrapped under a key added since we started
-            data_key = self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
-            cipher = self._ciphers[room_id] = RoomCipher(room_id, data_key)
+        """The room's data key, cached for CIPHER_TTL so a shredding reaches every process."""
+        cached = self._ciphers.get(room_id)
+        if cached is not None and time.monotonic() - cached[1] < CIPHER_TTL:
+            return cached[0]
+        query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
+        async with self.db.read() as conn:
+            key_row = (await conn.execute(query)).one()
+        if key_row.wrapped_key is None:
+            self._ciphers.pop(room_id, None)
+            raise Shredded(f"room {room_id}: its transcript was destroyed under retention")
+        if key_row.kek_id not in self.keyring.keks:
+            self.refresh_keyring()  # rewrapped under a key added since we started
+        cipher = RoomCipher(
+            room_id, self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
+        )
+        self._ciphers[room_id] = (cipher, time.monotonic())
         return cipher
 
     async def _one_room(self, where: Any) -> RoomRow | None:

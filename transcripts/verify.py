@@ -46,6 +46,7 @@ def _parse(number: int, raw: bytes) -> dict[str, object]:
 def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
     digest = hashlib.sha256()
     room_id: str | None = None
+    shredded = False
     prev, count = chain.GENESIS, 0
     for number, raw in enumerate(lines, start=1):
         obj = _parse(number, raw)
@@ -54,13 +55,16 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
             if kind != "header" or obj.get("format") != bundle.FORMAT:
                 raise Broken(f"line 1: not a {bundle.FORMAT} header")
             room_id = str(obj["room"]["id"])  # type: ignore[index]
+            shredded = bool(obj["room"].get("shredded"))  # type: ignore[attr-defined]
         elif kind == "record":
             assert room_id is not None
-            prev = _check_record(number, obj, room_id, prev, count)
+            prev = _check_record(number, obj, room_id, prev, count, shredded)
             count += 1
         elif kind == "footer":
             _check_footer(obj, count, prev, digest.hexdigest(), public_key)
-            return Verdict(True, f"intact: {count} records, signed by key {obj['key_id']}", count)
+            note = " (shredded: bodies destroyed, links not recomputable)" if shredded else ""
+            reason = f"intact{note}: {count} records, signed by key {obj['key_id']}"
+            return Verdict(True, reason, count)
         else:
             raise Broken(f"line {number}: unexpected {kind!r} line")
         digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
@@ -68,7 +72,7 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
 
 
 def _check_record(
-    number: int, obj: dict[str, object], room_id: str, prev: bytes, count: int
+    number: int, obj: dict[str, object], room_id: str, prev: bytes, count: int, shredded: bool
 ) -> bytes:
     where = f"line {number}, record at position {obj.get('position')}"
     try:
@@ -86,12 +90,15 @@ def _check_record(
             str(obj["client_id"]),
             str(obj["ts"]),
         )
-        body, stated = str(obj["body"]).encode(), bytes.fromhex(str(obj["hash"]))
+        stated = bytes.fromhex(str(obj["hash"]))
+        body = None if shredded else str(obj["body"]).encode()
     except (KeyError, ValueError, TypeError, AssertionError):
         raise Broken(f"{where}: malformed record") from None
     where = f"{where} ({obj['channel']} #{seq})"
     if position != count + 1:
         raise Broken(f"{where}: expected position {count + 1} (a record is missing or moved)")
+    if body is None:  # shredded: the signature still covers the stated links
+        return stated
     link = chain.link(prev, header, body)
     if link != stated:
         raise Broken(f"{where}: content does not match its hash (altered or reordered)")

@@ -12,6 +12,7 @@ from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError, read_json
 from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
+from transcripts import retention
 from transcripts.store import RoomRow
 
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
@@ -100,9 +101,26 @@ async def create_token(request: Request) -> JSONResponse:
     )
 
 
+class LegalHold(Struct):
+    reason: Annotated[str, Meta(min_length=1, max_length=512)]
+
+
+async def legal_hold(request: Request) -> JSONResponse:
+    """PUT places a hold (retention never shreds the room), DELETE lifts it."""
+    services = require_api_key(request)
+    room_id = request.path_params["room_id"]
+    reason = None
+    if request.method == "PUT":
+        reason = (await read_json(request, LegalHold)).reason
+    if not await retention.set_hold(services.db, room_id, reason):
+        raise ApiError(404, "not_found", "no such room")
+    return JSONResponse({"room": room_id, "legal_hold": reason})
+
+
 routes = [
     Route("/api/rooms", create_room, methods=["POST"]),
     Route("/api/rooms", find_rooms, methods=["GET"]),
     Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
     Route("/api/rooms/{room_id}/tokens", create_token, methods=["POST"]),
+    Route("/api/rooms/{room_id}/legal-hold", legal_hold, methods=["PUT", "DELETE"]),
 ]

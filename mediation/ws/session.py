@@ -39,7 +39,7 @@ from rooms.hub import Hub, Joined
 from rooms.ports import Member, StoredMessage
 from rooms.visibility import Role
 from transcripts.access_log import AccessLog
-from transcripts.errors import TranscriptError
+from transcripts.errors import Tampered, TranscriptError
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,11 @@ class Session:
             await self._join(Member(grant.user, grant.role), grant.room_id, frame.since)
         except RoomError as exc:
             raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
-        except TranscriptError:
+        except Tampered:
             log.exception("replay of room %s refused", grant.room_id)
             raise HelloFailed(ErrorCode.INTERNAL, "the stored transcript failed a check") from None
+        except TranscriptError as exc:  # e.g. shredded under retention: not_found
+            raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
         except SQLAlchemyError as exc:
             log.warning("replay of room %s failed: %s", grant.room_id, exc.__class__.__name__)
             raise HelloFailed(ErrorCode.UNAVAILABLE, "the store is unavailable") from None
