@@ -31,6 +31,7 @@ function main() {
     .on('status', (s) => view.setStatus(s))
     .on('welcome', (w) => view.welcome(w))
     .on('message', (m) => view.message(m))
+    .on('event', (e) => view.event(e))
     .on('sending', (e) => view.sending(e))
     .on('delivered', (d) => view.delivered(d))
     .on('failed', (e) => view.failed(e))

@@ -54,6 +54,9 @@ const STRINGS = {
     'msg.delivered': 'Delivered',
     'msg.failed': 'Not sent: {reason}',
     'msg.retry': 'Retry',
+    'msg.edited': 'edited',
+    'msg.retracted': 'Message retracted',
+    'msg.earlier': 'Earlier version: {body}',
 
     'status.connecting': 'Connecting…',
     'status.reconnecting': 'Connection lost. Reconnecting…',

@@ -171,7 +171,11 @@ export class MediationClient {
       case 'ack': return this._ack(frame);
       case 'error': return this._error(frame);
       case 'presence': return this._emit('presence', frame);
-      default: // a newer server may send frames we do not know yet
+      case 'event': return this._event(frame);
+      default:
+        // A newer server may send frames we do not know yet. One that holds a
+        // seq still takes its place in the channel, or we would wait for it forever.
+        if (frame.channel && Number.isInteger(frame.seq)) this._log(frame.channel).add(frame.seq);
     }
   }
 
@@ -199,6 +203,16 @@ export class MediationClient {
     }
     if (!this._log(frame.channel).add(frame.seq)) return; // duplicate
     this._emit('message', frame);
+  }
+
+  _event(frame) {
+    const entry = this._outbox.get(frame.id);
+    if (entry && entry.channel === frame.channel && frame.sender?.user === this.you?.user) {
+      this._settle(entry, frame.seq, frame);
+      return;
+    }
+    if (!this._log(frame.channel).add(frame.seq)) return; // duplicate
+    this._emit('event', frame);
   }
 
   _ack(frame) {

@@ -130,7 +130,8 @@ export class RoomView {
     this._renderParticipants();
 
     for (const channel of Object.keys(head).sort(byChannelOrder)) {
-      if (!this.panes.has(channel)) this._addPane(channel);
+      // `room` carries the room's own events (joins, state changes), not a conversation
+      if (channel !== 'room' && !this.panes.has(channel)) this._addPane(channel);
     }
     if (this.active === null && this.panes.size > 0) this._activate(this.panes.keys().next().value);
     for (const pane of this.panes.values()) {
@@ -280,6 +281,26 @@ export class RoomView {
       time: new Date(frame.ts),
     });
     this._place(frame.channel, item, frame.seq);
+  }
+
+  /** A transcript event: edits and retractions change how their message is shown. */
+  event(frame) {
+    if (frame.kind !== 'edit' && frame.kind !== 'retract') return; // joins: presence shows them
+    const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
+    if (!item) return; // not loaded (older than what this page holds)
+    const body = item.querySelector('.body');
+    const staff = this.you && (this.you.role === 'moderator' || this.you.role === 'auditor');
+    if (staff) {
+      // Moderators and auditors keep seeing every version: the original is never lost.
+      item.append(h('p', { class: 'earlier', text: t('msg.earlier', { body: body.textContent }) }));
+    }
+    if (frame.kind === 'edit') {
+      body.textContent = frame.body;
+      item.querySelector('.meta').append(h('span', { class: 'edited', text: t('msg.edited') }));
+    } else {
+      if (!staff) body.textContent = t('msg.retracted');
+      item.classList.add(staff ? 'struck' : 'retracted');
+    }
   }
 
   /** Our message on its way: new (shown at the bottom) or retried. */
