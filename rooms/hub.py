@@ -12,6 +12,7 @@ instant, so nothing falls between or is sent twice.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
@@ -31,11 +32,25 @@ from rooms.ports import (
     Sink,
     StoredMessage,
 )
-from rooms.visibility import CHANNELS, Role, can_read, can_write, readable, sees_presence_of
+from rooms.visibility import (
+    CHANNELS,
+    ROOM,
+    Role,
+    can_read,
+    can_write,
+    readable,
+    sees_presence_of,
+)
 
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
+MESSAGE, JOINED, EDIT, RETRACT = "message", "joined", "edit", "retract"
+
+
+def _log_failure(future: "asyncio.Future[StoredMessage]") -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("could not record an event: %s", future.exception())
 
 
 @dataclass(slots=True)
@@ -118,7 +133,26 @@ class Hub:
         room.subs[sink.id] = sub
         self._by_sink[sink.id] = (room, sub)
         self._broker.publish(room_id, PresenceHint())
+        if member.role is not Role.AUDITOR:  # auditors' reads go to the access log instead
+            self._record_first_join(room, member)
         return Joined(room.info, member, heads, room.visible_online(member.role))
+
+    def _record_first_join(self, room: LiveRoom, member: Member) -> None:
+        """A `joined` event in the room channel, once per person and role (the fixed
+        client id makes every later join a duplicate the log drops)."""
+        if not accepts_writes(room.info.state):
+            return
+        draft = Draft(
+            room.info.id,
+            ROOM,
+            member.user,
+            member.role,
+            f"joined:{member.role}",
+            "{}",
+            origin="",
+            kind=JOINED,
+        )
+        self._log.append(draft).add_done_callback(_log_failure)
 
     async def backlog(self, joined: Joined, since: dict[str, int]) -> AsyncIterator[StoredMessage]:
         """Every readable message after `since` up to the heads of the join, in order."""
@@ -161,9 +195,9 @@ class Hub:
             await self._broker.unsubscribe(room.info.id)
 
     def post(
-        self, sink: Sink, client_id: str, channel: str, body: str
+        self, sink: Sink, client_id: str, channel: str, body: str, kind: str = MESSAGE
     ) -> "asyncio.Future[StoredMessage]":
-        """Check the sender may write here, then hand the message to the log."""
+        """Check the sender may write here, then hand the record to the log."""
         room, sub = self._joined(sink)
         role = sub.member.role
         if channel not in CHANNELS:
@@ -173,8 +207,17 @@ class Hub:
         if not accepts_writes(room.info.state):
             raise RoomClosed(f"room {room.info.id} is {room.info.state}")
         return self._log.append(
-            Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id)
+            Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id, kind)
         )
+
+    def amend(
+        self, sink: Sink, client_id: str, channel: str, target: int, text: str | None
+    ) -> "asyncio.Future[StoredMessage]":
+        """Edit (new `text`) or retract (`text` None) one's own message. The original stays;
+        the log checks the target really is the sender's message."""
+        kind = RETRACT if text is None else EDIT
+        payload = {"target": target} if text is None else {"target": target, "text": text}
+        return self.post(sink, client_id, channel, json.dumps(payload, separators=(",", ":")), kind)
 
     def committed(self, records: Sequence[StoredMessage]) -> None:
         """Freshly committed here: deliver locally and tell the other processes."""

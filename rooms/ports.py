@@ -32,15 +32,16 @@ class RoomInfo:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """A message accepted for storage but not yet durable."""
+    """A record accepted for storage but not yet durable: a message or another event."""
 
     room_id: str
     channel: str
     sender_user: str
     sender_role: str
     client_id: str
-    body: str
+    body: str  # a message's text; for other kinds, their canonical JSON payload
     origin: str  # the connection that sent it: it gets the ack, not the echo
+    kind: str = "message"
 
 
 class StoredMessage(Protocol):
@@ -60,6 +61,8 @@ class StoredMessage(Protocol):
     def sender_role(self) -> str: ...
     @property
     def body(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
     @property
     def ts(self) -> str: ...
     @property

@@ -21,18 +21,19 @@ JOINT = "joint"
 CAUCUS_CLIENT = "caucus:client"
 CAUCUS_FREELANCER = "caucus:freelancer"
 NOTES = "notes"
-CHANNELS = (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES)
+ROOM = "room"  # the room's own events (joins, state changes): everyone reads, the server writes
+CHANNELS = (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES, ROOM)
 
 _READ: dict[Role, tuple[str, ...]] = {
-    Role.CLIENT: (JOINT, CAUCUS_CLIENT),
-    Role.FREELANCER: (JOINT, CAUCUS_FREELANCER),
+    Role.CLIENT: (JOINT, CAUCUS_CLIENT, ROOM),
+    Role.FREELANCER: (JOINT, CAUCUS_FREELANCER, ROOM),
     Role.MODERATOR: CHANNELS,
     Role.AUDITOR: CHANNELS,
 }
 _WRITE: dict[Role, tuple[str, ...]] = {
     Role.CLIENT: (JOINT, CAUCUS_CLIENT),
     Role.FREELANCER: (JOINT, CAUCUS_FREELANCER),
-    Role.MODERATOR: CHANNELS,
+    Role.MODERATOR: (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES),
     Role.AUDITOR: (),  # auditors observe; they never speak in a room
 }
 

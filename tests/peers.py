@@ -70,8 +70,35 @@ class Peer:
     def messages(self) -> list[dict[str, Any]]:
         return [f for f in self.received if f["type"] == "message"]
 
+    def joins(self) -> list[tuple[str, str]]:
+        """(user, role) of every `joined` record received so far, in order."""
+        return [(f["sender"]["user"], f["sender"]["role"]) for f in self.received if is_join(f)]
+
+    async def saw_join(self, user: str, role: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The `joined` record of `user` as `role`: already received, or the next to come."""
+        for frame in self.received:
+            if is_join(frame, user, role):
+                return frame
+        while True:
+            frame = await self.recv(timeout)
+            if is_join(frame, user, role):
+                return frame
+
     async def close(self) -> None:
         await self.ws.close()
+
+
+def is_join(frame: dict[str, Any], user: str | None = None, role: str | None = None) -> bool:
+    """Whether `frame` is the room's record of someone joining (of `user` as `role`, if given)."""
+    if (frame["type"], frame.get("kind"), frame.get("channel")) != ("event", "joined", "room"):
+        return False
+    sender = frame["sender"]
+    return user in (None, sender["user"]) and role in (None, sender["role"])
+
+
+def without_joins(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`frames` less the room's `joined` records, which arrive whenever the server stores them."""
+    return [f for f in frames if not is_join(f)]
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """A client that follows docs/protocol.md's resume contract to the letter.
 
 It keeps an outbox of sends without an ack and, per channel, the seqs it
-holds; on any disconnect it reconnects with `since` = its contiguous mark
-and resends the outbox with the same ids. It also counts what the server
+holds (of every frame that carries a channel and a seq, whatever its type:
+messages, and events such as the room's `joined` records); on any
+disconnect it reconnects with `since` = its contiguous mark and resends
+the outbox with the same ids. It also counts what the server
 must never do: send a seq at or below `since`, or the same seq twice on
 one connection.
 """
@@ -116,15 +118,15 @@ class ResilientClient:
         self, frame: dict[str, Any], since: dict[str, int], seen: set[tuple[str, int]]
     ) -> None:
         kind = frame["type"]
-        if kind == "message":
-            key = (frame["channel"], frame["seq"])
-            if frame["seq"] <= since.get(frame["channel"], 0) or key in seen:
-                self.duplicates += 1
-            seen.add(key)
-            self.held.setdefault(frame["channel"], set()).add(frame["seq"])
-        elif kind == "ack":
+        if kind == "ack":
             self.outbox.pop(frame["id"], None)
             self.acked[frame["id"]] = (frame["channel"], frame["seq"])
             self.held.setdefault(frame["channel"], set()).add(frame["seq"])
         elif kind == "error":
             self.errors.append(frame)  # the outbox keeps it; it goes again on reconnect
+        elif "channel" in frame and "seq" in frame:  # a message, an event: a place in a channel
+            key = (frame["channel"], frame["seq"])
+            if frame["seq"] <= since.get(frame["channel"], 0) or key in seen:
+                self.duplicates += 1
+            seen.add(key)
+            self.held.setdefault(frame["channel"], set()).add(frame["seq"])

@@ -2,7 +2,8 @@
 
 After each bad input the test proves that the offending socket (when it stays
 open) and another participant can still exchange a message, and that the
-bad input left no record: `heads` names only what was really sent, and the
+bad input left no record: `heads` names only what was really sent (and, in
+the `room` channel, one `joined` record per person who came in), and the
 next good message takes the next `seq`.
 """
 
@@ -47,9 +48,11 @@ async def exchange(sender: Peer, receiver: Peer, cid: str, channel: str = "joint
 
 
 async def parties(server: Any, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
+    """A room with both parties in, and both their `joined` records stored."""
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
+    await client.saw_join("f-1", "freelancer")
     return room, client, freelancer
 
 
@@ -88,7 +91,7 @@ async def test_text_that_is_no_frame_is_invalid(server, raw):
     await expect_error(client, "invalid")
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 async def test_binary_frame_is_invalid(server):
@@ -100,7 +103,7 @@ async def test_binary_frame_is_invalid(server):
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
     assert [m["id"] for m in freelancer.messages()] == ["after-1"]
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 async def test_unknown_type_is_invalid(server):
@@ -109,7 +112,7 @@ async def test_unknown_type_is_invalid(server):
     await expect_error(client, "invalid")
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 @pytest.mark.parametrize(
@@ -127,7 +130,7 @@ async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(
     await expect_error(client, "invalid", cid="m1")
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 @pytest.mark.parametrize(
@@ -145,7 +148,7 @@ async def test_send_without_a_usable_id_is_invalid(server, frame):
     await client.send_json(frame)
     await expect_error(client, "invalid")
     assert await exchange(client, freelancer, "after-1") == 1
-    assert await heads(server, room) == {"joint": 1}
+    assert await heads(server, room) == {"joint": 1, "room": 2}
 
 
 # the hello handshake
@@ -158,12 +161,18 @@ async def test_send_before_hello_is_unauthorized_and_a_later_hello_works(server)
     await expect_error(moderator, "unauthorized", cid="early")
     welcome = await moderator.hello(await server.platform.token(room, "mod-1", "moderator"))
     assert welcome["type"] == "welcome", welcome
-    assert welcome["head"] == {"joint": 0, "caucus:client": 0, "caucus:freelancer": 0, "notes": 0}
+    assert welcome["head"] == {
+        "joint": 0,
+        "caucus:client": 0,
+        "caucus:freelancer": 0,
+        "notes": 0,
+        "room": 2,  # the parties' joined records
+    }
     assert await exchange(moderator, client, "after-1") == 1
     assert [m["id"] for m in freelancer.messages()] == []
     assert (await freelancer.next("message"))["id"] == "after-1"
     assert await exchange(client, freelancer, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 3}
 
 
 async def test_a_second_hello_is_invalid(server):
@@ -174,7 +183,7 @@ async def test_a_second_hello_is_invalid(server):
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
     assert [f["type"] for f in client.received].count("welcome") == 1  # only the first hello's
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 async def test_a_negative_since_is_invalid(server):
@@ -187,12 +196,13 @@ async def test_a_negative_since_is_invalid(server):
     await moderator.send("early", "joint", "x")
     await expect_error(moderator, "unauthorized", cid="early")
     assert not presence_of(await client.drain(0.2), "mod-1")
+    assert ("mod-1", "moderator") not in client.joins()
     # the socket is still usable for a correct hello
     welcome = await moderator.hello(token, since={"joint": 0})
     assert welcome["type"] == "welcome", welcome
     assert await exchange(moderator, freelancer, "after-1") == 1
     assert await exchange(client, moderator, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 3}  # the moderator joined once
 
 
 async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server):
@@ -204,7 +214,7 @@ async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server):
     assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404
     assert await server.services.store.room("r_nope") is None
     assert await exchange(client, freelancer, "after-1") == 1
-    assert await heads(server, room) == {"joint": 1}
+    assert await heads(server, room) == {"joint": 1, "room": 2}
 
 
 async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(server):
@@ -216,12 +226,13 @@ async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(server):
     assert (refused["type"], refused["code"]) == ("error", "unauthorized"), refused
     assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401
     assert not presence_of(await client.drain(0.2), "mod-1")
+    assert ("mod-1", "moderator") not in client.joins()
     # naming the token's own room is fine
     again = await Peer.connect(server.ws_url)
     assert (await again.hello(token, room=room))["type"] == "welcome"
     assert await exchange(client, again, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 3}  # the moderator joined once
     assert await heads(server, other) == {}
 
 
@@ -240,7 +251,7 @@ async def test_a_body_over_the_default_limit_is_too_large_and_at_the_limit_is_ac
     got = await freelancer.next("message")
     assert (got["id"], got["seq"], len(got["body"])) == ("fits", 1, limit)
     assert await exchange(client, freelancer, "after-1") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 async def test_the_body_limit_counts_utf8_bytes(start_server, settings):
@@ -256,7 +267,7 @@ async def test_the_body_limit_counts_utf8_bytes(start_server, settings):
     assert (await freelancer.next("message"))["body"] == "é" * 32
     assert await exchange(freelancer, client, "after-1") == 2
     assert [m["id"] for m in freelancer.messages()] == ["exact"]
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 async def test_a_frame_over_max_frame_bytes_closes_1009(start_server, settings):
@@ -273,7 +284,7 @@ async def test_a_frame_over_max_frame_bytes_closes_1009(start_server, settings):
     client2, _ = await server.peer(room, "c-1", "client")
     assert await exchange(freelancer, client2, "after-1") == 1
     assert await exchange(client2, freelancer, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}  # the client's rejoin adds none
 
 
 # who may write where
@@ -305,7 +316,24 @@ async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(server, role
     await moderator.send("mod-1", channel, "first here")
     ack = await moderator.next("ack", "error")
     assert (ack["type"], ack["seq"]) == ("ack", 1), ack
-    assert await heads(server, room) == {"joint": 2, channel: 1}
+    assert await heads(server, room) == {"joint": 2, channel: 1, "room": 3}
+
+
+@pytest.mark.parametrize("role", ["client", "freelancer", "moderator", "auditor"])
+async def test_nobody_may_write_the_room_channel_only_the_server_does(server, role):
+    room, client, freelancer = await parties(server)
+    if role in ("client", "freelancer"):
+        sender = client if role == "client" else freelancer
+    else:
+        sender, _ = await server.peer(room, f"{role}-1", role)
+    await sender.send("forged", "room", "{}")
+    await expect_error(sender, "forbidden", cid="forged")  # a known channel: not `invalid`
+    assert await exchange(client, freelancer, "after-1") == 1
+    assert await exchange(freelancer, client, "after-2") == 2
+    assert [m["id"] for m in freelancer.messages()] == ["after-1"]
+    assert [m["id"] for m in client.messages()] == ["after-2"]
+    joins = 3 if role == "moderator" else 2  # auditors leave no joined record
+    assert await heads(server, room) == {"joint": 2, "room": joins}
 
 
 async def test_an_unknown_channel_is_invalid(server):
@@ -314,7 +342,7 @@ async def test_an_unknown_channel_is_invalid(server):
     await expect_error(client, "invalid", cid="lost")
     assert await exchange(client, freelancer, "after-1") == 1
     assert await exchange(freelancer, client, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 @pytest.mark.parametrize("channel", ["joint", "caucus:client", "notes"])
@@ -327,7 +355,7 @@ async def test_an_auditor_may_not_send(server, channel):
     assert await exchange(client, freelancer, "after-1") == 1
     assert (await auditor.next("message"))["id"] == "after-1"
     assert await exchange(freelancer, auditor, "after-2") == 2
-    assert await heads(server, room) == {"joint": 2}
+    assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
 # timeouts and rate limits
@@ -350,7 +378,7 @@ async def test_no_hello_in_time_closes_4408(start_server, settings):
     assert {f["code"] for f in chatty.received if f["type"] == "error"} == {"invalid"}
     # joined sockets are not subject to the hello deadline
     assert await exchange(client, freelancer, "after-1") == 1
-    assert await heads(server, room) == {"joint": 1}
+    assert await heads(server, room) == {"joint": 1, "room": 2}
 
 
 async def test_sending_past_the_burst_is_rate_limited(start_server, settings):
@@ -373,4 +401,4 @@ async def test_sending_past_the_burst_is_rate_limited(start_server, settings):
     assert await exchange(client, freelancer, "after-1") == 5
     got = [m["id"] for m in freelancer.messages()]
     assert got == ["m0", "m1", "m2", "after-1"]
-    assert await heads(server, room) == {"joint": 5}
+    assert await heads(server, room) == {"joint": 5, "room": 2}

@@ -73,7 +73,8 @@ async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server)
     [(sealed,)] = await sql(server, JOINT, room=room)
     flipped = bytes([sealed[0]]) + bytes([sealed[1] ^ 1]) + sealed[2:]
     await sql(server, SET_SEALED, sealed=flipped, room=room, channel="joint")
-    with pytest.raises(Tampered, match=rf"room {room} position 1 \(joint #1\)"):
+    # positions 1 and 2 are the room's records of the client and the moderator joining
+    with pytest.raises(Tampered, match=rf"room {room} position 3 \(joint #1\)"):
         await fresh_store_read(server, room, "joint")
 
 

@@ -18,6 +18,8 @@ BODIES = ["the files were late", "they were not <b>late</b>", "let's settle", "n
 
 
 async def conversation(server, ticket="T-export"):
+    """Three people join and send four messages: positions 1-3 are the room's `joined`
+    records of c-1, f-1 and m-1, positions 4-7 the messages (BODIES, in order)."""
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -53,12 +55,21 @@ async def test_an_intact_export_verifies_offline(server):
     lines = await exported(server, room)
     verdict = verify(lines, await public_key(server))
     assert verdict.ok, verdict.reason
-    assert verdict.records == 4
+    assert verdict.records == 7
     header = json.loads(lines[0])
     assert header["room"]["ticket"] == {"provider": "local", "id": "T-export"}
     assert {"user": "m-1", "role": "moderator"} in header["room"]["participants"]
-    assert [json.loads(x)["body"] for x in lines[1:-1]] == BODIES
-    assert [json.loads(x)["channel"] for x in lines[1:-1]] == [
+    records = [json.loads(x) for x in lines[1:-1]]
+    assert [r["position"] for r in records] == [1, 2, 3, 4, 5, 6, 7]
+    assert [(r["kind"], r["channel"], r["seq"], r["sender"]["user"]) for r in records[:3]] == [
+        ("joined", "room", 1, "c-1"),
+        ("joined", "room", 2, "f-1"),
+        ("joined", "room", 3, "m-1"),
+    ]
+    assert [r["body"] for r in records[:3]] == ["{}", "{}", "{}"]
+    assert [r["kind"] for r in records[3:]] == ["message"] * 4
+    assert [r["body"] for r in records[3:]] == BODIES
+    assert [r["channel"] for r in records[3:]] == [
         "joint",
         "joint",
         "caucus:client",
@@ -80,10 +91,12 @@ async def test_each_alteration_of_the_bundle_fails_with_its_reason(server):
     def flip(obj):
         obj["body"] = obj["body"][:-1] + chr(ord(obj["body"][-1]) ^ 1)
 
+    swapped = [*lines[:4], lines[5], lines[4], *lines[6:]]  # the first two messages
     cases = {
-        "one byte of a message": (edited(lines, 2, flip), "position 2 (joint #2): content"),
-        "a record removed": ([*lines[:2], *lines[3:]], "expected position 2"),
-        "two records swapped": ([lines[0], lines[2], lines[1], *lines[3:]], "expected position 1"),
+        "one byte of a message": (edited(lines, 5, flip), "position 5 (joint #2): content"),
+        "a record removed": ([*lines[:5], *lines[6:]], "expected position 5"),
+        "two records swapped": (swapped, "expected position 4"),
+        "a joined record removed": ([lines[0], *lines[2:]], "expected position 1"),
         "truncated": (lines[:-1], "no footer"),
     }
     for name, (broken, reason) in cases.items():
@@ -125,32 +138,32 @@ async def refused(server, room) -> str:
 
 async def test_a_changed_ciphertext_is_refused_at_export(server):
     room = await conversation(server)
-    [row] = await server.services.store.rows_by_position(room, 2, 3, 1)
+    [row] = await server.services.store.rows_by_position(room, 5, 6, 1)
     sealed = row.sealed
     await tamper(
         server,
-        "update records set sealed=:s where room_id=:r and position=3",
+        "update records set sealed=:s where room_id=:r and position=6",
         s=sealed[:-1] + bytes([sealed[-1] ^ 1]),
         r=room,
     )
-    assert "position 3" in await refused(server, room)
+    assert "position 6" in await refused(server, room)
 
 
 async def test_a_deleted_row_is_refused_at_export(server):
     room = await conversation(server)
-    await tamper(server, "delete from records where room_id=:r and position=2", r=room)
-    assert "position 2 is missing" in await refused(server, room)
+    await tamper(server, "delete from records where room_id=:r and position=5", r=room)
+    assert "position 5 is missing" in await refused(server, room)
 
 
 async def test_the_last_row_deleted_is_refused_at_export(server):
     room = await conversation(server)
-    await tamper(server, "delete from records where room_id=:r and position=4", r=room)
+    await tamper(server, "delete from records where room_id=:r and position=7", r=room)
     assert "missing" in await refused(server, room)
 
 
 async def test_two_rows_swapped_are_refused_at_export(server):
     room = await conversation(server)
-    rows = await server.services.store.rows_by_position(room, 0, 2, 2)
+    rows = await server.services.store.rows_by_position(room, 3, 5, 2)
     for row, other in ((rows[0], rows[1]), (rows[1], rows[0])):
         await tamper(
             server,
@@ -160,28 +173,28 @@ async def test_two_rows_swapped_are_refused_at_export(server):
             r=room,
             p=row.position,
         )
-    assert "position 1" in await refused(server, room)
+    assert "position 4" in await refused(server, room)
 
 
 async def test_a_row_moved_to_another_room_is_refused_at_export(server):
     first = await conversation(server, "T-first")
     second = await conversation(server, "T-second")
-    [row] = await server.services.store.rows_by_position(first, 0, 1, 1)
+    [row] = await server.services.store.rows_by_position(first, 3, 4, 1)
     await tamper(
         server,
-        "update records set sealed=:s, hash=:h where room_id=:r and position=1",
+        "update records set sealed=:s, hash=:h where room_id=:r and position=4",
         s=row.sealed,
         h=row.hash,
         r=second,
     )
-    assert "position 1" in await refused(server, second)
+    assert "position 4" in await refused(server, second)
 
 
 async def test_only_an_auditor_of_the_room_or_the_platform_may_export(server):
     room = await conversation(server)
     other = await server.platform.open_room("T-other")
     auditor = await server.platform.token(room, "aud-1", "auditor")
-    assert len(await exported(server, room, auditor)) == 6
+    assert len(await exported(server, room, auditor)) == 9  # header, 3 joined, 4 messages, footer
     for token, status in [
         (await server.platform.token(room, "c-1", "client"), 403),
         (await server.platform.token(other, "aud-1", "auditor"), 403),
@@ -225,4 +238,4 @@ async def test_the_command_line_exports_and_verifies(server, tmp_path):
     out.write_bytes(out.read_bytes().replace(b"let's settle", b"let's settlE"))
     broken = await asyncio.to_thread(run, "verify", str(out), "--public-key", str(pem))
     assert broken.returncode == 1
-    assert "position 3" in broken.stdout
+    assert "position 6" in broken.stdout

@@ -50,8 +50,10 @@ async def test_rotation_while_three_clients_talk(server):
     assert old_kek not in keyring.keks
     fresh = TranscriptStore(server.services.db, keyring)  # as after a restart
     heads = await fresh.heads(room)
-    assert heads == {"joint": 120, "caucus:client": 60}
-    bodies = [r.body for c, h in heads.items() for r in await fresh.read(room, c, 0, h, h)]
+    assert heads == {"joint": 120, "caucus:client": 60, "room": 3}  # room: the three joined
+    records = [r for c, h in heads.items() for r in await fresh.read(room, c, 0, h, h)]
+    assert sorted(r.kind for r in records if r.channel == "room") == ["joined"] * 3
+    bodies = [r.body for r in records if r.kind == "message"]
     assert len(bodies) == 180
     assert len(set(bodies)) == 180
 

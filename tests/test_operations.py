@@ -36,11 +36,15 @@ async def test_metrics_count_what_happened(server):
     text = (await server.platform.http.get("/metrics")).text
     assert metric(text, "mediation_connections") == 2
     assert metric(text, "mediation_live_rooms") == 1
-    assert metric(text, "mediation_messages_stored_total") == 5
-    assert metric(text, "mediation_messages_delivered_total") == 5  # to the freelancer
+    # stored: the 5 messages and the room's 2 joined records
+    assert metric(text, "mediation_messages_stored_total") == 7
     assert metric(text, "mediation_ack_latency_seconds_count") == 5
-    assert metric(text, "mediation_commit_batch_size_sum") == 5
+    assert metric(text, "mediation_commit_batch_size_sum") == 7
     assert metric(text, 'mediation_errors_total{code="forbidden"}') == 1
+    # delivered: the 5 messages to the freelancer, and both joined records to both sockets
+    everyone = [("c-1", "client"), ("f-1", "freelancer")]
+    assert client.joins() == freelancer.joins() == everyone
+    assert metric(text, "mediation_messages_delivered_total") == 5 + 2 * 2
 
 
 async def test_logs_are_json_name_the_room_and_never_hold_a_body_or_token(tmp_path):

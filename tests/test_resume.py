@@ -16,6 +16,9 @@ async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(ser
     await client.drain()
     held = max(m["seq"] for m in client.messages())
     assert held == 3
+    assert client.joins() == [("m-1", "moderator"), ("c-1", "client")]
+    held_room = max(f["seq"] for f in client.received if f.get("channel") == "room")
+    assert held_room == 2
     await client.close()
 
     for n in range(4, 8):
@@ -27,8 +30,9 @@ async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(ser
             await moderator.next("ack")
 
     back = await Peer.connect(server.ws_url)
-    welcome = await back.hello(token, since={"joint": held, "caucus:client": 0, "notes": 0})
-    assert welcome["head"] == {"joint": 7, "caucus:client": 4}
+    since = {"joint": held, "caucus:client": 0, "notes": 0, "room": held_room}
+    welcome = await back.hello(token, since=since)
+    assert welcome["head"] == {"joint": 7, "caucus:client": 4, "room": 2}  # no second join
     replay = [(m["channel"], m["seq"], m["body"]) for m in await back.drain()]
     assert replay == [("joint", s, f"joint {s}") for s in range(4, 8)] + [
         ("caucus:client", s - 3, f"private {s}") for s in range(4, 8)
@@ -54,7 +58,7 @@ async def test_a_resent_id_is_stored_once_and_acked_with_the_original_seq(server
     assert (await again.next("ack"))["seq"] == 2
     await freelancer.drain()
     assert [m["id"] for m in freelancer.messages()] == ["same", "next"]
-    assert await server.services.store.heads(room) == {"joint": 2}
+    assert await server.services.store.heads(room) == {"joint": 2, "room": 2}
 
 
 async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
@@ -64,7 +68,7 @@ async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
         await client.send("dup", "joint", "x")
     acks = [await client.next("ack") for _ in range(3)]
     assert {a["seq"] for a in acks} == {1}
-    assert await server.services.store.heads(room) == {"joint": 1}
+    assert await server.services.store.heads(room) == {"joint": 1, "room": 1}
 
 
 async def test_a_message_committed_while_a_room_goes_live_arrives_exactly_once(server, monkeypatch):

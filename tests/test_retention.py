@@ -53,6 +53,7 @@ async def test_dry_run_lists_and_apply_shreds_only_what_is_due(server, capsys):
     listed = capsys.readouterr().out
     assert f"would shred {old}" in listed
     assert held not in listed and recent not in listed and still_open not in listed
+
     def fresh() -> TranscriptStore:  # as a process that has not cached the room's key
         return TranscriptStore(server.services.db, load_secrets(settings).keyring)
 
@@ -99,7 +100,9 @@ async def test_the_export_of_a_shredded_room_says_so_and_still_verifies(server):
     assert response.status_code == 200
     lines = response.content.splitlines(keepends=True)
     assert json.loads(lines[0])["room"]["shredded"] is True
-    assert [json.loads(x)["body"] for x in lines[1:-1]] == [None, None, None]
+    exported = [json.loads(x) for x in lines[1:-1]]  # the client's joined record, 3 messages
+    assert [x["kind"] for x in exported] == ["joined", "message", "message", "message"]
+    assert [x["body"] for x in exported] == [None, None, None, None]
     keys = (await server.platform.http.get("/.well-known/mediation-signing-keys")).json()
     [pem] = [k["pem"] for k in keys["keys"] if k["id"] == keys["active"]]
     verdict = verify(lines, load_public_pem(pem.encode()))

@@ -3,6 +3,7 @@
 import asyncio
 
 from rooms.visibility import Role, readable
+from tests.peers import without_joins
 
 ROLES = {"client": "c-1", "freelancer": "f-1", "moderator": "m-1", "auditor": "a-1"}
 # (sender role, channel) for every write each role may make
@@ -82,9 +83,14 @@ async def test_a_party_never_learns_about_channels_it_cannot_see(server):
         await peers["moderator"].next("ack")
     await peers["client"].drain()
     assert peers["client"].messages() == []
+    visible = {"joint", "caucus:client", "room"}
+    assert all(f["channel"] in visible for f in peers["client"].received if "channel" in f)
     late, welcome = await server.peer(room, "c-1", "client")
-    assert welcome["head"] == {"joint": 0, "caucus:client": 0}
-    assert await late.drain() == []
+    assert welcome["head"] == {"joint": 0, "caucus:client": 0, "room": 3}
+    # the replay holds only the room's joined records, and not the auditor's (it leaves none)
+    replay = await late.drain()
+    assert without_joins(replay) == []
+    assert late.joins() == [("c-1", "client"), ("f-1", "freelancer"), ("m-1", "moderator")]
 
 
 async def test_sender_other_devices_get_the_message_sending_socket_gets_the_ack(server):

@@ -204,7 +204,7 @@ async def test_staff_tokens_join_with_any_user_id(server, role):
     assert welcome["type"] == "welcome", welcome
     assert welcome["you"] == {"user": "staff-4711@support", "role": role}
     assert welcome["room"]["id"] == room
-    assert set(welcome["head"]) == {"joint", "caucus:client", "caucus:freelancer", "notes"}
+    assert set(welcome["head"]) == {"joint", "caucus:client", "caucus:freelancer", "notes", "room"}
     await client.send("hi", "joint", "hello staff")
     assert (await peer.next("message"))["id"] == "hi"
 

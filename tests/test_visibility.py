@@ -5,12 +5,34 @@ import pytest
 from rooms.visibility import CHANNELS, Role, can_read, can_write, sees_presence_of
 
 R, W = "r", "w"
-TABLE = {  # role: {channel: rights}
-    Role.CLIENT: {"joint": R + W, "caucus:client": R + W, "caucus:freelancer": "", "notes": ""},
-    Role.FREELANCER: {"joint": R + W, "caucus:client": "", "caucus:freelancer": R + W, "notes": ""},
-    Role.MODERATOR: {c: R + W for c in CHANNELS},
+TABLE = {  # role: {channel: rights}; only the server writes the room channel
+    Role.CLIENT: {
+        "joint": R + W,
+        "caucus:client": R + W,
+        "caucus:freelancer": "",
+        "notes": "",
+        "room": R,
+    },
+    Role.FREELANCER: {
+        "joint": R + W,
+        "caucus:client": "",
+        "caucus:freelancer": R + W,
+        "notes": "",
+        "room": R,
+    },
+    Role.MODERATOR: {
+        "joint": R + W,
+        "caucus:client": R + W,
+        "caucus:freelancer": R + W,
+        "notes": R + W,
+        "room": R,
+    },
     Role.AUDITOR: {c: R for c in CHANNELS},
 }
+
+
+def test_the_table_names_every_channel() -> None:
+    assert all(set(rights) == set(CHANNELS) for rights in TABLE.values())
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -14,9 +14,9 @@ WRITES = {
     "moderator": ("joint", "caucus:client", "caucus:freelancer", "notes"),
 }
 VISIBLE = {
-    "client": {"joint", "caucus:client"},
-    "freelancer": {"joint", "caucus:freelancer"},
-    "moderator": {"joint", "caucus:client", "caucus:freelancer", "notes"},
+    "client": {"joint", "caucus:client", "room"},
+    "freelancer": {"joint", "caucus:freelancer", "room"},
+    "moderator": {"joint", "caucus:client", "caucus:freelancer", "notes", "room"},
 }
 
 
@@ -69,13 +69,22 @@ async def stored_transcripts(database_url: str, rooms) -> dict[str, list[Record]
 
 
 def check(rooms, stored, label: str) -> None:
-    """Nothing acked is lost, nothing is stored or delivered twice, nothing is missing."""
+    """Nothing acked is lost, nothing is stored or delivered twice, nothing is missing.
+
+    Besides the messages, each room holds exactly one `joined` record per member
+    (however often it reconnected), which every member must hold too."""
     sent = acked = kept = duplicated = lost = 0
     for room, members in rooms.items():
         records = stored[room]
         by_cid = {(r.sender_user, r.client_id): r for r in records}
         assert len(by_cid) == len(records)  # nothing stored twice
-        kept += len(records)
+        joined = [r for r in records if r.kind == "joined"]
+        assert sorted((r.sender_user, r.sender_role, r.channel) for r in joined) == sorted(
+            (client.user, role, "room") for role, client in members
+        ), f"{room} must record each member's first join once"
+        messages = [r for r in records if r.kind == "message"]
+        assert len(messages) + len(joined) == len(records)
+        kept += len(messages)
         for channel in {r.channel for r in records}:
             seqs = sorted(r.seq for r in records if r.channel == channel)
             assert seqs == list(range(1, len(seqs) + 1)), f"{room} {channel} has a gap"
@@ -93,7 +102,7 @@ def check(rooms, stored, label: str) -> None:
                 if record is None or (record.channel, record.seq) != (channel, seq):
                     lost += 1
             mine = sorted(
-                (r for r in records if r.sender_user == client.user), key=lambda r: r.position
+                (r for r in messages if r.sender_user == client.user), key=lambda r: r.position
             )
             assert [r.client_id for r in mine] == sorted(r.client_id for r in mine), (
                 f"{client.user}'s messages are stored out of order"

@@ -19,6 +19,14 @@ class UnknownRoom(TranscriptError):
     code = "not_found"
 
 
+class Refused(TranscriptError):
+    """The database's own rules refuse this record (e.g. editing someone else's message)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class Shredded(TranscriptError):
     """The room's data key was destroyed under the retention policy: nothing can be read."""
 

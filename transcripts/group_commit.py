@@ -98,7 +98,7 @@ class GroupCommitter:
             self._observe(len(batch), loop.time() - started)
         self._committed([r for r in results if isinstance(r, Record) and not r.duplicate])
         for (draft, future), result in zip(batch, results, strict=True):
-            if isinstance(result, StoreUnavailable):
+            if isinstance(result, StoreUnavailable) and draft.origin:  # server-made: no fence
                 self._fenced.add(draft.origin)
             if not future.done():
                 if isinstance(result, Record):

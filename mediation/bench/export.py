@@ -185,15 +185,23 @@ def body(rng: random.Random) -> str:
 def drafts(rng: random.Random, room_id: str, first: int, count: int) -> list[Draft]:
     picks = rng.choices(MIX, weights=[w for _, _, w in MIX], k=count)
     return [
-        Draft(room_id, channel, USERS[role], role.value, f"m{first + i}", body(rng), "bench")
+        Draft(
+            room_id=room_id,
+            channel=channel,
+            sender_user=USERS[role],
+            sender_role=role.value,
+            client_id=f"m{first + i}",
+            body=body(rng),
+            origin="bench",
+        )
         for i, (channel, role, _) in enumerate(picks)
     ]
 
 
 async def fill(
     database_url: str, migrate: bool, keyring: Keyring, room_id: str, messages: int
-) -> float:
-    """Open the room and append `messages`; the seconds spent in append_batch."""
+) -> list[float]:
+    """Open the room and append `messages`; the seconds each append_batch took."""
     db = Database(database_url)
     try:
         if migrate:
@@ -207,12 +215,12 @@ async def fill(
             USERS[Role.FREELANCER],
             State.MEDIATING,
         )
-        rng, seconds = random.Random(messages), 0.0
+        rng, seconds = random.Random(messages), []
         for first in range(0, messages, BATCH):
             batch = drafts(rng, room_id, first, min(BATCH, messages - first))
             start = time.perf_counter()
             results = await store.append_batch(batch)
-            seconds += time.perf_counter() - start
+            seconds.append(time.perf_counter() - start)
             stored = [r for r in results if isinstance(r, Record) and not r.duplicate]
             if len(stored) != len(batch):
                 refused = next((r for r in results if isinstance(r, TranscriptError)), None)
@@ -253,7 +261,8 @@ class Phase:
 class Row:
     backend: str
     messages: int
-    fill_seconds: float
+    fill_seconds: float  # in append_batch
+    tail_rate: float  # msg/s over the last tenth of the batches
     prove_seconds: float
     export: Phase
     bundle_bytes: int
@@ -314,7 +323,7 @@ def run_one(backend: str, messages: int, options: argparse.Namespace) -> Row:
         database(backend, Path(tmp_name), options.postgres) as (url, migrate),
     ):
         tmp = Path(tmp_name)
-        fill_seconds = run_async(
+        batches = run_async(
             asyncio.wait_for(fill(url, migrate, keyring, room_id, messages), timeout)
         )
         bundle, public_key = tmp / "room.jsonl", tmp / "signing.pem"
@@ -332,10 +341,13 @@ def run_one(backend: str, messages: int, options: argparse.Namespace) -> Row:
                 f"{backend}, {messages:,} messages: the bundle does not verify: "
                 f"{verified['reason']} ({verified['records']:,} records)"
             )
+        tail = batches[-max(1, len(batches) // 10) :]
+        tail_messages = messages - BATCH * (len(batches) - len(tail))
         return Row(
             backend,
             messages,
-            fill_seconds,
+            sum(batches),
+            tail_messages / sum(tail),
             exported["prove_seconds"],
             phase_of(exported),
             bundle.stat().st_size,
@@ -347,6 +359,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (  # header, cell of a Row
     ("backend", lambda r: r.backend),
     ("N", lambda r: f"{r.messages:,}"),
     ("fill msg/s", lambda r: f"{r.messages / r.fill_seconds:,.0f}"),
+    ("last 10% msg/s", lambda r: f"{r.tail_rate:,.0f}"),
     ("export s", lambda r: f"{r.export.seconds:.2f}"),
     ("of which prove s", lambda r: f"{r.prove_seconds:.2f}"),
     ("export rec/s", lambda r: f"{r.messages / r.export.seconds:,.0f}"),

@@ -5,6 +5,7 @@ import msgspec
 from mediation.protocol.codes import ErrorCode
 from mediation.protocol.frames import (
     ClientFrame,
+    EventFrame,
     Message,
     PresenceFrame,
     ServerFrame,
@@ -57,7 +58,10 @@ def to_frame(event: Event | ServerFrame) -> ServerFrame:
     return message(event)
 
 
-def message(record: StoredMessage) -> Message:
+def message(record: StoredMessage) -> Message | EventFrame:
+    """A record as the frame that carries it: `message` for messages, `event` otherwise."""
+    if record.kind != "message":
+        return _event(record)
     return Message(
         record.seq,
         record.client_id,
@@ -65,4 +69,26 @@ def message(record: StoredMessage) -> Message:
         Who(record.sender_user, record.sender_role),
         record.body,
         record.ts,
+    )
+
+
+class _Amendment(msgspec.Struct):
+    target: int | None = None
+    text: str | None = None
+
+
+_decode_amendment = msgspec.json.Decoder(_Amendment).decode
+
+
+def _event(record: StoredMessage) -> EventFrame:
+    payload = _decode_amendment(record.body) if record.body else _Amendment()
+    return EventFrame(
+        record.seq,
+        record.client_id,
+        record.channel,
+        record.kind,
+        Who(record.sender_user, record.sender_role),
+        record.ts,
+        payload.target,
+        payload.text,
     )

@@ -40,7 +40,24 @@ class History(_Frame, tag="history"):
     id: str | None = None  # echoed in the reply, to match pages to requests
 
 
-ClientFrame = Hello | Send | History
+class Edit(_Frame, tag="edit"):
+    """Replace the text of one's own message; the original is kept and stays visible to staff."""
+
+    id: ClientId
+    channel: str
+    target: Annotated[int, Meta(ge=1)]  # the seq of the message, in `channel`
+    body: str
+
+
+class Retract(_Frame, tag="retract"):
+    """Withdraw one's own message; it is marked retracted, never erased."""
+
+    id: ClientId
+    channel: str
+    target: Annotated[int, Meta(ge=1)]
+
+
+ClientFrame = Hello | Send | History | Edit | Retract
 
 
 # server -> client
@@ -90,9 +107,25 @@ class Message(_Frame, tag="message"):
     ts: str
 
 
+class EventFrame(_Frame, tag="event"):
+    """A transcript record that is not a message (`kind`: joined, edit, retract, ...).
+
+    Like a message it holds its `seq` in its channel: a client counts it
+    even if it does not understand the kind."""
+
+    seq: int
+    id: str
+    channel: str
+    kind: str
+    sender: Who
+    ts: str
+    target: int | None = None  # edit, retract: the message's seq
+    body: str | None = None  # edit: the new text
+
+
 class HistoryPage(_Frame, tag="history"):
     channel: str
-    messages: list[Message]  # oldest first
+    messages: list[Message | EventFrame]  # oldest first
     more: bool  # older messages exist before the first one
     id: str | None = None
 
@@ -109,4 +142,4 @@ class Error(_Frame, tag="error"):
     id: str | None = None
 
 
-ServerFrame = Welcome | Ack | Message | HistoryPage | PresenceFrame | Error
+ServerFrame = Welcome | Ack | Message | EventFrame | HistoryPage | PresenceFrame | Error

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from mediation.metrics import Metrics
 from mediation.protocol.codec import encode, to_frame
 from mediation.protocol.codes import CloseCode
-from mediation.protocol.frames import Error, Message, ServerFrame
+from mediation.protocol.frames import Error, EventFrame, Message, ServerFrame
 from rooms.ports import Event
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Connection:
         await self._ws.send_text(encode(frame))
 
     def _count(self, frame: ServerFrame) -> None:
-        if isinstance(frame, Message):
+        if isinstance(frame, Message | EventFrame):  # every transcript record delivered
             self._metrics.messages_out.inc()
         elif isinstance(frame, Error):
             self._metrics.errors.labels(frame.code).inc()

@@ -20,11 +20,13 @@ from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
     Ack,
+    Edit,
     Error,
     Hello,
     History,
     HistoryPage,
     Participant,
+    Retract,
     RoomView,
     Send,
     ServerFrame,
@@ -106,10 +108,10 @@ class Session:
             return
         if isinstance(frame, Hello):
             await self._hello(frame)
-        elif isinstance(frame, Send):
-            await self._send(frame)
-        else:
+        elif isinstance(frame, History):
             await self._history(frame)
+        else:
+            await self._write(frame)
 
     def log_fields(self, joined: Joined) -> dict[str, str]:
         """What identifies this session in a log line: never a body, never a token."""
@@ -164,13 +166,15 @@ class Session:
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
-    async def _send(self, frame: Send) -> None:
+    async def _write(self, frame: Send | Edit | Retract) -> None:
+        """Messages, edits and retractions: each gets exactly one ack or error."""
         if self._conn.draining:
             return  # the socket closes with 1001; the client resends what has no ack
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
             return
-        if len(frame.body.encode()) > self._settings.max_body_bytes:
+        body = "" if isinstance(frame, Retract) else frame.body
+        if len(body.encode()) > self._settings.max_body_bytes:
             limit = self._settings.max_body_bytes
             await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))
             return
@@ -178,11 +182,17 @@ class Session:
             await self.reply(Error(ErrorCode.RATE_LIMITED, "too many messages", frame.id))
             return
         try:
-            stored = self._hub.post(self._conn, frame.id, frame.channel, frame.body)
+            stored = self._submit(frame)
         except (RoomError, TranscriptError) as exc:
             await self.reply(Error(exc.code, str(exc), frame.id))
             return
         stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
+
+    def _submit(self, frame: Send | Edit | Retract) -> "asyncio.Future[StoredMessage]":
+        if isinstance(frame, Send):
+            return self._hub.post(self._conn, frame.id, frame.channel, frame.body)
+        text = frame.body if isinstance(frame, Edit) else None
+        return self._hub.amend(self._conn, frame.id, frame.channel, frame.target, text)
 
     async def _history(self, frame: History) -> None:
         if self.joined is None:
