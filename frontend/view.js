@@ -119,10 +119,11 @@ export class RoomView {
   /** First welcome builds the room; later ones (after a reconnect) refresh it. */
   welcome({ room, you, head }) {
     this.you = you;
+    this.room = room;
     this.readOnly = you.role === 'auditor' || room.state === 'closed';
     this.el.room.hidden = false;
     this.el.title.textContent = t('app.title');
-    this.el.meta.textContent = `${t('room.ticket', room.ticket)} · ${t('room.state', { state: stateLabel(room.state) })}`;
+    this._renderMeta();
     this.el.you.textContent = t('room.you', { user: you.user, role: roleLabel(you.role) });
 
     this.participants.clear();
@@ -284,7 +285,19 @@ export class RoomView {
   }
 
   /** A transcript event: edits and retractions change how their message is shown. */
+  _renderMeta() {
+    const { ticket, state } = this.room;
+    this.el.meta.textContent = `${t('room.ticket', ticket)} · ${t('room.state', { state: stateLabel(state) })}`;
+  }
+
   event(frame) {
+    if (frame.kind === 'state') {
+      this.room.state = frame.state;
+      this._renderMeta();
+      this.readOnly = this.you.role === 'auditor' || frame.state === 'closed';
+      this._setComposersEnabled(!this.readOnly);
+      return;
+    }
     if (frame.kind !== 'edit' && frame.kind !== 'retract') return; // joins: presence shows them
     const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
     if (!item) return; // not loaded (older than what this page holds)

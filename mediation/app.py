@@ -10,7 +10,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import health, rooms, transcripts
+from mediation.http import health, rooms, transcripts, workflow
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *health.routes,
             *rooms.routes,
             *transcripts.routes,
+            *workflow.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

@@ -19,6 +19,7 @@ from mediation.secrets import Secrets, load_secrets
 from mediation.tickets.local import LocalTickets
 from rooms.broker import Broker, LocalBroker
 from rooms.hub import Hub
+from rooms.lifecycle import next_states
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from rooms.redis_broker import RedisBroker
 from transcripts.access_log import AccessLog
@@ -89,7 +90,12 @@ class Services:
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
         await migrate.prepare(db)
-        store = TranscriptStore(db, keys.keyring, reload=lambda: load_secrets(settings).keyring)
+        store = TranscriptStore(
+            db,
+            keys.keyring,
+            reload=lambda: load_secrets(settings).keyring,
+            next_states=next_states,
+        )
         metrics = Metrics()
         committer = GroupCommitter(
             store,

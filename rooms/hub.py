@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rooms.broker import Broker, PresenceHint, Published, RoomStale
@@ -45,7 +45,14 @@ from rooms.visibility import (
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
-MESSAGE, JOINED, EDIT, RETRACT = "message", "joined", "edit", "retract"
+MESSAGE, JOINED, EDIT, RETRACT, STATE = "message", "joined", "edit", "retract", "state"
+
+
+def state_change(
+    room_id: str, moderator: Member, client_id: str, to: str, reason: str, origin: str
+) -> Draft:
+    body = json.dumps({"to": to, "reason": reason}, separators=(",", ":"))
+    return Draft(room_id, ROOM, moderator.user, moderator.role, client_id, body, origin, STATE)
 
 
 def _log_failure(future: "asyncio.Future[StoredMessage]") -> None:
@@ -77,6 +84,8 @@ class LiveRoom:
 
     def accept(self, record: StoredMessage) -> None:
         for ready in self.order.offer(record):
+            if ready.kind == STATE:  # the room moved: later writes see its new state
+                self.info = replace(self.info, state=json.loads(ready.body)["to"])
             self._deliver(ready)
 
     def _deliver(self, record: StoredMessage) -> None:
@@ -208,6 +217,18 @@ class Hub:
             raise RoomClosed(f"room {room.info.id} is {room.info.state}")
         return self._log.append(
             Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id, kind)
+        )
+
+    def transition(
+        self, sink: Sink, client_id: str, to: str, reason: str
+    ) -> "asyncio.Future[StoredMessage]":
+        """Move the room to state `to` (moderators only). Whether the move is allowed from
+        the room's state is decided inside the commit, so racing moves cannot both win."""
+        room, sub = self._joined(sink)
+        if sub.member.role is not Role.MODERATOR:
+            raise Forbidden("only a moderator changes the state of a room")
+        return self._log.append(
+            state_change(room.info.id, sub.member, client_id, to, reason, sink.id)
         )
 
     def amend(

@@ -8,7 +8,7 @@ writers on any number of machines.
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from transcripts.schema import records, rooms
 
 MESSAGE = "message"
 AMENDMENTS = ("edit", "retract")  # kinds whose body names a target message: {"target": seq}
+STATE = "state"  # a room state change; body {"to": STATE, "reason": ...}
 CLOSED = "closed"
 CIPHER_TTL = 60.0  # seconds a process keeps a room's data key before looking again
 
@@ -114,6 +115,18 @@ class _Tip:
     state: str
 
 
+ROOM_COLUMNS = (  # in RoomRow's field order
+    rooms.c.id,
+    rooms.c.ticket_provider,
+    rooms.c.ticket_id,
+    rooms.c.client_user,
+    rooms.c.freelancer_user,
+    rooms.c.state,
+    rooms.c.created_at,
+    rooms.c.position,
+)
+
+
 def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
     """The canonical header of a record, or of a stored row (same field names)."""
     return chain.header(
@@ -142,10 +155,15 @@ def utc_timestamp() -> str:
 
 class TranscriptStore:
     def __init__(
-        self, db: Database, keyring: Keyring, reload: Callable[[], Keyring] | None = None
+        self,
+        db: Database,
+        keyring: Keyring,
+        reload: Callable[[], Keyring] | None = None,
+        next_states: Callable[[str], Collection[str]] = lambda _state: (),
     ) -> None:
         self.db = db
         self.keyring = keyring
+        self._next_states = next_states  # the workflow's rules, checked inside the commit
         self._reload = reload  # re-reads the keyring: keys may rotate while we run
         self._ciphers: dict[str, tuple[RoomCipher, float]] = {}  # with when it was loaded
 
@@ -202,6 +220,17 @@ class TranscriptStore:
 
     async def room(self, room_id: str) -> RoomRow | None:
         return await self._one_room(rooms.c.id == room_id)
+
+    async def rooms_in_state(self, state: str, limit: int) -> list[RoomRow]:
+        """Rooms in `state`, longest waiting first."""
+        query = (
+            select(*ROOM_COLUMNS)
+            .where(rooms.c.state == state)
+            .order_by(rooms.c.created_at)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            return [RoomRow(*row) for row in (await conn.execute(query)).all()]
 
     async def open_room_for_ticket(self, provider: str, ticket_id: str) -> RoomRow | None:
         return await self._one_room(
@@ -310,6 +339,11 @@ class TranscriptStore:
             return UnknownRoom(f"no room {draft.room_id}")
         if tip.state == CLOSED:
             return RoomNotWritable(f"room {draft.room_id} is closed")
+        if draft.kind == STATE:
+            target = msgspec.json.decode(draft.body).get("to")
+            if target not in self._next_states(tip.state):
+                return Refused("conflict", f"room {draft.room_id} is {tip.state}: not -> {target}")
+            tip.state = target
         tip.position += 1
         seq = tip.heads[draft.channel] = tip.heads.get(draft.channel, 0) + 1
         record = Record(
@@ -360,6 +394,8 @@ class TranscriptStore:
                 position=bindparam("b_position"),
                 chain_head=bindparam("b_chain_head"),
                 heads=bindparam("b_heads"),
+                state=bindparam("b_state"),
+                closed_at=bindparam("b_closed_at"),
             ),
             [
                 {
@@ -367,6 +403,8 @@ class TranscriptStore:
                     "b_position": tips[room_id].position,
                     "b_chain_head": tips[room_id].chain_head,
                     "b_heads": tips[room_id].heads,
+                    "b_state": tips[room_id].state,
+                    "b_closed_at": datetime.now(UTC) if tips[room_id].state == CLOSED else None,
                 }
                 for room_id in sorted(moved)
             ],
@@ -450,16 +488,7 @@ class TranscriptStore:
         return cipher
 
     async def _one_room(self, where: Any) -> RoomRow | None:
-        query = select(
-            rooms.c.id,
-            rooms.c.ticket_provider,
-            rooms.c.ticket_id,
-            rooms.c.client_user,
-            rooms.c.freelancer_user,
-            rooms.c.state,
-            rooms.c.created_at,
-            rooms.c.position,
-        ).where(where)
+        query = select(*ROOM_COLUMNS).where(where)
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
         return RoomRow(*row) if row is not None else None

@@ -72,16 +72,20 @@ def message(record: StoredMessage) -> Message | EventFrame:
     )
 
 
-class _Amendment(msgspec.Struct):
+class _Payload(msgspec.Struct):
+    """The JSON body of a record that is not a message."""
+
     target: int | None = None
     text: str | None = None
+    to: str | None = None
+    reason: str | None = None
 
 
-_decode_amendment = msgspec.json.Decoder(_Amendment).decode
+_decode_payload = msgspec.json.Decoder(_Payload).decode
 
 
 def _event(record: StoredMessage) -> EventFrame:
-    payload = _decode_amendment(record.body) if record.body else _Amendment()
+    payload = _decode_payload(record.body) if record.body else _Payload()
     return EventFrame(
         record.seq,
         record.client_id,
@@ -91,4 +95,6 @@ def _event(record: StoredMessage) -> EventFrame:
         record.ts,
         payload.target,
         payload.text,
+        payload.to,
+        payload.reason,
     )

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"  # body over the configured limit
     RATE_LIMITED = "rate_limited"  # slow down, then resend
     ROOM_CLOSED = "room_closed"  # the room is read-only now
+    CONFLICT = "conflict"  # the room is not in a state that allows this (e.g. already claimed)
     UNAVAILABLE = "unavailable"  # storage down: not stored, keep and resend later
     INTERNAL = "internal"  # a bug on our side: not stored, resend later
 

@@ -57,7 +57,15 @@ class Retract(_Frame, tag="retract"):
     target: Annotated[int, Meta(ge=1)]
 
 
-ClientFrame = Hello | Send | History | Edit | Retract
+class Transition(_Frame, tag="transition"):
+    """Moderators move the room: waiting -> mediating (claim) -> resolved | escalated -> closed."""
+
+    id: ClientId
+    to: str
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+ClientFrame = Hello | Send | History | Edit | Retract | Transition
 
 
 # server -> client
@@ -121,6 +129,8 @@ class EventFrame(_Frame, tag="event"):
     ts: str
     target: int | None = None  # edit, retract: the message's seq
     body: str | None = None  # edit: the new text
+    state: str | None = None  # state: the room's new state
+    reason: str | None = None  # state: why, as the moderator put it
 
 
 class HistoryPage(_Frame, tag="history"):

@@ -31,6 +31,7 @@ from mediation.protocol.frames import (
     Send,
     ServerFrame,
     Ticket,
+    Transition,
     Welcome,
     Who,
 )
@@ -166,14 +167,14 @@ class Session:
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
-    async def _write(self, frame: Send | Edit | Retract) -> None:
+    async def _write(self, frame: Send | Edit | Retract | Transition) -> None:
         """Messages, edits and retractions: each gets exactly one ack or error."""
         if self._conn.draining:
             return  # the socket closes with 1001; the client resends what has no ack
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
             return
-        body = "" if isinstance(frame, Retract) else frame.body
+        body = frame.body if isinstance(frame, Send | Edit) else ""
         if len(body.encode()) > self._settings.max_body_bytes:
             limit = self._settings.max_body_bytes
             await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))
@@ -188,9 +189,11 @@ class Session:
             return
         stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
 
-    def _submit(self, frame: Send | Edit | Retract) -> "asyncio.Future[StoredMessage]":
+    def _submit(self, frame: Send | Edit | Retract | Transition) -> "asyncio.Future[StoredMessage]":
         if isinstance(frame, Send):
             return self._hub.post(self._conn, frame.id, frame.channel, frame.body)
+        if isinstance(frame, Transition):
+            return self._hub.transition(self._conn, frame.id, frame.to, frame.reason)
         text = frame.body if isinstance(frame, Edit) else None
         return self._hub.amend(self._conn, frame.id, frame.channel, frame.target, text)
 

@@ -1,0 +1,93 @@
+"""The room lifecycle: moderators move it, everyone sees it, and closed means read-only."""
+
+import asyncio
+
+from tests.peers import Peer
+
+
+async def transition(peer, cid, to, reason=""):
+    await peer.send_json({"type": "transition", "id": cid, "to": to, "reason": reason})
+    return await peer.next("ack", "error")
+
+
+async def next_state(peer) -> dict:
+    while True:
+        event = await peer.next("event")
+        if event["kind"] == "state":
+            return event
+
+
+async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server):
+    room = await server.platform.open_room("T-life")
+    client, welcome = await server.peer(room, "c-1", "client")
+    assert welcome["room"]["state"] == "waiting"
+    freelancer, _ = await server.peer(room, "f-1", "freelancer")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    for to in ("mediating", "resolved", "closed"):
+        ack = await transition(moderator, f"t-{to}", to, f"now {to}")
+        assert (ack["type"], ack["channel"]) == ("ack", "room"), ack
+        for peer in (client, freelancer):
+            event = await next_state(peer)
+            assert (event["state"], event["reason"], event["sender"]["user"]) == (
+                to,
+                f"now {to}",
+                "m-1",
+            )
+    await client.send("late", "joint", "one more thing")
+    error = await client.next("error", "ack")
+    assert (error["code"], error["id"]) == ("room_closed", "late")
+    room_row = await server.services.store.room(room)
+    assert room_row.state == "closed"
+    _, welcome = await server.peer(room, "f-1", "freelancer")  # still readable
+    assert welcome["room"]["state"] == "closed"
+    response = await server.platform.http.get(
+        f"/api/rooms/{room}/export", headers=server.platform.auth
+    )
+    assert response.status_code == 200
+
+
+async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(server):
+    room = await server.platform.open_room("T-rules")
+    client, _ = await server.peer(room, "c-1", "client")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    await client.saw_join("m-1", "moderator")  # both first joins are stored
+    before = await server.services.store.heads(room)
+    refused = await transition(client, "c1", "mediating")
+    assert (refused["type"], refused["code"]) == ("error", "forbidden")
+    skipped = await transition(moderator, "m1", "resolved")  # waiting -> resolved: no
+    assert (skipped["type"], skipped["code"]) == ("error", "conflict")
+    unknown = await transition(moderator, "m2", "party-time")
+    assert (unknown["type"], unknown["code"]) == ("error", "conflict")
+    assert await server.services.store.heads(room) == before  # nothing stored
+    assert (await server.services.store.room(room)).state == "waiting"
+
+
+async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(server):
+    first = await server.platform.open_room("T-q1")
+    second = await server.platform.open_room("T-q2")
+    listed = (await server.platform.http.get("/api/queue", headers=server.platform.auth)).json()
+    assert [r["id"] for r in listed["rooms"]] == [first, second]  # longest waiting first
+
+    async def claim(moderator: str):
+        return await server.platform.http.post(
+            f"/api/rooms/{first}/claim", json={"moderator": moderator}, headers=server.platform.auth
+        )
+
+    results = await asyncio.gather(*(claim(f"m-{i}") for i in range(5)))
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [200, 409, 409, 409, 409]
+    assert {r.json()["error"]["code"] for r in results if r.status_code == 409} == {"conflict"}
+    listed = (await server.platform.http.get("/api/queue", headers=server.platform.auth)).json()
+    assert [r["id"] for r in listed["rooms"]] == [second]
+
+
+async def test_a_claim_reaches_the_parties_already_in_the_room(server):
+    room = await server.platform.open_room("T-claim-live")
+    client = await Peer.connect(server.ws_url)
+    await client.hello(await server.platform.token(room, "c-1", "client"))
+    response = await server.platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-9"}, headers=server.platform.auth
+    )
+    assert response.status_code == 200
+    event = await next_state(client)
+    assert (event["state"], event["sender"]) == ("mediating", {"user": "m-9", "role": "moderator"})
