@@ -20,6 +20,7 @@ from typing import Any
 
 from rooms.broker import Broker, PresenceHint, Published, RoomStale
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
+from rooms.floor import Floor, floor_body
 from rooms.lifecycle import accepts_writes
 from rooms.ordering import InOrder
 from rooms.ports import (
@@ -45,7 +46,14 @@ from rooms.visibility import (
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
-MESSAGE, JOINED, EDIT, RETRACT, STATE = "message", "joined", "edit", "retract", "state"
+MESSAGE, JOINED, EDIT, RETRACT, STATE, FLOOR = (
+    "message",
+    "joined",
+    "edit",
+    "retract",
+    "state",
+    "floor",
+)
 
 
 def state_change(
@@ -81,11 +89,14 @@ class LiveRoom:
         self.subs: dict[str, _Subscription] = {}
         self.order = InOrder(dict(heads))
         self.shown: dict[Member, bool] = {}  # presence as our sinks were last told
+        self.floor = Floor()
 
     def accept(self, record: StoredMessage) -> None:
         for ready in self.order.offer(record):
             if ready.kind == STATE:  # the room moved: later writes see its new state
                 self.info = replace(self.info, state=json.loads(ready.body)["to"])
+            elif ready.kind == FLOOR:
+                self.floor.apply(ready.body)
             self._deliver(ready)
 
     def _deliver(self, record: StoredMessage) -> None:
@@ -215,6 +226,7 @@ class Hub:
             raise Forbidden(f"a {role} may not write to {channel!r}")
         if not accepts_writes(room.info.state):
             raise RoomClosed(f"room {room.info.id} is {room.info.state}")
+        room.floor.check(role)
         return self._log.append(
             Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id, kind)
         )
@@ -230,6 +242,28 @@ class Hub:
         return self._log.append(
             state_change(room.info.id, sub.member, client_id, to, reason, sink.id)
         )
+
+    def floor(
+        self,
+        sink: Sink,
+        client_id: str,
+        action: str,
+        party: str | None,
+        minutes: int,
+        reason: str,
+    ) -> "asyncio.Future[StoredMessage]":
+        """Mute or unmute a party, pause or resume the room (moderators only)."""
+        room, sub = self._joined(sink)
+        if sub.member.role is not Role.MODERATOR:
+            raise Forbidden("only a moderator controls the floor")
+        try:
+            body = floor_body(action, party, minutes, reason)
+        except ValueError as exc:
+            raise RoomError(str(exc)) from None
+        draft = Draft(
+            room.info.id, ROOM, sub.member.user, sub.member.role, client_id, body, sink.id, FLOOR
+        )
+        return self._log.append(draft)
 
     def amend(
         self, sink: Sink, client_id: str, channel: str, target: int, text: str | None

@@ -79,6 +79,9 @@ class _Payload(msgspec.Struct):
     text: str | None = None
     to: str | None = None
     reason: str | None = None
+    action: str | None = None
+    party: str | None = None
+    until: str | None = None
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -97,4 +100,7 @@ def _event(record: StoredMessage) -> EventFrame:
         payload.text,
         payload.to,
         payload.reason,
+        payload.action,
+        payload.party,
+        payload.until,
     )

@@ -65,7 +65,17 @@ class Transition(_Frame, tag="transition"):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
-ClientFrame = Hello | Send | History | Edit | Retract | Transition
+class FloorControl(_Frame, tag="floor"):
+    """Moderators: mute or unmute a party for a while, pause or resume the room."""
+
+    id: ClientId
+    action: str  # mute | unmute | pause | resume
+    party: str | None = None  # mute, unmute: client | freelancer
+    minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 10
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
+ClientFrame = Hello | Send | History | Edit | Retract | Transition | FloorControl
 
 
 # server -> client
@@ -130,7 +140,10 @@ class EventFrame(_Frame, tag="event"):
     target: int | None = None  # edit, retract: the message's seq
     body: str | None = None  # edit: the new text
     state: str | None = None  # state: the room's new state
-    reason: str | None = None  # state: why, as the moderator put it
+    reason: str | None = None  # state, floor: why, as the moderator put it
+    action: str | None = None  # floor: mute | unmute | pause | resume
+    party: str | None = None  # floor: the muted or unmuted party
+    until: str | None = None  # floor: when a mute or pause ends (ISO 8601)
 
 
 class HistoryPage(_Frame, tag="history"):

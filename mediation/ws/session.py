@@ -22,6 +22,7 @@ from mediation.protocol.frames import (
     Ack,
     Edit,
     Error,
+    FloorControl,
     Hello,
     History,
     HistoryPage,
@@ -45,6 +46,8 @@ from transcripts.access_log import AccessLog
 from transcripts.errors import Tampered, TranscriptError
 
 log = logging.getLogger(__name__)
+
+Writes = Send | Edit | Retract | Transition | FloorControl  # frames that store a record
 
 CLOSE_FOR = {
     ErrorCode.UNAUTHORIZED: CloseCode.UNAUTHORIZED,
@@ -167,8 +170,8 @@ class Session:
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
-    async def _write(self, frame: Send | Edit | Retract | Transition) -> None:
-        """Messages, edits and retractions: each gets exactly one ack or error."""
+    async def _write(self, frame: Writes) -> None:
+        """Everything that stores a record: each gets exactly one ack or error."""
         if self._conn.draining:
             return  # the socket closes with 1001; the client resends what has no ack
         if self.joined is None:
@@ -189,11 +192,15 @@ class Session:
             return
         stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
 
-    def _submit(self, frame: Send | Edit | Retract | Transition) -> "asyncio.Future[StoredMessage]":
+    def _submit(self, frame: Writes) -> "asyncio.Future[StoredMessage]":
         if isinstance(frame, Send):
             return self._hub.post(self._conn, frame.id, frame.channel, frame.body)
         if isinstance(frame, Transition):
             return self._hub.transition(self._conn, frame.id, frame.to, frame.reason)
+        if isinstance(frame, FloorControl):
+            return self._hub.floor(
+                self._conn, frame.id, frame.action, frame.party, frame.minutes, frame.reason
+            )
         text = frame.body if isinstance(frame, Edit) else None
         return self._hub.amend(self._conn, frame.id, frame.channel, frame.target, text)
 

@@ -1,0 +1,69 @@
+"""Floor control: moderators mute a party or pause the room; parties are told why."""
+
+
+async def floor(peer, cid, action, **fields):
+    await peer.send_json({"type": "floor", "id": cid, "action": action, **fields})
+    return await peer.next("ack", "error")
+
+
+async def refused(peer, cid) -> dict:
+    await peer.send(cid, "joint", "may I?")
+    return await peer.next("error", "ack")
+
+
+async def spoke(peer, cid) -> bool:
+    await peer.send(cid, "joint", "speaking")
+    return (await peer.next("ack", "error"))["type"] == "ack"
+
+
+async def three(server, ticket):
+    room = await server.platform.open_room(ticket)
+    return [
+        (await server.peer(room, u, r))[0]
+        for u, r in (("c-1", "client"), ("f-1", "freelancer"), ("m-1", "moderator"))
+    ]
+
+
+async def test_a_muted_party_is_told_why_and_others_carry_on(server):
+    client, freelancer, moderator = await three(server, "T-mute")
+    ack = await floor(
+        moderator, "f1", "mute", party="client", minutes=5, reason="let the freelancer finish"
+    )
+    assert ack["type"] == "ack"
+    event = await freelancer.next("event")
+    while event["kind"] != "floor":
+        event = await freelancer.next("event")
+    assert (event["action"], event["party"], event["reason"]) == (
+        "mute",
+        "client",
+        "let the freelancer finish",
+    )
+    error = await refused(client, "c1")
+    assert (error["type"], error["code"], error["id"]) == ("error", "forbidden", "c1")
+    assert "muted until" in error["message"]
+    assert "let the freelancer finish" in error["message"]
+    assert await spoke(freelancer, "f-ok")
+    assert await spoke(moderator, "m-ok")
+    assert (await floor(moderator, "f2", "unmute", party="client"))["type"] == "ack"
+    assert await spoke(client, "c-ok")
+
+
+async def test_a_pause_stops_both_parties_but_not_the_moderator(server):
+    client, freelancer, moderator = await three(server, "T-pause")
+    assert (await floor(moderator, "p1", "pause", minutes=2, reason="cool down"))["type"] == "ack"
+    for peer, cid in ((client, "c1"), (freelancer, "f1")):
+        error = await refused(peer, cid)
+        assert (error["code"], "paused" in error["message"]) == ("forbidden", True)
+    assert await spoke(moderator, "m1")
+    assert (await floor(moderator, "p2", "resume"))["type"] == "ack"
+    assert await spoke(client, "c2")
+
+
+async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(server):
+    client, _, moderator = await three(server, "T-floor-bad")
+    error = await floor(client, "x1", "mute", party="freelancer")
+    assert (error["type"], error["code"]) == ("error", "forbidden")
+    error = await floor(moderator, "x2", "mute", party="moderator")
+    assert (error["type"], error["code"]) == ("error", "invalid")
+    error = await floor(moderator, "x3", "silence")
+    assert (error["type"], error["code"]) == ("error", "invalid")
