@@ -352,4 +352,19 @@ class Hub:
         admit(info, member)  # before registering: a refused join leaves nothing behind
         await self._broker.subscribe(room_id)  # first listen, then read: nothing falls between
         heads = await self._log.heads(room_id)
-        return self._rooms.setdefault(room_id, LiveRoom(info, heads))
+        live = LiveRoom(info, heads)
+        await self._restore_floor(live, heads.get(ROOM, 0))
+        return self._rooms.setdefault(room_id, live)
+
+    async def _restore_floor(self, room: LiveRoom, upto: int) -> None:
+        """A mute or pause outlives the sockets: replay the room channel's floor records
+        (a few per room: joins, state and floor changes) when the room goes live again."""
+        after = 0
+        while after < upto:
+            page = await self._log.read(room.info.id, ROOM, after, upto, REPLAY_PAGE)
+            if not page:
+                return
+            for record in page:
+                if record.kind == FLOOR:
+                    room.floor.apply(record.body)
+            after = page[-1].seq

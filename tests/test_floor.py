@@ -1,5 +1,7 @@
 """Floor control: moderators mute a party or pause the room; parties are told why."""
 
+import asyncio
+
 
 async def floor(peer, cid, action, **fields):
     await peer.send_json({"type": "floor", "id": cid, "action": action, **fields})
@@ -67,3 +69,20 @@ async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(
     assert (error["type"], error["code"]) == ("error", "invalid")
     error = await floor(moderator, "x3", "silence")
     assert (error["type"], error["code"]) == ("error", "invalid")
+
+
+async def test_a_mute_outlives_everyone_leaving_the_room(server):
+    room = await server.platform.open_room("T-mute-lasts")
+    client, _ = await server.peer(room, "c-1", "client")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    assert (await floor(moderator, "f1", "mute", party="client", minutes=30))["type"] == "ack"
+    for peer in (client, moderator):
+        await peer.close()
+    for _ in range(50):  # the last socket's cleanup unloads the room
+        if room not in server.services.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    assert room not in server.services.hub.rooms  # so its state must come from the log
+    back, _ = await server.peer(room, "c-1", "client")
+    error = await refused(back, "c2")
+    assert (error["code"], "muted" in error["message"]) == ("forbidden", True)
