@@ -115,10 +115,9 @@ async def test_a_shredded_room_cannot_be_replayed(server):
     await offline.apply_retention(server.settings, dry_run=False, older_than=30)
     server.services.store._ciphers.clear()  # other processes forget within CIPHER_TTL
     peer = await Peer.connect(server.ws_url)
-    welcome = await peer.hello(await server.platform.token(room, "m-1", "moderator"))
-    assert welcome["type"] == "welcome"
-    error = await peer.next("error", "message")
-    assert (error["type"], error["code"]) == ("error", "not_found")
+    refused = await peer.hello(await server.platform.token(room, "m-1", "moderator"))
+    assert (refused["type"], refused["code"]) == ("error", "not_found")
+    assert await peer.close_code_when_closed() == 4404  # refused before any welcome
 
 
 async def test_no_period_means_nothing_is_shredded(server):
