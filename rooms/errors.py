@@ -15,9 +15,3 @@ class NotFound(RoomError):
 
 class RoomClosed(RoomError):
     code = "room_closed"
-
-
-class Unavailable(RoomError):
-    """The durable store cannot take writes; the client keeps and resends."""
-
-    code = "unavailable"

@@ -9,7 +9,7 @@ hold placed or a room reopened meanwhile wins.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from transcripts.database import Database
 from transcripts.schema import rooms
@@ -24,7 +24,7 @@ class Due:
     closed_at: datetime
 
 
-def _due(cutoff: datetime):  # type: ignore[no-untyped-def]
+def _due(cutoff: datetime) -> ColumnElement[bool]:
     return (
         (rooms.c.state == CLOSED)
         & (rooms.c.closed_at < cutoff)

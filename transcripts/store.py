@@ -298,7 +298,9 @@ class TranscriptStore:
                 if result is not None:
                     results.append(replace(result, origin=draft.origin, duplicate=True))
                     continue
-                refusal = await self._check_target(conn, draft)
+                refusal = (  # only amendments need a look at their target
+                    await self._check_target(conn, draft) if draft.kind in AMENDMENTS else None
+                )
                 outcome = refusal or await self._number(tips, draft)
                 if isinstance(outcome, TranscriptError):
                     results.append(outcome)
@@ -314,8 +316,6 @@ class TranscriptStore:
         self, conn: AsyncConnection, draft: DraftLike
     ) -> TranscriptError | None:
         """An edit or retraction must name a message of its own sender in the same channel."""
-        if draft.kind not in AMENDMENTS:
-            return None
         target = amendment_target(draft.body)
         row = (
             await conn.execute(
