@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rooms.clocks import Targets
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -31,6 +33,15 @@ class Settings:
     rate_burst: int = 60
     commit_max_batch: int = 512
     commit_linger_ms: float = 0.0
+    # Response clocks, in seconds: past these, the room is flagged and someone is nudged.
+    first_response_target: float = 15 * 60  # a room waits in the queue
+    answer_target: float = 30 * 60  # a party waits for the moderator
+    reply_target: float = 24 * 3600  # the moderator waits for a party: it gets a reminder
+    clock_tick: float = 5.0  # how often the clock scheduler looks for due alarms
+
+    @property
+    def targets(self) -> Targets:
+        return Targets(self.first_response_target, self.answer_target, self.reply_target)
 
     @property
     def resolved_database_url(self) -> str:
@@ -71,4 +82,10 @@ class Settings:
             rate_burst=int(get("RATE_BURST", str(defaults.rate_burst))),
             commit_max_batch=int(get("COMMIT_MAX_BATCH", str(defaults.commit_max_batch))),
             commit_linger_ms=float(get("COMMIT_LINGER_MS", str(defaults.commit_linger_ms))),
+            first_response_target=float(
+                get("FIRST_RESPONSE_TARGET", str(defaults.first_response_target))
+            ),
+            answer_target=float(get("ANSWER_TARGET", str(defaults.answer_target))),
+            reply_target=float(get("REPLY_TARGET", str(defaults.reply_target))),
+            clock_tick=float(get("CLOCK_TICK", str(defaults.clock_tick))),
         )

@@ -40,7 +40,12 @@ class IssuedToken:
 
 
 async def open_room(
-    services: Services, provider: str, ticket_id: str, client: str, freelancer: str
+    services: Services,
+    provider: str,
+    ticket_id: str,
+    client: str,
+    freelancer: str,
+    priority: str = "normal",
 ) -> RoomRow:
     if provider not in PROVIDERS:
         raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(PROVIDERS)}")
@@ -58,6 +63,7 @@ async def open_room(
             client,
             freelancer,
             State.WAITING,
+            priority,
         )
     except IntegrityError:  # a concurrent request opened it first
         existing = await services.store.open_room_for_ticket(provider, ticket_id)

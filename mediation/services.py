@@ -11,17 +11,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mediation import migrate
 from mediation.auth.tokens import TokenIssuer
+from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.secrets import Secrets, load_secrets
 from mediation.tickets.local import LocalTickets
+from mediation.workflow_rules import StoreRules
 from rooms.broker import Broker, LocalBroker
 from rooms.hub import Hub
-from rooms.lifecycle import next_states
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from rooms.redis_broker import RedisBroker
+from rooms.workflow import Workflow
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
@@ -82,6 +84,8 @@ class Services:
     node: str
     metrics: Metrics
     access_log: AccessLog
+    workflow: Workflow
+    clocks: ClockScheduler
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -89,12 +93,13 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
+        workflow = Workflow(settings.targets)
         await migrate.prepare(db)
         store = TranscriptStore(
             db,
             keys.keyring,
             reload=lambda: load_secrets(settings).keyring,
-            next_states=next_states,
+            rules=StoreRules(workflow),
         )
         metrics = Metrics()
         committer = GroupCommitter(
@@ -120,6 +125,8 @@ class Services:
         metrics.watch(lambda: len(hub.rooms), lambda: broker.healthy)
         await broker.start(hub)
         committer.start()
+        clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
+        clocks.start()
         tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
         return cls(
             settings,
@@ -134,6 +141,8 @@ class Services:
             node,
             metrics,
             AccessLog(db),
+            workflow,
+            clocks,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -142,6 +151,7 @@ class Services:
         Sends arriving meanwhile get no answer: unacknowledged, the client
         resends them after it reconnects, so nobody sees an error.
         """
+        await self.clocks.close()  # alarms wait for the next process; none is lost
         open_sockets = list(self.sockets)
         for conn in open_sockets:
             conn.draining = True
@@ -154,6 +164,7 @@ class Services:
             )
 
     async def stop(self) -> None:
+        await self.clocks.close()
         await self.committer.close()
         await self.broker.close()
         await self.db.close()

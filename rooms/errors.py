@@ -15,3 +15,19 @@ class NotFound(RoomError):
 
 class RoomClosed(RoomError):
     code = "room_closed"
+
+
+class Conflict(RoomError):
+    """The room is not in a state that allows this (already claimed, not mediating, ...)."""
+
+    code = "conflict"
+
+
+class Superseded(RoomError):
+    """A proposal that is no longer the open one: countered, rejected or settled."""
+
+    code = "superseded"
+
+
+class Expired(RoomError):
+    code = "expired"

@@ -12,6 +12,7 @@ instant, so nothing falls between or is sent twice.
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 from rooms.broker import Broker, PresenceHint, Published, RoomStale
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.floor import Floor, floor_body
+from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
 from rooms.lifecycle import accepts_writes
 from rooms.ordering import InOrder
 from rooms.ports import (
@@ -35,32 +37,21 @@ from rooms.ports import (
 )
 from rooms.visibility import (
     CHANNELS,
+    NOTES,
+    PARTIES,
     ROOM,
     Role,
     can_read,
     can_write,
+    caucus_of,
     readable,
     sees_presence_of,
 )
+from rooms.workflow import csat_body, handoff_body, state_body
 
 log = logging.getLogger(__name__)
 
 REPLAY_PAGE = 500
-MESSAGE, JOINED, EDIT, RETRACT, STATE, FLOOR = (
-    "message",
-    "joined",
-    "edit",
-    "retract",
-    "state",
-    "floor",
-)
-
-
-def state_change(
-    room_id: str, moderator: Member, client_id: str, to: str, reason: str, origin: str
-) -> Draft:
-    body = json.dumps({"to": to, "reason": reason}, separators=(",", ":"))
-    return Draft(room_id, ROOM, moderator.user, moderator.role, client_id, body, origin, STATE)
 
 
 def _log_failure(future: "asyncio.Future[StoredMessage]") -> None:
@@ -231,17 +222,30 @@ class Hub:
             Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id, kind)
         )
 
-    def transition(
-        self, sink: Sink, client_id: str, to: str, reason: str
+    def moderate(
+        self, sink: Sink, client_id: str, kind: str, body: str, channel: str = ROOM
     ) -> "asyncio.Future[StoredMessage]":
-        """Move the room to state `to` (moderators only). Whether the move is allowed from
-        the room's state is decided inside the commit, so racing moves cannot both win."""
+        """A moderator's action: a state change, floor control, a caucus, a hand-off.
+        Whether it is allowed in the room's state is decided inside the commit, so two
+        racing moves cannot both win."""
         room, sub = self._joined(sink)
         if sub.member.role is not Role.MODERATOR:
-            raise Forbidden("only a moderator changes the state of a room")
-        return self._log.append(
-            state_change(room.info.id, sub.member, client_id, to, reason, sink.id)
+            raise Forbidden(f"only a moderator writes {kind} events")
+        member = sub.member
+        draft = Draft(
+            room.info.id, channel, member.user, member.role, client_id, body, sink.id, kind
         )
+        return self._log.append(draft)
+
+    def transition(
+        self, sink: Sink, client_id: str, to: str, reason: str, brief: str = ""
+    ) -> "asyncio.Future[StoredMessage]":
+        """Move the room to `to`; a `brief` for whoever picks it up next goes in the notes
+        first (an escalation's hand-off), under an id derived from `client_id`."""
+        if brief:
+            brief_id = "brief:" + hashlib.sha256(client_id.encode()).hexdigest()[:32]
+            self.moderate(sink, brief_id, HANDOFF, handoff_body(brief), NOTES)
+        return self.moderate(sink, client_id, STATE, state_body(to, reason))
 
     def floor(
         self,
@@ -253,17 +257,21 @@ class Hub:
         reason: str,
     ) -> "asyncio.Future[StoredMessage]":
         """Mute or unmute a party, pause or resume the room (moderators only)."""
-        room, sub = self._joined(sink)
-        if sub.member.role is not Role.MODERATOR:
-            raise Forbidden("only a moderator controls the floor")
         try:
             body = floor_body(action, party, minutes, reason)
         except ValueError as exc:
             raise RoomError(str(exc)) from None
-        draft = Draft(
-            room.info.id, ROOM, sub.member.user, sub.member.role, client_id, body, sink.id, FLOOR
-        )
-        return self._log.append(draft)
+        return self.moderate(sink, client_id, FLOOR, body)
+
+    def rate(
+        self, sink: Sink, client_id: str, rating: int, comment: str
+    ) -> "asyncio.Future[StoredMessage]":
+        """A party's satisfaction rating, in its own private channel with the moderator."""
+        _, sub = self._joined(sink)
+        if sub.member.role not in PARTIES:
+            raise Forbidden("only the client and the freelancer rate the mediation")
+        channel = caucus_of(sub.member.role)
+        return self.post(sink, client_id, channel, csat_body(rating, comment), CSAT)
 
     def amend(
         self, sink: Sink, client_id: str, channel: str, target: int, text: str | None

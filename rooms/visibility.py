@@ -51,6 +51,11 @@ def can_write(role: Role, channel: str) -> bool:
     return channel in _WRITE[role]
 
 
+def caucus_of(party: str) -> str:
+    """The private channel between the moderator and `party`."""
+    return f"caucus:{party}"
+
+
 def sees_presence_of(viewer: Role, subject: Role) -> bool:
     """Parties are not told when an auditor is reading along."""
     return subject is not Role.AUDITOR or viewer in STAFF

@@ -84,6 +84,29 @@ class Peer:
             if is_join(frame, user, role):
                 return frame
 
+    async def act(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send a frame that stores a record: its ack or its error."""
+        await self.send_json(frame)
+        while True:
+            reply = await self.next("ack", "error")
+            if reply.get("id") == frame["id"]:
+                return reply
+
+    async def event(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """The event of `kind` with these field values: already received, or the next one."""
+
+        def matches(frame: dict[str, Any]) -> bool:
+            wanted = {"type": "event", "kind": kind, **fields}
+            return all(frame.get(k) == v for k, v in wanted.items())
+
+        for frame in self.received:
+            if matches(frame):
+                return frame
+        while True:
+            frame = await self.recv()
+            if matches(frame):
+                return frame
+
     async def close(self) -> None:
         await self.ws.close()
 
@@ -112,13 +135,16 @@ class Platform:
     def auth(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"}
 
-    async def open_room(self, ticket: str, client: str = "c-1", freelancer: str = "f-1") -> str:
+    async def open_room(
+        self, ticket: str, client: str = "c-1", freelancer: str = "f-1", priority: str = "normal"
+    ) -> str:
         response = await self.http.post(
             "/api/rooms",
             json={
                 "ticket": {"provider": "local", "id": ticket},
                 "client": client,
                 "freelancer": freelancer,
+                "priority": priority,
             },
             headers=self.auth,
         )

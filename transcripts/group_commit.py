@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 Committed = Callable[[Sequence[Record]], None]
 BatchObserver = Callable[[int, float], None]
+Appended = tuple[list[Record | TranscriptError], list[Record]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +94,10 @@ class GroupCommitter:
     async def _commit(self, batch: list[tuple[DraftLike, asyncio.Future[Record]]]) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        results = await self._attempt([draft for draft, _ in batch])
+        results, fresh = await self._attempt([draft for draft, _ in batch])
         if self._observe is not None:
             self._observe(len(batch), loop.time() - started)
-        self._committed([r for r in results if isinstance(r, Record) and not r.duplicate])
+        self._committed(fresh)
         for (draft, future), result in zip(batch, results, strict=True):
             if isinstance(result, StoreUnavailable) and draft.origin:  # server-made: no fence
                 self._fenced.add(draft.origin)
@@ -118,15 +119,21 @@ class GroupCommitter:
                 kept.append((draft, future))
         self._pending[:] = kept
 
-    async def _attempt(self, drafts: list[DraftLike]) -> list[Record | TranscriptError]:
+    async def _attempt(self, drafts: list[DraftLike]) -> Appended:
         try:
             return await self._store.append_batch(drafts)
         except IntegrityError:
             # One bad draft must not sink its neighbours: isolate it.
             if len(drafts) > 1:
-                return [r for d in drafts for r in await self._attempt([d])]
+                results: list[Record | TranscriptError] = []
+                fresh: list[Record] = []
+                for draft in drafts:
+                    one, stored = await self._attempt([draft])
+                    results += one
+                    fresh += stored
+                return results, fresh
             log.exception("append refused by the database")
-            return [StoreUnavailable("the database refused this message")]
+            return [StoreUnavailable("the database refused this message")], []
         except Exception as exc:  # outage: nothing was committed
             log.warning("append batch failed: %s", exc.__class__.__name__)
-            return [StoreUnavailable("the message store is unavailable") for _ in drafts]
+            return [StoreUnavailable("the message store is unavailable") for _ in drafts], []

@@ -7,6 +7,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -45,7 +46,20 @@ rooms = Table(
     Column("position", BigInteger, nullable=False, server_default="0"),
     Column("chain_head", LargeBinary(32), nullable=False),
     Column("heads", JSON, nullable=False),
+    # The workflow's facts (moderator, offer, clocks, ratings: no message content),
+    # moved with the tip in the same commit; the columns below are what the
+    # moderator queue and the clock scheduler sort and filter on.
+    Column("workflow", JSON, nullable=False, server_default="{}"),
+    Column("priority", String(16), nullable=False, server_default="normal"),
+    Column("moderator", String(128), nullable=True),
+    Column("tier", Integer, nullable=False, server_default="1"),
+    Column("waiting_since", DateTime(timezone=True), nullable=True),
+    Column("due_at", DateTime(timezone=True), nullable=True),  # the next response clock alarm
 )
+
+Index("ix_rooms_queue", rooms.c.state, rooms.c.tier, rooms.c.waiting_since)
+Index("ix_rooms_due_at", rooms.c.due_at)
+Index("ix_rooms_moderator", rooms.c.moderator, rooms.c.state)
 
 Index(
     "one_open_room_per_ticket",

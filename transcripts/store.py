@@ -7,15 +7,17 @@ transaction, so `seq` and `position` stay gapless with any number of
 writers on any number of machines.
 """
 
+import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import Row, bindparam, insert, select, union_all, update
+from sqlalchemy import Row, bindparam, case, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
 
 from transcripts import chain
 from transcripts.database import Database
@@ -24,10 +26,12 @@ from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptErr
 from transcripts.keyring import Keyring, new_key
 from transcripts.schema import records, rooms
 
+log = logging.getLogger(__name__)
+
 MESSAGE = "message"
 AMENDMENTS = ("edit", "retract")  # kinds whose body names a target message: {"target": seq}
-STATE = "state"  # a room state change; body {"to": STATE, "reason": ...}
 CLOSED = "closed"
+PRIORITIES = ("urgent", "high", "normal", "low")  # Zendesk's ticket priorities, most urgent first
 CIPHER_TTL = 60.0  # seconds a process keeps a room's data key before looking again
 
 
@@ -48,6 +52,31 @@ class DraftLike(Protocol):
     def origin(self) -> str: ...
     @property
     def kind(self) -> str: ...
+
+
+class RuledRoom(Protocol):
+    """One room under the workflow's rules, for the length of one commit."""
+
+    @property
+    def state(self) -> str: ...
+
+    def apply(self, record: "Record") -> Sequence[DraftLike]:
+        """Check `record` (numbered, not yet stored) and take it into account: raise
+        Refused to keep it out; return records the server adds right after it."""
+        ...
+
+    def columns(self) -> dict[str, Any]:
+        """The room columns to write with the tip: `workflow` and the queue's."""
+        ...
+
+
+class Rules(Protocol):
+    """The workflow's rules, supplied from above and applied inside every commit, on the
+    locked tip: racing claims, settlements and alarms are decided exactly once."""
+
+    def load(self, state: str, workflow: dict[str, Any]) -> RuledRoom: ...
+
+    def opened(self, state: str, ts: str) -> RuledRoom: ...
 
 
 class SealedFields(Protocol):
@@ -105,6 +134,12 @@ class RoomRow:
     state: str
     created_at: datetime
     position: int
+    priority: str = "normal"
+    moderator: str | None = None
+    tier: int = 1
+    waiting_since: datetime | None = None
+    due_at: datetime | None = None
+    workflow: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +148,7 @@ class _Tip:
     chain_head: bytes
     heads: dict[str, int]
     state: str
+    ruled: RuledRoom | None
 
 
 ROOM_COLUMNS = (  # in RoomRow's field order
@@ -124,6 +160,12 @@ ROOM_COLUMNS = (  # in RoomRow's field order
     rooms.c.state,
     rooms.c.created_at,
     rooms.c.position,
+    rooms.c.priority,
+    rooms.c.moderator,
+    rooms.c.tier,
+    rooms.c.waiting_since,
+    rooms.c.due_at,
+    rooms.c.workflow,
 )
 
 
@@ -149,8 +191,22 @@ def amendment_target(body: str) -> int:
     return target
 
 
-def utc_timestamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_timestamp(at: datetime | None = None) -> str:
+    moment = at or datetime.now(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _tip_columns(room_id: str, tip: _Tip) -> dict[str, Any]:
+    """What a commit writes back to a room's row: the tip, and the workflow's columns."""
+    return {
+        "id": room_id,
+        "position": tip.position,
+        "chain_head": tip.chain_head,
+        "heads": tip.heads,
+        "state": tip.state,
+        "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
+        **(tip.ruled.columns() if tip.ruled is not None else {}),
+    }
 
 
 class TranscriptStore:
@@ -159,11 +215,11 @@ class TranscriptStore:
         db: Database,
         keyring: Keyring,
         reload: Callable[[], Keyring] | None = None,
-        next_states: Callable[[str], Collection[str]] = lambda _state: (),
+        rules: Rules | None = None,
     ) -> None:
         self.db = db
         self.keyring = keyring
-        self._next_states = next_states  # the workflow's rules, checked inside the commit
+        self._rules = rules  # the workflow's, checked inside the commit; None: none
         self._reload = reload  # re-reads the keyring: keys may rotate while we run
         self._ciphers: dict[str, tuple[RoomCipher, float]] = {}  # with when it was loaded
 
@@ -186,9 +242,12 @@ class TranscriptStore:
         client_user: str,
         freelancer_user: str,
         state: str,
+        priority: str = "normal",
     ) -> RoomRow:
         self.refresh_keyring()  # wrap under the key that is active now
         kek_id, wrapped = self.keyring.wrap(room_id, new_key())
+        now = datetime.now(UTC)
+        ruled = None if self._rules is None else self._rules.opened(state, utc_timestamp(now))
         row = RoomRow(
             room_id,
             ticket_provider,
@@ -196,8 +255,10 @@ class TranscriptStore:
             client_user,
             freelancer_user,
             state,
-            datetime.now(UTC),
+            now,
             0,
+            priority,
+            **(ruled.columns() if ruled is not None else {}),
         )
         async with self.db.write() as conn:
             await conn.execute(
@@ -214,6 +275,12 @@ class TranscriptStore:
                     position=0,
                     chain_head=chain.GENESIS,
                     heads={},
+                    priority=priority,
+                    workflow=row.workflow or {},
+                    moderator=row.moderator,
+                    tier=row.tier,
+                    waiting_since=row.waiting_since,
+                    due_at=row.due_at,
                 )
             )
         return row
@@ -221,14 +288,50 @@ class TranscriptStore:
     async def room(self, room_id: str) -> RoomRow | None:
         return await self._one_room(rooms.c.id == room_id)
 
-    async def rooms_in_state(self, state: str, limit: int) -> list[RoomRow]:
-        """Rooms in `state`, longest waiting first."""
+    async def queue(
+        self,
+        states: Sequence[str],
+        limit: int,
+        tier: int | None = None,
+        moderator: str | None = None,
+    ) -> list[RoomRow]:
+        """Rooms in `states`, most urgent first: by ticket priority, then by how long a
+        party has waited (rooms nobody waits in come last)."""
+        where: list[ColumnElement[bool]] = [rooms.c.state.in_(states)]
+        if tier is not None:
+            where.append(rooms.c.tier == tier)
+        if moderator is not None:
+            where.append(rooms.c.moderator == moderator)
+        rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=rooms.c.priority, else_=2)
         query = (
             select(*ROOM_COLUMNS)
-            .where(rooms.c.state == state)
-            .order_by(rooms.c.created_at)
+            .where(*where)
+            .order_by(rank, rooms.c.waiting_since.is_(None), rooms.c.waiting_since, rooms.c.id)
             .limit(limit)
         )
+        return await self._rooms(query)
+
+    async def rooms_due(self, now: datetime, limit: int) -> list[RoomRow]:
+        """Rooms with a response clock alarm due by `now`, the most overdue first."""
+        query = (
+            select(*ROOM_COLUMNS)
+            .where(rooms.c.due_at <= now, rooms.c.state != CLOSED)
+            .order_by(rooms.c.due_at)
+            .limit(limit)
+        )
+        return await self._rooms(query)
+
+    async def rooms_between(self, start: datetime, end: datetime, limit: int) -> list[RoomRow]:
+        """Rooms opened in [start, end), oldest first: what reports cover."""
+        query = (
+            select(*ROOM_COLUMNS)
+            .where(rooms.c.created_at >= start, rooms.c.created_at < end)
+            .order_by(rooms.c.created_at, rooms.c.id)
+            .limit(limit)
+        )
+        return await self._rooms(query)
+
+    async def _rooms(self, query: Any) -> list[RoomRow]:
         async with self.db.read() as conn:
             return [RoomRow(*row) for row in (await conn.execute(query)).all()]
 
@@ -286,8 +389,11 @@ class TranscriptStore:
             rows = (await conn.execute(query)).all()
         return [await self.unseal(row) for row in rows]
 
-    async def append_batch(self, drafts: Sequence[DraftLike]) -> list[Record | TranscriptError]:
-        """Commit `drafts` in one transaction; a result (or refusal) per draft, in order."""
+    async def append_batch(
+        self, drafts: Sequence[DraftLike]
+    ) -> tuple[list[Record | TranscriptError], list[Record]]:
+        """Commit `drafts` in one transaction. Returns a result (or refusal) per draft, in
+        order, and every record stored, in commit order (with the rules' follow-ups)."""
         results: list[Record | TranscriptError] = []
         async with self.db.write() as conn:
             tips = await self._lock_tips(conn, sorted({d.room_id for d in drafts}))
@@ -305,12 +411,12 @@ class TranscriptStore:
                 if isinstance(outcome, TranscriptError):
                     results.append(outcome)
                     continue
-                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome
-                fresh.append(outcome)
-                results.append(outcome)
+                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome[0]
+                fresh.extend(outcome)
+                results.append(outcome[0])
             if fresh:
                 await self._insert(conn, fresh, tips)
-        return results
+        return results, fresh
 
     async def _check_target(
         self, conn: AsyncConnection, draft: DraftLike
@@ -332,25 +438,21 @@ class TranscriptStore:
             return Refused("forbidden", f"only its sender may {draft.kind} message #{target}")
         return None
 
-    async def _number(self, tips: dict[str, _Tip], draft: DraftLike) -> Record | TranscriptError:
-        """Give `draft` its numbers, chain link and ciphertext."""
+    async def _number(
+        self, tips: dict[str, _Tip], draft: DraftLike
+    ) -> list[Record] | TranscriptError:
+        """Give `draft` its numbers, chain link and ciphertext, once the rules allow it;
+        then the same for the records the rules add after it."""
         tip = tips.get(draft.room_id)
         if tip is None:
             return UnknownRoom(f"no room {draft.room_id}")
         if tip.state == CLOSED:
             return RoomNotWritable(f"room {draft.room_id} is closed")
-        if draft.kind == STATE:
-            target = msgspec.json.decode(draft.body).get("to")
-            if target not in self._next_states(tip.state):
-                return Refused("conflict", f"room {draft.room_id} is {tip.state}: not -> {target}")
-            tip.state = target
-        tip.position += 1
-        seq = tip.heads[draft.channel] = tip.heads.get(draft.channel, 0) + 1
         record = Record(
             draft.room_id,
-            tip.position,
+            tip.position + 1,
             draft.channel,
-            seq,
+            tip.heads.get(draft.channel, 0) + 1,
             draft.kind,
             draft.sender_user,
             draft.sender_role,
@@ -361,10 +463,25 @@ class TranscriptStore:
             b"",
             draft.origin,
         )
+        follow_ups: Sequence[DraftLike] = ()
+        if tip.ruled is not None:
+            try:
+                follow_ups = tip.ruled.apply(record)
+            except Refused as refusal:
+                return refusal
+            tip.state = tip.ruled.state
+        tip.position, tip.heads[record.channel] = record.position, record.seq
         head, body = header_of(record), draft.body.encode()
         tip.chain_head = chain.link(tip.chain_head, head, body)
         cipher = await self._cipher(draft.room_id)
-        return replace(record, hash=tip.chain_head, sealed=cipher.seal(body, head))
+        stored = [replace(record, hash=tip.chain_head, sealed=cipher.seal(body, head))]
+        for follow_up in follow_ups:
+            outcome = await self._number(tips, follow_up)
+            if isinstance(outcome, TranscriptError):  # the rules vouched for it: a bug
+                log.error("follow-up %s refused: %s", follow_up.kind, outcome)
+                continue
+            stored.extend(outcome)
+        return stored
 
     async def _insert(
         self, conn: AsyncConnection, fresh: list[Record], tips: dict[str, _Tip]
@@ -386,39 +503,38 @@ class TranscriptStore:
             for r in fresh
         ]
         await conn.execute(insert(records), rows)
-        moved = {r.room_id for r in fresh}
+        room_ids = sorted({r.room_id for r in fresh})
+        moved = [_tip_columns(room_id, tips[room_id]) for room_id in room_ids]
+        columns = moved[0].keys() - {"id"}
         await conn.execute(
             update(rooms)
             .where(rooms.c.id == bindparam("b_id"))
-            .values(
-                position=bindparam("b_position"),
-                chain_head=bindparam("b_chain_head"),
-                heads=bindparam("b_heads"),
-                state=bindparam("b_state"),
-                closed_at=bindparam("b_closed_at"),
-            ),
-            [
-                {
-                    "b_id": room_id,
-                    "b_position": tips[room_id].position,
-                    "b_chain_head": tips[room_id].chain_head,
-                    "b_heads": tips[room_id].heads,
-                    "b_state": tips[room_id].state,
-                    "b_closed_at": datetime.now(UTC) if tips[room_id].state == CLOSED else None,
-                }
-                for room_id in sorted(moved)
-            ],
+            .values({name: bindparam("b_" + name) for name in columns}),
+            [{"b_" + name: value for name, value in row.items()} for row in moved],
         )
 
     async def _lock_tips(self, conn: AsyncConnection, room_ids: list[str]) -> dict[str, _Tip]:
         query = (
-            select(rooms.c.id, rooms.c.position, rooms.c.chain_head, rooms.c.heads, rooms.c.state)
+            select(
+                rooms.c.id,
+                rooms.c.position,
+                rooms.c.chain_head,
+                rooms.c.heads,
+                rooms.c.state,
+                rooms.c.workflow,
+            )
             .where(rooms.c.id.in_(room_ids))
             .order_by(rooms.c.id)
             .with_for_update()
         )
         return {
-            row.id: _Tip(row.position, row.chain_head, dict(row.heads), row.state)
+            row.id: _Tip(
+                row.position,
+                row.chain_head,
+                dict(row.heads),
+                row.state,
+                None if self._rules is None else self._rules.load(row.state, row.workflow),
+            )
             for row in (await conn.execute(query)).all()
         }
 

@@ -56,7 +56,7 @@ from transcripts.errors import TranscriptError
 from transcripts.export import export_bundle
 from transcripts.keyring import Keyring, new_key
 from transcripts.signing import SigningKeys, load_public_pem, new_signing_seed, public_pem
-from transcripts.store import Record, TranscriptStore
+from transcripts.store import TranscriptStore
 from transcripts.verify import verify
 
 HELP = "export and verify of one large room: seconds and peak memory"
@@ -219,9 +219,8 @@ async def fill(
         for first in range(0, messages, BATCH):
             batch = drafts(rng, room_id, first, min(BATCH, messages - first))
             start = time.perf_counter()
-            results = await store.append_batch(batch)
+            results, stored = await store.append_batch(batch)
             seconds.append(time.perf_counter() - start)
-            stored = [r for r in results if isinstance(r, Record) and not r.duplicate]
             if len(stored) != len(batch):
                 refused = next((r for r in results if isinstance(r, TranscriptError)), None)
                 raise RuntimeError(f"append_batch stored {len(stored)} of {len(batch)}: {refused}")

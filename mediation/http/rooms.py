@@ -1,7 +1,7 @@
 """/api/rooms: open a room for a ticket, look rooms up, mint participant tokens."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 from starlette.requests import Request
@@ -27,6 +27,7 @@ class CreateRoom(Struct):
     ticket: TicketRef
     client: Name
     freelancer: Name
+    priority: Literal["urgent", "high", "normal", "low"] = "normal"  # the ticket's
 
 
 class CreateToken(Struct):
@@ -44,6 +45,9 @@ def room_json(room: RoomRow) -> dict[str, Any]:
         "client": room.client_user,
         "freelancer": room.freelancer_user,
         "created_at": room.created_at.isoformat(),
+        "priority": room.priority,
+        "tier": room.tier,
+        "moderator": room.moderator,
     }
 
 
@@ -52,7 +56,12 @@ async def create_room(request: Request) -> JSONResponse:
     body = await read_json(request, CreateRoom)
     try:
         room = await open_room(
-            services, body.ticket.provider, body.ticket.id, body.client, body.freelancer
+            services,
+            body.ticket.provider,
+            body.ticket.id,
+            body.client,
+            body.freelancer,
+            body.priority,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None

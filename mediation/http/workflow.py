@@ -1,6 +1,7 @@
-"""The moderator queue and claiming a room from it."""
+"""The moderator queue, claiming a room from it, and a room's live clocks."""
 
 import secrets
+from typing import Any
 
 from msgspec import Struct
 from starlette.requests import Request
@@ -10,24 +11,60 @@ from starlette.routing import Route
 from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError, read_json
 from mediation.http.rooms import Name, room_json
-from rooms.hub import state_change
+from rooms import clocks
 from rooms.lifecycle import State
 from rooms.ports import Member
 from rooms.visibility import Role
+from rooms.workflow import Workflow, state_change
 from transcripts.errors import TranscriptError
+from transcripts.store import RoomRow
 
 QUEUE_LIMIT = 200
+OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
 
 
 class Claim(Struct):
     moderator: Name
 
 
+def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
+    """A room as the queue shows it: who waits since when, and what is overdue."""
+    facts = workflow.load(room.state, room.workflow or {}).facts
+    kept = facts.clocks
+    return {
+        **room_json(room),
+        "waiting_since": room.waiting_since.isoformat() if room.waiting_since else None,
+        "next_alarm_at": room.due_at.isoformat() if room.due_at else None,
+        "overdue": [
+            {"clock": a.clock, "party": a.party, "since": a.since}
+            for a in clocks.overdue(kept, room.state)
+        ],
+        "waiting": kept.waiting,  # party -> since when it waits for the moderator
+        "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
+        "caucus": facts.caucus,
+        "offer": None if facts.offer is None else facts.offer.seq,
+    }
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, "invalid", f"{name} must be a whole number")
+    return int(raw)
+
+
 async def queue(request: Request) -> JSONResponse:
-    """GET /api/queue: rooms waiting for a moderator, the longest waiting first."""
+    """GET /api/queue: rooms waiting for a moderator (new or escalated), most urgent first;
+    `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator holds."""
     services = require_api_key(request)
-    waiting = await services.store.rooms_in_state(State.WAITING, QUEUE_LIMIT)
-    return JSONResponse({"rooms": [room_json(room) for room in waiting]})
+    moderator = request.query_params.get("moderator")
+    states = OPEN if moderator else (State.WAITING, State.ESCALATED)
+    rooms = await services.store.queue(
+        states, QUEUE_LIMIT, tier=_int_param(request, "tier"), moderator=moderator
+    )
+    return JSONResponse({"rooms": [queue_entry(room, services.workflow) for room in rooms]})
 
 
 async def claim(request: Request) -> JSONResponse:

@@ -12,6 +12,7 @@ from mediation.protocol.frames import (
     Who,
 )
 from rooms.ports import Event, Presence, StoredMessage
+from rooms.settlement import Terms
 
 
 class FrameError(Exception):
@@ -73,7 +74,7 @@ def message(record: StoredMessage) -> Message | EventFrame:
 
 
 class _Payload(msgspec.Struct):
-    """The JSON body of a record that is not a message."""
+    """The JSON body of a record that is not a message: the union of every kind's fields."""
 
     target: int | None = None
     text: str | None = None
@@ -82,13 +83,25 @@ class _Payload(msgspec.Struct):
     action: str | None = None
     party: str | None = None
     until: str | None = None
+    terms: Terms | None = None
+    expires_at: str | None = None
+    counters: int | None = None
+    proposal: int | None = None
+    answer: str | None = None
+    open: bool | None = None
+    moderator: str | None = None
+    brief: str | None = None
+    rating: int | None = None
+    comment: str | None = None
+    clock: str | None = None
+    since: str | None = None
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
 
 
 def _event(record: StoredMessage) -> EventFrame:
-    payload = _decode_payload(record.body) if record.body else _Payload()
+    p = _decode_payload(record.body) if record.body else _Payload()
     return EventFrame(
         record.seq,
         record.client_id,
@@ -96,11 +109,25 @@ def _event(record: StoredMessage) -> EventFrame:
         record.kind,
         Who(record.sender_user, record.sender_role),
         record.ts,
-        payload.target,
-        payload.text,
-        payload.to,
-        payload.reason,
-        payload.action,
-        payload.party,
-        payload.until,
+        target=_first(p.target, p.counters, p.proposal),
+        body=p.text,
+        state=p.to,
+        reason=p.reason,
+        action=p.action,
+        party=p.party,
+        until=p.until,
+        terms=p.terms,
+        expires_at=p.expires_at,
+        answer=p.answer,
+        open=p.open,
+        moderator=p.moderator,
+        brief=p.brief,
+        rating=p.rating,
+        comment=p.comment,
+        clock=p.clock,
+        since=p.since,
     )
+
+
+def _first(*values: int | None) -> int | None:
+    return next((v for v in values if v is not None), None)

@@ -16,6 +16,8 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"  # slow down, then resend
     ROOM_CLOSED = "room_closed"  # the room is read-only now
     CONFLICT = "conflict"  # the room is not in a state that allows this (e.g. already claimed)
+    SUPERSEDED = "superseded"  # that proposal is no longer the open one (countered, rejected)
+    EXPIRED = "expired"  # that proposal's time ran out
     UNAVAILABLE = "unavailable"  # storage down: not stored, keep and resend later
     INTERNAL = "internal"  # a bug on our side: not stored, resend later
 

@@ -4,11 +4,15 @@ Unknown fields are ignored (clients may be newer than the server); missing
 or mistyped ones are `invalid`.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from rooms.settlement import MAX_EXPIRY_MINUTES, Terms
+
 ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
+UserName = Annotated[str, Meta(min_length=1, max_length=128)]
+Brief = Annotated[str, Meta(max_length=4000)]
 Seq = Annotated[int, Meta(ge=0)]
 
 
@@ -62,7 +66,52 @@ class Transition(_Frame, tag="transition"):
 
     id: ClientId
     to: str
-    reason: Annotated[str, Meta(max_length=2000)] = ""
+    reason: Annotated[str, Meta(max_length=2000)] = ""  # everyone sees it
+    brief: Brief = ""  # moderators only: a hand-off for whoever picks the room up next
+
+
+class Caucus(_Frame, tag="caucus"):
+    """Moderators: open or close a private session; the other party only sees that one runs."""
+
+    id: ClientId
+    party: str  # client | freelancer
+    open: bool = True
+
+
+class Transfer(_Frame, tag="transfer"):
+    """Moderators: hand the room to another moderator, with a brief (kept in `notes`)."""
+
+    id: ClientId
+    to: UserName
+    brief: Annotated[str, Meta(min_length=1, max_length=4000)]
+
+
+class Propose(_Frame, tag="propose"):
+    """Settlement terms. A counter names the open proposal it answers; it supersedes it."""
+
+    id: ClientId
+    amount: Annotated[str, Meta(max_length=32)]  # a plain decimal: "1250.00"
+    currency: Annotated[str, Meta(max_length=8)]  # ISO 4217: "USD"
+    text: Annotated[str, Meta(max_length=4000)] = ""
+    milestone: Annotated[str, Meta(max_length=200)] | None = None
+    expires_in: Annotated[int, Meta(ge=1, le=MAX_EXPIRY_MINUTES)] = 48 * 60  # minutes
+    counters: Annotated[int, Meta(ge=1)] | None = None  # seq of the proposal answered
+
+
+class Respond(_Frame, tag="respond"):
+    """A party accepts or rejects the open proposal."""
+
+    id: ClientId
+    proposal: Annotated[int, Meta(ge=1)]  # its seq in `joint`
+    answer: Literal["accept", "reject"]
+
+
+class Rate(_Frame, tag="rate"):
+    """A party rates the mediation once the room is resolved (CSAT)."""
+
+    id: ClientId
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: Annotated[str, Meta(max_length=2000)] = ""
 
 
 class FloorControl(_Frame, tag="floor"):
@@ -75,7 +124,20 @@ class FloorControl(_Frame, tag="floor"):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
-ClientFrame = Hello | Send | History | Edit | Retract | Transition | FloorControl
+ClientFrame = (
+    Hello
+    | Send
+    | History
+    | Edit
+    | Retract
+    | Transition
+    | FloorControl
+    | Caucus
+    | Transfer
+    | Propose
+    | Respond
+    | Rate
+)
 
 
 # server -> client
@@ -137,13 +199,24 @@ class EventFrame(_Frame, tag="event"):
     kind: str
     sender: Who
     ts: str
-    target: int | None = None  # edit, retract: the message's seq
+    target: int | None = None  # edit, retract: the message; proposal: the one it counters;
+    # response: the proposal answered; state resolved by settlement: the proposal accepted
     body: str | None = None  # edit: the new text
     state: str | None = None  # state: the room's new state
     reason: str | None = None  # state, floor: why, as the moderator put it
     action: str | None = None  # floor: mute | unmute | pause | resume
-    party: str | None = None  # floor: the muted or unmuted party
+    party: str | None = None  # floor, caucus, overdue, reminder: the party concerned
     until: str | None = None  # floor: when a mute or pause ends (ISO 8601)
+    terms: Terms | None = None  # proposal; state resolved by settlement: the exact terms
+    expires_at: str | None = None  # proposal
+    answer: str | None = None  # response: accept | reject
+    open: bool | None = None  # caucus
+    moderator: str | None = None  # handoff: who takes over (absent: a brief for the next tier)
+    brief: str | None = None  # handoff
+    rating: int | None = None  # csat
+    comment: str | None = None  # csat
+    clock: str | None = None  # overdue, reminder: unclaimed | answer | reply
+    since: str | None = None  # overdue, reminder: when the wait began
 
 
 class HistoryPage(_Frame, tag="history"):

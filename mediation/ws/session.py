@@ -9,6 +9,7 @@ gets exactly one `ack` or `error`.
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from functools import partial
 
 from prometheus_client import Histogram
@@ -20,6 +21,7 @@ from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
     Ack,
+    Caucus,
     Edit,
     Error,
     FloorControl,
@@ -27,11 +29,15 @@ from mediation.protocol.frames import (
     History,
     HistoryPage,
     Participant,
+    Propose,
+    Rate,
+    Respond,
     Retract,
     RoomView,
     Send,
     ServerFrame,
     Ticket,
+    Transfer,
     Transition,
     Welcome,
     Who,
@@ -40,14 +46,20 @@ from mediation.ws.connection import Connection
 from mediation.ws.throttle import TokenBucket
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
+from rooms.kinds import CAUCUS, HANDOFF, PROPOSAL, RESPONSE
 from rooms.ports import Member, StoredMessage
-from rooms.visibility import Role
+from rooms.settlement import expiry, proposal_body, response_body, terms
+from rooms.visibility import JOINT, NOTES, Role
+from rooms.workflow import caucus_body, handoff_body
 from transcripts.access_log import AccessLog
 from transcripts.errors import Tampered, TranscriptError
 
 log = logging.getLogger(__name__)
 
-Writes = Send | Edit | Retract | Transition | FloorControl  # frames that store a record
+# frames that store a record
+Writes = (
+    Send | Edit | Retract | Transition | FloorControl | Caucus | Transfer | Propose | Respond | Rate
+)
 
 CLOSE_FOR = {
     ErrorCode.UNAUTHORIZED: CloseCode.UNAUTHORIZED,
@@ -193,16 +205,34 @@ class Session:
         stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
 
     def _submit(self, frame: Writes) -> "asyncio.Future[StoredMessage]":
-        if isinstance(frame, Send):
-            return self._hub.post(self._conn, frame.id, frame.channel, frame.body)
-        if isinstance(frame, Transition):
-            return self._hub.transition(self._conn, frame.id, frame.to, frame.reason)
-        if isinstance(frame, FloorControl):
-            return self._hub.floor(
-                self._conn, frame.id, frame.action, frame.party, frame.minutes, frame.reason
-            )
-        text = frame.body if isinstance(frame, Edit) else None
-        return self._hub.amend(self._conn, frame.id, frame.channel, frame.target, text)
+        hub, conn = self._hub, self._conn
+        match frame:
+            case Send():
+                return hub.post(conn, frame.id, frame.channel, frame.body)
+            case Edit() | Retract():
+                text = frame.body if isinstance(frame, Edit) else None
+                return hub.amend(conn, frame.id, frame.channel, frame.target, text)
+            case Transition():
+                return hub.transition(conn, frame.id, frame.to, frame.reason, frame.brief)
+            case FloorControl():
+                return hub.floor(
+                    conn, frame.id, frame.action, frame.party, frame.minutes, frame.reason
+                )
+            case Caucus():
+                return hub.moderate(conn, frame.id, CAUCUS, caucus_body(frame.party, frame.open))
+            case Transfer():
+                body = handoff_body(frame.brief, frame.to)
+                return hub.moderate(conn, frame.id, HANDOFF, body, NOTES)
+            case Propose():
+                proposed = terms(frame.amount, frame.currency, frame.text, frame.milestone)
+                expires_at = expiry(datetime.now(UTC), frame.expires_in)
+                body = proposal_body(proposed, expires_at, frame.counters)
+                return hub.post(conn, frame.id, JOINT, body, PROPOSAL)
+            case Respond():
+                body = response_body(frame.proposal, frame.answer)
+                return hub.post(conn, frame.id, JOINT, body, RESPONSE)
+            case Rate():
+                return hub.rate(conn, frame.id, frame.rating, frame.comment)
 
     async def _history(self, frame: History) -> None:
         if self.joined is None:

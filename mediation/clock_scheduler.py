@@ -1,0 +1,69 @@
+"""Fires response-clock alarms when they fall due: state in the database, not in timers.
+
+Every room row carries `due_at`, the moment its next alarm falls due,
+moved by each commit. The scheduler polls for rooms past it and writes
+their alarm records. Nothing lives only in memory: after a restart the
+same query finds what fell due meanwhile. Every process may run it: an
+alarm's client id names its clock and episode, so two processes writing
+the same alarm store it once, and the commit refuses an alarm whose clock
+has stopped since.
+"""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from rooms.workflow import Workflow, alarm_record
+from transcripts.errors import TranscriptError
+from transcripts.group_commit import GroupCommitter
+from transcripts.store import TranscriptStore
+
+log = logging.getLogger(__name__)
+
+ROOMS_PER_TICK = 200
+
+
+class ClockScheduler:
+    def __init__(
+        self, store: TranscriptStore, committer: GroupCommitter, workflow: Workflow, tick: float
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._workflow = workflow
+        self._tick = tick
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="clock-scheduler")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.fire_due()
+            except Exception as exc:  # the database is down: the next tick tries again
+                log.warning("clock scheduler: %s", exc.__class__.__name__)
+            await asyncio.sleep(self._tick)
+
+    async def fire_due(self) -> int:
+        """Write every alarm due now; returns how many were stored."""
+        now = datetime.now(UTC)
+        pending = []
+        for row in await self._store.rooms_due(now, ROOMS_PER_TICK):
+            room = self._workflow.load(row.state, row.workflow or {})
+            for alarm in self._workflow.due(room, now):
+                draft = alarm_record(alarm).draft(row.id)
+                pending.append(self._committer.append(draft))
+        fired = 0
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, TranscriptError):
+                log.info("alarm not stored: %s", outcome)  # e.g. the clock stopped meanwhile
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            elif not outcome.duplicate:
+                fired += 1
+        return fired

@@ -1,0 +1,113 @@
+"""Per-room figures for support leads: response clocks, outcome and satisfaction.
+
+Everything comes from the workflow facts kept on each room's row, except
+CSAT comments, which are party words and so live encrypted in the
+transcript: they are read from their records.
+"""
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from rooms import clocks
+from rooms.clocks import ANSWER, REPLY, UNCLAIMED
+from rooms.visibility import PARTIES
+from rooms.workflow import CsatBody, Facts, Workflow
+from transcripts.errors import TranscriptError
+from transcripts.store import RoomRow, TranscriptStore
+
+COLUMNS = (
+    "room",
+    "ticket_provider",
+    "ticket_id",
+    "state",
+    "priority",
+    "tier",
+    "moderator",
+    "opened_at",
+    "claimed_at",
+    "first_response_at",
+    "first_response_seconds",
+    "resolved_at",
+    "resolution_seconds",
+    "longest_wait_client_seconds",
+    "longest_wait_freelancer_seconds",
+    "breaches_unclaimed",
+    "breaches_answer",
+    "breaches_reply",
+    "overdue_now",
+    "settlement_amount",
+    "settlement_currency",
+    "settlement_milestone",
+    "csat_client",
+    "csat_freelancer",
+    "csat_client_comment",
+    "csat_freelancer_comment",
+)
+
+
+def _elapsed(start: str, end: str | None) -> float | None:
+    return None if not start or end is None else round(clocks.seconds_between(start, end), 3)
+
+
+async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow) -> dict[str, Any]:
+    facts = workflow.load(room.state, room.workflow or {}).facts
+    kept, settled = facts.clocks, facts.settlement
+    opened = kept.opened_at or room.created_at.isoformat()
+    row: dict[str, Any] = {
+        "room": room.id,
+        "ticket_provider": room.ticket_provider,
+        "ticket_id": room.ticket_id,
+        "state": room.state,
+        "priority": room.priority,
+        "tier": room.tier,
+        "moderator": room.moderator,
+        "opened_at": opened,
+        "claimed_at": kept.claimed_at,
+        "first_response_at": kept.first_response_at,
+        "first_response_seconds": _elapsed(opened, kept.first_response_at),
+        "resolved_at": kept.resolved_at,
+        "resolution_seconds": _elapsed(opened, kept.resolved_at),
+        "overdue_now": " ".join(a.key for a in clocks.overdue(kept, room.state)),
+        "settlement_amount": settled.amount if settled else None,
+        "settlement_currency": settled.currency if settled else None,
+        "settlement_milestone": settled.milestone if settled else None,
+    }
+    for clock in (UNCLAIMED, ANSWER, REPLY):
+        row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)
+    for party in sorted(PARTIES):
+        row[f"longest_wait_{party}_seconds"] = kept.longest_wait.get(party)
+        rating = facts.csat.get(party)
+        row[f"csat_{party}"] = rating.rating if rating else None
+        row[f"csat_{party}_comment"] = await _comment(store, room.id, facts, party)
+    return row
+
+
+async def _comment(store: TranscriptStore, room_id: str, facts: Facts, party: str) -> str | None:
+    rating = facts.csat.get(party)
+    if rating is None:
+        return None
+    try:
+        rows = await store.rows_by_position(room_id, rating.position - 1, rating.position, 1)
+        record = await store.unseal(rows[0])
+    except (TranscriptError, IndexError):  # shredded under retention, or never there
+        return None
+    return msgspec.json.decode(record.body, type=CsatBody).comment
+
+
+async def rooms_report(
+    store: TranscriptStore, workflow: Workflow, start: datetime, end: datetime, limit: int
+) -> list[dict[str, Any]]:
+    rooms = await store.rooms_between(start, end, limit)
+    return [await room_report(store, workflow, room) for room in rooms]
+
+
+def as_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,378 @@
+"""The rules of a mediation, checked inside the commit of every record.
+
+`Workflow.apply` sees each record just before it is numbered, with the
+room's state and facts as its locked tip holds them. It refuses what the
+rules forbid (a RoomError carrying the wire code), updates the facts, and
+may ask for follow-up records: when both parties accept the same proposal,
+the room's resolution with those exact terms. Each rule checks everything
+before it changes anything, so a refused record leaves the facts as they
+were. Nothing here does I/O: every process applies the same rules.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from rooms import clocks, kinds
+from rooms.clocks import Alarm, Clocks, Targets
+from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
+from rooms.lifecycle import State, next_states
+from rooms.ports import Draft, Member
+from rooms.settlement import ProposalBody, ResponseBody, Terms, terms
+from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
+
+T = TypeVar("T")
+
+
+class Offer(msgspec.Struct):
+    """The proposal that is open now: only this version can be accepted."""
+
+    seq: int
+    by_role: str
+    by_user: str
+    terms: Terms
+    expires_at: str
+    accepted: list[str] = []  # the parties that accepted it (a party's own counts)
+
+
+class Rating(msgspec.Struct):
+    rating: int
+    position: int  # of the csat record, whose body also holds the comment
+
+
+class Facts(msgspec.Struct, omit_defaults=True):
+    """What the workflow knows of a room beyond its state (JSON on the room's row)."""
+
+    moderator: str | None = None
+    tier: int = 1
+    caucus: str | None = None  # the party in a private session now
+    offer: Offer | None = None
+    settlement: Terms | None = None
+    csat: dict[str, Rating] = {}
+    clocks: Clocks = msgspec.field(default_factory=Clocks)
+
+
+class StateBody(msgspec.Struct, omit_defaults=True):
+    to: str
+    reason: str = ""
+    terms: Terms | None = None  # a settlement: the terms both parties accepted
+    proposal: int | None = None
+
+
+class CaucusBody(msgspec.Struct):
+    party: str
+    open: bool
+
+
+class HandoffBody(msgspec.Struct, omit_defaults=True):
+    brief: str
+    moderator: str | None = None  # a transfer names who takes over
+
+
+class CsatBody(msgspec.Struct, omit_defaults=True):
+    rating: int
+    comment: str = ""
+
+
+class AlarmBody(msgspec.Struct, omit_defaults=True):
+    clock: str
+    since: str
+    party: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A record about to be numbered: its header and plaintext body."""
+
+    position: int
+    channel: str
+    seq: int
+    kind: str
+    sender_user: str
+    sender_role: str
+    body: str
+    ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A record the server writes itself: right after the one that caused it, in the same
+    commit (a settlement's resolution), or when a clock is due (an alarm)."""
+
+    channel: str
+    kind: str
+    client_id: str
+    body: str
+
+    def draft(self, room_id: str) -> Draft:
+        return Draft(
+            room_id,
+            self.channel,
+            kinds.SYSTEM_USER,
+            kinds.SYSTEM_ROLE,
+            self.client_id,
+            self.body,
+            origin="",
+            kind=self.kind,
+        )
+
+
+@dataclass(slots=True)
+class Room:
+    state: str
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFields:
+    """The facts the moderator queue sorts and filters on (indexed columns)."""
+
+    moderator: str | None
+    tier: int
+    waiting_since: datetime | None
+    due_at: datetime | None
+
+
+def _decode(body: str, into: type[T]) -> T:
+    try:
+        return msgspec.json.decode(body, type=into)
+    except msgspec.DecodeError as exc:
+        raise RoomError(f"malformed event body: {exc}") from None
+
+
+def _encode(body: msgspec.Struct) -> str:
+    return msgspec.json.encode(body).decode()
+
+
+class Workflow:
+    def __init__(self, targets: Targets | None = None) -> None:
+        self.targets = targets or Targets()
+        self._rules: dict[str, Callable[[Room, Pending], list[FollowUp]]] = {
+            kinds.MESSAGE: self._message,
+            kinds.STATE: self._state,
+            kinds.PROPOSAL: self._proposal,
+            kinds.RESPONSE: self._response,
+            kinds.CAUCUS: self._caucus,
+            kinds.HANDOFF: self._handoff,
+            kinds.CSAT: self._csat,
+            kinds.OVERDUE: self._alarm,
+            kinds.REMINDER: self._alarm,
+        }
+
+    def opened(self, state: str, ts: str) -> Room:
+        return Room(state, Facts(clocks=Clocks(opened_at=ts)))
+
+    def load(self, state: str, facts: dict[str, Any]) -> Room:
+        return Room(state, msgspec.convert(facts, Facts))
+
+    def dump(self, room: Room) -> dict[str, Any]:
+        facts: dict[str, Any] = msgspec.to_builtins(room.facts)
+        return facts
+
+    def apply(self, room: Room, record: Pending) -> list[FollowUp]:
+        if record.kind in kinds.MODERATOR_ACTIONS and record.sender_role not in (
+            Role.MODERATOR,
+            kinds.SYSTEM_ROLE,
+        ):
+            raise Forbidden(f"only a moderator writes {record.kind} events")
+        rule = self._rules.get(record.kind)
+        return [] if rule is None else rule(room, record)
+
+    def queue_fields(self, room: Room) -> QueueFields:
+        facts, state = room.facts, room.state
+        if state in (State.WAITING, State.ESCALATED):
+            since = facts.clocks.queued_at or facts.clocks.opened_at or None
+        else:
+            since = min(facts.clocks.waiting.values(), default=None)
+        return QueueFields(
+            facts.moderator,
+            facts.tier,
+            clocks.parse(since) if since else None,
+            clocks.next_due(facts.clocks, state, self.targets),
+        )
+
+    def due(self, room: Room, now: datetime) -> list[Alarm]:
+        """Alarms whose target has passed and that have not fired yet."""
+        return [
+            alarm
+            for alarm in clocks.pending(room.facts.clocks, room.state)
+            if clocks.due_at(alarm, self.targets) <= now
+        ]
+
+    # -- the rules, one per kind ------------------------------------------------
+
+    def _message(self, room: Room, record: Pending) -> list[FollowUp]:
+        clocks.on_message(room.facts.clocks, record.channel, record.sender_role, record.ts)
+        return []
+
+    def _state(self, room: Room, record: Pending) -> list[FollowUp]:
+        body = _decode(record.body, StateBody)
+        if body.to not in next_states(room.state):
+            raise Conflict(f"the room is {room.state}: it cannot move to {body.to!r}")
+        facts, ts = room.facts, record.ts
+        if body.to == State.MEDIATING:
+            facts.moderator = record.sender_user
+            facts.clocks.claimed_at = facts.clocks.claimed_at or ts
+            facts.clocks.queued_at = None
+        elif body.to == State.ESCALATED:
+            facts.tier += 1
+            facts.moderator = None
+            facts.clocks.queued_at = ts
+        elif body.to == State.RESOLVED:
+            facts.clocks.resolved_at = ts
+            facts.settlement = body.terms
+            facts.offer = None
+        if body.to != State.MEDIATING:
+            facts.caucus = None  # a private session ends with the mediation
+        room.state = body.to
+        return []
+
+    def _proposal(self, room: Room, record: Pending) -> list[FollowUp]:
+        _require(record.channel == JOINT, "proposals are made in the joint channel")
+        _require_mediating(room, "proposals")
+        body = _decode(record.body, ProposalBody)
+        t = body.terms
+        if terms(t.amount, t.currency, t.text, t.milestone) != t:
+            raise RoomError("proposal terms are not in canonical form")
+        if clocks.parse(body.expires_at) <= clocks.parse(record.ts):
+            raise RoomError("a proposal must expire in the future")
+        offer = room.facts.offer
+        if body.counters is not None and (offer is None or offer.seq != body.counters):
+            raise Superseded(_not_open(body.counters, offer))
+        by_party = record.sender_role in PARTIES
+        room.facts.offer = Offer(
+            record.seq,
+            record.sender_role,
+            record.sender_user,
+            t,
+            body.expires_at,
+            [record.sender_role] if by_party else [],
+        )
+        return self._message(room, record)
+
+    def _response(self, room: Room, record: Pending) -> list[FollowUp]:
+        _require(record.channel == JOINT, "responses are made in the joint channel")
+        _require_mediating(room, "responses to proposals")
+        if record.sender_role not in PARTIES:
+            raise Forbidden("only the client and the freelancer answer a proposal")
+        body = _decode(record.body, ResponseBody)
+        offer = room.facts.offer
+        if offer is None or offer.seq != body.proposal:
+            raise Superseded(_not_open(body.proposal, offer))
+        if record.sender_role == offer.by_role:
+            raise Forbidden(f"proposal #{offer.seq} is yours: it stands as accepted by you")
+        if record.sender_role in offer.accepted:
+            raise Conflict(f"you already accepted proposal #{offer.seq}")
+        if clocks.parse(record.ts) >= clocks.parse(offer.expires_at):
+            raise Expired(f"proposal #{offer.seq} expired at {offer.expires_at}")
+        follow = self._message(room, record)
+        if body.answer != "accept":
+            room.facts.offer = None
+            return follow
+        offer.accepted.append(record.sender_role)
+        if not set(offer.accepted) >= PARTIES:
+            return follow
+        resolution = StateBody(
+            State.RESOLVED,
+            f"settled: both parties accepted proposal #{offer.seq}",
+            offer.terms,
+            offer.seq,
+        )
+        return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", _encode(resolution))]
+
+    def _caucus(self, room: Room, record: Pending) -> list[FollowUp]:
+        body = _decode(record.body, CaucusBody)
+        _require(body.party in PARTIES, "a caucus is held with the client or the freelancer")
+        _require_mediating(room, "private sessions")
+        if body.open:
+            room.facts.caucus = body.party
+        elif room.facts.caucus == body.party:
+            room.facts.caucus = None
+        return []
+
+    def _handoff(self, room: Room, record: Pending) -> list[FollowUp]:
+        _require(record.channel == NOTES, "hand-off briefs are kept in the notes")
+        body = _decode(record.body, HandoffBody)
+        if body.moderator is not None:  # a transfer
+            _require_mediating(room, "transfers")
+            room.facts.moderator = body.moderator
+        return []
+
+    def _csat(self, room: Room, record: Pending) -> list[FollowUp]:
+        party = record.sender_role
+        if party not in PARTIES or record.channel != caucus_of(party):
+            raise Forbidden("only a party rates the mediation, in its own private channel")
+        if room.state != State.RESOLVED:
+            raise Conflict("ratings are given once the room is resolved")
+        if party in room.facts.csat:
+            raise Conflict(f"the {party} has already rated this mediation")
+        body = _decode(record.body, CsatBody)
+        _require(1 <= body.rating <= 5, "a rating is a whole number from 1 to 5")
+        room.facts.csat[party] = Rating(body.rating, record.position)
+        return []
+
+    def _alarm(self, room: Room, record: Pending) -> list[FollowUp]:
+        if record.sender_role != kinds.SYSTEM_ROLE:
+            raise Forbidden("only the server raises clock alarms")
+        body = _decode(record.body, AlarmBody)
+        alarm = Alarm(body.clock, body.party, body.since)
+        if alarm not in clocks.pending(room.facts.clocks, room.state):
+            raise Conflict(f"the {alarm.key} clock is no longer running or already fired")
+        kept = room.facts.clocks
+        kept.fired[alarm.key] = alarm.since
+        kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
+        return []
+
+
+def state_body(to: str, reason: str) -> str:
+    return _encode(StateBody(to, reason))
+
+
+def caucus_body(party: str, open_: bool) -> str:
+    if party not in PARTIES:
+        raise RoomError("a caucus is held with the client or the freelancer")
+    return _encode(CaucusBody(party, open_))
+
+
+def handoff_body(brief: str, moderator: str | None = None) -> str:
+    return _encode(HandoffBody(brief, moderator))
+
+
+def csat_body(rating: int, comment: str) -> str:
+    return _encode(CsatBody(rating, comment))
+
+
+def state_change(
+    room_id: str, moderator: Member, client_id: str, to: str, reason: str, origin: str
+) -> Draft:
+    body = state_body(to, reason)
+    role = moderator.role
+    return Draft(room_id, ROOM, moderator.user, role, client_id, body, origin, kinds.STATE)
+
+
+def alarm_record(alarm: Alarm) -> FollowUp:
+    """The record the scheduler writes when `alarm` is due (idempotent by its client id)."""
+    body = _encode(AlarmBody(alarm.clock, alarm.since, alarm.party))
+    client_id = f"alarm:{alarm.key}:{alarm.since}"
+    if alarm.clock == clocks.REPLY and alarm.party is not None:
+        return FollowUp(caucus_of(alarm.party), kinds.REMINDER, client_id, body)
+    return FollowUp(NOTES, kinds.OVERDUE, client_id, body)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise RoomError(message)
+
+
+def _require_mediating(room: Room, what: str) -> None:
+    if room.state != State.MEDIATING:
+        raise Conflict(f"{what} need a room in mediation; this one is {room.state}")
+
+
+def _not_open(seq: int, offer: Offer | None) -> str:
+    if offer is None:
+        return f"proposal #{seq} is not open: no proposal is"
+    return f"proposal #{seq} is not open: #{offer.seq} is the one on the table"
