@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms.broker import Broker, PresenceHint, Published, RoomStale
+from rooms.broker import Broker, PresenceHint, Published, QueueHint, RoomStale
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.floor import Floor, floor_body
 from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
@@ -35,6 +35,7 @@ from rooms.ports import (
     Sink,
     StoredMessage,
 )
+from rooms.queue_feed import QueueFeed
 from rooms.visibility import (
     CHANNELS,
     NOTES,
@@ -129,6 +130,7 @@ class Hub:
         self._by_sink: dict[str, tuple[LiveRoom, _Subscription]] = {}
         self._filling: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.queue = QueueFeed(lambda room_id: broker.publish(room_id, QueueHint()))
 
     @property
     def rooms(self) -> dict[str, LiveRoom]:
@@ -287,6 +289,7 @@ class Hub:
         for record in records:
             self._accept(record)
             self._broker.publish(record.room_id, record)
+            self.queue.touched(record.room_id)
 
     def remote(self, room_id: str, event: Published) -> None:
         """Traffic from another process."""
@@ -297,6 +300,8 @@ class Hub:
         elif isinstance(event, RoomStale):
             if room is not None:
                 self._spawn(self._catch_up(room))
+        elif isinstance(event, QueueHint):
+            self.queue.remote(room_id)
         else:
             self._accept(event)
 
