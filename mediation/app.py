@@ -10,7 +10,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import health, rooms, transcripts, workflow
+from mediation.http import files, health, rooms, transcripts, workflow
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *rooms.routes,
             *transcripts.routes,
             *workflow.routes,
+            *files.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

@@ -5,6 +5,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+FILE_TYPES = (  # what the evidence locker accepts by default, by the real type of the bytes
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",  # docx
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # xlsx
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -31,6 +43,13 @@ class Settings:
     rate_burst: int = 60
     commit_max_batch: int = 512
     commit_linger_ms: float = 0.0
+    files_max_bytes: int = 100 * 1024 * 1024  # per file
+    files_types: tuple[str, ...] = FILE_TYPES  # MIME types, as detected from the bytes
+    files_chunk_bytes: int = 64 * 1024  # plaintext per sealed chunk
+    files_store: str = ""  # empty: data_dir/files; "s3://bucket/prefix": S3-compatible storage
+    s3_endpoint_url: str = ""  # empty: AWS; else e.g. a MinIO or Ceph endpoint
+    s3_region: str = ""
+    s3_part_bytes: int = 8 * 1024 * 1024  # multipart upload part size (at least 5 MiB)
 
     @property
     def resolved_database_url(self) -> str:
@@ -71,4 +90,15 @@ class Settings:
             rate_burst=int(get("RATE_BURST", str(defaults.rate_burst))),
             commit_max_batch=int(get("COMMIT_MAX_BATCH", str(defaults.commit_max_batch))),
             commit_linger_ms=float(get("COMMIT_LINGER_MS", str(defaults.commit_linger_ms))),
+            files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
+            files_types=_list(get("FILES_TYPES")) or defaults.files_types,
+            files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),
+            files_store=get("FILES_STORE"),
+            s3_endpoint_url=get("S3_ENDPOINT_URL"),
+            s3_region=get("S3_REGION"),
+            s3_part_bytes=int(get("S3_PART_BYTES", str(defaults.s3_part_bytes))),
         )
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
 
 from sqlalchemy import text
@@ -16,6 +17,7 @@ from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.secrets import Secrets, load_secrets
+from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from rooms.broker import Broker, LocalBroker
 from rooms.hub import Hub
@@ -25,6 +27,7 @@ from rooms.redis_broker import RedisBroker
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
+from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import RoomRow, TranscriptStore
 
@@ -68,6 +71,22 @@ def room_info(row: RoomRow) -> RoomInfo:
     )
 
 
+UPLOAD_SWEEP_AGE = timedelta(days=1)  # an upload unfinished for this long was interrupted
+
+
+async def start_locker(store: TranscriptStore, settings: Settings) -> Locker:
+    """The evidence locker, after clearing uploads that a crash left half done."""
+    locker = Locker(store, open_blobs(settings), settings.files_chunk_bytes)
+    try:
+        swept = await locker.sweep(datetime.now(UTC) - UPLOAD_SWEEP_AGE)
+    except Exception as exc:  # storage down at startup: retried at the next start
+        log.warning("could not sweep interrupted uploads: %s", exc.__class__.__name__)
+    else:
+        if swept:
+            log.info("removed %d interrupted uploads", swept)
+    return locker
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -82,6 +101,7 @@ class Services:
     node: str
     metrics: Metrics
     access_log: AccessLog
+    locker: Locker
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -134,6 +154,7 @@ class Services:
             node,
             metrics,
             AccessLog(db),
+            await start_locker(store, settings),
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -156,6 +177,7 @@ class Services:
     async def stop(self) -> None:
         await self.committer.close()
         await self.broker.close()
+        await self.locker.blobs.close()
         await self.db.close()
 
     def signing(self) -> SigningKeys:

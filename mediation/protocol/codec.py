@@ -82,6 +82,11 @@ class _Payload(msgspec.Struct):
     action: str | None = None
     party: str | None = None
     until: str | None = None
+    file: str | None = None
+    name: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -103,4 +108,9 @@ def _event(record: StoredMessage) -> EventFrame:
         payload.action,
         payload.party,
         payload.until,
+        payload.file,
+        payload.name,
+        payload.content_type,
+        payload.size,
+        payload.sha256,
     )

@@ -144,6 +144,11 @@ class EventFrame(_Frame, tag="event"):
     action: str | None = None  # floor: mute | unmute | pause | resume
     party: str | None = None  # floor: the muted or unmuted party
     until: str | None = None  # floor: when a mute or pause ends (ISO 8601)
+    file: str | None = None  # file, file_deleted: the file's id (GET /api/rooms/R/files/ID)
+    name: str | None = None  # file: its name, as the uploader gave it
+    content_type: str | None = None  # file: its type, as detected from its bytes
+    size: int | None = None  # file: bytes
+    sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
 
 
 class HistoryPage(_Frame, tag="history"):
