@@ -1,6 +1,7 @@
 """The evidence locker: files in a room's channels, sealed, proven, and seen only by those
 who see the channel."""
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -317,3 +318,24 @@ async def test_downloads_are_on_the_access_log_before_the_bytes(server):
         ("a-1", "auditor"),
     ]
     assert entries[1]["purpose"] == "quality review of the dispute"
+
+
+async def test_a_muted_party_attaches_nothing_even_with_the_room_unloaded(server):
+    room = await server.platform.open_room("T-muted")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    await moderator.send_json(
+        {"type": "floor", "id": "mute-1", "action": "mute", "party": "client", "minutes": 5}
+    )
+    assert (await moderator.next("ack", "error"))["type"] == "ack"
+    await moderator.close()
+    for _ in range(100):  # the last socket gone, the process forgets the live room
+        if room not in server.services.hub.rooms:
+            break
+        await asyncio.sleep(0.02)
+    assert room not in server.services.hub.rooms
+    client = await server.platform.token(room, "c-1", "client")
+    muted = await upload(server, room, client, pdf(1000))
+    assert (muted.status_code, muted.json()["error"]["code"]) == (403, "forbidden")
+    assert "muted" in muted.json()["error"]["message"]
+    freelancer = await server.platform.token(room, "f-1", "freelancer")
+    assert (await upload(server, room, freelancer, pdf(1000))).status_code == 201

@@ -14,7 +14,6 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -48,13 +47,13 @@ def _status(exc: TranscriptError) -> int:
 
 def _name(request: Request) -> str:
     raw = request.query_params.get("name", "")
-    name = PurePosixPath(raw.replace("\\", "/")).name.strip()  # a label, never a path
+    name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
     if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
     return name
 
 
-def _writable(who: Participant, channel: str, found: Services) -> None:
+async def _writable(who: Participant, channel: str, found: Services) -> None:
     role = who.member.role
     if channel not in CHANNELS:
         raise ApiError(
@@ -64,12 +63,10 @@ def _writable(who: Participant, channel: str, found: Services) -> None:
         raise ApiError(403, "forbidden", f"a {role} may not write to {channel!r}")
     if not accepts_writes(who.room.state):
         raise ApiError(409, "room_closed", f"room {who.room.id} is {who.room.state}")
-    live = found.hub.rooms.get(who.room.id)  # mutes and pauses, as this process knows them
-    if live is not None:
-        try:
-            live.floor.check(role)
-        except Forbidden as exc:
-            raise ApiError(403, "forbidden", str(exc)) from None
+    try:  # a muted party, or anyone in a paused room, attaches nothing either
+        (await found.hub.floor_of(who.room.id)).check(role)
+    except Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
 
 
 async def upload(request: Request) -> JSONResponse:
@@ -77,7 +74,7 @@ async def upload(request: Request) -> JSONResponse:
     found = services(request)
     who = await require_participant(request, room_id)
     channel, name = request.query_params.get("channel", JOINT), _name(request)
-    _writable(who, channel, found)
+    await _writable(who, channel, found)
     limit = found.settings.files_max_bytes
     if int(request.headers.get("content-length") or 0) > limit:
         raise ApiError(413, "too_large", f"the file is over the limit of {limit} bytes")
@@ -217,7 +214,7 @@ async def remove(request: Request) -> JSONResponse:
     uploader = (record.sender_user, record.sender_role) == (member.user, member.role)
     if not uploader and member.role is not Role.MODERATOR:
         raise ApiError(403, "forbidden", "only its uploader or a moderator deletes a file")
-    _writable(who, record.channel, found)
+    await _writable(who, record.channel, found)
     hold = await retention.hold_of(found.db, room_id)
     if hold is not None:
         raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
