@@ -178,3 +178,15 @@ async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(server):
     assert await locker.row(room, "f_crashed") is None
     assert not await locker.blobs.exists(locker.key(room, "f_crashed"))
     assert (await locker.row(room, first)).position == row.position  # its record was found
+
+
+async def test_the_html_export_lists_files_with_their_hashes_escaped(server):
+    room = await server.platform.open_room("T-html-files")
+    token = await server.platform.token(room, "c-1", "client")
+    made = (await upload(server, room, token, pdf(2000), "<b>invoice.pdf")).json()
+    response = await server.platform.http.get(
+        f"/api/rooms/{room}/export?format=html", headers=server.platform.auth
+    )
+    assert "&lt;b&gt;invoice.pdf" in response.text
+    assert "<b>invoice" not in response.text
+    assert made["sha256"] in response.text
