@@ -339,3 +339,14 @@ async def test_a_muted_party_attaches_nothing_even_with_the_room_unloaded(server
     assert "muted" in muted.json()["error"]["message"]
     freelancer = await server.platform.token(room, "f-1", "freelancer")
     assert (await upload(server, room, freelancer, pdf(1000))).status_code == 201
+
+
+async def test_a_failing_blob_store_is_unavailable_and_leaves_no_row(server):
+    room = await server.platform.open_room("T-disk")
+    token = await server.platform.token(room, "c-1", "client")
+    root = server.settings.data_dir / "files"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / room).write_bytes(b"")  # a file where the room's directory should be
+    response = await upload(server, room, token, pdf(1000))
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "unavailable")
+    assert await stored(server) == (0, 0, [room])  # only what was in the way

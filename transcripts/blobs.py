@@ -8,17 +8,24 @@ nothing is left behind. The S3-compatible store is in `s3_blobs`.
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from transcripts.errors import TranscriptError
 
 READ_BYTES = 256 * 1024
+T = TypeVar("T")
 
 
 class BlobMissing(TranscriptError):
     code = "not_found"
+
+
+class BlobUnavailable(TranscriptError):
+    """The blob store failed (disk full, object storage down): nothing was stored."""
+
+    code = "unavailable"
 
 
 class BlobStore(Protocol):
@@ -53,16 +60,16 @@ class LocalBlobStore:
     async def put(self, key: str, pieces: AsyncIterator[bytes]) -> int:
         path = self._path(key)
         part = path.with_name(path.name + ".part")
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        file = await asyncio.to_thread(part.open, "wb")
+        await _disk(key, path.parent.mkdir, parents=True, exist_ok=True)
+        file = await _disk(key, part.open, "wb")
         written = 0
         try:
-            async for piece in pieces:
-                await asyncio.to_thread(file.write, piece)
+            async for piece in pieces:  # an error of the source passes through as it is
+                await _disk(key, file.write, piece)
                 written += len(piece)
-            await asyncio.to_thread(_sync_and_close, file)
-            await asyncio.to_thread(os.replace, part, path)
-            await asyncio.to_thread(_sync_dir, path.parent)
+            await _disk(key, _sync_and_close, file)
+            await _disk(key, os.replace, part, path)
+            await _disk(key, _sync_dir, path.parent)
         except BaseException:
             file.close()
             part.unlink(missing_ok=True)
@@ -74,20 +81,35 @@ class LocalBlobStore:
             file = await asyncio.to_thread(self._path(key).open, "rb")
         except FileNotFoundError:
             raise BlobMissing(f"no blob {key}") from None
+        except OSError as exc:
+            raise BlobUnavailable(f"blob {key} not readable: {exc.strerror}") from exc
         try:
-            while piece := await asyncio.to_thread(file.read, READ_BYTES):
+            while piece := await _disk(key, file.read, READ_BYTES):
                 yield piece
         finally:
             file.close()
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        try:
+            await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        except NotADirectoryError:
+            return  # no directory, no blob
+        except OSError as exc:
+            raise BlobUnavailable(f"blob {key} not deleted: {exc.strerror}") from exc
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
 
     async def close(self) -> None:
         return None
+
+
+async def _disk(key: str, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`call` in a worker thread; a failure of the disk is the store being unavailable."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except OSError as exc:
+        raise BlobUnavailable(f"blob {key}: {exc.strerror or exc.__class__.__name__}") from exc
 
 
 def _sync_and_close(file: BinaryIO) -> None:

@@ -14,6 +14,7 @@ between leaves a NULL row that `sweep` resolves later: kept if its record
 was committed, otherwise removed with its blob.
 """
 
+import logging
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from transcripts.content_types import SNIFF_BYTES, detect
 from transcripts.errors import Tampered, TooLarge, UnsupportedType
 from transcripts.schema import files, records, rooms
 from transcripts.store import Record, TranscriptStore
+
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
 
@@ -125,10 +128,15 @@ class Locker:
             await conn.execute(update(files).where(files.c.id == file_id).values(position=position))
 
     async def discard(self, room_id: str, file_id: str) -> None:
-        """Undo an upload whose record was never committed: blob and row."""
-        await self.blobs.delete(self.key(room_id, file_id))
-        async with self.store.db.write() as conn:
-            await conn.execute(delete(files).where(files.c.id == file_id))
+        """Undo an upload whose record was never committed: blob, then row. Never raises
+        (it runs while another error is on its way): what it cannot remove stays for
+        `sweep`, the row last, so a blob is never left without one."""
+        try:
+            await self.blobs.delete(self.key(room_id, file_id))
+            async with self.store.db.write() as conn:
+                await conn.execute(delete(files).where(files.c.id == file_id))
+        except Exception as exc:
+            log.warning("upload %s not yet cleaned up: %s", file_id, exc.__class__.__name__)
 
     async def row(self, room_id: str, file_id: str) -> FileRow | None:
         query = select(files).where(files.c.id == file_id, files.c.room_id == room_id)

@@ -13,7 +13,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from transcripts.blobs import READ_BYTES, BlobMissing
+from botocore.exceptions import BotoCoreError, ClientError
+
+from transcripts.blobs import READ_BYTES, BlobMissing, BlobUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -63,9 +65,11 @@ class S3BlobStore:
             if buffer:
                 await upload.part(bytes(buffer))
             return await upload.complete()
-        except BaseException:
+        except BaseException as exc:
             if upload is not None:
                 await asyncio.shield(upload.abort())
+            if isinstance(exc, BotoCoreError | ClientError):
+                raise BlobUnavailable(f"blob {key} not stored: {exc}") from exc
             raise
 
     async def get(self, key: str) -> AsyncIterator[bytes]:
@@ -75,6 +79,8 @@ class S3BlobStore:
             )
         except self._s3.exceptions.NoSuchKey:
             raise BlobMissing(f"no blob {key}") from None
+        except (BotoCoreError, ClientError) as exc:
+            raise BlobUnavailable(f"blob {key} not readable: {exc}") from exc
         body = response["Body"]
         try:
             while piece := await asyncio.to_thread(body.read, READ_BYTES):

@@ -29,7 +29,7 @@ from rooms.ports import Draft
 from rooms.visibility import CHANNELS, JOINT, Role, can_read, can_write
 from transcripts import retention
 from transcripts.attachments import FILE, FILE_DELETED, FileFacts
-from transcripts.blobs import BlobMissing
+from transcripts.blobs import BlobMissing, BlobUnavailable
 from transcripts.errors import Shredded, Tampered, TranscriptError
 from transcripts.locker import FileRow, client_id
 from transcripts.store import Record
@@ -76,7 +76,10 @@ async def upload(request: Request) -> JSONResponse:
     channel, name = request.query_params.get("channel", JOINT), _name(request)
     await _writable(who, channel, found)
     limit = found.settings.files_max_bytes
-    if int(request.headers.get("content-length") or 0) > limit:
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit():
+        raise ApiError(400, "invalid", "Content-Length is not a number")
+    if int(declared) > limit:
         raise ApiError(413, "too_large", f"the file is over the limit of {limit} bytes")
     file_id = "f_" + secrets.token_urlsafe(12)
     member = who.member
@@ -156,6 +159,8 @@ async def download(request: Request) -> StreamingResponse:
     except (Tampered, BlobMissing) as exc:
         log.error("download refused: %s", exc, extra={"room": room_id})
         raise ApiError(422, "tampered", f"file {file_id} fails its proof: {exc}") from None
+    except BlobUnavailable as exc:
+        raise ApiError(503, "unavailable", str(exc)) from None
     member = who.member
     try:  # who, when: on the chained access log before any byte leaves
         await found.access_log.append(
@@ -177,7 +182,7 @@ async def _rest(
     try:
         async for chunk in chunks:
             yield chunk
-    except (Tampered, BlobMissing) as exc:
+    except (Tampered, BlobMissing, BlobUnavailable) as exc:
         # Headers are gone: cut the connection short of Content-Length, which every
         # HTTP client reports as an incomplete body. The authenticated bytes so far stand.
         log.error("download of %s cut: %s", file_id, exc)
