@@ -10,7 +10,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import health, macros, reports, rooms, staff, transcripts, workflow
+from mediation.http import files, health, macros, reports, rooms, staff, transcripts, workflow
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *reports.routes,
             *staff.routes,
             *macros.routes,
+            *files.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

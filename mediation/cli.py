@@ -75,9 +75,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     export.add_argument("room")
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.add_argument("--html", action="store_true", help="the printable HTML rendering")
+    export.add_argument(
+        "--with-files", type=Path, metavar="DIR", help="also write every file, as DIR/FILE_ID"
+    )
     check = commands.add_parser("verify", help="verify a bundle offline; exit 0 intact, 1 not")
     check.add_argument("bundle", type=Path)
     check.add_argument("--public-key", type=Path, required=True, help="Ed25519 public key, PEM")
+    check.add_argument(
+        "--files", type=Path, metavar="DIR", help="also check exported files (DIR/FILE_ID)"
+    )
     keys = commands.add_parser("keys", help="key management")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("public", help="print the signing keys' public halves (PEM)")
@@ -103,9 +109,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     elif args.command == "export":
-        sys.exit(asyncio.run(_export(settings, args.room, args.out, args.html)))
+        sys.exit(asyncio.run(_export(settings, args)))
     elif args.command == "verify":
-        sys.exit(offline.verify_file(args.bundle, args.public_key))
+        sys.exit(offline.verify_file(args.bundle, args.public_key, args.files))
     elif args.command == "retention":
         sys.exit(asyncio.run(offline.apply_retention(settings, args.dry_run, args.older_than)))
     elif args.command == "keys":
@@ -122,8 +128,10 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return offline.print_public_keys(settings)
 
 
-async def _export(settings: Settings, room: str, out: Path | None, html: bool) -> int:
-    if out is None:
-        return await offline.export(settings, room, sys.stdout.buffer, html)
-    with out.open("wb") as file:
-        return await offline.export(settings, room, file, html)
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.out is None:
+        return await offline.export(
+            settings, args.room, sys.stdout.buffer, args.html, args.with_files
+        )
+    with args.out.open("wb") as file:
+        return await offline.export(settings, args.room, file, args.html, args.with_files)

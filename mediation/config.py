@@ -7,6 +7,18 @@ from pathlib import Path
 
 from rooms.clocks import Targets
 
+FILE_TYPES = (  # what the evidence locker accepts by default, by the real type of the bytes
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",  # docx
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # xlsx
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -42,6 +54,14 @@ class Settings:
     @property
     def targets(self) -> Targets:
         return Targets(self.first_response_target, self.answer_target, self.reply_target)
+
+    files_max_bytes: int = 100 * 1024 * 1024  # per file
+    files_types: tuple[str, ...] = FILE_TYPES  # MIME types, as detected from the bytes
+    files_chunk_bytes: int = 64 * 1024  # plaintext per sealed chunk
+    files_store: str = ""  # empty: data_dir/files; "s3://bucket/prefix": S3-compatible storage
+    s3_endpoint_url: str = ""  # empty: AWS; else e.g. a MinIO or Ceph endpoint
+    s3_region: str = ""
+    s3_part_bytes: int = 8 * 1024 * 1024  # multipart upload part size (at least 5 MiB)
 
     @property
     def resolved_database_url(self) -> str:
@@ -88,4 +108,15 @@ class Settings:
             answer_target=float(get("ANSWER_TARGET", str(defaults.answer_target))),
             reply_target=float(get("REPLY_TARGET", str(defaults.reply_target))),
             clock_tick=float(get("CLOCK_TICK", str(defaults.clock_tick))),
+            files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
+            files_types=_list(get("FILES_TYPES")) or defaults.files_types,
+            files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),
+            files_store=get("FILES_STORE"),
+            s3_endpoint_url=get("S3_ENDPOINT_URL"),
+            s3_region=get("S3_REGION"),
+            s3_part_bytes=int(get("S3_PART_BYTES", str(defaults.s3_part_bytes))),
         )
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())

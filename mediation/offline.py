@@ -1,6 +1,7 @@
 """Commands that work on the stored transcripts directly, without a running server:
 export, verify, and the keys' public halves."""
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,15 +12,17 @@ from typing import BinaryIO
 from mediation import keys
 from mediation.config import Settings
 from mediation.secrets import Secrets, load_secrets
+from mediation.storage import open_blobs
 from mediation.transcript_html import render
 from transcripts import retention
 from transcripts.database import Database
 from transcripts.errors import TranscriptError
-from transcripts.export import export_bundle
+from transcripts.export import Proof, bundle_lines, prove
+from transcripts.locker import Locker
 from transcripts.rotation import rewrap_all, rooms_under
 from transcripts.signing import load_public_pem, public_pem
 from transcripts.store import TranscriptStore
-from transcripts.verify import verify
+from transcripts.verify import check_files, verify
 
 
 @asynccontextmanager
@@ -32,22 +35,51 @@ async def opened_store(settings: Settings) -> AsyncIterator[tuple[TranscriptStor
         await db.close()
 
 
-async def export(settings: Settings, room_id: str, out: BinaryIO, html: bool) -> int:
+async def export(
+    settings: Settings, room_id: str, out: BinaryIO, html: bool, files_dir: Path | None = None
+) -> int:
+    """Prove the room (files included), write its bundle, and with `files_dir` a copy of
+    every file in it, named by its id, as the bundle lists them."""
     async with opened_store(settings) as (store, keys):
+        locker = Locker(store, open_blobs(settings))
         try:
-            lines = await export_bundle(store, keys.signing, room_id)
+            proof = await prove(store, room_id, locker)
+            lines = bundle_lines(store, keys.signing, proof)
+            async for chunk in render(lines) if html else lines:
+                out.write(chunk)
+            if files_dir is not None:
+                copied = await _copy_files(locker, proof, files_dir)
+                print(f"{copied} files written to {files_dir}", file=sys.stderr)
         except TranscriptError as exc:
             print(f"export refused: {exc}", file=sys.stderr)
             return 1
-        async for chunk in render(lines) if html else lines:
-            out.write(chunk)
+        finally:
+            await locker.blobs.close()
     return 0
 
 
-def verify_file(bundle: Path, public_key: Path) -> int:
+async def _copy_files(locker: Locker, proof: Proof, directory: Path) -> int:
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    copied = 0
+    for exported in proof.files:
+        row = await locker.row(proof.room.id, exported.facts.file)
+        if exported.deleted or row is None:
+            continue
+        part = directory / f"{row.id}.part"
+        with part.open("wb") as copy:
+            async for chunk in locker.open(row, exported.facts):
+                copy.write(chunk)
+        part.replace(directory / row.id)
+        copied += 1
+    return copied
+
+
+def verify_file(bundle: Path, public_key: Path, files_dir: Path | None = None) -> int:
     key = load_public_pem(public_key.read_bytes())
     with bundle.open("rb") as lines:
         verdict = verify(lines, key)
+    if files_dir is not None:
+        verdict = check_files(verdict, files_dir)
     print(("OK: " if verdict.ok else "BROKEN: ") + verdict.reason)
     return 0 if verdict.ok else 1
 
@@ -91,13 +123,30 @@ async def apply_retention(settings: Settings, dry_run: bool, older_than: int | N
         return 2
     cutoff = datetime.now(UTC) - timedelta(days=days)
     async with opened_store(settings) as (store, _):
+        locker = Locker(store, open_blobs(settings))
         rooms = await retention.due(store.db, cutoff)
         for room in rooms:
             done = dry_run or await retention.shred(store.db, room.room_id, cutoff)
             verb = "would shred" if dry_run else ("shredded" if done else "skipped (changed)")
             print(f"{verb} {room.room_id} (ticket {room.ticket}, closed {room.closed_at:%Y-%m-%d})")
+        if not dry_run:  # this run's rooms, and any a failed run left with files
+            for room_id in await locker.shredded_with_files():
+                await _purge_files(locker, room_id)
+        await locker.blobs.close()
     print(f"{len(rooms)} closed rooms older than {days} days, not on legal hold")
     return 0
+
+
+async def _purge_files(locker: Locker, room_id: str) -> None:
+    """After the key is gone the files are unreadable already; their blobs go too,
+    best effort: a later run finds what is left (the rows stay until then)."""
+    try:
+        purged = await locker.purge_room(room_id)
+    except Exception as exc:
+        print(f"  files of {room_id} not yet removed: {exc.__class__.__name__}", file=sys.stderr)
+    else:
+        if purged:
+            print(f"  removed {purged} files of {room_id}")
 
 
 def print_public_keys(settings: Settings) -> int:

@@ -4,6 +4,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
 
 from sqlalchemy import text
@@ -17,6 +18,7 @@ from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.secrets import Secrets, load_secrets
+from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
 from rooms.broker import Broker, LocalBroker
@@ -27,6 +29,7 @@ from rooms.workflow import Workflow
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
+from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import RoomRow, TranscriptStore
 
@@ -70,6 +73,22 @@ def room_info(row: RoomRow) -> RoomInfo:
     )
 
 
+UPLOAD_SWEEP_AGE = timedelta(days=1)  # an upload unfinished for this long was interrupted
+
+
+async def start_locker(store: TranscriptStore, settings: Settings) -> Locker:
+    """The evidence locker, after clearing uploads that a crash left half done."""
+    locker = Locker(store, open_blobs(settings), settings.files_chunk_bytes)
+    try:
+        swept = await locker.sweep(datetime.now(UTC) - UPLOAD_SWEEP_AGE)
+    except Exception as exc:  # storage down at startup: retried at the next start
+        log.warning("could not sweep interrupted uploads: %s", exc.__class__.__name__)
+    else:
+        if swept:
+            log.info("removed %d interrupted uploads", swept)
+    return locker
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -86,6 +105,7 @@ class Services:
     access_log: AccessLog
     workflow: Workflow
     clocks: ClockScheduler
+    locker: Locker
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -143,6 +163,7 @@ class Services:
             AccessLog(db),
             workflow,
             clocks,
+            await start_locker(store, settings),
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -168,6 +189,7 @@ class Services:
         await self.clocks.close()
         await self.committer.close()
         await self.broker.close()
+        await self.locker.blobs.close()
         await self.db.close()
 
     def signing(self) -> SigningKeys:

@@ -29,9 +29,27 @@ def _head(header: dict[str, object]) -> str:
         f"<h1>Dispute transcript: room {escape(room['id'])}</h1>"
         f"<p>Ticket {escape(ticket['provider'])}/{escape(ticket['id'])} · state "
         f"{escape(room['state'])} · exported {escape(str(header['exported_at']))}</p>"
-        f"<p>Participants: {people}</p>"
+        f"<p>Participants: {people}</p>{_files(header.get('files'))}"
         "<table><thead><tr><th>#</th><th>channel</th><th>sender</th><th>time</th>"
         "<th>message</th></tr></thead><tbody>"
+    )
+
+
+def _files(files: object) -> str:
+    """The files the bundle lists, with the SHA-256 a copy must match."""
+    if not isinstance(files, list) or not files:
+        return ""
+    rows = "".join(
+        f"<tr><td class=meta>{f['position']}</td><td>{escape(f['name'])}"
+        f"{' (deleted)' if f['deleted'] else ''}</td>"
+        f"<td class=meta>{escape(f['content_type'])}<br>{f['size']} bytes</td>"
+        f"<td class=meta>{escape(f['uploader']['user'])}<br>{escape(f['uploader']['role'])}</td>"
+        f"<td><code>{escape(f['sha256'])}</code></td></tr>"
+        for f in files
+    )
+    return (
+        "<h2>Files</h2><table><thead><tr><th>#</th><th>name</th><th>type</th><th>uploader</th>"
+        f"<th>SHA-256</th></tr></thead><tbody>{rows}</tbody></table><h2>Records</h2>"
     )
 
 

@@ -372,12 +372,25 @@ class Hub:
     async def _restore_floor(self, room: LiveRoom, upto: int) -> None:
         """A mute or pause outlives the sockets: replay the room channel's floor records
         (a few per room: joins, state and floor changes) when the room goes live again."""
+        await self._replay_floor(room.info.id, room.floor, upto)
+
+    async def floor_of(self, room_id: str) -> Floor:
+        """Mutes and pauses of a room, for writes that come without a socket (files):
+        as delivered here if the room is live, else replayed from the log."""
+        room = self._rooms.get(room_id)
+        if room is not None:
+            return room.floor
+        floor = Floor()
+        await self._replay_floor(room_id, floor, (await self._log.heads(room_id)).get(ROOM, 0))
+        return floor
+
+    async def _replay_floor(self, room_id: str, floor: Floor, upto: int) -> None:
         after = 0
         while after < upto:
-            page = await self._log.read(room.info.id, ROOM, after, upto, REPLAY_PAGE)
+            page = await self._log.read(room_id, ROOM, after, upto, REPLAY_PAGE)
             if not page:
                 return
             for record in page:
                 if record.kind == FLOOR:
-                    room.floor.apply(record.body)
+                    floor.apply(record.body)
             after = page[-1].seq

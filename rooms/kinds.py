@@ -17,6 +17,8 @@ RESPONSE = "response"  # accept or reject of a proposal (joint)
 CSAT = "csat"  # a party's rating once resolved (its caucus)
 OVERDUE = "overdue"  # a response clock passed its target (notes: the moderator is nudged)
 REMINDER = "reminder"  # a party has not replied in time (its caucus)
+# `file` and `file_deleted` (attachments) are named in transcripts/attachments.py: exports
+# and offline verification need them below this layer.
 
 AMENDMENTS = (EDIT, RETRACT)
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})

@@ -35,3 +35,15 @@ class Shredded(TranscriptError):
 
 class StoreUnavailable(TranscriptError):
     code = "unavailable"
+
+
+class TooLarge(TranscriptError):
+    """A file over the configured maximum size."""
+
+    code = "too_large"
+
+
+class UnsupportedType(TranscriptError):
+    """A file whose bytes are not of an allowed type, whatever its name says."""
+
+    code = "unsupported_type"

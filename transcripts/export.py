@@ -11,12 +11,17 @@ Memory stays bounded by one page either way.
 
 import hashlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from transcripts import bundle, chain
+from transcripts.attachments import FILE, FILE_DELETED, FileFacts, facts_of, target_of
+from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
+from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import Record, RoomRow, TranscriptStore, header_of
 
@@ -44,12 +49,34 @@ async def walk(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator
             raise Tampered(f"room {room_id}: positions {position + 1} to {upto} are missing")
 
 
+@dataclass
+class ExportedFile:
+    """A file as its `file` record (and any `file_deleted` record after it) says."""
+
+    facts: FileFacts
+    record: Record
+    deleted: bool = False
+
+    def line(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            **msgspec.structs.asdict(self.facts),
+            "position": r.position,
+            "channel": r.channel,
+            "seq": r.seq,
+            "uploader": {"user": r.sender_user, "role": r.sender_role},
+            "ts": r.ts,
+            "deleted": self.deleted,
+        }
+
+
 @dataclass(frozen=True)
 class Proof:
     room: RoomRow
     upto: int
     writers: set[tuple[str, str]]
     shredded: bool  # the data key is destroyed: bodies are gone, links cannot be redone
+    files: list[ExportedFile] = field(default_factory=list)
 
 
 async def sealed_rows(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator[Any]:
@@ -66,22 +93,43 @@ async def sealed_rows(store: TranscriptStore, room_id: str, upto: int) -> AsyncI
             raise Tampered(f"room {room_id}: positions {position + 1} to {upto} are missing")
 
 
-async def prove(store: TranscriptStore, room_id: str) -> Proof:
-    """Check the whole room: its row, its last position, who wrote in it."""
+async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = None) -> Proof:
+    """Check the whole room: its row, its last position, who wrote in it, and (given
+    the `locker`) every stored file against the SHA-256 its record states."""
     room = await store.room(room_id)
     tip = await store.tip(room_id)
     if room is None or tip is None:
         raise UnknownRoom(f"no room {room_id}")
     upto, chain_head, shredded = tip
     writers: set[tuple[str, str]] = set()
+    files: dict[str, ExportedFile] = {}
     last = chain.GENESIS
     records = sealed_rows(store, room_id, upto) if shredded else walk(store, room_id, upto)
     async for record in records:
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
+        if record.kind == FILE and not shredded:
+            facts = facts_of(record.body)
+            files[facts.file] = ExportedFile(facts, record)
+        elif record.kind == FILE_DELETED and not shredded:
+            deleted = files.get(target_of(record.body))
+            if deleted is not None:
+                deleted.deleted = True
     if last != chain_head:
         raise Tampered(f"room {room_id}: the chain does not end at the room's recorded head")
-    return Proof(room, upto, writers, shredded)
+    if locker is not None:
+        for exported in files.values():
+            if not exported.deleted:
+                await _prove_file(locker, room_id, exported)
+    return Proof(room, upto, writers, shredded, list(files.values()))
+
+
+async def _prove_file(locker: Locker, room_id: str, exported: ExportedFile) -> None:
+    where = f"position {exported.record.position} ({exported.record.channel})"
+    try:
+        await locker.prove(room_id, exported.facts)
+    except (Tampered, BlobMissing) as exc:
+        raise Tampered(f"{exc} [its record: {where}]") from None
 
 
 def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str, str]]:
@@ -107,13 +155,13 @@ def record_line(record: Any, shredded: bool = False) -> dict[str, Any]:
 
 
 async def export_bundle(
-    store: TranscriptStore, signing: SigningKeys, room_id: str
+    store: TranscriptStore, signing: SigningKeys, room_id: str, locker: Locker | None = None
 ) -> AsyncIterator[bytes]:
     """Prove the room, then stream its bundle line by line. Raises before the first line."""
-    return _lines(store, signing, await prove(store, room_id))
+    return bundle_lines(store, signing, await prove(store, room_id, locker))
 
 
-async def _lines(
+async def bundle_lines(
     store: TranscriptStore, signing: SigningKeys, proof: Proof
 ) -> AsyncIterator[bytes]:
     room = proof.room
@@ -129,6 +177,7 @@ async def _lines(
             "participants": participants(room, proof.writers),
             "shredded": proof.shredded,
         },
+        "files": [exported.line() for exported in proof.files],
         "exported_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
     out = bundle.line(header)

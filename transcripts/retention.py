@@ -62,3 +62,12 @@ async def set_hold(db: Database, room_id: str, reason: str | None) -> bool:
             update(rooms).where(rooms.c.id == room_id).values(legal_hold=reason)
         )
     return result.rowcount == 1
+
+
+async def hold_of(db: Database, room_id: str) -> str | None:
+    """The reason of the room's legal hold; None if there is none."""
+    async with db.read() as conn:
+        reason: str | None = await conn.scalar(
+            select(rooms.c.legal_hold).where(rooms.c.id == room_id)
+        )
+    return reason

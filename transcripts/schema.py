@@ -100,3 +100,18 @@ access_log = Table(
     Column("room_id", String(40), nullable=False),
     Column("hash", LargeBinary(32), nullable=False),  # chained like a room's records
 )
+
+files = Table(  # the evidence locker's bookkeeping: what a file *is* lives in its sealed record
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("room_id", String(40), ForeignKey("rooms.id"), nullable=False, index=True),
+    Column("uploader_user", String(128), nullable=False),
+    Column("uploader_role", String(16), nullable=False),
+    Column("chunk_size", Integer, nullable=False),  # plaintext bytes per sealed chunk
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The position of the file's record once committed; NULL while the upload runs
+    # (a row left NULL by a crash is swept, blob and all).
+    Column("position", BigInteger, nullable=True),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),  # its blob is gone
+)

@@ -593,6 +593,11 @@ class TranscriptStore:
             row.sealed,
         )
 
+    async def room_cipher(self, room_id: str) -> RoomCipher:
+        """The room's data key, for what is sealed beside its records (files). Raises
+        Shredded once the key is destroyed."""
+        return await self._cipher(room_id)
+
     async def _cipher(self, room_id: str) -> RoomCipher:
         """The room's data key, cached for CIPHER_TTL so a shredding reaches every process."""
         cached = self._ciphers.get(room_id)

@@ -7,12 +7,25 @@ line and, for a record, its position, channel and seq.
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from transcripts import bundle, chain
+from transcripts.attachments import FILE, FILE_DELETED, facts_of, target_of
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A file the bundle's records list (and no later record deleted)."""
+
+    file: str
+    name: str
+    size: int
+    sha256: str
+    position: int
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,7 @@ class Verdict:
     ok: bool
     reason: str
     records: int = 0
+    files: tuple[Listed, ...] = ()
 
 
 class Broken(Exception):
@@ -48,6 +62,8 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
     room_id: str | None = None
     shredded = False
     prev, count = chain.GENESIS, 0
+    header_files: object = None
+    files: dict[str, Listed] = {}
     for number, raw in enumerate(lines, start=1):
         obj = _parse(number, raw)
         kind = obj.get("type")
@@ -56,15 +72,20 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
                 raise Broken(f"line 1: not a {bundle.FORMAT} header")
             room_id = str(obj["room"]["id"])  # type: ignore[index]
             shredded = bool(obj["room"].get("shredded"))  # type: ignore[attr-defined]
+            header_files = obj.get("files")
         elif kind == "record":
             assert room_id is not None
             prev = _check_record(number, obj, room_id, prev, count, shredded)
             count += 1
+            if not shredded:
+                _track_file(number, obj, files)
         elif kind == "footer":
             _check_footer(obj, count, prev, digest.hexdigest(), public_key)
+            _check_header_files(header_files, files)
             note = " (shredded: bodies destroyed, links not recomputable)" if shredded else ""
-            reason = f"intact{note}: {count} records, signed by key {obj['key_id']}"
-            return Verdict(True, reason, count)
+            listed = f", {len(files)} files listed" if files else ""
+            reason = f"intact{note}: {count} records{listed}, signed by key {obj['key_id']}"
+            return Verdict(True, reason, count, tuple(files.values()))
         else:
             raise Broken(f"line {number}: unexpected {kind!r} line")
         digest.update(raw if raw.endswith(b"\n") else raw + b"\n")
@@ -122,3 +143,52 @@ def _check_footer(
             f"footer: signature does not verify with this public key "
             f"(the bundle names signing key {obj.get('key_id')!r})"
         ) from None
+
+
+def _track_file(number: int, obj: dict[str, object], files: dict[str, Listed]) -> None:
+    """A `file` record lists a file; a `file_deleted` record takes it off the list."""
+    try:
+        if obj["kind"] == FILE:
+            facts = facts_of(str(obj["body"]))
+            position = int(obj["position"])  # type: ignore[call-overload]
+            files[facts.file] = Listed(facts.file, facts.name, facts.size, facts.sha256, position)
+        elif obj["kind"] == FILE_DELETED:
+            files.pop(target_of(str(obj["body"])), None)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise Broken(f"line {number}: a file record whose body is not a file's facts") from None
+
+
+def _check_header_files(stated: object, files: dict[str, Listed]) -> None:
+    """The header's list of files (signed, for readers) must say what the records say."""
+    if stated is None:
+        return
+    if not isinstance(stated, list):
+        raise Broken("line 1: `files` is not a list")
+    live = {
+        (f.get("file"), f.get("sha256"))
+        for f in stated
+        if isinstance(f, dict) and not f.get("deleted")
+    }
+    if live != {(f.file, f.sha256) for f in files.values()}:
+        raise Broken("line 1: the header's files do not match the file records")
+
+
+def check_files(verdict: Verdict, directory: Path) -> Verdict:
+    """The exported copies of a verified bundle's files, `directory/FILE_ID`, against the
+    SHA-256 and size their records state. The first file that differs is named."""
+    if not verdict.ok:
+        return verdict
+    for listed in verdict.files:
+        where = f"file {listed.file} ({listed.name!r}, record at position {listed.position})"
+        path = directory / listed.file
+        if not path.is_file():
+            return Verdict(False, f"{where}: missing from {directory}", verdict.records)
+        digest, size = hashlib.sha256(), 0
+        with path.open("rb") as copy:
+            while piece := copy.read(1 << 20):
+                digest.update(piece)
+                size += len(piece)
+        if size != listed.size or digest.hexdigest() != listed.sha256:
+            return Verdict(False, f"{where}: content does not match its sha256", verdict.records)
+    reason = f"{verdict.reason}; {len(verdict.files)} files match their hashes"
+    return Verdict(True, reason, verdict.records, verdict.files)

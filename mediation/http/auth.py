@@ -8,8 +8,12 @@ from starlette.requests import Request
 
 from mediation.auth.tokens import InvalidToken
 from mediation.http.errors import ApiError
-from mediation.services import Services
+from mediation.services import Services, room_info
+from rooms.errors import Forbidden
+from rooms.hub import admit
+from rooms.ports import Member
 from rooms.visibility import Role
+from transcripts.store import RoomRow
 
 
 def services(request: Request) -> Services:
@@ -81,3 +85,32 @@ async def require_reader(request: Request, room_id: str, action: str) -> Actor:
     if grant.role is not Role.AUDITOR or grant.room_id != room_id:
         raise ApiError(403, "forbidden", f"only an auditor of room {room_id} may {action} it")
     return Actor(grant.user, grant.role, grant.purpose)
+
+
+@dataclass(frozen=True)
+class Participant:
+    """The verified holder of a room token, in that room."""
+
+    member: Member
+    purpose: str  # auditors state one; empty for others
+    room: RoomRow
+
+
+async def require_participant(request: Request, room_id: str) -> Participant:
+    """The holder of a room token for `room_id` (parties: the room's own)."""
+    found = services(request)
+    try:
+        grant = found.tokens.verify(_bearer(request))
+    except InvalidToken as exc:
+        raise ApiError(401, "unauthorized", f"a room token is required: {exc}") from None
+    if grant.room_id != room_id:
+        raise ApiError(403, "forbidden", f"this token is not for room {room_id}")
+    room = await found.store.room(room_id)
+    if room is None:
+        raise ApiError(404, "not_found", "no such room")
+    member = Member(grant.user, grant.role)
+    try:
+        admit(room_info(room), member)
+    except Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+    return Participant(member, grant.purpose, room)

@@ -21,7 +21,7 @@ async def export(request: Request) -> StreamingResponse:
     found = services(request)
     reader = await require_reader(request, room_id, action="export")
     try:
-        lines = await export_bundle(found.store, found.signing(), room_id)
+        lines = await export_bundle(found.store, found.signing(), room_id, found.locker)
     except UnknownRoom:
         raise ApiError(404, "not_found", "no such room") from None
     except Tampered as exc:

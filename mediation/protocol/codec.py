@@ -95,6 +95,11 @@ class _Payload(msgspec.Struct):
     comment: str | None = None
     clock: str | None = None
     since: str | None = None
+    file: str | None = None
+    name: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
 
 
 _decode_payload = msgspec.json.Decoder(_Payload).decode
@@ -126,6 +131,11 @@ def _event(record: StoredMessage) -> EventFrame:
         comment=p.comment,
         clock=p.clock,
         since=p.since,
+        file=p.file,
+        name=p.name,
+        content_type=p.content_type,
+        size=p.size,
+        sha256=p.sha256,
     )
 
 

@@ -217,6 +217,11 @@ class EventFrame(_Frame, tag="event"):
     comment: str | None = None  # csat
     clock: str | None = None  # overdue, reminder: unclaimed | answer | reply
     since: str | None = None  # overdue, reminder: when the wait began
+    file: str | None = None  # file, file_deleted: the file's id (GET /api/rooms/R/files/ID)
+    name: str | None = None  # file: its name, as the uploader gave it
+    content_type: str | None = None  # file: its type, as detected from its bytes
+    size: int | None = None  # file: bytes
+    sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
 
 
 class HistoryPage(_Frame, tag="history"):

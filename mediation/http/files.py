@@ -1,0 +1,253 @@
+"""The evidence locker over HTTP: upload, download and delete a room's files.
+
+    POST   /api/rooms/{room}/files?channel=joint&name=contract.pdf   raw body: the file
+    GET    /api/rooms/{room}/files/{file}
+    DELETE /api/rooms/{room}/files/{file}?reason=...
+
+Every call carries a room token (`Authorization: Bearer`). A file lives in
+one channel, through its `file` record there, so it is seen by exactly those
+who see the channel's messages; to anyone else it does not exist (404).
+"""
+
+import base64
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from mediation.http.auth import Participant, require_participant, services
+from mediation.http.errors import ApiError
+from mediation.services import Services
+from rooms.errors import Forbidden
+from rooms.lifecycle import accepts_writes
+from rooms.ports import Draft
+from rooms.visibility import CHANNELS, JOINT, Role, can_read, can_write
+from transcripts import retention
+from transcripts.attachments import FILE, FILE_DELETED, FileFacts
+from transcripts.blobs import BlobMissing, BlobUnavailable
+from transcripts.errors import Shredded, Tampered, TranscriptError
+from transcripts.locker import FileRow, client_id
+from transcripts.store import Record
+
+log = logging.getLogger(__name__)
+
+VERIFY_AHEAD = 1024 * 1024  # a file up to this size is wholly proven before its first byte
+MAX_NAME = 255
+STATUS = {"too_large": 413, "unsupported_type": 415, "room_closed": 409, "conflict": 409}
+
+
+def _status(exc: TranscriptError) -> int:
+    return STATUS.get(exc.code, 404 if exc.code == "not_found" else 503)
+
+
+def _name(request: Request) -> str:
+    raw = request.query_params.get("name", "")
+    name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
+    if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
+    return name
+
+
+async def _writable(who: Participant, channel: str, found: Services) -> None:
+    role = who.member.role
+    if channel not in CHANNELS:
+        raise ApiError(
+            400, "invalid", f"no channel {channel!r}; channels are {', '.join(CHANNELS)}"
+        )
+    if not can_write(role, channel):
+        raise ApiError(403, "forbidden", f"a {role} may not write to {channel!r}")
+    if not accepts_writes(who.room.state):
+        raise ApiError(409, "room_closed", f"room {who.room.id} is {who.room.state}")
+    try:  # a muted party, or anyone in a paused room, attaches nothing either
+        (await found.hub.floor_of(who.room.id)).check(role)
+    except Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+
+
+async def upload(request: Request) -> JSONResponse:
+    room_id = request.path_params["room_id"]
+    found = services(request)
+    who = await require_participant(request, room_id)
+    channel, name = request.query_params.get("channel", JOINT), _name(request)
+    await _writable(who, channel, found)
+    limit = found.settings.files_max_bytes
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit():
+        raise ApiError(400, "invalid", "Content-Length is not a number")
+    if int(declared) > limit:
+        raise ApiError(413, "too_large", f"the file is over the limit of {limit} bytes")
+    file_id = "f_" + secrets.token_urlsafe(12)
+    member = who.member
+    try:
+        facts = await found.locker.receive(
+            room_id,
+            file_id,
+            (member.user, member.role),
+            name,
+            request.stream(),
+            limit,
+            found.settings.files_types,
+        )
+        draft = Draft(
+            room_id, channel, member.user, member.role, client_id(file_id), facts.body(), "", FILE
+        )
+        try:
+            record = await found.committer.append(draft)
+        except BaseException:
+            await found.locker.discard(room_id, file_id)
+            raise
+    except TranscriptError as exc:
+        raise ApiError(_status(exc), exc.code, str(exc)) from None
+    try:
+        await found.locker.committed(file_id, record.position)
+    except Exception as exc:  # the record is durable; the startup sweep fills this in
+        log.warning("file %s stored, its position not yet: %s", file_id, exc.__class__.__name__)
+    return JSONResponse({**_facts_json(facts), "channel": channel, "seq": record.seq}, 201)
+
+
+def _facts_json(facts: FileFacts) -> dict[str, object]:
+    return {
+        "file": facts.file,
+        "name": facts.name,
+        "content_type": facts.content_type,
+        "size": facts.size,
+        "sha256": facts.sha256,
+    }
+
+
+async def _visible_file(
+    found: Services, who: Participant, file_id: str
+) -> tuple[FileRow, Record, FileFacts]:
+    """The file, if it exists and the caller may see its channel; else 404, as if it did not."""
+    room_id = who.room.id
+    row = await found.locker.row(room_id, file_id)
+    if row is None or row.position is None:
+        raise ApiError(404, "not_found", f"no file {file_id} in room {room_id}")
+    try:
+        record, facts = await found.locker.facts(row)
+    except Shredded:
+        raise ApiError(404, "not_found", f"room {room_id} was shredded") from None
+    except Tampered as exc:
+        log.error("file refused: %s", exc, extra={"room": room_id})
+        raise ApiError(422, "tampered", str(exc)) from None
+    if not can_read(who.member.role, record.channel):
+        raise ApiError(404, "not_found", f"no file {file_id} in room {room_id}")
+    if row.deleted_at is not None:
+        raise ApiError(410, "deleted", f"file {file_id} was deleted")
+    return row, record, facts
+
+
+async def download(request: Request) -> StreamingResponse:
+    room_id, file_id = request.path_params["room_id"], request.path_params["file_id"]
+    found = services(request)
+    who = await require_participant(request, room_id)
+    row, _record, facts = await _visible_file(found, who, file_id)
+    chunks = found.locker.open(row, facts)
+    head: list[bytes] = []
+    try:  # prove the start (small files: all of it, hash included) before any header goes
+        ahead = 0
+        async for chunk in chunks:
+            head.append(chunk)
+            ahead += len(chunk)
+            if ahead >= VERIFY_AHEAD:
+                break
+    except (Tampered, BlobMissing) as exc:
+        log.error("download refused: %s", exc, extra={"room": room_id})
+        raise ApiError(422, "tampered", f"file {file_id} fails its proof: {exc}") from None
+    except BlobUnavailable as exc:
+        raise ApiError(503, "unavailable", str(exc)) from None
+    member = who.member
+    try:  # who, when: on the chained access log before any byte leaves
+        await found.access_log.append(
+            member.user, member.role, who.purpose, f"download:{file_id}", room_id
+        )
+    except Exception as exc:
+        log.error("download refused, access log unavailable: %s", exc.__class__.__name__)
+        raise ApiError(503, "unavailable", "the access log cannot be written") from None
+    return StreamingResponse(
+        _rest(head, chunks, file_id), media_type=_media_type(facts), headers=_headers(facts)
+    )
+
+
+async def _rest(
+    head: list[bytes], chunks: AsyncIterator[bytes], file_id: str
+) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except (Tampered, BlobMissing, BlobUnavailable) as exc:
+        # Headers are gone: cut the connection short of Content-Length, which every
+        # HTTP client reports as an incomplete body. The authenticated bytes so far stand.
+        log.error("download of %s cut: %s", file_id, exc)
+        raise
+
+
+def _media_type(facts: FileFacts) -> str:
+    text = facts.content_type.startswith("text/")
+    return facts.content_type + ("; charset=utf-8" if text else "")
+
+
+def _headers(facts: FileFacts) -> dict[str, str]:
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in facts.name)
+    digest = base64.b64encode(bytes.fromhex(facts.sha256)).decode()
+    return {
+        "Content-Length": str(facts.size),
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(facts.name, safe='')}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+        "Repr-Digest": f"sha-256=:{digest}:",
+    }
+
+
+async def remove(request: Request) -> JSONResponse:
+    """The uploader, or a moderator, deletes a file: a `file_deleted` record, then the blob."""
+    room_id, file_id = request.path_params["room_id"], request.path_params["file_id"]
+    found = services(request)
+    who = await require_participant(request, room_id)
+    _row, record, _facts = await _visible_file(found, who, file_id)
+    member = who.member
+    uploader = (record.sender_user, record.sender_role) == (member.user, member.role)
+    if not uploader and member.role is not Role.MODERATOR:
+        raise ApiError(403, "forbidden", "only its uploader or a moderator deletes a file")
+    await _writable(who, record.channel, found)
+    hold = await retention.hold_of(found.db, room_id)
+    if hold is not None:
+        raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
+    reason = request.query_params.get("reason", "")[:500]
+    body = json.dumps({"file": file_id, "reason": reason}, separators=(",", ":"))
+    draft = Draft(
+        room_id,
+        record.channel,
+        member.user,
+        member.role,
+        f"file_deleted:{file_id}",
+        body,
+        "",
+        FILE_DELETED,
+    )
+    try:
+        deleted = await found.committer.append(draft)
+    except TranscriptError as exc:
+        raise ApiError(_status(exc), exc.code, str(exc)) from None
+    try:
+        await found.locker.mark_deleted(room_id, file_id)
+    except Exception as exc:  # the record stands; the blob is unreachable through the API
+        log.warning("file %s deleted, its blob not yet: %s", file_id, exc.__class__.__name__)
+    return JSONResponse({"file": file_id, "deleted": True, "seq": deleted.seq})
+
+
+routes = [
+    Route("/api/rooms/{room_id}/files", upload, methods=["POST"]),
+    Route("/api/rooms/{room_id}/files/{file_id}", download, methods=["GET"]),
+    Route("/api/rooms/{room_id}/files/{file_id}", remove, methods=["DELETE"]),
+]
