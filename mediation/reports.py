@@ -14,7 +14,7 @@ import msgspec
 
 from rooms import clocks
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
-from rooms.visibility import PARTIES
+from rooms.visibility import PARTIES, caucus_of
 from rooms.workflow import CsatBody, Facts, Workflow
 from transcripts.errors import TranscriptError
 from transcripts.store import RoomRow, TranscriptStore
@@ -91,9 +91,8 @@ async def _comment(store: TranscriptStore, room_id: str, facts: Facts, party: st
     if rating is None:
         return None
     try:
-        rows = await store.rows_by_position(room_id, rating.position - 1, rating.position, 1)
-        record = await store.unseal(rows[0])
-    except (TranscriptError, IndexError):  # shredded under retention, or never there
+        [record] = await store.read(room_id, caucus_of(party), rating.seq - 1, rating.seq, 1)
+    except (TranscriptError, ValueError):  # shredded under retention, or never there
         return None
     return msgspec.json.decode(record.body, type=CsatBody).comment
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rooms.errors import RoomError
 from rooms.ports import Draft
-from rooms.workflow import Pending, Room, Workflow
+from rooms.workflow import Room, Workflow
 from transcripts.errors import Refused
 from transcripts.store import Record
 
@@ -35,18 +35,8 @@ class RuledRoom:
         return self._room.state
 
     def apply(self, record: Record) -> Sequence[Draft]:
-        pending = Pending(
-            record.position,
-            record.channel,
-            record.seq,
-            record.kind,
-            record.sender_user,
-            record.sender_role,
-            record.body,
-            record.ts,
-        )
         try:
-            follow_ups = self._workflow.apply(self._room, pending)
+            follow_ups = self._workflow.apply(self._room, record)
         except RoomError as exc:
             raise Refused(exc.code, str(exc)) from None
         return [f.draft(record.room_id) for f in follow_ups]

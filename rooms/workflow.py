@@ -1,8 +1,8 @@
 """The rules of a mediation, checked inside the commit of every record.
 
-`Workflow.apply` sees each record just before it is numbered, with the
-room's state and facts as its locked tip holds them. It refuses what the
-rules forbid (a RoomError carrying the wire code), updates the facts, and
+`Workflow.apply` sees each record once it is numbered, before it is stored,
+with the room's state and facts as its locked tip holds them. It refuses
+what the rules forbid (a RoomError carrying the wire code), updates the facts, and
 may ask for follow-up records: when both parties accept the same proposal,
 the room's resolution with those exact terms. Each rule checks everything
 before it changes anything, so a refused record leaves the facts as they
@@ -20,7 +20,7 @@ from rooms import clocks, kinds
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.lifecycle import State, next_states
-from rooms.ports import Draft, Member
+from rooms.ports import Draft, Member, StoredMessage
 from rooms.settlement import ProposalBody, ResponseBody, Terms, terms
 from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 
@@ -40,7 +40,7 @@ class Offer(msgspec.Struct):
 
 class Rating(msgspec.Struct):
     rating: int
-    position: int  # of the csat record, whose body also holds the comment
+    seq: int  # of the csat record in the party's caucus; its body also holds the comment
 
 
 class Facts(msgspec.Struct, omit_defaults=True):
@@ -81,20 +81,6 @@ class AlarmBody(msgspec.Struct, omit_defaults=True):
     clock: str
     since: str
     party: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A record about to be numbered: its header and plaintext body."""
-
-    position: int
-    channel: str
-    seq: int
-    kind: str
-    sender_user: str
-    sender_role: str
-    body: str
-    ts: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +136,7 @@ def _encode(body: msgspec.Struct) -> str:
 class Workflow:
     def __init__(self, targets: Targets | None = None) -> None:
         self.targets = targets or Targets()
-        self._rules: dict[str, Callable[[Room, Pending], list[FollowUp]]] = {
+        self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
             kinds.PROPOSAL: self._proposal,
@@ -172,7 +158,7 @@ class Workflow:
         facts: dict[str, Any] = msgspec.to_builtins(room.facts)
         return facts
 
-    def apply(self, room: Room, record: Pending) -> list[FollowUp]:
+    def apply(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         if record.kind in kinds.MODERATOR_ACTIONS and record.sender_role not in (
             Role.MODERATOR,
             kinds.SYSTEM_ROLE,
@@ -204,11 +190,11 @@ class Workflow:
 
     # -- the rules, one per kind ------------------------------------------------
 
-    def _message(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _message(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         clocks.on_message(room.facts.clocks, record.channel, record.sender_role, record.ts)
         return []
 
-    def _state(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _state(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         body = _decode(record.body, StateBody)
         if body.to not in next_states(room.state):
             raise Conflict(f"the room is {room.state}: it cannot move to {body.to!r}")
@@ -230,7 +216,7 @@ class Workflow:
         room.state = body.to
         return []
 
-    def _proposal(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _proposal(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "proposals are made in the joint channel")
         _require_mediating(room, "proposals")
         body = _decode(record.body, ProposalBody)
@@ -253,7 +239,7 @@ class Workflow:
         )
         return self._message(room, record)
 
-    def _response(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _response(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "responses are made in the joint channel")
         _require_mediating(room, "responses to proposals")
         if record.sender_role not in PARTIES:
@@ -283,7 +269,7 @@ class Workflow:
         )
         return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", _encode(resolution))]
 
-    def _caucus(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _caucus(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         body = _decode(record.body, CaucusBody)
         _require(body.party in PARTIES, "a caucus is held with the client or the freelancer")
         _require_mediating(room, "private sessions")
@@ -293,7 +279,7 @@ class Workflow:
             room.facts.caucus = None
         return []
 
-    def _handoff(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _handoff(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == NOTES, "hand-off briefs are kept in the notes")
         body = _decode(record.body, HandoffBody)
         if body.moderator is not None:  # a transfer
@@ -301,7 +287,7 @@ class Workflow:
             room.facts.moderator = body.moderator
         return []
 
-    def _csat(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _csat(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         party = record.sender_role
         if party not in PARTIES or record.channel != caucus_of(party):
             raise Forbidden("only a party rates the mediation, in its own private channel")
@@ -311,10 +297,10 @@ class Workflow:
             raise Conflict(f"the {party} has already rated this mediation")
         body = _decode(record.body, CsatBody)
         _require(1 <= body.rating <= 5, "a rating is a whole number from 1 to 5")
-        room.facts.csat[party] = Rating(body.rating, record.position)
+        room.facts.csat[party] = Rating(body.rating, record.seq)
         return []
 
-    def _alarm(self, room: Room, record: Pending) -> list[FollowUp]:
+    def _alarm(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         if record.sender_role != kinds.SYSTEM_ROLE:
             raise Forbidden("only the server raises clock alarms")
         body = _decode(record.body, AlarmBody)
