@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -21,8 +22,18 @@ SQLITE_PRAGMAS = (
 )
 
 
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+JSON_CODEC = {  # JSON columns (tips, workflow facts) are written on every commit: msgspec
+    "json_serializer": _json,
+    "json_deserializer": msgspec.json.decode,
+}
+
+
 def _sqlite_engine(url: str, begin: str, **kwargs: Any) -> AsyncEngine:
-    engine = create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **JSON_CODEC, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,7 +59,7 @@ class Database:
             self.reader = _sqlite_engine(url, "BEGIN")
         else:
             self.writer = self.reader = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, **JSON_CODEC
             )
 
     @asynccontextmanager

@@ -1,4 +1,4 @@
-"""The command line: `python -m mediation.bench [commit|scale-out|export] [options]`
+"""The command line: `python -m mediation.bench [commit|scale-out|export|rules] [options]`
 runs a scenario and prints its report."""
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mediation import bench
-from mediation.bench import commit, export, scale_out
+from mediation.bench import commit, export, rules, scale_out
 from mediation.bench.report import headline, ratios, table
 from mediation.bench.scenario import Options, Scenario
 
@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
         scenario.add_arguments(sub)
         sub.add_argument("--modes", nargs="+", choices=scenario.modes, default=[*scenario.modes])
     scenarios.add_parser("export", help=export.HELP, add_help=False)  # its own parser: export.py
+    scenarios.add_parser("rules", help=rules.HELP, add_help=False)  # its own parser: rules.py
     return top
 
 
@@ -57,9 +58,9 @@ def raise_fd_limit() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["export"]:  # not a load scenario: no servers, its own options and table
+    if argv[:1] in (["export"], ["rules"]):  # no servers: their own options and table
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        export.main(argv[1:])
+        {"export": export.main, "rules": rules.main}[argv[0]](argv[1:])
         return
     options = parse_args(argv)
     scenario = SCENARIOS[options.scenario]
