@@ -9,7 +9,7 @@ database stays the source of truth, and gaps are filled from it.
 from collections import Counter
 from typing import Protocol
 
-from rooms.ports import Member, StoredMessage
+from rooms.ports import Member, StoredMessage, Typing
 
 
 class PresenceHint:
@@ -24,7 +24,7 @@ class RoomStale:
     __slots__ = ()
 
 
-Published = StoredMessage | PresenceHint | RoomStale
+Published = StoredMessage | PresenceHint | RoomStale | Typing
 
 
 class Receiver(Protocol):

@@ -26,7 +26,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from rooms.broker import LocalBroker, PresenceHint, Published, Receiver, RoomStale
-from rooms.ports import Member, StoredMessage
+from rooms.ports import Member, StoredMessage, Typing
 from rooms.visibility import Role
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class RecordCodec(Protocol):
 class _Envelope(msgspec.Struct, array_like=True):
     node: str
     sent: float  # publisher's clock, for the lag metric
-    kind: str  # "r" record, "p" presence hint, "s" room stale
+    kind: str  # "r" record, "p" presence hint, "s" room stale, "t" typing
     data: bytes = b""
 
 
@@ -127,6 +127,9 @@ class RedisBroker:
             envelope = _Envelope(self._node, time.time(), "p")
         elif isinstance(event, RoomStale):
             envelope = _Envelope(self._node, time.time(), "s")
+        elif isinstance(event, Typing):
+            who = msgspec.msgpack.encode((event.user, event.role.value, event.channel))
+            envelope = _Envelope(self._node, time.time(), "t", who)
         else:
             envelope = _Envelope(self._node, time.time(), "r", self._codec.encode(event))
         if len(self._backlog) >= BACKLOG:
@@ -211,6 +214,9 @@ class RedisBroker:
             self._receiver.remote(room_id, PresenceHint())
         elif envelope.kind == "s":
             self._receiver.remote(room_id, RoomStale())
+        elif envelope.kind == "t":
+            user, role, channel = msgspec.msgpack.decode(envelope.data, type=tuple[str, str, str])
+            self._receiver.remote(room_id, Typing(user, Role(role), channel))
 
     async def _reconnected(self, after_outage: bool) -> None:
         """Listening again: restore our presence, and after an outage catch up."""

@@ -1,72 +1,54 @@
-// DOM rendering of one room. Knows nothing about sockets: app.js feeds it
-// the client's events and hands user actions back through callbacks.
-//
-// Message content is only ever put in the page as text (textContent or text
-// nodes), never parsed as HTML.
+// DOM rendering of one room. Knows nothing about sockets: the page feeds it
+// the protocol client's events and hands user actions back through callbacks.
+// Used by the party page (index.html) and the moderator console.
 
+import { Announcer, h } from '../shared/dom.js';
 import {
-  channelHint, channelLabel, errorTitle, formatTime, roleLabel, stateLabel, t,
-} from './i18n.js';
+  channelHint, channelLabel, errorTitle, formatMoney, formatTime, roleLabel, stateLabel, t,
+} from '../i18n.js';
+import { buildShell } from './shell.js';
+import { eventText, paneFor } from './events.js';
+import { Proposals } from './proposals.js';
+import { Csat } from './csat.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
 const NEAR_BOTTOM_PX = 48;
-
-/** Create an element. Props: class, text, on<event>, or attributes; children may be strings. */
-function h(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value == null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  node.append(...children.filter((c) => c != null)); // strings become text nodes
-  return node;
-}
+const TYPING_SHOWN_MS = 5000;
+const TYPING_SENT_EVERY_MS = 3000;
+const PARTIES = ['client', 'freelancer'];
 
 function byChannelOrder(a, b) {
   const rank = (c) => (CHANNEL_ORDER.includes(c) ? CHANNEL_ORDER.indexOf(c) : CHANNEL_ORDER.length);
   return rank(a) - rank(b) || a.localeCompare(b);
 }
 
-/** Fill the static page's [data-i18n] elements from the string table. */
-export function applyStaticStrings(root) {
-  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
-  for (const node of root.querySelectorAll('[data-i18n-label]')) {
-    node.setAttribute('aria-label', t(node.dataset.i18nLabel));
-  }
-}
-
 export class RoomView {
   /**
-   * @param {Document} doc
-   * @param {{onSend(channel, body), onRetry(id), onReconnect()}} actions
+   * @param {HTMLElement} container
+   * @param {{onSend(channel, body), onRetry(id), onReconnect(), onAct(type, fields, channel),
+   *          onTyping(channel)}} actions
    */
-  constructor(doc, actions) {
-    this.doc = doc;
+  constructor(container, actions, { headingLevel = 1 } = {}) {
     this.actions = actions;
-    const $ = (id) => doc.getElementById(id);
-    this.el = {
-      title: $('room-title'),
-      meta: $('room-meta'),
-      you: $('room-you'),
-      banner: $('banner'),
-      notices: $('notices'),
-      room: $('room'),
-      people: $('participants'),
-      tabs: $('tabs'),
-      panels: $('panels'),
-    };
+    this.el = buildShell(container, { headingLevel });
+    this.announcer = new Announcer(this.el.announcer);
     this.you = null;
-    this.readOnly = false;
-    this.panes = new Map(); // channel -> {tab, panel, list, badge, form, unread, stick}
+    this.room = null;
+    this.heads = null; // the first welcome's heads: what is older is replay, not news
+    this.panes = new Map(); // channel -> {tab, panel, list, badge, form, unread, stick, lastSeq}
     this.active = null;
     this.outgoing = new Map(); // entry id -> <li> of our own unacked message
     this.participants = new Map(); // "role:user" -> {user, role, online}
-    applyStaticStrings(doc);
-    doc.title = t('app.title');
+    this.typists = new Map(); // "role:user" -> {user, role, channel, timer}
+    this.caucus = null; // the party in a private session now
+    this.muted = new Map(); // party -> until (Date)
+    this.pausedUntil = null;
+    this.proposals = new Proposals({
+      you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
+    });
+    this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
+    this._lastTypingSent = 0;
   }
 
   // ---- page-level states ---------------------------------------------------
@@ -79,12 +61,13 @@ export class RoomView {
   setStatus({ state, code, message }) {
     if (state === 'online') {
       this._banner(null);
+      this._setComposersEnabled(!this.readOnly);
     } else if (state === 'connecting') {
       this._banner('info', t('status.connecting'));
     } else if (state === 'reconnecting') {
       const now = h('button', { type: 'button', text: t('status.reconnectNow'),
         onclick: () => this.actions.onReconnect() });
-      this._banner('warn', t('status.reconnecting'), null, now);
+      this._banner('warn', t('status.reconnecting'), t('status.reconnectingDetail'), now);
     } else if (state === 'fatal') {
       const title = FATAL_CODES.has(code) ? t(`fatal.${code}`) : t('error.other');
       this._banner('error', title, message ? t('fatal.detail', { message }) : null);
@@ -114,15 +97,19 @@ export class RoomView {
     this.el.notices.append(item);
   }
 
+  get readOnly() {
+    return !this.you || this.you.role === 'auditor' || this.room?.state === 'closed';
+  }
+
   // ---- welcome: room, participants, channels -------------------------------
 
   /** First welcome builds the room; later ones (after a reconnect) refresh it. */
   welcome({ room, you, head }) {
     this.you = you;
-    this.room = room;
-    this.readOnly = you.role === 'auditor' || room.state === 'closed';
+    this.proposals.room.you = you;
+    this.room = { ...room };
+    if (this.heads === null) this.heads = { ...head };
     this.el.room.hidden = false;
-    this.el.title.textContent = t('app.title');
     this._renderMeta();
     this.el.you.textContent = t('room.you', { user: you.user, role: roleLabel(you.role) });
 
@@ -135,10 +122,9 @@ export class RoomView {
       if (channel !== 'room' && !this.panes.has(channel)) this._addPane(channel);
     }
     if (this.active === null && this.panes.size > 0) this._activate(this.panes.keys().next().value);
-    for (const pane of this.panes.values()) {
-      if (pane.closedNote) pane.closedNote.hidden = room.state !== 'closed';
-    }
     this._setComposersEnabled(!this.readOnly);
+    this._renderOutcome(null);
+    if (PARTIES.includes(you.role)) this.csat.update(this.room.state);
   }
 
   presence({ user, role, online }) {
@@ -146,19 +132,45 @@ export class RoomView {
     const known = this.participants.get(key);
     if (known) known.online = online;
     else this.participants.set(key, { user, role, online });
+    if (!online) this._stopTyping(key);
     this._renderParticipants();
+  }
+
+  typing({ user, role, channel }) {
+    const key = `${role}:${user}`;
+    clearTimeout(this.typists.get(key)?.timer);
+    const timer = setTimeout(() => this._stopTyping(key), TYPING_SHOWN_MS);
+    this.typists.set(key, { user, role, channel, timer });
+    this._renderTyping();
+  }
+
+  _stopTyping(key) {
+    const known = this.typists.get(key);
+    if (!known) return;
+    clearTimeout(known.timer);
+    this.typists.delete(key);
+    this._renderTyping();
+  }
+
+  _renderTyping() {
+    const names = [...this.typists.values()].map((x) => t('typing.one', {
+      user: x.user, channel: channelLabel(x.channel, this.you.role),
+    }));
+    this.el.typing.textContent = names.length ? t('typing.line', { who: names.join(t('list.and')) }) : '';
   }
 
   _renderParticipants() {
     const items = [...this.participants.values()].map((p) => {
       const isYou = this.you && p.user === this.you.user && p.role === this.you.role;
-      return h('li', { class: 'person' },
+      const muted = this.muted.get(p.role);
+      return h('li', { class: 'person', 'data-role': p.role, 'data-online': String(p.online) },
         h('span', { class: `dot ${p.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
         h('span', { class: 'name', text: p.user }),
         ' ',
         h('span', { class: 'role', text: roleLabel(p.role) }),
         isYou ? h('span', { class: 'you', text: ` ${t('people.you')}` }) : null,
-        h('span', { class: 'sr-only', text: `, ${t(p.online ? 'people.online' : 'people.offline')}` }));
+        muted && muted > new Date() ? h('span', { class: 'tag', text: t('people.muted') }) : null,
+        h('span', { class: 'status-word', text: t(p.online ? 'people.online' : 'people.offline') }));
     });
     this.el.people.replaceChildren(...items);
   }
@@ -169,14 +181,14 @@ export class RoomView {
     const badge = h('span', { class: 'badge', hidden: true });
     const tab = h('button', {
       type: 'button', role: 'tab', id: `tab-${n}`, 'aria-controls': `panel-${n}`,
-      'aria-selected': 'false', tabindex: '-1',
+      'aria-selected': 'false', tabindex: '-1', 'data-channel': channel,
       onclick: () => this._activate(channel),
       onkeydown: (e) => this._tabKey(e, channel),
     }, h('span', { text: label }), badge);
 
-    const list = h('ol', { class: 'messages', 'aria-live': 'polite', 'aria-relevant': 'additions',
-      'aria-label': t('messages.label', { channel: label }), tabindex: '0' });
-    const pane = { tab, badge, list, form: null, closedNote: null, unread: 0, stick: true };
+    const list = h('ol', { class: 'messages', 'aria-label': t('messages.label', { channel: label }),
+      tabindex: '0' });
+    const pane = { tab, badge, list, form: null, unread: 0, stick: true, lastSeq: 0, channel };
     // Keep following new messages only while the reader is at the bottom.
     list.addEventListener('scroll', () => {
       pane.stick = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
@@ -184,7 +196,7 @@ export class RoomView {
 
     const hint = channelHint(channel, this.you.role);
     const panel = h('section', { role: 'tabpanel', id: `panel-${n}`, 'aria-labelledby': `tab-${n}`,
-      class: 'panel', hidden: true },
+      class: 'panel', hidden: true, 'data-channel': channel },
       hint ? h('p', { class: 'hint', text: hint }) : null,
       list);
     pane.panel = panel;
@@ -204,7 +216,7 @@ export class RoomView {
 
   _composer(channel, label, n) {
     const input = h('textarea', { id: `input-${n}`, rows: '2', 'aria-describedby': `keys-${n}`,
-      placeholder: t('composer.placeholder') });
+      placeholder: t('composer.placeholder'), class: 'composer-input' });
     const submit = () => {
       const body = input.value;
       if (body.trim() === '' || input.disabled) return;
@@ -219,17 +231,30 @@ export class RoomView {
         submit();
       }
     });
+    input.addEventListener('input', () => {
+      const now = Date.now();
+      if (input.value && now - this._lastTypingSent > TYPING_SENT_EVERY_MS) {
+        this._lastTypingSent = now;
+        this.actions.onTyping?.(channel);
+      }
+    });
+    const propose = channel === 'joint' && this.you.role !== 'auditor'
+      ? h('button', { type: 'button', class: 'secondary propose', text: t('proposal.make'),
+        onclick: () => this.proposals.openForm() })
+      : null;
     return h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); submit(); } },
       h('label', { for: `input-${n}`, class: 'sr-only', text: t('composer.label', { channel: label }) }),
       h('span', { id: `keys-${n}`, class: 'sr-only', text: t('composer.keys') }),
       input,
-      h('button', { type: 'submit', text: t('composer.send') }));
+      h('div', { class: 'composer-buttons' },
+        h('button', { type: 'submit', text: t('composer.send') }), propose));
   }
 
   _setComposersEnabled(enabled) {
-    for (const { form } of this.panes.values()) {
-      if (!form) continue;
-      for (const control of form.elements) control.disabled = !enabled;
+    for (const pane of this.panes.values()) {
+      if (!pane.form) continue;
+      for (const control of pane.form.elements) control.disabled = !enabled;
+      if (pane.closedNote) pane.closedNote.hidden = this.room?.state !== 'closed';
     }
   }
 
@@ -247,6 +272,28 @@ export class RoomView {
     event.preventDefault();
     this._activate(target);
     this.panes.get(target).tab.focus();
+  }
+
+  /** Show the n-th tab (keyboard shortcut 1-4); returns false if there is none. */
+  activateIndex(i) {
+    const channel = [...this.panes.keys()][i];
+    if (!channel) return false;
+    this._activate(channel);
+    this.panes.get(channel).tab.focus();
+    return true;
+  }
+
+  /** Focus the composer of the visible tab. */
+  focusComposer() {
+    this.panes.get(this.active)?.form?.querySelector('textarea')?.focus();
+  }
+
+  /** Put text in the visible tab's composer for the moderator to check and send. */
+  insertText(text) {
+    const input = this.panes.get(this.active)?.form?.querySelector('textarea');
+    if (!input) return;
+    input.value = input.value ? `${input.value}\n${text}` : text;
+    input.focus();
   }
 
   _activate(channel) {
@@ -274,6 +321,10 @@ export class RoomView {
 
   // ---- messages --------------------------------------------------------------
 
+  _isNews(frame) {
+    return this.heads !== null && frame.seq > (this.heads[frame.channel] ?? 0);
+  }
+
   /** A committed message from someone else (or from our other device). */
   message(frame) {
     const own = this.you && frame.sender.user === this.you.user;
@@ -281,24 +332,149 @@ export class RoomView {
       own, user: frame.sender.user, role: frame.sender.role, body: frame.body,
       time: new Date(frame.ts),
     });
+    this._stopTyping(`${frame.sender.role}:${frame.sender.user}`);
     this._place(frame.channel, item, frame.seq);
+    if (!own && this._isNews(frame)) {
+      this.announcer.say(t('announce.message', {
+        user: frame.sender.user, channel: channelLabel(frame.channel, this.you.role), body: frame.body,
+      }));
+    }
   }
 
-  /** A transcript event: edits and retractions change how their message is shown. */
   _renderMeta() {
     const { ticket, state } = this.room;
     this.el.meta.textContent = `${t('room.ticket', ticket)} · ${t('room.state', { state: stateLabel(state) })}`;
+    this.el.meta.dataset.state = state;
   }
 
   event(frame) {
-    if (frame.kind === 'state') {
-      this.room.state = frame.state;
-      this._renderMeta();
-      this.readOnly = this.you.role === 'auditor' || frame.state === 'closed';
-      this._setComposersEnabled(!this.readOnly);
+    switch (frame.kind) {
+      case 'state': this._state(frame); break;
+      case 'proposal': this._proposal(frame); return;
+      case 'response': this.proposals.response(frame); break;
+      case 'caucus': this._caucus(frame); break;
+      case 'floor': this._floor(frame); break;
+      case 'csat':
+        if (frame.sender.user === this.you.user) this.csat.done();
+        break;
+      case 'edit': case 'retract': this._amend(frame); return;
+      default: break;
+    }
+    this._systemLine(frame);
+  }
+
+  /** Our own action was stored: its event comes back through `event`. Failures are shown. */
+  actionFailed(entry) {
+    const reason = entry.error.message || errorTitle(entry.error.code);
+    if (entry.type === 'rate') this.csat.failed(reason);
+    this.notice({ code: entry.error.code, message: reason });
+  }
+
+  _systemLine(frame) {
+    const text = eventText(frame, this.you);
+    if (text === null) return;
+    const channel = paneFor(frame, this.you.role);
+    if (!this.panes.has(channel)) return;
+    const item = h('li', { class: `msg system kind-${frame.kind}`, 'data-kind': frame.kind,
+      'data-ts': String(new Date(frame.ts).getTime()) },
+      h('p', { class: 'body' }, h('span', { class: 'sr-only', text: `${t('event.label')}: ` }), text,
+        ' ', this._time(new Date(frame.ts))));
+    const seq = frame.channel === channel ? frame.seq : this.panes.get(channel).lastSeq + 0.5;
+    this._place(channel, item, seq, { countUnread: frame.channel === channel });
+    if (this._isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
+  }
+
+  _state(frame) {
+    this.room.state = frame.state;
+    this._renderMeta();
+    this._setComposersEnabled(!this.readOnly);
+    if (frame.state !== 'mediating') this._setCaucus(null);
+    this.proposals.stateChanged(frame);
+    this._renderOutcome(frame);
+    if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
+  }
+
+  _renderOutcome(frame) {
+    const { state } = this.room;
+    const box = this.el.outcome;
+    if (frame?.terms) this.settlement = { terms: frame.terms, seq: frame.target, reason: frame.reason };
+    if (!['resolved', 'escalated', 'closed'].includes(state)) {
+      box.hidden = true;
       return;
     }
-    if (frame.kind !== 'edit' && frame.kind !== 'retract') return; // joins: presence shows them
+    const parts = [h('strong', { text: t(`outcome.${state}`) })];
+    if (this.settlement) {
+      const { terms } = this.settlement;
+      parts.push(' ', h('span', { class: 'terms', text: t('outcome.terms', {
+        amount: formatMoney(terms.amount, terms.currency),
+        milestone: terms.milestone ? t('outcome.milestone', { milestone: terms.milestone }) : '',
+        text: terms.text ? t('outcome.text', { text: terms.text }) : '',
+      }) }));
+    } else if (frame?.reason) {
+      parts.push(' ', h('span', { text: frame.reason }));
+    }
+    box.replaceChildren(...parts);
+    box.className = `outcome outcome-${state}`;
+    box.hidden = false;
+  }
+
+  _proposal(frame) {
+    const item = this.proposals.proposal(frame);
+    this._place('joint', item, frame.seq);
+    if (this._isNews(frame) && frame.sender.user !== this.you.user) {
+      this.announcer.say(t('announce.proposal', {
+        user: frame.sender.user, amount: formatMoney(frame.terms.amount, frame.terms.currency),
+      }));
+    }
+  }
+
+  _caucus(frame) {
+    if (frame.open) this._setCaucus(frame.party);
+    else if (this.caucus === frame.party) this._setCaucus(null);
+  }
+
+  _setCaucus(party) {
+    this.caucus = party;
+    const box = this.el.caucus;
+    box.hidden = party === null;
+    if (party === null) return;
+    const role = this.you.role;
+    if (role === party) box.textContent = t('caucus.withYou');
+    else if (PARTIES.includes(role)) box.textContent = t('caucus.other', { party: roleLabel(party) });
+    else box.textContent = t('caucus.staff', { party: roleLabel(party) });
+  }
+
+  _floor(frame) {
+    const until = frame.until ? new Date(frame.until) : null;
+    if (frame.action === 'mute') this.muted.set(frame.party, until);
+    else if (frame.action === 'unmute') this.muted.delete(frame.party);
+    else if (frame.action === 'pause') this.pausedUntil = until;
+    else this.pausedUntil = null;
+    this._renderFloor();
+    this._renderParticipants();
+  }
+
+  _renderFloor() {
+    const now = new Date();
+    const box = this.el.floor;
+    const mine = this.muted.get(this.you.role);
+    let text = '';
+    if (this.pausedUntil && this.pausedUntil > now) {
+      text = t('floor.paused', { until: formatTime(this.pausedUntil).short });
+    } else if (mine && mine > now) {
+      text = t('floor.mutedYou', { until: formatTime(mine).short });
+    }
+    box.textContent = text;
+    box.hidden = text === '';
+    clearTimeout(this._floorTimer);
+    const ends = [this.pausedUntil, mine].filter((d) => d && d > now);
+    if (ends.length) {
+      const next = Math.min(...ends.map((d) => d.getTime())) - now.getTime() + 500;
+      this._floorTimer = setTimeout(() => { this._renderFloor(); this._renderParticipants(); }, next);
+    }
+  }
+
+  _amend(frame) {
     const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
     if (!item) return; // not loaded (older than what this page holds)
     const body = item.querySelector('.body');
@@ -316,8 +492,9 @@ export class RoomView {
     }
   }
 
-  /** Our message on its way: new (shown at the bottom) or retried. */
+  /** Our message (or action) on its way: new (shown at the bottom) or retried. */
   sending(entry) {
+    if (entry.action) return; // actions show their result when their event comes back
     let item = this.outgoing.get(entry.id);
     if (!item) {
       item = this._item({ own: true, user: this.you.user, role: this.you.role, body: entry.body });
@@ -335,12 +512,17 @@ export class RoomView {
     this.outgoing.delete(entry.id);
     const time = message ? new Date(message.ts) : entry.sentAt;
     item.querySelector('.meta').append(this._time(time));
+    item.dataset.ts = String(time.getTime());
     this._setItemState(item, t('msg.delivered'), 'delivered');
     item.remove();
     this._place(entry.channel, item, seq, { countUnread: false });
   }
 
   failed(entry) {
+    if (entry.action) {
+      this.actionFailed(entry);
+      return;
+    }
     const item = this.outgoing.get(entry.id);
     if (!item) return;
     const reason = entry.error.message || errorTitle(entry.error.code);
@@ -356,7 +538,7 @@ export class RoomView {
   }
 
   _item({ own, user, role, body, time }) {
-    return h('li', { class: own ? 'msg own' : 'msg' },
+    return h('li', { class: own ? 'msg own' : 'msg', 'data-ts': time ? String(time.getTime()) : null },
       h('p', { class: 'meta' },
         h('span', { class: 'who', text: user }), ' ',
         h('span', { class: 'role', text: roleLabel(role) }),
@@ -383,11 +565,16 @@ export class RoomView {
     const pane = this._pane(channel);
     const { list } = pane;
     item.dataset.seq = String(seq);
+    if (Number.isInteger(seq)) pane.lastSeq = Math.max(pane.lastSeq, seq);
     // Walk back from the end: new messages almost always belong last.
+    // A room event shown between two messages (a fractional seq) goes after
+    // the message that caused it, even when that one is read back later.
+    const ts = Number(item.dataset.ts ?? NaN);
+    const after = (node) => node.dataset.seq === undefined || Number(node.dataset.seq) > seq
+      || (Number.isInteger(seq) && !Number.isInteger(Number(node.dataset.seq))
+        && Number(node.dataset.ts) >= ts);
     let before = list.lastElementChild;
-    while (before && (before.dataset.seq === undefined || Number(before.dataset.seq) > seq)) {
-      before = before.previousElementSibling;
-    }
+    while (before && after(before)) before = before.previousElementSibling;
     list.insertBefore(item, before ? before.nextSibling : list.firstChild);
 
     if (channel !== this.active && countUnread) {
