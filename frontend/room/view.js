@@ -125,6 +125,7 @@ export class RoomView {
     this._setComposersEnabled(!this.readOnly);
     this._renderOutcome(null);
     if (PARTIES.includes(you.role)) this.csat.update(this.room.state);
+    this.onChange?.();
   }
 
   presence({ user, role, online }) {
@@ -392,6 +393,7 @@ export class RoomView {
     this.proposals.stateChanged(frame);
     this._renderOutcome(frame);
     if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
+    this.onChange?.();
   }
 
   _renderOutcome(frame) {
@@ -435,6 +437,7 @@ export class RoomView {
 
   _setCaucus(party) {
     this.caucus = party;
+    this.onChange?.();
     const box = this.el.caucus;
     box.hidden = party === null;
     if (party === null) return;
@@ -452,6 +455,7 @@ export class RoomView {
     else this.pausedUntil = null;
     this._renderFloor();
     this._renderParticipants();
+    this.onChange?.();
   }
 
   _renderFloor() {
