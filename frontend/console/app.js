@@ -50,9 +50,18 @@ function main() {
     open?.connection.stop();
     const container = h('div', { class: 'room-page' });
     pane.replaceChildren(container);
-    const view = new RoomView(container, {}, { headingLevel: 2 });
+    const view = new RoomView(container, {}, { headingLevel: 2, titleFromTicket: true });
     const connection = connectRoom(view, { room: room.id, token: joined.token });
     const toolbar = new Toolbar(view, api, room.id);
+    let lastState = null;
+    const refreshToolbar = view.onChange;
+    view.onChange = () => { // the queue shows this room's state too: re-read it when it moves
+      refreshToolbar();
+      if (view.room && view.room.state !== lastState) {
+        lastState = view.room.state;
+        queue.soon();
+      }
+    };
     open = { roomId: room.id, view, connection, toolbar };
     queue.current = room.id;
     queue.render();

@@ -90,6 +90,9 @@ export default {
     'announce.proposal': '{user} proposed a settlement of {amount}',
 
     'event.label': 'Room event',
+    'event.claimedBy': '{who} claimed the room.',
+    'party.client': 'the client',
+    'party.freelancer': 'the freelancer',
     'event.you': 'you',
     'event.why': ': {reason}',
     'event.settled': 'Settled: both parties accepted proposal #{seq}.',
@@ -108,10 +111,10 @@ export default {
     'event.response.reject': '{who} rejected proposal #{seq}.',
     'event.csat': '{who} rated the mediation {rating} out of 5. {comment}',
     'event.overdue.unclaimed': 'Overdue: nobody has claimed this room since {since}.',
-    'event.overdue.answer': 'Overdue: the {party} has waited for an answer since {since}.',
-    'event.overdue.reply': 'Overdue: no reply from the {party} since {since}.',
+    'event.overdue.answer': 'Overdue: {party} has waited for an answer since {since}.',
+    'event.overdue.reply': 'Overdue: no reply from {party} since {since}.',
     'event.reminder.you': 'The moderator is waiting for your reply.',
-    'event.reminder': 'Reminder sent: waiting for the {party} to reply.',
+    'event.reminder': 'Reminder sent: waiting for {party} to reply.',
 
     'outcome.resolved': 'Resolved.',
     'outcome.escalated': 'Escalated to a senior moderator.',
@@ -121,8 +124,8 @@ export default {
     'outcome.text': ' — {text}',
 
     'caucus.withYou': 'The moderator is in a private session with you: see the "Private with moderator" tab.',
-    'caucus.other': 'The moderator is in a private session with the {party}. You will be back in the joint conversation shortly.',
-    'caucus.staff': 'Private session open with the {party}.',
+    'caucus.other': 'The moderator is in a private session with {party}. You will be back in the joint conversation shortly.',
+    'caucus.staff': 'Private session open with {party}.',
     'floor.paused': 'The moderator has paused the conversation until {until}.',
     'floor.mutedYou': 'The moderator has paused your messages until {until}. You can still read.',
 

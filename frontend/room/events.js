@@ -1,13 +1,13 @@
 // One line of text for each transcript event that is shown in a
 // conversation as a system note; null for events shown another way.
 
-import { formatTime, roleLabel, stateLabel, t } from '../i18n.js';
+import { formatTime, stateLabel, t } from '../i18n.js';
 
 const at = (iso) => (iso ? formatTime(new Date(iso)).short : '');
 
 function partyName(party, you) {
   if (you && party === you.role) return t('event.you');
-  return roleLabel(party);
+  return t(`party.${party}`);
 }
 
 export function eventText(frame, you) {
@@ -15,7 +15,9 @@ export function eventText(frame, you) {
   switch (frame.kind) {
     case 'state':
       if (frame.terms) return t('event.settled', { seq: frame.target });
-      if (frame.state === 'mediating') return t('event.claimed', { who });
+      if (frame.state === 'mediating') {
+        return t(['client', 'freelancer'].includes(you?.role) ? 'event.claimed' : 'event.claimedBy', { who });
+      }
       return frame.reason
         ? t('event.stateWhy', { state: stateLabel(frame.state), reason: frame.reason })
         : t('event.state', { state: stateLabel(frame.state) });
@@ -38,12 +40,12 @@ export function eventText(frame, you) {
       return t('event.csat', { who, rating: frame.rating, comment: frame.comment || '' });
     case 'overdue':
       return t(`event.overdue.${frame.clock}`, {
-        party: frame.party ? roleLabel(frame.party) : '', since: at(frame.since),
+        party: frame.party ? t(`party.${frame.party}`) : '', since: at(frame.since),
       });
     case 'reminder':
       return you?.role === frame.party
         ? t('event.reminder.you')
-        : t('event.reminder', { party: roleLabel(frame.party) });
+        : t('event.reminder', { party: t(`party.${frame.party}`) });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }

@@ -29,8 +29,9 @@ export class RoomView {
    * @param {{onSend(channel, body), onRetry(id), onReconnect(), onAct(type, fields, channel),
    *          onTyping(channel)}} actions
    */
-  constructor(container, actions, { headingLevel = 1 } = {}) {
+  constructor(container, actions, { headingLevel = 1, titleFromTicket = false } = {}) {
     this.actions = actions;
+    this.titleFromTicket = titleFromTicket;
     this.el = buildShell(container, { headingLevel });
     this.announcer = new Announcer(this.el.announcer);
     this.you = null;
@@ -65,6 +66,8 @@ export class RoomView {
     } else if (state === 'connecting') {
       this._banner('info', t('status.connecting'));
     } else if (state === 'reconnecting') {
+      for (const p of this.participants.values()) p.online = false;
+      this._renderParticipants();
       const now = h('button', { type: 'button', text: t('status.reconnectNow'),
         onclick: () => this.actions.onReconnect() });
       this._banner('warn', t('status.reconnecting'), t('status.reconnectingDetail'), now);
@@ -111,6 +114,7 @@ export class RoomView {
     if (this.heads === null) this.heads = { ...head };
     this.el.room.hidden = false;
     this._renderMeta();
+    if (this.titleFromTicket) this.el.title.textContent = t('room.ticket', room.ticket);
     this.el.you.textContent = t('room.you', { user: you.user, role: roleLabel(you.role) });
 
     this.participants.clear();
@@ -443,8 +447,8 @@ export class RoomView {
     if (party === null) return;
     const role = this.you.role;
     if (role === party) box.textContent = t('caucus.withYou');
-    else if (PARTIES.includes(role)) box.textContent = t('caucus.other', { party: roleLabel(party) });
-    else box.textContent = t('caucus.staff', { party: roleLabel(party) });
+    else if (PARTIES.includes(role)) box.textContent = t('caucus.other', { party: t(`party.${party}`) });
+    else box.textContent = t('caucus.staff', { party: t(`party.${party}`) });
   }
 
   _floor(frame) {
