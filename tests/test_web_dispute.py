@@ -85,12 +85,13 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     )
     await bob.page.get_by_label("Message to Joint").fill("They were")
     await expect(alice.page.locator(".typing")).to_contain_text("bob")
+    await expect(alice.page.locator(".typing")).to_be_empty(timeout=8000)  # a hint, not a state
 
     # the moderator claims the room from the live queue
     claim = maya.page.get_by_role("button", name="Claim local/T-e2e")
     await expect(claim).to_be_visible()
     entry = maya.page.locator(".queue-item", has_text="T-e2e")
-    await expect(entry.locator("time.since")).to_be_visible()
+    await expect(entry.locator("time.since").first).to_be_visible()
     await maya.shot("console-queue")
     await claim.click()
     for watched in everyone:

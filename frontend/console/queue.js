@@ -8,9 +8,14 @@ import { roleLabel, stateLabel, t } from '../i18n.js';
 const REFRESH_MS = 30_000;
 const DEBOUNCE_MS = 200;
 
+/** A server time; one without a zone is UTC (SQLite hands back naive datetimes). */
+export function parseTime(iso) {
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+}
+
 /** "4:05", "1:02:03": how long since `iso`. */
 export function elapsed(iso, now = Date.now()) {
-  const s = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 1000));
+  const s = Math.max(0, Math.floor((now - parseTime(iso).getTime()) / 1000));
   const hh = Math.floor(s / 3600);
   const mm = Math.floor((s % 3600) / 60);
   const ss = String(s % 60).padStart(2, '0');
@@ -94,7 +99,7 @@ export class Queue {
 
   _item(room, which) {
     const overdue = room.overdue.length > 0
-      || (room.next_alarm_at && new Date(room.next_alarm_at) <= new Date());
+      || (room.next_alarm_at && parseTime(room.next_alarm_at) <= new Date());
     const clocks = [];
     if (which === 'waiting' && room.waiting_since) {
       clocks.push(this._clock(t('queue.clock.queued'), room.waiting_since));

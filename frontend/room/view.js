@@ -385,7 +385,8 @@ export class RoomView {
       h('p', { class: 'body' }, h('span', { class: 'sr-only', text: `${t('event.label')}: ` }), text,
         ' ', this._time(new Date(frame.ts))));
     const seq = frame.channel === channel ? frame.seq : this.panes.get(channel).lastSeq + 0.5;
-    this._place(channel, item, seq, { countUnread: frame.channel === channel });
+    const mine = frame.sender.user === this.you.user;
+    this._place(channel, item, seq, { countUnread: frame.channel === channel && !mine });
     if (this._isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
   }
 
