@@ -10,7 +10,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import health, reports, rooms, transcripts, workflow
+from mediation.http import health, macros, reports, rooms, staff, transcripts, workflow
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *transcripts.routes,
             *workflow.routes,
             *reports.routes,
+            *staff.routes,
+            *macros.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

@@ -152,6 +152,7 @@ class Services:
         resends them after it reconnects, so nobody sees an error.
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
+        self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
         open_sockets = list(self.sockets)
         for conn in open_sockets:
             conn.draining = True

@@ -24,7 +24,13 @@ class RoomStale:
     __slots__ = ()
 
 
-Published = StoredMessage | PresenceHint | RoomStale | Typing
+class QueueHint:
+    """A room's place in the moderator queue may have changed (sent to every process)."""
+
+    __slots__ = ()
+
+
+Published = StoredMessage | PresenceHint | RoomStale | QueueHint | Typing
 
 
 class Receiver(Protocol):

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms.broker import Broker, PresenceHint, Published, RoomStale
+from rooms.broker import Broker, PresenceHint, Published, QueueHint, RoomStale
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.floor import Floor, floor_body
 from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
@@ -36,6 +36,7 @@ from rooms.ports import (
     StoredMessage,
     Typing,
 )
+from rooms.queue_feed import QueueFeed
 from rooms.visibility import (
     CHANNELS,
     NOTES,
@@ -141,6 +142,7 @@ class Hub:
         self._by_sink: dict[str, tuple[LiveRoom, _Subscription]] = {}
         self._filling: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.queue = QueueFeed(lambda room_id: broker.publish(room_id, QueueHint()))
 
     @property
     def rooms(self) -> dict[str, LiveRoom]:
@@ -308,6 +310,7 @@ class Hub:
         for record in records:
             self._accept(record)
             self._broker.publish(record.room_id, record)
+            self.queue.touched(record.room_id)
 
     def remote(self, room_id: str, event: Published) -> None:
         """Traffic from another process."""
@@ -321,6 +324,8 @@ class Hub:
         elif isinstance(event, Typing):
             if room is not None:
                 room.show_typing(event, None)
+        elif isinstance(event, QueueHint):
+            self.queue.remote(room_id)
         else:
             self._accept(event)
 

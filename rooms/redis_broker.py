@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from rooms.broker import LocalBroker, PresenceHint, Published, Receiver, RoomStale
+from rooms.broker import LocalBroker, PresenceHint, Published, QueueHint, Receiver, RoomStale
 from rooms.ports import Member, StoredMessage, Typing
 from rooms.visibility import Role
 
@@ -49,7 +49,7 @@ class RecordCodec(Protocol):
 class _Envelope(msgspec.Struct, array_like=True):
     node: str
     sent: float  # publisher's clock, for the lag metric
-    kind: str  # "r" record, "p" presence hint, "s" room stale, "t" typing
+    kind: str  # "r" record, "p" presence hint, "s" room stale, "q" queue hint, "t" typing
     data: bytes = b""
 
 
@@ -72,7 +72,7 @@ class RedisBroker:
         self._observe_lag = observe_lag
         self._here = LocalBroker()  # this node's own connections: the fallback view
         self._rooms: set[str] = set()
-        self._backlog: deque[tuple[str, bytes]] = deque()
+        self._backlog: deque[tuple[str, str, bytes]] = deque()  # room, channel, payload
         self._stale: set[str] = set()  # rooms whose messages were dropped
         self._wakeup = asyncio.Event()
         self._pubsub: PubSub | None = None
@@ -123,6 +123,7 @@ class RedisBroker:
                 await self._unsub(self._pubsub, self._room_channel(room_id))
 
     def publish(self, room_id: str, event: Published) -> None:
+        channel = self._room_channel(room_id)
         if isinstance(event, PresenceHint):
             envelope = _Envelope(self._node, time.time(), "p")
         elif isinstance(event, RoomStale):
@@ -130,12 +131,15 @@ class RedisBroker:
         elif isinstance(event, Typing):
             who = msgspec.msgpack.encode((event.user, event.role.value, event.channel))
             envelope = _Envelope(self._node, time.time(), "t", who)
+        elif isinstance(event, QueueHint):  # for every process, not the room's listeners
+            envelope = _Envelope(self._node, time.time(), "q", room_id.encode())
+            channel = self._queue_channel
         else:
             envelope = _Envelope(self._node, time.time(), "r", self._codec.encode(event))
         if len(self._backlog) >= BACKLOG:
-            dropped, _ = self._backlog.popleft()
+            dropped, _, _ = self._backlog.popleft()
             self._stale.add(dropped)
-        self._backlog.append((room_id, msgspec.msgpack.encode(envelope)))
+        self._backlog.append((room_id, channel, msgspec.msgpack.encode(envelope)))
         self._wakeup.set()
 
     async def _publish_loop(self) -> None:
@@ -157,11 +161,10 @@ class RedisBroker:
         """Send the backlog in one pipeline; on failure it stays for the next try."""
         for room_id in list(self._stale):
             stale = msgspec.msgpack.encode(_Envelope(self._node, time.time(), "s"))
-            self._backlog.append((room_id, stale))
+            self._backlog.append((room_id, self._room_channel(room_id), stale))
         batch = list(self._backlog)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for room_id, payload in batch:
-                channel = self._room_channel(room_id)
+            for _, channel, payload in batch:
                 if self._sharded:
                     pipe.spublish(channel, payload)
                 else:
@@ -179,6 +182,7 @@ class RedisBroker:
                 info = await self._redis.info("server")
                 self._sharded = int(str(info.get("redis_version", "6")).split(".")[0]) >= 7
                 await self._sub(pubsub, self._prefix + ":nodes")  # never empty: listen() waits
+                await self._sub(pubsub, self._queue_channel)
                 for room_id in list(self._rooms):
                     await self._sub(pubsub, self._room_channel(room_id))
                 self._pubsub = pubsub
@@ -202,6 +206,9 @@ class RedisBroker:
             return
         if self._observe_lag is not None:
             self._observe_lag(max(0.0, time.time() - envelope.sent))
+        if envelope.kind == "q":
+            self._receiver.remote(envelope.data.decode(), QueueHint())
+            return
         room_id = _text(channel).rsplit(":", 1)[1]
         if envelope.kind == "r":
             try:
@@ -215,8 +222,8 @@ class RedisBroker:
         elif envelope.kind == "s":
             self._receiver.remote(room_id, RoomStale())
         elif envelope.kind == "t":
-            user, role, channel = msgspec.msgpack.decode(envelope.data, type=tuple[str, str, str])
-            self._receiver.remote(room_id, Typing(user, Role(role), channel))
+            user, role, where = msgspec.msgpack.decode(envelope.data, type=tuple[str, str, str])
+            self._receiver.remote(room_id, Typing(user, Role(role), where))
 
     async def _reconnected(self, after_outage: bool) -> None:
         """Listening again: restore our presence, and after an outage catch up."""
@@ -282,6 +289,10 @@ class RedisBroker:
 
     def _room_channel(self, room_id: str) -> str:
         return f"{self._prefix}:room:{room_id}"
+
+    @property
+    def _queue_channel(self) -> str:
+        return f"{self._prefix}:queue"
 
     def _presence_key(self, room_id: str) -> str:
         return f"{self._prefix}:presence:{room_id}"

@@ -8,6 +8,7 @@ and every client holds every message it may see.
 
 import asyncio
 import contextlib
+import json
 import secrets
 import signal
 
@@ -19,7 +20,7 @@ from tests.conftest import free_port
 from tests.databases import ADMIN_URL, unavailable
 from tests.outages import RedisProcess, TcpProxy
 from tests.peers import Peer
-from tests.server_process import ServerProcess
+from tests.server_process import API_KEY, ServerProcess
 from tests.traffic import check, open_rooms, stored_transcripts
 
 pytestmark = pytest.mark.slow
@@ -225,3 +226,37 @@ async def test_presence_spans_processes_and_a_dead_process_drops_out(
         await asyncio.to_thread(a.stop, signal.SIGKILL)  # no goodbye from process a
         gone = await freelancer.next("presence", timeout=10)
         assert (gone["user"], gone["online"]) == ("c0", False)
+
+
+async def test_queue_changes_reach_consoles_on_every_process(tmp_path, pg_url, redis_prefix):
+    prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
+    async with (
+        two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b),
+        httpx.AsyncClient(headers={"authorization": f"Bearer {API_KEY}"}) as platform,
+    ):
+        minted = await platform.post(
+            a.base_url + "/api/staff/tokens", json={"user": "m-1", "role": "moderator"}
+        )
+        token = minted.json()["token"]
+        seen: list[str] = []
+
+        async def watch() -> None:
+            async with (
+                httpx.AsyncClient(timeout=None) as http,
+                http.stream("GET", f"{a.base_url}/api/queue/events?token={token}") as stream,
+            ):
+                async for line in stream.aiter_lines():
+                    if line.startswith("data: "):
+                        seen.append(json.loads(line.removeprefix("data: "))["room"])
+
+        watching = asyncio.create_task(watch())
+        await asyncio.sleep(0.5)  # subscribed
+        opened = await platform.post(  # on the other process
+            b.base_url + "/api/rooms",
+            json={"ticket": {"provider": "local", "id": "T-q"}, "client": "c", "freelancer": "f"},
+        )
+        room = opened.json()["id"]
+        async with asyncio.timeout(5):
+            while room not in seen:
+                await asyncio.sleep(0.05)
+        watching.cancel()

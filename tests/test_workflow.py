@@ -91,3 +91,16 @@ async def test_a_claim_reaches_the_parties_already_in_the_room(server):
     assert response.status_code == 200
     event = await next_state(client)
     assert (event["state"], event["sender"]) == ("mediating", {"user": "m-9", "role": "moderator"})
+
+
+async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(server):
+    platform = server.platform
+    old_normal = await platform.open_room("T-n1")
+    newer_normal = await platform.open_room("T-n2")
+    low = await platform.open_room("T-low", priority="low")
+    urgent = await platform.open_room("T-urgent", priority="urgent")
+    high = await platform.open_room("T-high", priority="high")
+    listed = (await platform.http.get("/api/queue", headers=platform.auth)).json()["rooms"]
+    assert [r["id"] for r in listed] == [urgent, high, old_normal, newer_normal, low]
+    waited = [r["waiting_since"] for r in listed[2:4]]
+    assert waited == sorted(waited)

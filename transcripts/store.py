@@ -342,6 +342,15 @@ class TranscriptStore:
             & (rooms.c.state != CLOSED)
         )
 
+    async def rooms_for_ticket(self, provider: str, ticket_id: str) -> list[RoomRow]:
+        """Every room a ticket has had, the newest first (only the newest may be open)."""
+        query = (
+            select(*ROOM_COLUMNS)
+            .where(rooms.c.ticket_provider == provider, rooms.c.ticket_id == ticket_id)
+            .order_by(rooms.c.created_at.desc())
+        )
+        return await self._rooms(query)
+
     async def heads(self, room_id: str) -> dict[str, int]:
         async with self.db.read() as conn:
             heads = await conn.scalar(select(rooms.c.heads).where(rooms.c.id == room_id))

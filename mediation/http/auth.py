@@ -1,4 +1,5 @@
-"""Bearer API-key check for the platform-facing endpoints."""
+"""Who is calling: the platform (its API key), a staff member (a staff token), or an
+auditor of one room (a room token). Every endpoint says which it accepts."""
 
 import hmac
 from dataclasses import dataclass
@@ -34,18 +35,43 @@ def _has_api_key(request: Request, found: Services) -> bool:
 
 
 @dataclass(frozen=True)
-class Reader:
-    """Who reads a transcript: the platform (API key) or an auditor of that room."""
+class Actor:
+    """Who acts: the platform (API key), or a person with the role a token gives them."""
 
     user: str
     role: str
     purpose: str
 
+    @property
+    def is_platform(self) -> bool:
+        return self is PLATFORM
 
-async def require_reader(request: Request, room_id: str, action: str) -> Reader:
+
+PLATFORM = Actor("api-key", "platform", "")
+
+
+def require_staff(request: Request, *roles: Role, token_in_query: bool = False) -> Actor:
+    """The platform, or a staff token of one of `roles`. Only event streams may take the
+    token from the query string: EventSource cannot set headers."""
     found = services(request)
     if _has_api_key(request, found):
-        return Reader("api-key", "platform", "")
+        return PLATFORM
+    token = _bearer(request) or (request.query_params.get("token", "") if token_in_query else "")
+    try:
+        grant = found.tokens.verify_staff(token)
+    except InvalidToken as exc:
+        raise ApiError(
+            401, "unauthorized", f"an API key or staff token is required: {exc}"
+        ) from None
+    if grant.role not in roles:
+        raise ApiError(403, "forbidden", f"a {grant.role} may not do this")
+    return Actor(grant.user, grant.role, grant.purpose)
+
+
+async def require_reader(request: Request, room_id: str, action: str) -> Actor:
+    found = services(request)
+    if _has_api_key(request, found):
+        return PLATFORM
     try:
         grant = found.tokens.verify(_bearer(request))
     except InvalidToken as exc:
@@ -54,4 +80,4 @@ async def require_reader(request: Request, room_id: str, action: str) -> Reader:
         ) from None
     if grant.role is not Role.AUDITOR or grant.room_id != room_id:
         raise ApiError(403, "forbidden", f"only an auditor of room {room_id} may {action} it")
-    return Reader(grant.user, grant.role, grant.purpose)
+    return Actor(grant.user, grant.role, grant.purpose)

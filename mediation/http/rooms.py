@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mediation.http.auth import require_api_key
+from mediation.http.auth import require_api_key, require_staff
+from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
 from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
@@ -67,6 +68,7 @@ async def create_room(request: Request) -> JSONResponse:
         raise ApiError(400, "invalid", str(exc)) from None
     except RoomConflict as exc:
         raise ApiError(409, "conflict", str(exc), room=exc.existing.id) from None
+    services.hub.queue.touched(room.id)  # a new room waits: consoles show it at once
     return JSONResponse(room_json(room), 201, headers={"Location": f"/api/rooms/{room.id}"})
 
 
@@ -79,13 +81,15 @@ async def get_room(request: Request) -> JSONResponse:
 
 
 async def find_rooms(request: Request) -> JSONResponse:
-    """GET /api/rooms?provider=local&ticket=T-1: the ticket's open room, if any."""
-    services = require_api_key(request)
+    """GET /api/rooms?provider=local&ticket=T-1: the ticket's rooms, the newest (and only
+    possibly open) first."""
+    require_staff(request, Role.MODERATOR, Role.AUDITOR)
+    services = service_of(request)
     provider, ticket = request.query_params.get("provider"), request.query_params.get("ticket")
     if not provider or not ticket:
         raise ApiError(400, "invalid", "query parameters provider and ticket are required")
-    room = await services.store.open_room_for_ticket(provider, ticket)
-    return JSONResponse({"rooms": [room_json(room)] if room else []})
+    found = await services.store.rooms_for_ticket(provider, ticket)
+    return JSONResponse({"rooms": [room_json(room) for room in found]})
 
 
 async def create_token(request: Request) -> JSONResponse:

@@ -1,14 +1,17 @@
 """The moderator queue, claiming a room from it, and a room's live clocks."""
 
+import asyncio
+import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 from msgspec import Struct
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from mediation.http.auth import require_api_key
+from mediation.http.auth import require_staff, services
 from mediation.http.errors import ApiError, read_json
 from mediation.http.rooms import Name, room_json
 from rooms import clocks
@@ -20,11 +23,13 @@ from transcripts.errors import TranscriptError
 from transcripts.store import RoomRow
 
 QUEUE_LIMIT = 200
+KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+RECONNECT_MS = 2000
 OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
 
 
 class Claim(Struct):
-    moderator: Name
+    moderator: Name | None = None  # the platform names one; a moderator's token names itself
 
 
 def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
@@ -58,21 +63,25 @@ def _int_param(request: Request, name: str) -> int | None:
 async def queue(request: Request) -> JSONResponse:
     """GET /api/queue: rooms waiting for a moderator (new or escalated), most urgent first;
     `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator holds."""
-    services = require_api_key(request)
+    require_staff(request, Role.MODERATOR)
+    found = services(request)
     moderator = request.query_params.get("moderator")
     states = OPEN if moderator else (State.WAITING, State.ESCALATED)
-    rooms = await services.store.queue(
+    rooms = await found.store.queue(
         states, QUEUE_LIMIT, tier=_int_param(request, "tier"), moderator=moderator
     )
-    return JSONResponse({"rooms": [queue_entry(room, services.workflow) for room in rooms]})
+    return JSONResponse({"rooms": [queue_entry(room, found.workflow) for room in rooms]})
 
 
 async def claim(request: Request) -> JSONResponse:
     """POST /api/rooms/{id}/claim: the moderator takes the room; of two at once, one wins."""
-    services = require_api_key(request)
+    actor = require_staff(request, Role.MODERATOR)
+    found = services(request)
     room_id = request.path_params["room_id"]
-    body = await read_json(request, Claim)
-    if await services.store.room(room_id) is None:
+    body = await read_json(request, Claim) if actor.is_platform else Claim(actor.user)
+    if body.moderator is None:
+        raise ApiError(400, "invalid", "name the moderator who claims the room")
+    if await found.store.room(room_id) is None:
         raise ApiError(404, "not_found", "no such room")
     draft = state_change(
         room_id,
@@ -83,7 +92,7 @@ async def claim(request: Request) -> JSONResponse:
         origin="",
     )
     try:
-        record = await services.committer.append(draft)
+        record = await found.committer.append(draft)
     except TranscriptError as exc:
         status = 409 if exc.code in ("conflict", "room_closed") else 503
         raise ApiError(status, exc.code, str(exc)) from None
@@ -92,7 +101,34 @@ async def claim(request: Request) -> JSONResponse:
     )
 
 
+async def queue_events(request: Request) -> StreamingResponse:
+    """GET /api/queue/events: Server-Sent Events, `event: queue` with {"room": id} whenever a
+    room's place in the queue may have changed, on any process; the console re-reads."""
+    require_staff(request, Role.MODERATOR, token_in_query=True)
+    feed = services(request).hub.queue
+
+    async def stream() -> AsyncIterator[str]:
+        yield f"retry: {RECONNECT_MS}\n: watching the queue\n\n"
+        async with feed.watch() as changes:
+            while True:
+                try:
+                    room_id = await asyncio.wait_for(changes.get(), KEEPALIVE)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"  # proxies close idle streams
+                    continue
+                if room_id is None:  # shutting down: EventSource reconnects elsewhere
+                    return
+                yield f"event: queue\ndata: {json.dumps({'room': room_id})}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
 routes = [
     Route("/api/queue", queue),
+    Route("/api/queue/events", queue_events),
     Route("/api/rooms/{room_id}/claim", claim, methods=["POST"]),
 ]
