@@ -107,6 +107,8 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await composer.press("Enter")
     for watched in everyone:
         await seen_once(watched, "Hello alice and bob, I am maya")
+    announcer = alice.page.locator("div.sr-only[aria-live=polite]")  # read to screen readers
+    await expect(announcer).to_contain_text("maya in Joint: Hello alice and bob")
 
     # a caucus with each side: the other side only sees that one runs
     for party, label, insider, outsider in (

@@ -64,3 +64,19 @@ async def test_parties_settle_on_proposal_cards(server: RunningServer, browser: 
     await alice.page.get_by_role("button", name="Send rating").click()
     await expect(alice.page.locator(".csat")).to_contain_text("Thank you")
     assert_no_errors(alice, bob)
+
+
+async def test_the_host_page_embeds_the_party_view(server: RunningServer, browser: Browser) -> None:
+    platform = server.platform
+    room = await platform.open_room("T-web-embed", client="carol", freelancer="dan")
+    token = await platform.token(room, "carol", "client")
+    # the documented example page stands in for the marketplace's own page
+    url = f"{server.base_url}/embed-example.html#room={room}&token={token}"
+    host = await open_page(browser, "host", url, PHONE)
+    frame = host.page.frame_locator("#dispute iframe")
+    await expect(frame.locator(".room-meta")).to_contain_text("T-web-embed")
+    await frame.get_by_label("Message to Joint").fill("Hello from inside the marketplace")
+    await frame.get_by_label("Message to Joint").press("Enter")
+    await expect(frame.locator("li.msg.own[data-state=delivered]")).to_have_count(1)
+    await host.shot("party-embedded-phone")
+    assert_no_errors(host)

@@ -21,7 +21,7 @@ export class Toolbar {
       return this.buttons[name];
     };
     const el = view.el.toolbar;
-    el.setAttribute('role', 'toolbar');
+    el.setAttribute('role', 'group');
     el.setAttribute('aria-label', t('tool.label'));
     el.replaceChildren(
       h('div', { class: 'tool-group' },
