@@ -99,6 +99,14 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await expect(alice.page.locator("li.msg.system", has_text="maya has joined")).to_be_visible()
     await expect(maya.page.get_by_role("button", name="Open local/T-e2e")).to_be_visible()
 
+    # the shortcuts are listed under ?
+    await shortcut(maya.page, "?")
+    help_dialog = maya.page.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(help_dialog).to_contain_text("Open or close a private session")
+    await maya.shot("console-shortcuts")
+    await maya.page.keyboard.press("Escape")
+    await expect(help_dialog).to_be_hidden()
+
     # a macro, filled in for this room, checked and sent with the keyboard
     await shortcut(maya.page, "m")
     await maya.page.locator("dialog button.macro[data-macro=welcome]").click()
