@@ -1,44 +1,27 @@
-// Entry point: read the join link, then wire the protocol client to the view.
+// The party page (and any join link): read the link, show the room.
 // The token lives in the URL fragment, which browsers never send to the
 // server; it only ever leaves the page inside the `hello` frame.
 
-import { MediationClient, socketUrl } from './protocol.js';
-import { RoomView } from './view.js';
-
-function readJoinLink(hash) {
-  const params = new URLSearchParams(hash.replace(/^#/, ''));
-  return { room: params.get('room'), token: params.get('token') };
-}
+import { fragmentParams } from './shared/dom.js';
+import { applyStaticStrings, t } from './i18n.js';
+import { RoomView } from './room/view.js';
+import { connectRoom } from './room/connect.js';
 
 function main() {
   // A different join link pasted into the address bar means a different room.
   window.addEventListener('hashchange', () => location.reload());
+  applyStaticStrings(document);
+  document.title = t('app.title');
 
-  const { room, token } = readJoinLink(location.hash);
-  let client = null;
-  const view = new RoomView(document, {
-    onSend: (channel, body) => client.send(channel, body),
-    onRetry: (id) => client.retry(id),
-    onReconnect: () => client.reconnectNow(),
-  });
+  const { room, token, embed } = fragmentParams(location.hash);
+  if (embed === '1') document.documentElement.classList.add('embedded');
+  const view = new RoomView(document.getElementById('app'), {});
   if (!room || !token) {
     view.showMissingLink();
     return;
   }
-
-  client = new MediationClient({ url: socketUrl(location), room, token });
-  client
-    .on('status', (s) => view.setStatus(s))
-    .on('welcome', (w) => view.welcome(w))
-    .on('message', (m) => view.message(m))
-    .on('event', (e) => view.event(e))
-    .on('sending', (e) => view.sending(e))
-    .on('delivered', (d) => view.delivered(d))
-    .on('failed', (e) => view.failed(e))
-    .on('presence', (p) => view.presence(p))
-    .on('notice', (e) => view.notice(e));
-  window.addEventListener('online', () => client.reconnectNow());
-  client.connect();
+  const connection = connectRoom(view, { room, token });
+  window.mediation = connection; // for the host page's scripts and for tests
 }
 
 main();

@@ -1,85 +1,11 @@
 // Every user-visible string, keyed by id. English first; a new language is a
-// new table with the same ids (missing ids fall back to English).
-// Pure module: no DOM, so it can be tested outside a browser.
+// new table with the same ids in i18n/ (missing ids fall back to English).
 
-const STRINGS = {
-  en: {
-    'app.title': 'Mediation room',
+import en from './i18n/en.js';
 
-    'link.missing.title': 'A personal join link is needed',
-    'link.missing.body':
-      'Open this page with the join link you were given. It ends with #room=…&token=…',
-
-    'room.ticket': 'Ticket {provider}/{id}',
-    'room.state': 'State: {state}',
-    'state.waiting': 'waiting for a moderator',
-    'state.mediating': 'mediating',
-    'state.resolved': 'resolved',
-    'state.escalated': 'escalated',
-    'state.closed': 'closed',
-    'room.you': 'You are {user} ({role})',
-
-    'role.client': 'Client',
-    'role.freelancer': 'Freelancer',
-    'role.moderator': 'Moderator',
-    'role.auditor': 'Auditor',
-
-    'people.title': 'Participants',
-    'people.you': '(you)',
-    'people.online': 'online',
-    'people.offline': 'offline',
-
-    'channels.label': 'Channels',
-    'channel.joint': 'Joint',
-    'channel.caucus.own': 'Private with moderator',
-    'channel.caucus:client': 'Caucus: client',
-    'channel.caucus:freelancer': 'Caucus: freelancer',
-    'channel.notes': 'Internal notes',
-    'hint.joint': 'Everyone in the room sees these messages.',
-    'hint.caucus.own': 'Only you and the moderator see these messages.',
-    'hint.caucus:client': 'Moderators and the client see these messages.',
-    'hint.caucus:freelancer': 'Moderators and the freelancer see these messages.',
-    'hint.notes': 'Only moderators and auditors see these notes.',
-    'tab.unread': '{count} unread',
-
-    'messages.label': 'Messages in {channel}',
-    'composer.label': 'Message to {channel}',
-    'composer.placeholder': 'Write a message…',
-    'composer.keys': 'Enter sends, Shift+Enter adds a line.',
-    'composer.send': 'Send',
-    'composer.readonly': 'You are observing this room: read-only.',
-    'composer.closed': 'This room is closed: read-only.',
-
-    'msg.sending': 'Sending…',
-    'msg.delivered': 'Delivered',
-    'msg.failed': 'Not sent: {reason}',
-    'msg.retry': 'Retry',
-    'msg.edited': 'edited',
-    'msg.retracted': 'Message retracted',
-    'msg.earlier': 'Earlier version: {body}',
-
-    'status.connecting': 'Connecting…',
-    'status.reconnecting': 'Connection lost. Reconnecting…',
-    'status.reconnectNow': 'Reconnect now',
-    'fatal.4401': 'This join link is invalid or has expired. Ask for a new one.',
-    'fatal.4403': 'You are not a participant of this room.',
-    'fatal.4404': 'This room does not exist.',
-    'fatal.detail': 'Server said: {message}',
-
-    'notices.label': 'Notices',
-    'notice.dismiss': 'Dismiss',
-    'error.unauthorized': 'Not authorized',
-    'error.forbidden': 'Not allowed',
-    'error.not_found': 'Not found',
-    'error.invalid': 'Invalid request',
-    'error.too_large': 'Message too long',
-    'error.rate_limited': 'Too many messages, slow down',
-    'error.room_closed': 'The room is closed',
-    'error.unavailable': 'Service unavailable, try again later',
-    'error.internal': 'Server error, try again later',
-    'error.other': 'Error',
-  },
-};
+// One table per language, each in i18n/<code>.js; add a language by adding
+// its file and one line here.
+const STRINGS = { en };
 
 const FALLBACK = 'en';
 
@@ -140,4 +66,32 @@ const full = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'long
 export function formatTime(date) {
   const today = new Date().toDateString() === date.toDateString();
   return { short: (today ? timeOnly : dateTime).format(date), long: full.format(date) };
+}
+
+const money = new Map();
+
+/** "1350.00", "USD" -> "$1,350.00" in the reader's language (the code if it is unknown). */
+export function formatMoney(amount, currency) {
+  try {
+    if (!money.has(currency)) {
+      money.set(currency, new Intl.NumberFormat(lang, {
+        style: 'currency', currency, currencyDisplay: 'code',
+      }));
+    }
+    return money.get(currency).format(Number(amount));
+  } catch {
+    return `${amount} ${currency}`;
+  }
+}
+
+/** Fill a static page's [data-i18n] elements (text) and [data-i18n-label] (aria-label). */
+export function applyStaticStrings(root) {
+  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll('[data-i18n-label]')) {
+    node.setAttribute('aria-label', t(node.dataset.i18nLabel));
+  }
+  for (const node of root.querySelectorAll('[data-i18n-placeholder]')) {
+    node.setAttribute('placeholder', t(node.dataset.i18nPlaceholder));
+  }
+  root.documentElement?.setAttribute('lang', lang);
 }

@@ -12,6 +12,14 @@
 //   failed    an entry the server refused; entry.error is the error frame
 //   presence  a presence frame
 //   notice    an error frame that belongs to no pending send
+//   event     an event frame (proposal, state, caucus, ...) not seen before
+//   typing    {user, role, channel} someone is typing (ephemeral, never stored)
+//
+// Besides messages (`send`), every other storing frame (propose, respond,
+// transition, caucus, floor, transfer, rate) goes through `act`: the same
+// outbox, the same retry with the same id, the same ack. The server does not
+// echo an event to the socket that wrote it, so after the ack the client
+// reads it back with one `history` request and reports it like anyone else's.
 
 export const SUBPROTOCOL = 'mediation.v1';
 
@@ -136,6 +144,28 @@ export class MediationClient {
     return entry;
   }
 
+  /**
+   * Queue any other storing frame, e.g. act('propose', {amount, currency}, 'joint').
+   * `channel` is where its record lands, so a replay can settle it.
+   */
+  act(type, fields, channel) {
+    const entry = {
+      id: newId(), type, fields, channel, action: true, state: 'sending', error: null,
+      sentAt: new Date(),
+    };
+    this._outbox.set(entry.id, entry);
+    this._emit('sending', entry);
+    this._transmit(entry);
+    return entry;
+  }
+
+  /** Tell the others we are typing in `channel` (best effort, never queued). */
+  typing(channel) {
+    if (this._joined && this._ws?.readyState === OPEN) {
+      this._ws.send(JSON.stringify({ type: 'typing', channel }));
+    }
+  }
+
   /** Resend a failed message with the same id, so the server stores it at most once. */
   retry(id) {
     const entry = this._outbox.get(id);
@@ -148,7 +178,9 @@ export class MediationClient {
 
   _transmit(entry) {
     if (!this._joined || this._ws?.readyState !== OPEN) return;
-    const frame = { type: 'send', id: entry.id, channel: entry.channel, body: entry.body };
+    const frame = entry.action
+      ? { ...entry.fields, type: entry.type, id: entry.id }
+      : { type: 'send', id: entry.id, channel: entry.channel, body: entry.body };
     this._ws.send(JSON.stringify(frame));
   }
 
@@ -172,6 +204,8 @@ export class MediationClient {
       case 'error': return this._error(frame);
       case 'presence': return this._emit('presence', frame);
       case 'event': return this._event(frame);
+      case 'history': return this._history(frame);
+      case 'typing': return this._emit('typing', frame);
       default:
         // A newer server may send frames we do not know yet. One that holds a
         // seq still takes its place in the channel, or we would wait for it forever.
@@ -209,7 +243,7 @@ export class MediationClient {
     const entry = this._outbox.get(frame.id);
     if (entry && entry.channel === frame.channel && frame.sender?.user === this.you?.user) {
       this._settle(entry, frame.seq, frame);
-      return;
+      if (!entry.action) return;
     }
     if (!this._log(frame.channel).add(frame.seq)) return; // duplicate
     this._emit('event', frame);
@@ -217,12 +251,26 @@ export class MediationClient {
 
   _ack(frame) {
     const entry = this._outbox.get(frame.id);
-    if (entry) this._settle(entry, frame.seq, null); // else: already settled by the replay
+    if (!entry) return; // already settled by the replay
+    this._settle(entry, frame.seq, null);
+    if (entry.action) {
+      // Read our own event back: its seq stays unheld until then, so a drop
+      // before the reply makes the resume replay it instead.
+      const ask = { type: 'history', channel: frame.channel, before: frame.seq + 1, limit: 1 };
+      this._ws?.send(JSON.stringify({ ...ask, id: `own:${entry.id}` }));
+    }
+  }
+
+  _history(page) {
+    for (const frame of page.messages ?? []) {
+      if (frame.type === 'event') this._event(frame);
+      else this._message(frame);
+    }
   }
 
   _settle(entry, seq, message) {
     this._outbox.delete(entry.id);
-    this._log(entry.channel).add(seq);
+    if (!entry.action) this._log(entry.channel).add(seq);
     entry.state = 'delivered';
     this._emit('delivered', { entry, seq, message });
   }

@@ -10,7 +10,7 @@ from pathlib import Path
 from mediation import logs, migrate, offline
 from mediation.app import create_app
 from mediation.config import Settings
-from mediation.rooms_service import RoomConflict, issue_token, open_room
+from mediation.rooms_service import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
 from mediation.server import DrainingServer
 from mediation.services import Services
 from mediation.workers import run_workers
@@ -19,6 +19,7 @@ from transcripts.database import Database
 
 DEMO_TICKET = "DEMO-1"
 DEMO_TOKEN_TTL = 24 * 3600
+DEMO_STAFF_TTL = 12 * 3600
 
 
 def serve(settings: Settings, workers: int) -> None:
@@ -46,6 +47,12 @@ async def _demo(settings: Settings) -> None:
     for user, role in (("alice", Role.CLIENT), ("bob", Role.FREELANCER), ("mod-1", Role.MODERATOR)):
         issued = issue_token(services, room, user, role, DEMO_TOKEN_TTL)
         print(f"  {role.value:<11} {base}/#room={room.id}&token={issued.token}\n")
+    console, _ = services.tokens.mint_staff("mod-1", Role.MODERATOR, DEMO_STAFF_TTL)
+    print(f"  {'console':<11} {base}/console.html#token={console}\n")
+    audit, _ = services.tokens.mint_staff(
+        "auditor-1", Role.AUDITOR, AUDITOR_MAX_TTL, "demo: reading the demo dispute"
+    )
+    print(f"  {'auditor':<11} {base}/audit.html#token={audit}\n")
     sys.stdout.flush()
     await running
 

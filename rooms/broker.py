@@ -9,7 +9,7 @@ database stays the source of truth, and gaps are filled from it.
 from collections import Counter
 from typing import Protocol
 
-from rooms.ports import Member, StoredMessage
+from rooms.ports import Member, StoredMessage, Typing
 
 
 class PresenceHint:
@@ -30,7 +30,7 @@ class QueueHint:
     __slots__ = ()
 
 
-Published = StoredMessage | PresenceHint | RoomStale | QueueHint
+Published = StoredMessage | PresenceHint | RoomStale | QueueHint | Typing
 
 
 class Receiver(Protocol):

@@ -34,6 +34,7 @@ from rooms.ports import (
     RoomInfo,
     Sink,
     StoredMessage,
+    Typing,
 )
 from rooms.queue_feed import QueueFeed
 from rooms.visibility import (
@@ -109,6 +110,17 @@ class LiveRoom:
         for sub in self.subs.values():
             if sub.member != member and sees_presence_of(sub.member.role, member.role):
                 sub.sink.push(event)
+
+    def show_typing(self, typing: Typing, origin: str | None) -> None:
+        """Tell whoever reads the channel that someone types there (never its author)."""
+        author = Member(typing.user, typing.role)
+        for sub in self.subs.values():
+            if (
+                sub.sink.id != origin
+                and sub.member != author
+                and can_read(sub.member.role, typing.channel)
+            ):
+                sub.sink.push(typing)
 
     def visible_online(self, viewer: Role) -> list[Member]:
         return [m for m, on in self.shown.items() if on and sees_presence_of(viewer, m.role)]
@@ -275,6 +287,15 @@ class Hub:
         channel = caucus_of(sub.member.role)
         return self.post(sink, client_id, channel, csat_body(rating, comment), CSAT)
 
+    def typing(self, sink: Sink, channel: str) -> None:
+        """Best effort and never stored: a typing hint goes where its author may write."""
+        room, sub = self._joined(sink)
+        if channel not in CHANNELS or not can_write(sub.member.role, channel):
+            return
+        hint = Typing(sub.member.user, sub.member.role, channel)
+        room.show_typing(hint, sink.id)
+        self._broker.publish(room.info.id, hint)
+
     def amend(
         self, sink: Sink, client_id: str, channel: str, target: int, text: str | None
     ) -> "asyncio.Future[StoredMessage]":
@@ -300,6 +321,9 @@ class Hub:
         elif isinstance(event, RoomStale):
             if room is not None:
                 self._spawn(self._catch_up(room))
+        elif isinstance(event, Typing):
+            if room is not None:
+                room.show_typing(event, None)
         elif isinstance(event, QueueHint):
             self.queue.remote(room_id)
         else:

@@ -104,7 +104,16 @@ class Presence:
     online: bool
 
 
-Event = StoredMessage | Presence
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """Someone is typing in a channel: shown for a few seconds, never stored."""
+
+    user: str
+    role: Role
+    channel: str
+
+
+Event = StoredMessage | Presence | Typing
 
 
 class Sink(Protocol):

@@ -26,7 +26,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from rooms.broker import LocalBroker, PresenceHint, Published, QueueHint, Receiver, RoomStale
-from rooms.ports import Member, StoredMessage
+from rooms.ports import Member, StoredMessage, Typing
 from rooms.visibility import Role
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class RecordCodec(Protocol):
 class _Envelope(msgspec.Struct, array_like=True):
     node: str
     sent: float  # publisher's clock, for the lag metric
-    kind: str  # "r" record, "p" presence hint, "s" room stale
+    kind: str  # "r" record, "p" presence hint, "s" room stale, "q" queue hint, "t" typing
     data: bytes = b""
 
 
@@ -128,6 +128,9 @@ class RedisBroker:
             envelope = _Envelope(self._node, time.time(), "p")
         elif isinstance(event, RoomStale):
             envelope = _Envelope(self._node, time.time(), "s")
+        elif isinstance(event, Typing):
+            who = msgspec.msgpack.encode((event.user, event.role.value, event.channel))
+            envelope = _Envelope(self._node, time.time(), "t", who)
         elif isinstance(event, QueueHint):  # for every process, not the room's listeners
             envelope = _Envelope(self._node, time.time(), "q", room_id.encode())
             channel = self._queue_channel
@@ -218,6 +221,9 @@ class RedisBroker:
             self._receiver.remote(room_id, PresenceHint())
         elif envelope.kind == "s":
             self._receiver.remote(room_id, RoomStale())
+        elif envelope.kind == "t":
+            user, role, where = msgspec.msgpack.decode(envelope.data, type=tuple[str, str, str])
+            self._receiver.remote(room_id, Typing(user, Role(role), where))
 
     async def _reconnected(self, after_outage: bool) -> None:
         """Listening again: restore our presence, and after an outage catch up."""

@@ -104,3 +104,4 @@ async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(server)
     assert [r["id"] for r in listed] == [urgent, high, old_normal, newer_normal, low]
     waited = [r["waiting_since"] for r in listed[2:4]]
     assert waited == sorted(waited)
+    assert all(r["waiting_since"].endswith("+00:00") for r in listed)  # never a naive time

@@ -1,5 +1,7 @@
 """Tables of the transcript store. Alembic migrations are made from these."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -12,9 +14,25 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that always comes back aware, in UTC: PostgreSQL keeps the offset,
+    SQLite stores none, and a naive time in an API answer is a bug waiting to happen."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
 
 metadata = MetaData(
     naming_convention={
@@ -34,8 +52,8 @@ rooms = Table(
     Column("client_user", String(128), nullable=False),
     Column("freelancer_user", String(128), nullable=False),
     Column("state", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),
     Column("legal_hold", String(512), nullable=True),  # the reason; NULL: no hold
     # Envelope encryption: the room's data key, wrapped by keyring key kek_id.
     # NULL once crypto-shredded: the transcript is unreadable from then on.
@@ -53,8 +71,8 @@ rooms = Table(
     Column("priority", String(16), nullable=False, server_default="normal"),
     Column("moderator", String(128), nullable=True),
     Column("tier", Integer, nullable=False, server_default="1"),
-    Column("waiting_since", DateTime(timezone=True), nullable=True),
-    Column("due_at", DateTime(timezone=True), nullable=True),  # the next response clock alarm
+    Column("waiting_since", UTCDateTime, nullable=True),
+    Column("due_at", UTCDateTime, nullable=True),  # the next response clock alarm
 )
 
 Index("ix_rooms_queue", rooms.c.state, rooms.c.tier, rooms.c.waiting_since)
@@ -109,9 +127,9 @@ files = Table(  # the evidence locker's bookkeeping: what a file *is* lives in i
     Column("uploader_user", String(128), nullable=False),
     Column("uploader_role", String(16), nullable=False),
     Column("chunk_size", Integer, nullable=False),  # plaintext bytes per sealed chunk
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
     # The position of the file's record once committed; NULL while the upload runs
     # (a row left NULL by a crash is swept, blob and all).
     Column("position", BigInteger, nullable=True),
-    Column("deleted_at", DateTime(timezone=True), nullable=True),  # its blob is gone
+    Column("deleted_at", UTCDateTime, nullable=True),  # its blob is gone
 )

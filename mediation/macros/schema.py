@@ -1,8 +1,8 @@
 """Saved replies moderators insert into a conversation."""
 
-from sqlalchemy import Column, DateTime, String, Table, Text
+from sqlalchemy import Column, String, Table, Text
 
-from transcripts.schema import metadata
+from transcripts.schema import UTCDateTime, metadata
 
 macros = Table(
     "macros",
@@ -11,5 +11,5 @@ macros = Table(
     Column("title", String(200), nullable=False),
     Column("body", Text, nullable=False),  # with {placeholders}: see mediation.macros.render
     Column("updated_by", String(128), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

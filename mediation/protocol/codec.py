@@ -9,9 +9,10 @@ from mediation.protocol.frames import (
     Message,
     PresenceFrame,
     ServerFrame,
+    TypingFrame,
     Who,
 )
-from rooms.ports import Event, Presence, StoredMessage
+from rooms.ports import Event, Presence, StoredMessage, Typing
 from rooms.settlement import Terms
 
 
@@ -56,6 +57,8 @@ def to_frame(event: Event | ServerFrame) -> ServerFrame:
         return event
     if isinstance(event, Presence):
         return PresenceFrame(event.user, event.role, event.online)
+    if isinstance(event, Typing):
+        return TypingFrame(event.user, event.role, event.channel)
     return message(event)
 
 

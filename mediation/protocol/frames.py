@@ -124,8 +124,15 @@ class FloorControl(_Frame, tag="floor"):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+class TypingHint(_Frame, tag="typing"):
+    """The sender is typing in `channel`: relayed to its readers, never stored, never acked."""
+
+    channel: str
+
+
 ClientFrame = (
     Hello
+    | TypingHint
     | Send
     | History
     | Edit
@@ -237,10 +244,20 @@ class PresenceFrame(_Frame, tag="presence"):
     online: bool
 
 
+class TypingFrame(_Frame, tag="typing"):
+    """Someone is typing in `channel` (show it for a few seconds)."""
+
+    user: str
+    role: str
+    channel: str
+
+
 class Error(_Frame, tag="error"):
     code: str
     message: str
     id: str | None = None
 
 
-ServerFrame = Welcome | Ack | Message | EventFrame | HistoryPage | PresenceFrame | Error
+ServerFrame = (
+    Welcome | Ack | Message | EventFrame | HistoryPage | PresenceFrame | TypingFrame | Error
+)

@@ -1,8 +1,8 @@
 """The built-in `local` provider's tickets, beside the transcript tables."""
 
-from sqlalchemy import Column, DateTime, String, Table
+from sqlalchemy import Column, String, Table
 
-from transcripts.schema import metadata
+from transcripts.schema import UTCDateTime, metadata
 
 tickets = Table(
     "tickets",
@@ -11,5 +11,5 @@ tickets = Table(
     Column("external_id", String(128), primary_key=True),
     Column("subject", String(512), nullable=False, server_default=""),
     Column("status", String(32), nullable=False, server_default="open"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -39,6 +39,7 @@ from mediation.protocol.frames import (
     Ticket,
     Transfer,
     Transition,
+    TypingHint,
     Welcome,
     Who,
 )
@@ -126,6 +127,9 @@ class Session:
             await self._hello(frame)
         elif isinstance(frame, History):
             await self._history(frame)
+        elif isinstance(frame, TypingHint):
+            if self.joined is not None and self._bucket.take():  # best effort: never answered
+                self._hub.typing(self._conn, frame.channel)
         else:
             await self._write(frame)
 

@@ -1,0 +1,94 @@
+// A bundle's records as a readable transcript: every record in room order,
+// its channel labelled, and each message with its edit history beneath it.
+
+import { h } from '../shared/dom.js';
+import { channelLabel, formatMoney, formatTime, roleLabel, t } from '../i18n.js';
+import { eventText } from '../room/events.js';
+
+/** Parse a bundle's lines (already verified or not) into {header, records, footer}. */
+export function parseBundle(text) {
+  const out = { header: null, records: [], footer: null };
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let obj;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (obj.type === 'header') out.header = obj;
+    else if (obj.type === 'record') out.records.push(obj);
+    else if (obj.type === 'footer') out.footer = obj;
+  }
+  return out;
+}
+
+function payload(record) {
+  try {
+    return JSON.parse(record.body);
+  } catch {
+    return {};
+  }
+}
+
+/** A stored record in the shape of the wire's `event` frame (see codec.py). */
+function asEvent(record) {
+  const p = payload(record);
+  const frame = { kind: record.kind, channel: record.channel, sender: record.sender, ts: record.ts, seq: record.seq };
+  switch (record.kind) {
+    case 'state': return { ...frame, state: p.to, reason: p.reason, terms: p.terms, target: p.proposal };
+    case 'proposal': return { ...frame, terms: p.terms, expires_at: p.expires_at, target: p.counters };
+    case 'response': return { ...frame, target: p.proposal, answer: p.answer };
+    default: return { ...frame, ...p };
+  }
+}
+
+function describe(record) {
+  if (record.kind === 'message') return record.body;
+  if (record.kind === 'joined') return t('audit.joined');
+  const frame = asEvent(record);
+  if (record.kind === 'proposal') {
+    const { terms } = frame;
+    return t('audit.proposal', {
+      seq: record.seq, amount: formatMoney(terms.amount, terms.currency),
+      milestone: terms.milestone ? ` (${terms.milestone})` : '', text: terms.text ? ` — ${terms.text}` : '',
+    });
+  }
+  if (record.kind === 'edit') return t('audit.edit', { target: frame.target, text: frame.text });
+  if (record.kind === 'retract') return t('audit.retract', { target: frame.target });
+  return eventText(frame, null) ?? record.kind;
+}
+
+function time(iso) {
+  const date = new Date(iso);
+  const { short, long } = formatTime(date);
+  return h('time', { datetime: iso, title: long, text: short });
+}
+
+export function renderTranscript(records, shredded) {
+  const rows = new Map(); // "channel#seq" -> history list of a message
+  const items = records.map((r) => {
+    const body = shredded ? t('audit.shredded') : describe(r);
+    const history = h('ul', { class: 'history', hidden: true });
+    if (r.kind === 'message') rows.set(`${r.channel}#${r.seq}`, history);
+    if ((r.kind === 'edit' || r.kind === 'retract') && !shredded) {
+      const target = rows.get(`${r.channel}#${payload(r).target}`);
+      if (target) {
+        target.hidden = false;
+        target.append(h('li', {}, time(r.ts), ' ',
+          r.kind === 'edit' ? t('audit.editedTo', { text: payload(r).text }) : t('audit.retracted')));
+      }
+    }
+    return h('li', { class: `record kind-${r.kind}`, 'data-channel': r.channel, 'data-position': String(r.position) },
+      h('p', { class: 'record-meta' },
+        h('span', { class: 'position', text: `#${r.position}` }),
+        h('span', { class: `channel-tag channel-${r.channel.replace(':', '-')}`, text: channelLabel(r.channel, 'auditor') }),
+        h('span', { class: 'who', text: r.sender.user }),
+        h('span', { class: 'role', text: roleLabel(r.sender.role) }),
+        time(r.ts),
+        r.kind !== 'message' ? h('span', { class: 'kind', text: r.kind }) : null),
+      h('p', { class: 'record-body', text: body }),
+      r.kind === 'message' ? history : null);
+  });
+  return h('ol', { class: 'transcript', 'aria-label': t('audit.transcript') }, items);
+}

@@ -1,0 +1,101 @@
+// The moderator console: the queue on one side, the room being worked on
+// the other. Opened with a staff token in the fragment: /console.html#token=..
+
+import { Announcer, fragmentParams, h } from '../shared/dom.js';
+import { Api } from '../shared/api.js';
+import { applyStaticStrings, t } from '../i18n.js';
+import { RoomView } from '../room/view.js';
+import { connectRoom } from '../room/connect.js';
+import { Queue } from './queue.js';
+import { Toolbar } from './toolbar.js';
+import { installShortcuts, showHelp } from './keys.js';
+
+/** The staff token's claims (not verified here: the server does that on every call). */
+function claims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(part));
+  } catch {
+    return {};
+  }
+}
+
+function main() {
+  applyStaticStrings(document);
+  document.title = t('console.title');
+  const { token } = fragmentParams(location.hash);
+  const status = document.getElementById('console-status');
+  const pane = document.getElementById('room-pane');
+  if (!token) {
+    status.textContent = t('console.noToken');
+    status.className = 'banner banner-error';
+    status.hidden = false;
+    return;
+  }
+  const me = claims(token).sub ?? claims(token).user ?? '';
+  document.getElementById('console-you').textContent = t('console.you', { user: me });
+  const api = new Api(token);
+  const announcer = new Announcer(document.getElementById('console-announcer'));
+  let open = null; // {roomId, view, connection, toolbar}
+
+  async function openRoom(room) {
+    if (open?.roomId === room.id) return;
+    let joined;
+    try {
+      joined = await api.post(`/api/rooms/${encodeURIComponent(room.id)}/join`);
+    } catch (exc) {
+      announce(t('console.joinFailed', { message: exc.message }), true);
+      return;
+    }
+    open?.connection.stop();
+    const container = h('div', { class: 'room-page' });
+    pane.replaceChildren(container);
+    const view = new RoomView(container, {}, { headingLevel: 2, titleFromTicket: true });
+    const connection = connectRoom(view, { room: room.id, token: joined.token });
+    const toolbar = new Toolbar(view, api, room.id);
+    let lastState = null;
+    const refreshToolbar = view.onChange;
+    view.onChange = () => { // the queue shows this room's state too: re-read it when it moves
+      refreshToolbar();
+      if (view.room && view.room.state !== lastState) {
+        lastState = view.room.state;
+        queue.soon();
+      }
+    };
+    open = { roomId: room.id, view, connection, toolbar };
+    queue.current = room.id;
+    queue.render();
+    window.mediation = connection; // for tests
+  }
+
+  async function claim(room) {
+    try {
+      await api.post(`/api/rooms/${encodeURIComponent(room.id)}/claim`);
+    } catch (exc) {
+      announce(t('console.claimFailed', { message: exc.message }), true);
+      queue.refresh();
+      return;
+    }
+    await openRoom(room);
+    queue.refresh();
+  }
+
+  function announce(text, error = false) {
+    announcer.say(text);
+    if (error) {
+      status.textContent = text;
+      status.className = 'banner banner-error';
+      status.hidden = false;
+      setTimeout(() => { status.hidden = true; }, 8000);
+    }
+  }
+
+  const queue = new Queue(document.getElementById('queue'), api, me, {
+    onOpen: openRoom, onClaim: claim, announce: (text) => announcer.say(text),
+  });
+  queue.start();
+  installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
+  document.getElementById('help-button').addEventListener('click', showHelp);
+}
+
+main();

@@ -1,0 +1,180 @@
+// The moderator's actions on the open room: private sessions, macros, a
+// settlement proposal, floor control, and the lifecycle moves (resolve,
+// escalate with a brief, transfer with a hand-off brief, close).
+
+import { h } from '../shared/dom.js';
+import { formDialog, infoDialog } from '../shared/dialog.js';
+import { roleLabel, t } from '../i18n.js';
+
+const PARTIES = ['client', 'freelancer'];
+
+export class Toolbar {
+  constructor(view, api, roomId) {
+    this.view = view;
+    this.api = api;
+    this.roomId = roomId;
+    this.buttons = {};
+    const b = (name, onclick, extra = {}) => {
+      this.buttons[name] = h('button', { type: 'button', class: 'secondary', 'data-action': name,
+        'aria-keyshortcuts': extra.key, onclick }, t(`tool.${name}`),
+      extra.key ? h('kbd', { 'aria-hidden': 'true', text: extra.key.toUpperCase() }) : null);
+      return this.buttons[name];
+    };
+    const el = view.el.toolbar;
+    el.setAttribute('role', 'group');
+    el.setAttribute('aria-label', t('tool.label'));
+    el.replaceChildren(
+      h('div', { class: 'tool-group' },
+        b('caucusClient', () => this.caucus('client'), { key: 'c' }),
+        b('caucusFreelancer', () => this.caucus('freelancer'), { key: 'f' })),
+      h('div', { class: 'tool-group' },
+        b('macros', () => this.macros(), { key: 'm' }),
+        b('propose', () => this.view.proposals.openForm(), { key: 'p' })),
+      h('div', { class: 'tool-group' },
+        b('mute', () => this.mute(), { key: 'u' }),
+        b('pause', () => this.pause(), { key: 'a' })),
+      h('div', { class: 'tool-group' },
+        b('resolve', () => this.resolve(), { key: 'r' }),
+        b('escalate', () => this.escalate(), { key: 'e' }),
+        b('transfer', () => this.transfer(), { key: 't' }),
+        b('close', () => this.close())));
+    el.hidden = false;
+    view.onChange = () => this.refresh();
+    this.refresh();
+  }
+
+  act(type, fields, channel) {
+    this.view.actions.onAct(type, fields, channel);
+  }
+
+  refresh() {
+    const state = this.view.room?.state;
+    const mediating = state === 'mediating';
+    for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'mute', 'pause', 'resolve',
+      'escalate', 'transfer']) {
+      this.buttons[name].disabled = !mediating;
+    }
+    this.buttons.macros.disabled = !state || state === 'closed';
+    this.buttons.close.disabled = !['resolved', 'escalated'].includes(state);
+    this.buttons.caucusClient.setAttribute('aria-pressed', String(this.view.caucus === 'client'));
+    this.buttons.caucusFreelancer.setAttribute('aria-pressed', String(this.view.caucus === 'freelancer'));
+    const paused = this.view.pausedUntil && this.view.pausedUntil > new Date();
+    this.buttons.pause.firstChild.textContent = t(paused ? 'tool.resume' : 'tool.pause');
+  }
+
+  /** Open (or close) a private session with `party` and show its tab. */
+  caucus(party) {
+    const open = this.view.caucus !== party;
+    if (open && this.view.caucus) this.act('caucus', { party: this.view.caucus, open: false }, 'room');
+    this.act('caucus', { party, open }, 'room');
+    if (open) this.view.activateIndex([...this.view.panes.keys()].indexOf(`caucus:${party}`));
+  }
+
+  async macros() {
+    let macros;
+    try {
+      macros = (await this.api.get(`/api/rooms/${encodeURIComponent(this.roomId)}/macros`)).macros;
+    } catch (exc) {
+      this.view.notice({ code: exc.code, message: exc.message });
+      return;
+    }
+    const list = h('ul', { class: 'macro-list' }, macros.length ? macros.map((m) => h('li', {},
+      h('button', { type: 'button', class: 'macro', 'data-macro': m.name, onclick: () => {
+        dialog.close();
+        this.view.insertText(m.text);
+      } }, h('strong', { text: m.title }), h('span', { class: 'macro-text', text: m.text }))))
+      : h('li', { class: 'muted', text: t('macros.none') }));
+    const dialog = infoDialog(t('macros.title'), h('div', {},
+      h('p', { class: 'muted', text: t('macros.intro', { channel: this._activeLabel() }) }), list),
+    { className: 'macros-dialog' });
+    dialog.querySelector('button.macro')?.focus();
+  }
+
+  _activeLabel() {
+    return this.view.panes.get(this.view.active)?.tab.textContent ?? '';
+  }
+
+  async mute() {
+    const muted = PARTIES.filter((p) => (this.view.muted.get(p) ?? 0) > new Date());
+    const values = await formDialog({
+      title: t('mute.title'), submit: t('mute.submit'),
+      fields: [
+        { name: 'party', label: t('mute.party'), type: 'select',
+          options: PARTIES.map((p) => [p, roleLabel(p) + (muted.includes(p) ? ` (${t('people.muted')})` : '')]) },
+        { name: 'action', label: t('mute.action'), type: 'select',
+          options: [['mute', t('mute.mute')], ['unmute', t('mute.unmute')]],
+          value: muted.length ? 'unmute' : 'mute' },
+        { name: 'minutes', label: t('mute.minutes'), type: 'number', value: '10', min: '1', max: '1440' },
+        { name: 'reason', label: t('mute.reason') },
+      ],
+    });
+    if (!values) return;
+    this.act('floor', { action: values.action, party: values.party,
+      minutes: Number(values.minutes) || 10, reason: values.reason }, 'room');
+  }
+
+  async pause() {
+    if (this.view.pausedUntil && this.view.pausedUntil > new Date()) {
+      this.act('floor', { action: 'resume' }, 'room');
+      return;
+    }
+    const values = await formDialog({
+      title: t('pause.title'), submit: t('pause.submit'),
+      fields: [
+        { name: 'minutes', label: t('mute.minutes'), type: 'number', value: '5', min: '1', max: '1440' },
+        { name: 'reason', label: t('mute.reason') },
+      ],
+    });
+    if (values) this.act('floor', { action: 'pause', minutes: Number(values.minutes) || 5, reason: values.reason }, 'room');
+  }
+
+  async resolve() {
+    const values = await formDialog({
+      title: t('resolve.title'), submit: t('resolve.submit'), intro: t('resolve.intro'),
+      fields: [{ name: 'reason', label: t('resolve.reason'), type: 'textarea', required: true }],
+    });
+    if (values) this.act('transition', { to: 'resolved', reason: values.reason }, 'room');
+  }
+
+  async escalate() {
+    const values = await formDialog({
+      title: t('escalate.title'), submit: t('escalate.submit'), danger: true,
+      fields: [
+        { name: 'reason', label: t('escalate.reason'), required: true },
+        { name: 'brief', label: t('handoff.brief'), type: 'textarea', rows: 5, required: true },
+      ],
+    });
+    if (values) {
+      this.act('transition', { to: 'escalated', reason: values.reason, brief: values.brief }, 'room');
+    }
+  }
+
+  async transfer() {
+    const values = await formDialog({
+      title: t('transfer.title'), submit: t('transfer.submit'),
+      fields: [
+        { name: 'to', label: t('transfer.to'), required: true },
+        { name: 'brief', label: t('handoff.brief'), type: 'textarea', rows: 5, required: true },
+      ],
+    });
+    if (values) this.act('transfer', { to: values.to.trim(), brief: values.brief }, 'notes');
+  }
+
+  async close() {
+    const values = await formDialog({
+      title: t('closeRoom.title'), submit: t('closeRoom.submit'), intro: t('closeRoom.intro'),
+      fields: [{ name: 'reason', label: t('resolve.reason') }],
+    });
+    if (values) this.act('transition', { to: 'closed', reason: values.reason }, 'room');
+  }
+
+  /** A keyboard shortcut: true if it was one of ours. */
+  key(k) {
+    const map = { c: 'caucusClient', f: 'caucusFreelancer', m: 'macros', p: 'propose', u: 'mute',
+      a: 'pause', r: 'resolve', e: 'escalate', t: 'transfer' };
+    const button = this.buttons[map[k]];
+    if (!button) return false;
+    if (!button.disabled) button.click();
+    return true;
+  }
+}

@@ -1,0 +1,34 @@
+// Wire one protocol client to one room view: the same for a party's page
+// and for the room a moderator opens in the console.
+
+import { MediationClient, socketUrl } from '../protocol.js';
+
+export function connectRoom(view, { room, token, url = socketUrl(location) }) {
+  const client = new MediationClient({ url, room, token });
+  view.actions.onSend = (channel, body) => client.send(channel, body);
+  view.actions.onRetry = (id) => client.retry(id);
+  view.actions.onReconnect = () => client.reconnectNow();
+  view.actions.onAct = (type, fields, channel) => client.act(type, fields, channel);
+  view.actions.onTyping = (channel) => client.typing(channel);
+  client
+    .on('status', (s) => view.setStatus(s))
+    .on('welcome', (w) => view.welcome(w))
+    .on('message', (m) => view.message(m))
+    .on('event', (e) => view.event(e))
+    .on('sending', (e) => view.sending(e))
+    .on('delivered', (d) => view.delivered(d))
+    .on('failed', (e) => view.failed(e))
+    .on('presence', (p) => view.presence(p))
+    .on('typing', (p) => view.typing(p))
+    .on('notice', (e) => view.notice(e));
+  const online = () => client.reconnectNow();
+  window.addEventListener('online', online);
+  client.connect();
+  return {
+    client,
+    stop() {
+      window.removeEventListener('online', online);
+      client.stop();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// One line of text for each transcript event that is shown in a
+// conversation as a system note; null for events shown another way.
+
+import { formatTime, stateLabel, t } from '../i18n.js';
+
+const at = (iso) => (iso ? formatTime(new Date(iso)).short : '');
+
+function partyName(party, you) {
+  if (you && party === you.role) return t('event.you');
+  return t(`party.${party}`);
+}
+
+export function eventText(frame, you) {
+  const who = frame.sender?.user ?? '';
+  switch (frame.kind) {
+    case 'state':
+      if (frame.terms) return t('event.settled', { seq: frame.target });
+      if (frame.state === 'mediating') {
+        return t(['client', 'freelancer'].includes(you?.role) ? 'event.claimed' : 'event.claimedBy', { who });
+      }
+      return frame.reason
+        ? t('event.stateWhy', { state: stateLabel(frame.state), reason: frame.reason })
+        : t('event.state', { state: stateLabel(frame.state) });
+    case 'floor': {
+      const party = partyName(frame.party, you);
+      const why = frame.reason ? t('event.why', { reason: frame.reason }) : '';
+      return t(`event.floor.${frame.action}`, { party, until: at(frame.until), why });
+    }
+    case 'caucus':
+      return t(frame.open ? 'event.caucus.open' : 'event.caucus.close', {
+        party: partyName(frame.party, you),
+      });
+    case 'handoff':
+      return frame.moderator
+        ? t('event.transfer', { who, to: frame.moderator, brief: frame.brief })
+        : t('event.brief', { who, brief: frame.brief });
+    case 'response':
+      return t(`event.response.${frame.answer}`, { who, seq: frame.target });
+    case 'csat':
+      return t('event.csat', { who, rating: frame.rating, comment: frame.comment || '' });
+    case 'overdue':
+      return t(`event.overdue.${frame.clock}`, {
+        party: frame.party ? t(`party.${frame.party}`) : '', since: at(frame.since),
+      });
+    case 'reminder':
+      return you?.role === frame.party
+        ? t('event.reminder.you')
+        : t('event.reminder', { party: t(`party.${frame.party}`) });
+    default:
+      return null; // joined: presence shows it; edit, retract, proposal: handled in place
+  }
+}
+
+/** Which pane a room-channel event is shown in, for a reader with `role`. */
+export function paneFor(frame, role) {
+  if (frame.channel !== 'room') return frame.channel;
+  if (frame.kind === 'caucus' && role === 'moderator') return `caucus:${frame.party}`;
+  return 'joint';
+}

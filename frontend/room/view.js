@@ -1,0 +1,595 @@
+// DOM rendering of one room. Knows nothing about sockets: the page feeds it
+// the protocol client's events and hands user actions back through callbacks.
+// Used by the party page (index.html) and the moderator console.
+
+import { Announcer, h } from '../shared/dom.js';
+import {
+  channelHint, channelLabel, errorTitle, formatMoney, formatTime, roleLabel, stateLabel, t,
+} from '../i18n.js';
+import { buildShell } from './shell.js';
+import { eventText, paneFor } from './events.js';
+import { Proposals } from './proposals.js';
+import { Csat } from './csat.js';
+
+const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
+const FATAL_CODES = new Set([4401, 4403, 4404]);
+const NEAR_BOTTOM_PX = 48;
+const TYPING_SHOWN_MS = 5000;
+const TYPING_SENT_EVERY_MS = 3000;
+const PARTIES = ['client', 'freelancer'];
+
+function byChannelOrder(a, b) {
+  const rank = (c) => (CHANNEL_ORDER.includes(c) ? CHANNEL_ORDER.indexOf(c) : CHANNEL_ORDER.length);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+export class RoomView {
+  /**
+   * @param {HTMLElement} container
+   * @param {{onSend(channel, body), onRetry(id), onReconnect(), onAct(type, fields, channel),
+   *          onTyping(channel)}} actions
+   */
+  constructor(container, actions, { headingLevel = 1, titleFromTicket = false } = {}) {
+    this.actions = actions;
+    this.titleFromTicket = titleFromTicket;
+    this.el = buildShell(container, { headingLevel });
+    this.announcer = new Announcer(this.el.announcer);
+    this.you = null;
+    this.room = null;
+    this.heads = null; // the first welcome's heads: what is older is replay, not news
+    this.panes = new Map(); // channel -> {tab, panel, list, badge, form, unread, stick, lastSeq}
+    this.active = null;
+    this.outgoing = new Map(); // entry id -> <li> of our own unacked message
+    this.participants = new Map(); // "role:user" -> {user, role, online}
+    this.typists = new Map(); // "role:user" -> {user, role, channel, timer}
+    this.caucus = null; // the party in a private session now
+    this.muted = new Map(); // party -> until (Date)
+    this.pausedUntil = null;
+    this.proposals = new Proposals({
+      you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
+    });
+    this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
+    this._lastTypingSent = 0;
+  }
+
+  // ---- page-level states ---------------------------------------------------
+
+  showMissingLink() {
+    this.el.room.hidden = true;
+    this._banner('error', t('link.missing.title'), t('link.missing.body'));
+  }
+
+  setStatus({ state, code, message }) {
+    if (state === 'online') {
+      this._banner(null);
+      this._setComposersEnabled(!this.readOnly);
+    } else if (state === 'connecting') {
+      this._banner('info', t('status.connecting'));
+    } else if (state === 'reconnecting') {
+      for (const p of this.participants.values()) p.online = false;
+      this._renderParticipants();
+      const now = h('button', { type: 'button', text: t('status.reconnectNow'),
+        onclick: () => this.actions.onReconnect() });
+      this._banner('warn', t('status.reconnecting'), t('status.reconnectingDetail'), now);
+    } else if (state === 'fatal') {
+      const title = FATAL_CODES.has(code) ? t(`fatal.${code}`) : t('error.other');
+      this._banner('error', title, message ? t('fatal.detail', { message }) : null);
+      this._setComposersEnabled(false);
+    }
+  }
+
+  _banner(kind, title, detail = null, action = null) {
+    const { banner } = this.el;
+    banner.replaceChildren();
+    banner.hidden = kind === null;
+    if (kind === null) return;
+    banner.className = `banner banner-${kind}`;
+    banner.append(h('strong', { text: title }));
+    if (detail) banner.append(' ', h('span', { text: detail }));
+    if (action) banner.append(' ', action);
+  }
+
+  /** An error that belongs to no message: a dismissible notice. */
+  notice({ code, message }) {
+    const item = h('li', { class: 'notice' },
+      h('p', {}, h('strong', { text: errorTitle(code) }), message ? ` ${message}` : ''));
+    item.append(h('button', {
+      type: 'button', class: 'dismiss', 'aria-label': t('notice.dismiss'), text: '×',
+      onclick: () => item.remove(),
+    }));
+    this.el.notices.append(item);
+  }
+
+  get readOnly() {
+    return !this.you || this.you.role === 'auditor' || this.room?.state === 'closed';
+  }
+
+  // ---- welcome: room, participants, channels -------------------------------
+
+  /** First welcome builds the room; later ones (after a reconnect) refresh it. */
+  welcome({ room, you, head }) {
+    this.you = you;
+    this.proposals.room.you = you;
+    this.room = { ...room };
+    if (this.heads === null) this.heads = { ...head };
+    this.el.room.hidden = false;
+    this._renderMeta();
+    if (this.titleFromTicket) this.el.title.textContent = t('room.ticket', room.ticket);
+    this.el.you.textContent = t('room.you', { user: you.user, role: roleLabel(you.role) });
+
+    this.participants.clear();
+    for (const p of room.participants) this.participants.set(`${p.role}:${p.user}`, { ...p });
+    this._renderParticipants();
+
+    for (const channel of Object.keys(head).sort(byChannelOrder)) {
+      // `room` carries the room's own events (joins, state changes), not a conversation
+      if (channel !== 'room' && !this.panes.has(channel)) this._addPane(channel);
+    }
+    if (this.active === null && this.panes.size > 0) this._activate(this.panes.keys().next().value);
+    this._setComposersEnabled(!this.readOnly);
+    this._renderOutcome(null);
+    if (PARTIES.includes(you.role)) this.csat.update(this.room.state);
+    this.onChange?.();
+  }
+
+  presence({ user, role, online }) {
+    const key = `${role}:${user}`;
+    const known = this.participants.get(key);
+    if (known) known.online = online;
+    else this.participants.set(key, { user, role, online });
+    if (!online) this._stopTyping(key);
+    this._renderParticipants();
+  }
+
+  typing({ user, role, channel }) {
+    const key = `${role}:${user}`;
+    clearTimeout(this.typists.get(key)?.timer);
+    const timer = setTimeout(() => this._stopTyping(key), TYPING_SHOWN_MS);
+    this.typists.set(key, { user, role, channel, timer });
+    this._renderTyping();
+  }
+
+  _stopTyping(key) {
+    const known = this.typists.get(key);
+    if (!known) return;
+    clearTimeout(known.timer);
+    this.typists.delete(key);
+    this._renderTyping();
+  }
+
+  _renderTyping() {
+    const names = [...this.typists.values()].map((x) => t('typing.one', {
+      user: x.user, channel: channelLabel(x.channel, this.you.role),
+    }));
+    this.el.typing.textContent = names.length ? t('typing.line', { who: names.join(t('list.and')) }) : '';
+  }
+
+  _renderParticipants() {
+    const items = [...this.participants.values()].map((p) => {
+      const isYou = this.you && p.user === this.you.user && p.role === this.you.role;
+      const muted = this.muted.get(p.role);
+      return h('li', { class: 'person', 'data-role': p.role, 'data-online': String(p.online) },
+        h('span', { class: `dot ${p.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
+        h('span', { class: 'name', text: p.user }),
+        ' ',
+        h('span', { class: 'role', text: roleLabel(p.role) }),
+        isYou ? h('span', { class: 'you', text: ` ${t('people.you')}` }) : null,
+        muted && muted > new Date() ? h('span', { class: 'tag', text: t('people.muted') }) : null,
+        h('span', { class: 'status-word', text: t(p.online ? 'people.online' : 'people.offline') }));
+    });
+    this.el.people.replaceChildren(...items);
+  }
+
+  _addPane(channel) {
+    const n = this.panes.size;
+    const label = channelLabel(channel, this.you.role);
+    const badge = h('span', { class: 'badge', hidden: true });
+    const tab = h('button', {
+      type: 'button', role: 'tab', id: `tab-${n}`, 'aria-controls': `panel-${n}`,
+      'aria-selected': 'false', tabindex: '-1', 'data-channel': channel,
+      onclick: () => this._activate(channel),
+      onkeydown: (e) => this._tabKey(e, channel),
+    }, h('span', { text: label }), badge);
+
+    const list = h('ol', { class: 'messages', 'aria-label': t('messages.label', { channel: label }),
+      tabindex: '0' });
+    const pane = { tab, badge, list, form: null, unread: 0, stick: true, lastSeq: 0, channel };
+    // Keep following new messages only while the reader is at the bottom.
+    list.addEventListener('scroll', () => {
+      pane.stick = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
+    });
+
+    const hint = channelHint(channel, this.you.role);
+    const panel = h('section', { role: 'tabpanel', id: `panel-${n}`, 'aria-labelledby': `tab-${n}`,
+      class: 'panel', hidden: true, 'data-channel': channel },
+      hint ? h('p', { class: 'hint', text: hint }) : null,
+      list);
+    pane.panel = panel;
+
+    if (this.you.role === 'auditor') {
+      panel.append(h('p', { class: 'readonly', text: t('composer.readonly') }));
+    } else {
+      pane.form = this._composer(channel, label, n);
+      pane.closedNote = h('p', { class: 'readonly', hidden: true, text: t('composer.closed') });
+      panel.append(pane.closedNote, pane.form);
+    }
+
+    this.el.tabs.append(tab);
+    this.el.panels.append(panel);
+    this.panes.set(channel, pane);
+  }
+
+  _composer(channel, label, n) {
+    const input = h('textarea', { id: `input-${n}`, rows: '2', 'aria-describedby': `keys-${n}`,
+      placeholder: t('composer.placeholder'), class: 'composer-input' });
+    const submit = () => {
+      const body = input.value;
+      if (body.trim() === '' || input.disabled) return;
+      this.actions.onSend(channel, body);
+      input.value = '';
+      input.focus();
+    };
+    input.addEventListener('keydown', (e) => {
+      // isComposing: Enter also confirms an IME candidate (CJK input); that must not send.
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        submit();
+      }
+    });
+    input.addEventListener('input', () => {
+      const now = Date.now();
+      if (input.value && now - this._lastTypingSent > TYPING_SENT_EVERY_MS) {
+        this._lastTypingSent = now;
+        this.actions.onTyping?.(channel);
+      }
+    });
+    const propose = channel === 'joint' && this.you.role !== 'auditor'
+      ? h('button', { type: 'button', class: 'secondary propose', text: t('proposal.make'),
+        onclick: () => this.proposals.openForm() })
+      : null;
+    return h('form', { class: 'composer', onsubmit: (e) => { e.preventDefault(); submit(); } },
+      h('label', { for: `input-${n}`, class: 'sr-only', text: t('composer.label', { channel: label }) }),
+      h('span', { id: `keys-${n}`, class: 'sr-only', text: t('composer.keys') }),
+      input,
+      h('div', { class: 'composer-buttons' },
+        h('button', { type: 'submit', text: t('composer.send') }), propose));
+  }
+
+  _setComposersEnabled(enabled) {
+    for (const pane of this.panes.values()) {
+      if (!pane.form) continue;
+      for (const control of pane.form.elements) control.disabled = !enabled;
+      if (pane.closedNote) pane.closedNote.hidden = this.room?.state !== 'closed';
+    }
+  }
+
+  // Tabs follow the WAI-ARIA pattern: arrows move between tabs, Home/End jump.
+  _tabKey(event, channel) {
+    const channels = [...this.panes.keys()];
+    const i = channels.indexOf(channel);
+    const target = {
+      ArrowRight: channels[(i + 1) % channels.length],
+      ArrowLeft: channels[(i - 1 + channels.length) % channels.length],
+      Home: channels[0],
+      End: channels[channels.length - 1],
+    }[event.key];
+    if (!target) return;
+    event.preventDefault();
+    this._activate(target);
+    this.panes.get(target).tab.focus();
+  }
+
+  /** Show the n-th tab (keyboard shortcut 1-4); returns false if there is none. */
+  activateIndex(i) {
+    const channel = [...this.panes.keys()][i];
+    if (!channel) return false;
+    this._activate(channel);
+    this.panes.get(channel).tab.focus();
+    return true;
+  }
+
+  /** Focus the composer of the visible tab. */
+  focusComposer() {
+    this.panes.get(this.active)?.form?.querySelector('textarea')?.focus();
+  }
+
+  /** Put text in the visible tab's composer for the moderator to check and send. */
+  insertText(text) {
+    const input = this.panes.get(this.active)?.form?.querySelector('textarea');
+    if (!input) return;
+    input.value = input.value ? `${input.value}\n${text}` : text;
+    input.focus();
+  }
+
+  _activate(channel) {
+    for (const [name, pane] of this.panes) {
+      const on = name === channel;
+      pane.tab.setAttribute('aria-selected', String(on));
+      pane.tab.tabIndex = on ? 0 : -1;
+      pane.panel.hidden = !on;
+    }
+    this.active = channel;
+    const pane = this.panes.get(channel);
+    pane.unread = 0;
+    this._renderBadge(pane);
+    if (pane.stick) pane.list.scrollTop = pane.list.scrollHeight;
+  }
+
+  _renderBadge(pane) {
+    pane.badge.hidden = pane.unread === 0;
+    pane.badge.replaceChildren();
+    if (pane.unread === 0) return;
+    pane.badge.append(
+      h('span', { 'aria-hidden': 'true', text: String(pane.unread) }),
+      h('span', { class: 'sr-only', text: t('tab.unread', { count: pane.unread }) }));
+  }
+
+  // ---- messages --------------------------------------------------------------
+
+  _isNews(frame) {
+    return this.heads !== null && frame.seq > (this.heads[frame.channel] ?? 0);
+  }
+
+  /** A committed message from someone else (or from our other device). */
+  message(frame) {
+    const own = this.you && frame.sender.user === this.you.user;
+    const item = this._item({
+      own, user: frame.sender.user, role: frame.sender.role, body: frame.body,
+      time: new Date(frame.ts),
+    });
+    this._stopTyping(`${frame.sender.role}:${frame.sender.user}`);
+    this._place(frame.channel, item, frame.seq);
+    if (!own && this._isNews(frame)) {
+      this.announcer.say(t('announce.message', {
+        user: frame.sender.user, channel: channelLabel(frame.channel, this.you.role), body: frame.body,
+      }));
+    }
+  }
+
+  _renderMeta() {
+    const { ticket, state } = this.room;
+    this.el.meta.textContent = `${t('room.ticket', ticket)} · ${t('room.state', { state: stateLabel(state) })}`;
+    this.el.meta.dataset.state = state;
+  }
+
+  event(frame) {
+    switch (frame.kind) {
+      case 'state': this._state(frame); break;
+      case 'proposal': this._proposal(frame); return;
+      case 'response': this.proposals.response(frame); break;
+      case 'caucus': this._caucus(frame); break;
+      case 'floor': this._floor(frame); break;
+      case 'csat':
+        if (frame.sender.user === this.you.user) this.csat.done();
+        break;
+      case 'edit': case 'retract': this._amend(frame); return;
+      default: break;
+    }
+    this._systemLine(frame);
+  }
+
+  /** Our own action was stored: its event comes back through `event`. Failures are shown. */
+  actionFailed(entry) {
+    const reason = entry.error.message || errorTitle(entry.error.code);
+    if (entry.type === 'rate') this.csat.failed(reason);
+    this.notice({ code: entry.error.code, message: reason });
+  }
+
+  _systemLine(frame) {
+    const text = eventText(frame, this.you);
+    if (text === null) return;
+    const channel = paneFor(frame, this.you.role);
+    if (!this.panes.has(channel)) return;
+    const item = h('li', { class: `msg system kind-${frame.kind}`, 'data-kind': frame.kind,
+      'data-ts': String(new Date(frame.ts).getTime()) },
+      h('p', { class: 'body' }, h('span', { class: 'sr-only', text: `${t('event.label')}: ` }), text,
+        ' ', this._time(new Date(frame.ts))));
+    const seq = frame.channel === channel ? frame.seq : this.panes.get(channel).lastSeq + 0.5;
+    const mine = frame.sender.user === this.you.user;
+    this._place(channel, item, seq, { countUnread: frame.channel === channel && !mine });
+    if (this._isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
+  }
+
+  _state(frame) {
+    this.room.state = frame.state;
+    this._renderMeta();
+    this._setComposersEnabled(!this.readOnly);
+    if (frame.state !== 'mediating') this._setCaucus(null);
+    this.proposals.stateChanged(frame);
+    this._renderOutcome(frame);
+    if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
+    this.onChange?.();
+  }
+
+  _renderOutcome(frame) {
+    const { state } = this.room;
+    const box = this.el.outcome;
+    if (frame?.terms) this.settlement = { terms: frame.terms, seq: frame.target, reason: frame.reason };
+    if (!['resolved', 'escalated', 'closed'].includes(state)) {
+      box.hidden = true;
+      return;
+    }
+    const parts = [h('strong', { text: t(`outcome.${state}`) })];
+    if (this.settlement) {
+      const { terms } = this.settlement;
+      parts.push(' ', h('span', { class: 'terms', text: t('outcome.terms', {
+        amount: formatMoney(terms.amount, terms.currency),
+        milestone: terms.milestone ? t('outcome.milestone', { milestone: terms.milestone }) : '',
+        text: terms.text ? t('outcome.text', { text: terms.text }) : '',
+      }) }));
+    } else if (frame?.reason) {
+      parts.push(' ', h('span', { text: frame.reason }));
+    }
+    box.replaceChildren(...parts);
+    box.className = `outcome outcome-${state}`;
+    box.hidden = false;
+  }
+
+  _proposal(frame) {
+    const item = this.proposals.proposal(frame);
+    this._place('joint', item, frame.seq);
+    if (this._isNews(frame) && frame.sender.user !== this.you.user) {
+      this.announcer.say(t('announce.proposal', {
+        user: frame.sender.user, amount: formatMoney(frame.terms.amount, frame.terms.currency),
+      }));
+    }
+  }
+
+  _caucus(frame) {
+    if (frame.open) this._setCaucus(frame.party);
+    else if (this.caucus === frame.party) this._setCaucus(null);
+  }
+
+  _setCaucus(party) {
+    this.caucus = party;
+    this.onChange?.();
+    const box = this.el.caucus;
+    box.hidden = party === null;
+    if (party === null) return;
+    const role = this.you.role;
+    if (role === party) box.textContent = t('caucus.withYou');
+    else if (PARTIES.includes(role)) box.textContent = t('caucus.other', { party: t(`party.${party}`) });
+    else box.textContent = t('caucus.staff', { party: t(`party.${party}`) });
+  }
+
+  _floor(frame) {
+    const until = frame.until ? new Date(frame.until) : null;
+    if (frame.action === 'mute') this.muted.set(frame.party, until);
+    else if (frame.action === 'unmute') this.muted.delete(frame.party);
+    else if (frame.action === 'pause') this.pausedUntil = until;
+    else this.pausedUntil = null;
+    this._renderFloor();
+    this._renderParticipants();
+    this.onChange?.();
+  }
+
+  _renderFloor() {
+    const now = new Date();
+    const box = this.el.floor;
+    const mine = this.muted.get(this.you.role);
+    let text = '';
+    if (this.pausedUntil && this.pausedUntil > now) {
+      text = t('floor.paused', { until: formatTime(this.pausedUntil).short });
+    } else if (mine && mine > now) {
+      text = t('floor.mutedYou', { until: formatTime(mine).short });
+    }
+    box.textContent = text;
+    box.hidden = text === '';
+    clearTimeout(this._floorTimer);
+    const ends = [this.pausedUntil, mine].filter((d) => d && d > now);
+    if (ends.length) {
+      const next = Math.min(...ends.map((d) => d.getTime())) - now.getTime() + 500;
+      this._floorTimer = setTimeout(() => { this._renderFloor(); this._renderParticipants(); }, next);
+    }
+  }
+
+  _amend(frame) {
+    const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
+    if (!item) return; // not loaded (older than what this page holds)
+    const body = item.querySelector('.body');
+    const staff = this.you && (this.you.role === 'moderator' || this.you.role === 'auditor');
+    if (staff) {
+      // Moderators and auditors keep seeing every version: the original is never lost.
+      item.append(h('p', { class: 'earlier', text: t('msg.earlier', { body: body.textContent }) }));
+    }
+    if (frame.kind === 'edit') {
+      body.textContent = frame.body;
+      item.querySelector('.meta').append(h('span', { class: 'edited', text: t('msg.edited') }));
+    } else {
+      if (!staff) body.textContent = t('msg.retracted');
+      item.classList.add(staff ? 'struck' : 'retracted');
+    }
+  }
+
+  /** Our message (or action) on its way: new (shown at the bottom) or retried. */
+  sending(entry) {
+    if (entry.action) return; // actions show their result when their event comes back
+    let item = this.outgoing.get(entry.id);
+    if (!item) {
+      item = this._item({ own: true, user: this.you.user, role: this.you.role, body: entry.body });
+      this.outgoing.set(entry.id, item);
+      const pane = this._pane(entry.channel);
+      pane.list.append(item);
+      pane.list.scrollTop = pane.list.scrollHeight; // one's own message is always shown
+    }
+    this._setItemState(item, t('msg.sending'), 'sending');
+  }
+
+  delivered({ entry, seq, message }) {
+    const item = this.outgoing.get(entry.id);
+    if (!item) return;
+    this.outgoing.delete(entry.id);
+    const time = message ? new Date(message.ts) : entry.sentAt;
+    item.querySelector('.meta').append(this._time(time));
+    item.dataset.ts = String(time.getTime());
+    this._setItemState(item, t('msg.delivered'), 'delivered');
+    item.remove();
+    this._place(entry.channel, item, seq, { countUnread: false });
+  }
+
+  failed(entry) {
+    if (entry.action) {
+      this.actionFailed(entry);
+      return;
+    }
+    const item = this.outgoing.get(entry.id);
+    if (!item) return;
+    const reason = entry.error.message || errorTitle(entry.error.code);
+    const retry = h('button', { type: 'button', class: 'retry', text: t('msg.retry'),
+      onclick: () => this.actions.onRetry(entry.id) });
+    this._setItemState(item, t('msg.failed', { reason }), 'failed', retry);
+  }
+
+  _pane(channel) {
+    // A channel missing from `head` should not happen; show it rather than drop it.
+    if (!this.panes.has(channel)) this._addPane(channel);
+    return this.panes.get(channel);
+  }
+
+  _item({ own, user, role, body, time }) {
+    return h('li', { class: own ? 'msg own' : 'msg', 'data-ts': time ? String(time.getTime()) : null },
+      h('p', { class: 'meta' },
+        h('span', { class: 'who', text: user }), ' ',
+        h('span', { class: 'role', text: roleLabel(role) }),
+        time ? this._time(time) : null),
+      h('p', { class: 'body', text: body }));
+  }
+
+  _time(date) {
+    const { short, long } = formatTime(date);
+    return h('time', { datetime: date.toISOString(), title: long, text: short });
+  }
+
+  _setItemState(item, text, state, action = null) {
+    item.dataset.state = state;
+    item.querySelector('.state')?.remove();
+    item.querySelector('.retry')?.remove();
+    const label = h('span', { class: 'state', text });
+    item.querySelector('.meta').append(label);
+    if (action) item.append(action);
+  }
+
+  /** Insert `item` in seq order, above our unacked messages (which have no seq yet). */
+  _place(channel, item, seq, { countUnread = true } = {}) {
+    const pane = this._pane(channel);
+    const { list } = pane;
+    item.dataset.seq = String(seq);
+    if (Number.isInteger(seq)) pane.lastSeq = Math.max(pane.lastSeq, seq);
+    // Walk back from the end: new messages almost always belong last.
+    // A room event shown between two messages (a fractional seq) goes after
+    // the message that caused it, even when that one is read back later.
+    const ts = Number(item.dataset.ts ?? NaN);
+    const after = (node) => node.dataset.seq === undefined || Number(node.dataset.seq) > seq
+      || (Number.isInteger(seq) && !Number.isInteger(Number(node.dataset.seq))
+        && Number(node.dataset.ts) >= ts);
+    let before = list.lastElementChild;
+    while (before && after(before)) before = before.previousElementSibling;
+    list.insertBefore(item, before ? before.nextSibling : list.firstChild);
+
+    if (channel !== this.active && countUnread) {
+      pane.unread += 1;
+      this._renderBadge(pane);
+    }
+    if (pane.stick) list.scrollTop = list.scrollHeight;
+  }
+}

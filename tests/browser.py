@@ -1,0 +1,91 @@
+"""Headless Chromium for the web app's tests: Debian's browser driven by Playwright.
+
+Every page opened here fails its test on any console error or uncaught page
+error. Screenshots go to tests/artifacts/ (git-ignored) for people to look at.
+"""
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+
+CHROMIUM = Path(os.environ.get("MEDIATION_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def chromium_or_skip() -> Path:
+    """The browser, or a skip (a failure under CI=true, where .ci/run installs it)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+async def launch() -> AsyncIterator[Browser]:
+    executable = chromium_or_skip()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(executable), args=ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class Watched:
+    """A page whose console errors and uncaught exceptions are collected."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    async def shot(self, label: str, full_page: bool = False) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{label}.png"
+        await self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+async def open_page(
+    browser: Browser, name: str, url: str, viewport: dict[str, int] | None = None
+) -> Watched:
+    context = await browser.new_context(viewport=viewport or DESKTOP)  # type: ignore[arg-type]
+    page = await context.new_page()
+    watched = Watched(name, context, page)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.errors.append(f"{name}: console: {message.text}")
+
+    def on_error(error: Exception) -> None:
+        watched.errors.append(f"{name}: page error: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    await page.goto(url)
+    return watched
+
+
+def assert_no_errors(*pages: Watched) -> None:
+    errors = [e for p in pages for e in p.errors]
+    assert not errors, "\n".join(errors)
