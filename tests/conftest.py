@@ -38,8 +38,9 @@ class RunningServer:
 
     async def peer(self, room: str, user: str, role: str) -> tuple[Peer, dict[str, object]]:
         """A peer that has joined `room`, and its welcome."""
+        token = await self.platform.token(room, user, role)  # first: hello deadlines are short
         peer = await Peer.connect(self.ws_url)
-        welcome = await peer.hello(await self.platform.token(room, user, role))
+        welcome = await peer.hello(token)
         assert welcome["type"] == "welcome", welcome
         return peer, welcome
 
