@@ -56,11 +56,6 @@ class ChunkSealer:
         self.buffer = bytearray(tail)  # the bytes from index * chunk_size to received
         assert len(self.buffer) == received - min(self.index * chunk_size, length)
 
-    @property
-    def sealed_through(self) -> int:
-        """The offset up to which sealed chunks cover the file."""
-        return min(self.index * self._chunk, self._length)
-
     async def frames(self, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
         async for piece in body:
             if self.received + len(piece) > self._length:

@@ -135,8 +135,10 @@ class Uploads:
                 key = self._piece_key(row, "s", first[0])
                 pending.append(key)
                 await self._pending(row, key, first[0], tail=False)
-                await self.blobs.put(key, self._segment(first[1], frames))
-                at = await self._commit(row, at, sealer.sealed_through, key, superseded)
+                written = [first[0]]  # the sealer may be ahead: count what is in the blob
+                await self.blobs.put(key, self._segment(first[1], frames, written))
+                through = min((written[-1] + 1) * row.chunk_size, row.length)
+                at = await self._commit(row, at, through, key, superseded)
                 pending, superseded = [], []
             if sealer.received > at:  # bytes of a chunk not yet whole: the new tail
                 key = self._piece_key(row, "t", sealer.index)
@@ -150,7 +152,7 @@ class Uploads:
         return at
 
     async def _segment(
-        self, first: bytes, frames: AsyncIterator[tuple[int, bytes]]
+        self, first: bytes, frames: AsyncIterator[tuple[int, bytes]], written: list[int]
     ) -> AsyncIterator[bytes]:
         yield first
         for _ in range(self.segment_chunks - 1):
@@ -158,6 +160,7 @@ class Uploads:
             if sealed is None:
                 return
             yield sealed[1]
+            written.append(sealed[0])
 
     async def finish(self, row: UploadRow, allowed: Collection[str]) -> FileFacts:
         """Store the whole upload as a file (type and hash checked as for any upload);
