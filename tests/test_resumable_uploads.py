@@ -4,13 +4,26 @@ aborts leave nothing behind."""
 
 import asyncio
 import json
+import subprocess
+import sys
+import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
-from tests.files import Resumable, download, pdf, sha256, staged, stored, upload
+from tests.files import (
+    Resumable,
+    download,
+    generated,
+    generated_sha256,
+    pdf,
+    sha256,
+    staged,
+    stored,
+    upload,
+)
 from transcripts.schema import uploads
 
 KIB, MIB = 1024, 1024 * 1024
@@ -274,3 +287,69 @@ async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(s
     row = await staging.get(room, row.id)
     facts = await staging.finish(row, ["application/pdf"])
     assert (facts.size, facts.sha256) == (len(data), sha256(data))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_mediation_verify_checks_a_resumed_file_like_any_other(server, tmp_path):
+    room, up = await resumable(server, "T-verify")
+    data = pdf(150 * KIB)
+    url = await up.start(len(data), "contract.pdf")
+    assert (await up.patch(url, 0, data[: 100 * KIB])).status_code == 204
+    file_id = (await up.patch(url, 100 * KIB, data[100 * KIB :])).json()["file"]
+    env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "mediation", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    pem = tmp_path / "key.pem"
+    pem.write_text((await asyncio.to_thread(run, "keys", "public")).stdout.split("\n", 1)[1])
+    out, copies = tmp_path / "room.jsonl", tmp_path / "files"
+    exported = await asyncio.to_thread(
+        run, "export", room, "--out", str(out), "--with-files", str(copies)
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert (copies / file_id).read_bytes() == data
+    args = ("verify", str(out), "--public-key", str(pem), "--files", str(copies))
+    ok = await asyncio.to_thread(run, *args)
+    assert (ok.returncode, "1 files match their hashes" in ok.stdout) == (0, True), ok.stdout
+    (copies / file_id).write_bytes(data[:-1] + b"\x00")
+    broken = await asyncio.to_thread(run, *args)
+    assert broken.returncode == 1
+    assert f"file {file_id} ('contract.pdf'" in broken.stdout
+
+
+async def window(size, start, end):
+    """Bytes [start, end) of `generated(size)`, piece by piece: never whole in memory."""
+    at = 0
+    async for piece in generated(size):
+        if at + len(piece) > start and at < end:
+            yield piece[max(0, start - at) : end - at]
+        at += len(piece)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_large_resumed_upload_stays_in_bounded_memory(start_server, settings):
+    """Staging, the finish's read-back and re-sealing all hold a chunk or a read at a time."""
+    size, bound = 32 * MIB, 6 * MIB
+    server = await start_server(replace(settings, files_max_bytes=size))
+    _room, up = await resumable(server, "T-resume-memory")
+    url = await up.start(size)
+    middle = 13 * MIB + 4321
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        assert (await up.patch(url, 0, window(size, 0, middle))).status_code == 204
+        done = await up.patch(url, middle, window(size, middle, size))
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert done.status_code == 201, done.text
+    assert done.json()["sha256"] == generated_sha256(size)
+    assert peak < bound, f"the resumable upload peaked at {peak / 2**20:.1f} MiB"
