@@ -3,7 +3,9 @@
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -163,3 +165,22 @@ class Resumable:
         await asyncio.sleep(1.0)
         writer.close()
         await writer.wait_closed()
+
+
+def mediation_cli(server: Any) -> Callable[..., Awaitable[subprocess.CompletedProcess[str]]]:
+    """`python -m mediation ARGS` against the server's data directory, off the event loop."""
+    env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mediation", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    async def in_thread(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run, *args)
+
+    return in_thread

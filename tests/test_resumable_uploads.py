@@ -4,8 +4,6 @@ aborts leave nothing behind."""
 
 import asyncio
 import json
-import subprocess
-import sys
 import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +16,7 @@ from tests.files import (
     download,
     generated,
     generated_sha256,
+    mediation_cli,
     pdf,
     sha256,
     staged,
@@ -296,30 +295,19 @@ async def test_mediation_verify_checks_a_resumed_file_like_any_other(server, tmp
     url = await up.start(len(data), "contract.pdf")
     assert (await up.patch(url, 0, data[: 100 * KIB])).status_code == 204
     file_id = (await up.patch(url, 100 * KIB, data[100 * KIB :])).json()["file"]
-    env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "mediation", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    run = mediation_cli(server)
 
     pem = tmp_path / "key.pem"
-    pem.write_text((await asyncio.to_thread(run, "keys", "public")).stdout.split("\n", 1)[1])
+    pem.write_text((await run("keys", "public")).stdout.split("\n", 1)[1])
     out, copies = tmp_path / "room.jsonl", tmp_path / "files"
-    exported = await asyncio.to_thread(
-        run, "export", room, "--out", str(out), "--with-files", str(copies)
-    )
+    exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
     assert exported.returncode == 0, exported.stderr
     assert (copies / file_id).read_bytes() == data
     args = ("verify", str(out), "--public-key", str(pem), "--files", str(copies))
-    ok = await asyncio.to_thread(run, *args)
+    ok = await run(*args)
     assert (ok.returncode, "1 files match their hashes" in ok.stdout) == (0, True), ok.stdout
     (copies / file_id).write_bytes(data[:-1] + b"\x00")
-    broken = await asyncio.to_thread(run, *args)
+    broken = await run(*args)
     assert broken.returncode == 1
     assert f"file {file_id} ('contract.pdf'" in broken.stdout
 
