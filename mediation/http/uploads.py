@@ -78,8 +78,11 @@ async def create(request: Request) -> JSONResponse:
     if length > limit:
         raise ApiError(413, "too_large", f"the file is over the limit of {limit} bytes")
     member = who.member
-    try:
+    try:  # housekeeping: a failure here must not refuse the upload
         await found.uploads.sweep(datetime.now(UTC), SWEEP_EACH)
+    except Exception as exc:
+        log.warning("could not sweep expired uploads: %s", exc.__class__.__name__)
+    try:
         if await found.uploads.unfinished(room_id, member.user) >= MAX_UNFINISHED:
             raise ApiError(429, "rate_limited", f"{MAX_UNFINISHED} unfinished uploads already")
         row = await found.uploads.create(room_id, (member.user, member.role), channel, name, length)
