@@ -10,7 +10,17 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from mediation.config import Settings
-from mediation.http import files, health, macros, reports, rooms, staff, transcripts, workflow
+from mediation.http import (
+    files,
+    health,
+    macros,
+    reports,
+    rooms,
+    staff,
+    transcripts,
+    uploads,
+    workflow,
+)
 from mediation.http.errors import ApiError, api_error, http_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
@@ -39,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *staff.routes,
             *macros.routes,
             *files.routes,
+            *uploads.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

@@ -32,6 +32,7 @@ from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import RoomRow, TranscriptStore
+from transcripts.uploads import Uploads
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,19 @@ async def start_locker(store: TranscriptStore, settings: Settings) -> Locker:
     return locker
 
 
+async def start_uploads(locker: Locker) -> Uploads:
+    """Resumable uploads, after removing those that expired while we were down."""
+    uploads = Uploads(locker)
+    try:
+        swept = await uploads.sweep(datetime.now(UTC))
+    except Exception as exc:  # retried at the next start, and by every new upload
+        log.warning("could not sweep expired uploads: %s", exc.__class__.__name__)
+    else:
+        if swept:
+            log.info("removed %d expired uploads", swept)
+    return uploads
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -106,6 +120,7 @@ class Services:
     workflow: Workflow
     clocks: ClockScheduler
     locker: Locker
+    uploads: Uploads
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -148,6 +163,7 @@ class Services:
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
         tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
+        locker = await start_locker(store, settings)
         return cls(
             settings,
             keys,
@@ -163,7 +179,8 @@ class Services:
             AccessLog(db),
             workflow,
             clocks,
-            await start_locker(store, settings),
+            locker,
+            await start_uploads(locker),
         )
 
     async def drain(self, grace: float = 5.0) -> None:

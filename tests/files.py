@@ -1,14 +1,17 @@
 """Test-side helpers for the evidence locker: sample files, uploads, downloads, what is stored."""
 
+import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
-from transcripts.schema import files, records
+from transcripts.schema import files, records, upload_pieces, uploads
 
 PDF_HEAD = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -90,3 +93,94 @@ async def stored(server: Any) -> tuple[int, int, list[str]]:
     root = server.settings.data_dir / "files"
     blobs = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     return int(rows or 0), int(kinds or 0), blobs
+
+
+async def staged(server: Any) -> tuple[int, int]:
+    """(unfinished uploads, their staged pieces) of the whole server."""
+    async with server.services.db.read() as conn:
+        made = await conn.scalar(select(func.count()).select_from(uploads))
+        pieces = await conn.scalar(select(func.count()).select_from(upload_pieces))
+    return int(made or 0), int(pieces or 0)
+
+
+class Resumable:
+    """One person's resumable uploads in one room, over the server's HTTP API."""
+
+    def __init__(self, server: Any, room: str, token: str) -> None:
+        self.server, self.room, self.token = server, room, token
+        self.http: httpx.AsyncClient = server.platform.http
+
+    async def create(
+        self, length: int, name: str = "evidence.pdf", channel: str = "joint"
+    ) -> httpx.Response:
+        return await self.http.post(
+            f"/api/rooms/{self.room}/uploads",
+            params={"channel": channel, "name": name},
+            headers={**bearer(self.token), "upload-length": str(length), "tus-resumable": "1.0.0"},
+        )
+
+    async def start(self, length: int, name: str = "evidence.pdf") -> str:
+        made = await self.create(length, name)
+        assert made.status_code == 201, made.text
+        url: str = made.json()["url"]
+        return url
+
+    async def head(self, url: str) -> httpx.Response:
+        return await self.http.head(url, headers=bearer(self.token))
+
+    async def offset(self, url: str) -> int:
+        response = await self.head(url)
+        assert response.status_code == 200, response.status_code
+        return int(response.headers["upload-offset"])
+
+    async def patch(
+        self, url: str, offset: int, content: bytes | AsyncIterator[bytes]
+    ) -> httpx.Response:
+        return await self.http.patch(
+            url,
+            content=content,
+            headers={
+                **bearer(self.token),
+                "upload-offset": str(offset),
+                "content-type": "application/offset+octet-stream",
+                "tus-resumable": "1.0.0",
+            },
+            timeout=120,
+        )
+
+    async def delete(self, url: str) -> httpx.Response:
+        return await self.http.delete(url, headers=bearer(self.token))
+
+    async def cut_patch(self, url: str, offset: int, sent: bytes, declared: int) -> None:
+        """A PATCH over a raw socket that promises `declared` bytes, sends `sent`, waits
+        for the server to read them, and hangs up."""
+        _reader, writer = await asyncio.open_connection("127.0.0.1", self.server.settings.port)
+        head = (
+            f"PATCH {url} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Tus-Resumable: 1.0.0\r\nContent-Length: {declared}\r\n\r\n"
+        )
+        writer.write(head.encode() + sent)
+        await writer.drain()
+        await asyncio.sleep(1.0)
+        writer.close()
+        await writer.wait_closed()
+
+
+def mediation_cli(server: Any) -> Callable[..., Awaitable[subprocess.CompletedProcess[str]]]:
+    """`python -m mediation ARGS` against the server's data directory, off the event loop."""
+    env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mediation", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    async def in_thread(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run, *args)
+
+    return in_thread

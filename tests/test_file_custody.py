@@ -1,17 +1,14 @@
 """Chain of custody for files: signed exports list them, `mediation verify` checks the
 exported copies, and crypto-shredding a room takes its files with it."""
 
-import asyncio
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
 from mediation import offline
-from tests.files import download, pdf, sha256, upload
+from tests.files import download, mediation_cli, pdf, sha256, upload
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded, Tampered
 from transcripts.schema import rooms
@@ -35,23 +32,12 @@ async def room_with_files(server, ticket="T-custody"):
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(server, tmp_path):
     room, files = await room_with_files(server)
-    env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "mediation", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    run = mediation_cli(server)
 
     pem = tmp_path / "key.pem"
-    pem.write_text((await asyncio.to_thread(run, "keys", "public")).stdout.split("\n", 1)[1])
+    pem.write_text((await run("keys", "public")).stdout.split("\n", 1)[1])
     out, copies = tmp_path / "room.jsonl", tmp_path / "files"
-    exported = await asyncio.to_thread(
-        run, "export", room, "--out", str(out), "--with-files", str(copies)
-    )
+    exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
     assert exported.returncode == 0, exported.stderr
     header = json.loads(out.read_bytes().splitlines()[0])
     listed = {f["file"]: f for f in header["files"]}
@@ -62,19 +48,19 @@ async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(serv
         assert (copies / file_id).read_bytes() == data
 
     args = ("verify", str(out), "--public-key", str(pem), "--files", str(copies))
-    ok = await asyncio.to_thread(run, *args)
+    ok = await run(*args)
     assert ok.returncode == 0, ok.stdout
     assert "2 files match their hashes" in ok.stdout
 
     changed = next(iter(files))
     copy = copies / changed
     copy.write_bytes(copy.read_bytes()[:-1] + bytes([copy.read_bytes()[-1] ^ 1]))
-    broken = await asyncio.to_thread(run, *args)
+    broken = await run(*args)
     assert broken.returncode == 1
     assert f"file {changed} ('contract.pdf'" in broken.stdout
     assert "does not match its sha256" in broken.stdout
     copy.unlink()
-    missing = await asyncio.to_thread(run, *args)
+    missing = await run(*args)
     assert (missing.returncode, "missing" in missing.stdout) == (1, True)
 
 

@@ -6,6 +6,7 @@ Ceph can be installed on these machines (neither is on PyPI or Debian); see
 docs/attachments.md for what this does and does not prove.
 """
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -121,3 +122,33 @@ async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server,
     )
     assert deleted.status_code == 200
     assert objects(s3) == []
+
+
+async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_server, s3):
+    from tests.files import Resumable
+
+    room = await s3_server.platform.open_room("T-s3-resume")
+    up = Resumable(s3_server, room, await s3_server.platform.token(room, "c-1", "client"))
+    size = 11 * 1024 * 1024  # stored as two 5 MiB parts and a last one
+    data = pdf(size)
+    url = await up.start(size)
+    cut = 4 * 1024 * 1024 + 70_000  # a 4 MiB segment, a one-chunk one, a tail: 3 objects
+    await up.cut_patch(url, 0, data[:cut], size)
+    for _ in range(200):
+        if await up.offset(url) == cut:
+            break
+        await asyncio.sleep(0.1)
+    assert await up.offset(url) == cut
+    assert len(objects(s3)) == 3
+    done = await up.patch(url, cut, data[cut:])
+    assert done.status_code == 201, done.text
+    made = done.json()
+    assert made["sha256"] == sha256(data)
+    assert objects(s3) == [f"{PREFIX}/{room}/{made['file']}"]  # the staging is gone
+    assert pending_uploads(s3) == []
+    assert (await download(s3_server, room, up.token, made["file"])).content == data
+    aborted = await up.start(100_000)
+    assert (await up.patch(aborted, 0, data[:90_000])).status_code == 204
+    assert len(objects(s3)) == 3
+    assert (await up.delete(aborted)).status_code == 204
+    assert objects(s3) == [f"{PREFIX}/{room}/{made['file']}"]

@@ -58,6 +58,11 @@ def chunk_aad(room_id: str, file_id: str, index: int, final: bool) -> bytes:
     return msgspec.json.encode([TAG, room_id, file_id, index, final])
 
 
+def seal_chunk(cipher: RoomCipher, file_id: str, index: int, final: bool, chunk: bytes) -> bytes:
+    """One frame of a stored file: chunk `index` of `file_id`, final or not."""
+    return cipher.seal(chunk, chunk_aad(cipher.room_id, file_id, index, final))
+
+
 class Sealer:
     """Plaintext in, in pieces of any size; sealed frames out. Holds at most one chunk
     plus the piece being fed: a chunk is sealed only once more bytes show it is not last."""
@@ -85,9 +90,8 @@ class Sealer:
         return frame
 
     def _seal(self, chunk: bytes, final: bool) -> bytes:
-        aad = chunk_aad(self._cipher.room_id, self._file_id, self._index, final)
         self._index += 1
-        return self._cipher.seal(chunk, aad)
+        return seal_chunk(self._cipher, self._file_id, self._index - 1, final, chunk)
 
 
 async def unseal(

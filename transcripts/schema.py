@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -132,4 +133,32 @@ files = Table(  # the evidence locker's bookkeeping: what a file *is* lives in i
     # (a row left NULL by a crash is swept, blob and all).
     Column("position", BigInteger, nullable=True),
     Column("deleted_at", UTCDateTime, nullable=True),  # its blob is gone
+)
+
+uploads = Table(  # a resumable upload while it runs; at its finish it becomes a plain file
+    "uploads",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the file id it will have
+    Column("room_id", String(40), ForeignKey("rooms.id"), nullable=False, index=True),
+    Column("uploader_user", String(128), nullable=False),
+    Column("uploader_role", String(16), nullable=False),
+    Column("channel", String(32), nullable=False),  # records keep their channel in clear too
+    Column("sealed_name", LargeBinary, nullable=False),  # the name, under the room's key
+    Column("length", BigInteger, nullable=False),  # bytes declared at creation
+    Column("received", BigInteger, nullable=False),  # bytes durably staged: the offset
+    Column("chunk_size", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+upload_pieces = Table(  # the blobs an upload has staged: segments of sealed chunks, a tail
+    "upload_pieces",
+    metadata,
+    Column("key", String(200), primary_key=True),  # the blob's key
+    Column("upload_id", String(40), ForeignKey("uploads.id"), nullable=False, index=True),
+    Column("first_chunk", BigInteger, nullable=False),
+    Column("tail", Boolean, nullable=False),  # a sealed partial chunk, replaced as bytes come
+    # False while its blob is written (or once superseded): not part of the upload, but
+    # listed so that abort, finish and the sweep remove its blob whatever happened.
+    Column("live", Boolean, nullable=False),
 )

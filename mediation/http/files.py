@@ -22,59 +22,28 @@ from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
 from mediation.http.errors import ApiError
+from mediation.http.file_rules import api_error, name_of, record_file, writable
 from mediation.services import Services
-from rooms.errors import Forbidden
-from rooms.lifecycle import accepts_writes
 from rooms.ports import Draft
-from rooms.visibility import CHANNELS, JOINT, Role, can_read, can_write
+from rooms.visibility import JOINT, Role, can_read
 from transcripts import retention
-from transcripts.attachments import FILE, FILE_DELETED, FileFacts
+from transcripts.attachments import FILE_DELETED, FileFacts
 from transcripts.blobs import BlobMissing, BlobUnavailable
 from transcripts.errors import Shredded, Tampered, TranscriptError
-from transcripts.locker import FileRow, client_id
+from transcripts.locker import FileRow
 from transcripts.store import Record
 
 log = logging.getLogger(__name__)
 
 VERIFY_AHEAD = 1024 * 1024  # a file up to this size is wholly proven before its first byte
-MAX_NAME = 255
-STATUS = {"too_large": 413, "unsupported_type": 415, "room_closed": 409, "conflict": 409}
-
-
-def _status(exc: TranscriptError) -> int:
-    return STATUS.get(exc.code, 404 if exc.code == "not_found" else 503)
-
-
-def _name(request: Request) -> str:
-    raw = request.query_params.get("name", "")
-    name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
-    if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
-    return name
-
-
-async def _writable(who: Participant, channel: str, found: Services) -> None:
-    role = who.member.role
-    if channel not in CHANNELS:
-        raise ApiError(
-            400, "invalid", f"no channel {channel!r}; channels are {', '.join(CHANNELS)}"
-        )
-    if not can_write(role, channel):
-        raise ApiError(403, "forbidden", f"a {role} may not write to {channel!r}")
-    if not accepts_writes(who.room.state):
-        raise ApiError(409, "room_closed", f"room {who.room.id} is {who.room.state}")
-    try:  # a muted party, or anyone in a paused room, attaches nothing either
-        (await found.hub.floor_of(who.room.id)).check(role)
-    except Forbidden as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
 
 
 async def upload(request: Request) -> JSONResponse:
     room_id = request.path_params["room_id"]
     found = services(request)
     who = await require_participant(request, room_id)
-    channel, name = request.query_params.get("channel", JOINT), _name(request)
-    await _writable(who, channel, found)
+    channel, name = request.query_params.get("channel", JOINT), name_of(request)
+    await writable(who, channel, found)
     limit = found.settings.files_max_bytes
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit():
@@ -93,31 +62,10 @@ async def upload(request: Request) -> JSONResponse:
             limit,
             found.settings.files_types,
         )
-        draft = Draft(
-            room_id, channel, member.user, member.role, client_id(file_id), facts.body(), "", FILE
-        )
-        try:
-            record = await found.committer.append(draft)
-        except BaseException:
-            await found.locker.discard(room_id, file_id)
-            raise
+        made = await record_file(found, who, channel, facts)
     except TranscriptError as exc:
-        raise ApiError(_status(exc), exc.code, str(exc)) from None
-    try:
-        await found.locker.committed(file_id, record.position)
-    except Exception as exc:  # the record is durable; the startup sweep fills this in
-        log.warning("file %s stored, its position not yet: %s", file_id, exc.__class__.__name__)
-    return JSONResponse({**_facts_json(facts), "channel": channel, "seq": record.seq}, 201)
-
-
-def _facts_json(facts: FileFacts) -> dict[str, object]:
-    return {
-        "file": facts.file,
-        "name": facts.name,
-        "content_type": facts.content_type,
-        "size": facts.size,
-        "sha256": facts.sha256,
-    }
+        raise api_error(exc) from None
+    return JSONResponse(made, 201)
 
 
 async def _visible_file(
@@ -219,7 +167,7 @@ async def remove(request: Request) -> JSONResponse:
     uploader = (record.sender_user, record.sender_role) == (member.user, member.role)
     if not uploader and member.role is not Role.MODERATOR:
         raise ApiError(403, "forbidden", "only its uploader or a moderator deletes a file")
-    await _writable(who, record.channel, found)
+    await writable(who, record.channel, found)
     hold = await retention.hold_of(found.db, room_id)
     if hold is not None:
         raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
@@ -238,7 +186,7 @@ async def remove(request: Request) -> JSONResponse:
     try:
         deleted = await found.committer.append(draft)
     except TranscriptError as exc:
-        raise ApiError(_status(exc), exc.code, str(exc)) from None
+        raise api_error(exc) from None
     try:
         await found.locker.mark_deleted(room_id, file_id)
     except Exception as exc:  # the record stands; the blob is unreachable through the API

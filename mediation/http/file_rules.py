@@ -1,0 +1,91 @@
+"""What every way of uploading a file shares: who may attach where, the name rule,
+how storage errors map to statuses, and the `file` record that makes it exist."""
+
+import logging
+
+from starlette.requests import Request
+
+from mediation.http.auth import Participant
+from mediation.http.errors import ApiError
+from mediation.services import Services
+from rooms.errors import Forbidden
+from rooms.lifecycle import accepts_writes
+from rooms.ports import Draft
+from rooms.visibility import CHANNELS, can_write
+from transcripts.attachments import FILE, FileFacts
+from transcripts.errors import TranscriptError
+from transcripts.locker import client_id
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 255
+STATUS = {
+    "too_large": 413,
+    "unsupported_type": 415,
+    "room_closed": 409,
+    "conflict": 409,
+    "tampered": 422,
+}
+
+
+def status_of(exc: TranscriptError) -> int:
+    return STATUS.get(exc.code, 404 if exc.code == "not_found" else 503)
+
+
+def api_error(exc: TranscriptError) -> ApiError:
+    return ApiError(status_of(exc), exc.code, str(exc))
+
+
+def name_of(request: Request) -> str:
+    raw = request.query_params.get("name", "")
+    name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
+    if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
+    return name
+
+
+async def writable(who: Participant, channel: str, found: Services) -> None:
+    role = who.member.role
+    if channel not in CHANNELS:
+        raise ApiError(
+            400, "invalid", f"no channel {channel!r}; channels are {', '.join(CHANNELS)}"
+        )
+    if not can_write(role, channel):
+        raise ApiError(403, "forbidden", f"a {role} may not write to {channel!r}")
+    if not accepts_writes(who.room.state):
+        raise ApiError(409, "room_closed", f"room {who.room.id} is {who.room.state}")
+    try:  # a muted party, or anyone in a paused room, attaches nothing either
+        (await found.hub.floor_of(who.room.id)).check(role)
+    except Forbidden as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+
+
+def facts_json(facts: FileFacts) -> dict[str, object]:
+    return {
+        "file": facts.file,
+        "name": facts.name,
+        "content_type": facts.content_type,
+        "size": facts.size,
+        "sha256": facts.sha256,
+    }
+
+
+async def record_file(
+    found: Services, who: Participant, channel: str, facts: FileFacts
+) -> dict[str, object]:
+    """Commit the stored file's record; the upload's answer. If the record fails, the
+    stored file goes (raising as it was)."""
+    member, room_id = who.member, who.room.id
+    draft = Draft(
+        room_id, channel, member.user, member.role, client_id(facts.file), facts.body(), "", FILE
+    )
+    try:
+        record = await found.committer.append(draft)
+    except BaseException:
+        await found.locker.discard(room_id, facts.file)
+        raise
+    try:
+        await found.locker.committed(facts.file, record.position)
+    except Exception as exc:  # the record is durable; the startup sweep fills this in
+        log.warning("file %s stored, its position not yet: %s", facts.file, exc.__class__.__name__)
+    return {**facts_json(facts), "channel": channel, "seq": record.seq}
