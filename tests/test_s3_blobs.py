@@ -152,3 +152,33 @@ async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_
     assert len(objects(s3)) == 3
     assert (await up.delete(aborted)).status_code == 204
     assert objects(s3) == [f"{PREFIX}/{room}/{made['file']}"]
+
+
+async def test_an_unreachable_s3_answers_unavailable_for_every_operation(monkeypatch, backend):
+    """A store whose endpoint is down says so (503 upstream), never a raw botocore error."""
+    from botocore.config import Config
+
+    from transcripts.blobs import BlobUnavailable
+    from transcripts.s3_blobs import S3BlobStore
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret-key")
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    client = boto3.client(
+        "s3",
+        endpoint_url=dead,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    store = S3BlobStore("evidence", "p", client=client)
+
+    async def one_piece():
+        yield b"x"
+
+    for attempt in (
+        store.delete("k"),
+        store.exists("k"),
+        store.put("k", one_piece()),
+    ):
+        with pytest.raises(BlobUnavailable):
+            await attempt

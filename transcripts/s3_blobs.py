@@ -89,15 +89,20 @@ class S3BlobStore:
             body.close()
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._s3.delete_object, Bucket=self.bucket, Key=self._key(key))
+        try:
+            await asyncio.to_thread(self._s3.delete_object, Bucket=self.bucket, Key=self._key(key))
+        except (BotoCoreError, ClientError) as exc:  # an outage answers 503, like reads
+            raise BlobUnavailable(f"blob {key} not deleted: {exc}") from exc
 
     async def exists(self, key: str) -> bool:
         try:
             await asyncio.to_thread(self._s3.head_object, Bucket=self.bucket, Key=self._key(key))
-        except self._s3.exceptions.ClientError as exc:
+        except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
                 return False
-            raise
+            raise BlobUnavailable(f"blob {key} not checked: {exc}") from exc
+        except BotoCoreError as exc:
+            raise BlobUnavailable(f"blob {key} not checked: {exc}") from exc
         return True
 
     async def close(self) -> None:
