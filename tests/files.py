@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,3 +186,21 @@ def mediation_cli(server: Any) -> Callable[..., Awaitable[subprocess.CompletedPr
         return await asyncio.to_thread(run, *args)
 
     return in_thread
+
+
+@dataclass(frozen=True)
+class ExportedWithFiles:
+    bundle: Path
+    files: Path
+    public_key: Path
+
+
+async def export_with_files(server: Any, room: str, into: Path) -> ExportedWithFiles:
+    """`mediation export ROOM --with-files`, and the signing key to verify it with."""
+    run = mediation_cli(server)
+    pem = into / "key.pem"
+    pem.write_text((await run("keys", "public")).stdout.split("\n", 1)[1])
+    out, copies = into / "room.jsonl", into / "files"
+    exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
+    assert exported.returncode == 0, exported.stderr
+    return ExportedWithFiles(out, copies, pem)

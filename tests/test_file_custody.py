@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from mediation import offline
-from tests.files import download, mediation_cli, pdf, sha256, upload
+from tests.files import download, export_with_files, mediation_cli, pdf, sha256, upload
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded, Tampered
 from transcripts.schema import rooms
@@ -33,12 +33,8 @@ async def room_with_files(server, ticket="T-custody"):
 async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(server, tmp_path):
     room, files = await room_with_files(server)
     run = mediation_cli(server)
-
-    pem = tmp_path / "key.pem"
-    pem.write_text((await run("keys", "public")).stdout.split("\n", 1)[1])
-    out, copies = tmp_path / "room.jsonl", tmp_path / "files"
-    exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
-    assert exported.returncode == 0, exported.stderr
+    exported = await export_with_files(server, room, tmp_path)
+    out, copies, pem = exported.bundle, exported.files, exported.public_key
     header = json.loads(out.read_bytes().splitlines()[0])
     listed = {f["file"]: f for f in header["files"]}
     assert {k: v["sha256"] for k, v in listed.items()} == {k: sha256(v) for k, v in files.items()}

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from tests.files import (
     Resumable,
     download,
+    export_with_files,
     generated,
     generated_sha256,
     mediation_cli,
@@ -295,15 +296,11 @@ async def test_mediation_verify_checks_a_resumed_file_like_any_other(server, tmp
     url = await up.start(len(data), "contract.pdf")
     assert (await up.patch(url, 0, data[: 100 * KIB])).status_code == 204
     file_id = (await up.patch(url, 100 * KIB, data[100 * KIB :])).json()["file"]
+    exported = await export_with_files(server, room, tmp_path)
+    assert (exported.files / file_id).read_bytes() == data
+    bundle, key, copies = exported.bundle, exported.public_key, exported.files
+    args = ("verify", str(bundle), "--public-key", str(key), "--files", str(copies))
     run = mediation_cli(server)
-
-    pem = tmp_path / "key.pem"
-    pem.write_text((await run("keys", "public")).stdout.split("\n", 1)[1])
-    out, copies = tmp_path / "room.jsonl", tmp_path / "files"
-    exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
-    assert exported.returncode == 0, exported.stderr
-    assert (copies / file_id).read_bytes() == data
-    args = ("verify", str(out), "--public-key", str(pem), "--files", str(copies))
     ok = await run(*args)
     assert (ok.returncode, "1 files match their hashes" in ok.stdout) == (0, True), ok.stdout
     (copies / file_id).write_bytes(data[:-1] + b"\x00")
