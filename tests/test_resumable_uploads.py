@@ -144,13 +144,34 @@ async def test_only_the_uploader_may_continue_inspect_or_abort_it(server):
     ],
     ids=["html", "windows-exe"],
 )
+async def test_a_disallowed_type_is_refused_from_its_first_bytes(server, content, detected):
+    _room, up = await resumable(server, "T-type-early", "c-1", "client")
+    url = await up.start(len(content), "photo.png")
+    refused = await up.patch(url, 0, content[: 70 * KIB])  # the rest is never sent
+    assert refused.status_code == 415, refused.text
+    error = refused.json()["error"]
+    assert (error["code"], detected in error["message"]) == ("unsupported_type", True)
+    assert await stored(server) == (0, 0, [])
+    assert await staged(server) == (0, 0)
+    assert (await up.head(url)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content", "detected"),
+    [
+        (b"<!DOCTYPE html><html><script>alert(1)</script>" + b" " * (150 * KIB), "text/html"),
+        (b"MZ\x90\x00\x03\x00\x00\x00" + bytes(150 * KIB), "application/x-msdownload"),
+    ],
+    ids=["html", "windows-exe"],
+)
 async def test_a_disallowed_type_found_at_the_finish_leaves_nothing(server, content, detected):
     _room, up = await resumable(server, "T-type", "c-1", "client")
     url = await up.start(len(content), "photo.png")
-    half = 70 * KIB  # a whole chunk and a tail staged before the type is known
-    assert (await up.patch(url, 0, content[:half])).status_code == 204
-    assert await staged(server) == (1, 2)
-    refused = await up.patch(url, half, content[half:])
+    first = 4 * KIB  # too few bytes to tell the type from: the finish decides
+    assert (await up.patch(url, 0, content[:first])).status_code == 204
+    assert (await up.patch(url, first, content[first : 70 * KIB])).status_code == 204
+    assert await staged(server) == (1, 2)  # a whole chunk and a tail staged meanwhile
+    refused = await up.patch(url, 70 * KIB, content[70 * KIB :])
     assert refused.status_code == 415, refused.text
     error = refused.json()["error"]
     assert error["code"] == "unsupported_type"

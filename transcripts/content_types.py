@@ -7,7 +7,11 @@ magic number is text or unknown: strict UTF-8 without control bytes is
 XML), which is named as such so the allow-list can refuse it.
 """
 
+from collections.abc import Collection
+
 import filetype
+
+from transcripts.errors import UnsupportedType
 
 SNIFF_BYTES = 8192  # what filetype reads; enough for every signature it knows
 TEXT = "text/plain"
@@ -25,6 +29,17 @@ def detect(head: bytes) -> str:
     if _is_text(head):
         return HTML if _is_markup(head) else TEXT
     return UNKNOWN
+
+
+def accepted(head: bytes, allowed: Collection[str]) -> str:
+    """The type of `head`, if `allowed` has it; otherwise UnsupportedType, saying why."""
+    content_type = detect(head)
+    if content_type not in allowed:
+        raise UnsupportedType(
+            f"the file's bytes are {content_type}, which is not accepted here"
+            f" (accepted: {', '.join(sorted(allowed))})"
+        )
+    return content_type
 
 
 def _is_text(head: bytes) -> bool:

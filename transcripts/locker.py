@@ -23,8 +23,8 @@ from sqlalchemy import delete, insert, select, update
 
 from transcripts.attachments import FILE, FileFacts, Sealer, facts_of, unseal
 from transcripts.blobs import BlobStore
-from transcripts.content_types import SNIFF_BYTES, detect
-from transcripts.errors import Tampered, TooLarge, UnsupportedType
+from transcripts.content_types import SNIFF_BYTES, accepted
+from transcripts.errors import Tampered, TooLarge
 from transcripts.schema import files, records, rooms
 from transcripts.store import Record, TranscriptStore
 
@@ -88,13 +88,7 @@ class Locker:
         detected: list[str] = []
 
         def sniff(head: bytes) -> None:
-            content_type = detect(head)
-            if content_type not in allowed:
-                raise UnsupportedType(
-                    f"the file's bytes are {content_type}, which is not accepted here"
-                    f" (accepted: {', '.join(sorted(allowed))})"
-                )
-            detected.append(content_type)
+            detected.append(accepted(head, allowed))
 
         async def frames(sealer: Sealer) -> AsyncIterator[bytes]:
             head, received = bytearray(), 0

@@ -14,7 +14,7 @@ same user and role in the same room) sees it; to anyone else it is a 404.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -28,6 +28,7 @@ from mediation.http.errors import ApiError, error_response
 from mediation.http.file_rules import api_error, name_of, record_file, writable
 from mediation.services import Services
 from rooms.visibility import JOINT
+from transcripts.content_types import SNIFF_BYTES, accepted
 from transcripts.errors import Tampered, TooLarge, TranscriptError, UnsupportedType
 from transcripts.uploads import OffsetConflict, UploadRow
 
@@ -120,10 +121,16 @@ async def patch(request: Request) -> Response:
     if declared.isdigit() and offset + int(declared) > row.length:
         raise ApiError(413, "too_large", f"the body runs past Upload-Length {row.length}")
     await writable(who, row.channel, found)  # the room may have closed, the party been muted
+    body = _body(request)
+    if offset == 0:
+        body = _sniffed(body, min(SNIFF_BYTES, row.length), found.settings.files_types)
     try:
-        received = await found.uploads.append(row, offset, _body(request))
+        received = await found.uploads.append(row, offset, body)
     except OffsetConflict as exc:
         return _conflict(row, exc.received)
+    except UnsupportedType as exc:  # known from the first bytes: no need to send the rest
+        await _drop(found, row)
+        raise api_error(exc) from None
     except TranscriptError as exc:
         raise api_error(exc) from None
     row = replace(row, received=received)
@@ -140,6 +147,26 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
             yield piece
     except ClientDisconnect:
         log.info("upload PATCH cut short by the client; keeping what arrived")
+
+
+async def _sniffed(
+    body: AsyncIterator[bytes], need: int, allowed: Collection[str]
+) -> AsyncIterator[bytes]:
+    """The first PATCH's body, held back until its first `need` bytes show the file's
+    type: a disallowed file is refused after a few KiB, not after all of it arrived.
+    A first PATCH shorter than that is checked at the finish instead."""
+    head, checked = bytearray(), False
+    async for piece in body:
+        if checked:
+            yield piece
+            continue
+        head += piece
+        if len(head) >= need:
+            accepted(bytes(head[:need]), allowed)
+            checked = True
+            yield bytes(head)
+    if not checked and head:  # the PATCH ended before `need` bytes: pass on what came
+        yield bytes(head)
 
 
 def _conflict(row: UploadRow, received: int) -> JSONResponse:
