@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
-from mediation.http.errors import ApiError
+from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
 from rooms.errors import Forbidden
 from rooms.lifecycle import accepts_writes
@@ -246,8 +246,20 @@ async def remove(request: Request) -> JSONResponse:
     return JSONResponse({"file": file_id, "deleted": True, "seq": deleted.seq})
 
 
+async def upload_or_close(request: Request) -> Response:
+    """A refused upload closes its connection: its body may be unread (refused by its
+    Content-Length, or by its first bytes), and a browser still sending it would wait on a
+    full socket for ever; the close stops it, and it reads the answer that came first."""
+    try:
+        return await upload(request)
+    except ApiError as exc:
+        response = error_response(exc.status, exc.code, str(exc), **exc.extra)
+        response.headers["connection"] = "close"
+        return response
+
+
 routes = [
-    Route("/api/rooms/{room_id}/files", upload, methods=["POST"]),
+    Route("/api/rooms/{room_id}/files", upload_or_close, methods=["POST"]),
     Route("/api/rooms/{room_id}/files/{file_id}", download, methods=["GET"]),
     Route("/api/rooms/{room_id}/files/{file_id}", remove, methods=["DELETE"]),
 ]
