@@ -58,6 +58,12 @@ class Watched:
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # console errors a test provokes on purpose
+
+    def expect_console_error(self, text: str) -> None:
+        """Chromium logs every refused request ("...status of 415...") as a console error:
+        tolerate the ones matching `text`, which the test causes and checks itself."""
+        self.expected.append(text)
 
     async def shot(self, label: str, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -74,7 +80,7 @@ async def open_page(
     watched = Watched(name, context, page)
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        if message.type == "error" and not any(e in message.text for e in watched.expected):
             watched.errors.append(f"{name}: console: {message.text}")
 
     def on_error(error: Exception) -> None:
