@@ -95,3 +95,10 @@ async def open_page(
 def assert_no_errors(*pages: Watched) -> None:
     errors = [e for p in pages for e in p.errors]
     assert not errors, "\n".join(errors)
+
+
+async def attach(page: Page, path: Path, channel: str = "Joint") -> None:
+    """Choose `path` with the Attach button of the visible `channel` composer."""
+    async with page.expect_file_chooser() as chooser:
+        await page.get_by_role("button", name=f"Attach a file to {channel}").click()
+    await (await chooser.value).set_files(str(path))

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, CDPSession, Page, expect
+from playwright.async_api import Browser, CDPSession, expect
 
 from mediation.config import Settings
-from tests.browser import PHONE, Watched, assert_no_errors, launch, open_page
+from tests.browser import PHONE, assert_no_errors, attach, launch, open_page
 from tests.conftest import RunningServer
-from tests.files import sha256
+from tests.files import minimal_pdf, sha256
 from tests.test_web_dispute import staff_token
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -33,40 +33,6 @@ def settings(settings: Settings) -> Settings:
 async def browser() -> AsyncIterator[Browser]:
     async for browser in launch():
         yield browser
-
-
-def minimal_pdf(text: str, padding: int = 0) -> bytes:
-    """A valid one-page PDF showing `text`, with a correct cross-reference table."""
-    stream = f"BT /F1 18 Tf 40 90 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
-    out += b"% " + b"x" * padding + b"\n" if padding else b""
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-async def attach(page: Page, path: Path, channel: str = "Joint") -> None:
-    """Choose `path` with the Attach button of the visible `channel` composer."""
-    async with page.expect_file_chooser() as chooser:
-        await page.get_by_role("button", name=f"Attach a file to {channel}").click()
-    await (await chooser.value).set_files(str(path))
 
 
 async def network(cdp: CDPSession, offline: bool = False, upload: int = -1) -> None:
@@ -166,7 +132,6 @@ async def test_files_are_attached_seen_downloaded_refused_and_removed(
     notes.write_text("May 1: brief\nMay 3: deadline\nMay 7: nothing delivered\n")
     await network(cdp, offline=True)
     alice.expect_console_error("ERR_INTERNET_DISCONNECTED")
-    alice.expect_console_error("WebSocket")
     await attach(alice.page, notes)
     failed = alice.page.locator("li.upload[data-state=failed]", has_text="timeline.txt")
     await expect(failed).to_contain_text("The connection failed")
