@@ -173,6 +173,25 @@ async def test_files_are_attached_seen_downloaded_refused_and_removed(
     await alice.page.get_by_role("tab", name="Joint").click()
     await maya.page.get_by_role("tab", name="Joint").click()
 
+    # the freelancer pastes a screenshot (a real PNG, drawn on a canvas) into his message box
+    await bob.page.get_by_label("Message to Joint").evaluate(
+        """async (box) => {
+            const canvas = document.createElement('canvas');
+            canvas.width = 40;
+            canvas.height = 20;
+            canvas.getContext('2d').fillRect(0, 0, 20, 20);
+            const png = await new Promise((done) => canvas.toBlob(done, 'image/png'));
+            const data = new DataTransfer();
+            data.items.add(new File([png], 'image.png', { type: 'image/png' }));
+            box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true,
+                cancelable: true }));
+        }"""
+    )
+    for watched in everyone:
+        pasted = watched.page.locator("li.attachment", has_text="image.png")
+        await expect(pasted).to_contain_text("PNG image")
+        await expect(pasted.locator(".who")).to_have_text("bob")
+
     # the freelancer may not delete the client's file; the client may: the card stays, greyed
     bob_card = bob.page.locator("li.attachment", has_text="signed contract.pdf")
     await expect(
@@ -194,6 +213,8 @@ async def test_files_are_attached_seen_downloaded_refused_and_removed(
         await expect(card.get_by_role("button")).to_have_count(0)
     await alice.shot("attach-desktop-cards")
     await bob.shot("attach-phone-deleted")
+    await bob.page.emulate_media(color_scheme="dark")
+    await bob.shot("attach-phone-dark")
 
     # the auditor's transcript lists the files with their hashes, and downloads the one left
     auditor = await staff_token(server, "ada", "auditor", "review of T-web-files")

@@ -9,6 +9,22 @@ import { errorTitle, formatSize, has, t } from '../i18n.js';
 
 const DONE_SHOWN_MS = 6000;
 let counter = 0;
+let guarded = false;
+
+const carriesFiles = (e) => [...(e.dataTransfer?.types ?? [])].includes('Files');
+
+/** A file dropped just beside a conversation must not make the browser leave the room to show it. */
+function guardWindow() {
+  if (guarded) return;
+  guarded = true;
+  for (const type of ['dragover', 'drop']) {
+    window.addEventListener(type, (e) => {
+      if (e.defaultPrevented || !carriesFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'none';
+    });
+  }
+}
 
 function reason(error) {
   if (error.code === 'network') return t('upload.network');
@@ -20,6 +36,7 @@ export class Uploads {
   /** @param {{files(): import('./files.js').RoomFiles, announce(text): void}} room */
   constructor(room) {
     this.room = room;
+    guardWindow();
   }
 
   /** The controls for one channel's composer: {button, input, list}. */
@@ -38,7 +55,7 @@ export class Uploads {
 
   /** Files dropped on `zone` (a conversation panel) go to `channel` while `enabled()`. */
   acceptDrops(zone, channel, list, enabled) {
-    const hasFiles = (e) => enabled() && [...(e.dataTransfer?.types ?? [])].includes('Files');
+    const hasFiles = (e) => enabled() && carriesFiles(e);
     zone.dataset.dropLabel = t('upload.drop');
     for (const type of ['dragenter', 'dragover']) {
       zone.addEventListener(type, (e) => {
