@@ -112,11 +112,11 @@ const TYPE_IDS = {
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
 };
 
-/** A file's type as `{badge, label}`: "PDF", "PDF document" (the MIME type if unknown). */
+/** A file's type as `{id, badge, label}`: "pdf", "PDF", "PDF document" (the MIME type if unknown). */
 export function fileType(contentType) {
   const id = TYPE_IDS[contentType];
-  if (!id) return { badge: t('file.badge.other'), label: contentType };
-  return { badge: t(`file.badge.${id}`), label: t(`file.type.${id}`) };
+  if (!id) return { id: 'other', badge: t('file.badge.other'), label: contentType };
+  return { id, badge: t(`file.badge.${id}`), label: t(`file.type.${id}`) };
 }
 
 /** Fill a static page's [data-i18n] elements (text) and [data-i18n-label] (aria-label). */

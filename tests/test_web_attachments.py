@@ -144,13 +144,19 @@ async def test_files_are_attached_seen_downloaded_refused_and_removed(
         "Plain text"
     )
 
-    # a cancelled upload leaves nothing
-    await network(cdp, upload=20_000)
+    # a cancelled upload leaves nothing (slow enough, 15 s, that Cancel comes first on a busy box)
+    await network(cdp, upload=4_000)
     await attach(alice.page, contract)
     running = alice.page.locator("li.upload[data-state=uploading]")
     await running.get_by_role("button", name="Cancel the upload of signed contract.pdf").click()
     await expect(alice.page.locator("li.upload", has_text="signed contract.pdf")).to_have_count(0)
+    await expect(announcer).to_contain_text("Upload of signed contract.pdf cancelled")
     await network(cdp)
+    await alice.page.get_by_label("Message to Joint").fill("Never mind that one.")
+    await alice.page.get_by_label("Message to Joint").press("Enter")
+    for watched in everyone:
+        await expect(watched.page.locator("li.msg", has_text="Never mind")).to_have_count(1)
+        await expect(watched.page.locator("li.attachment", has_text="contract")).to_have_count(1)
 
     # the moderator drops a file on the client's caucus: the freelancer never sees it
     await maya.page.get_by_role("tab", name="Caucus: client").click()

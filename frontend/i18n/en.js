@@ -78,6 +78,9 @@ export default {
     'error.expired': 'That proposal has expired',
     'error.unavailable': 'Service unavailable, try again later',
     'error.internal': 'Server error, try again later',
+    'error.deleted': 'The file was deleted',
+    'error.tampered': 'The file failed its integrity check',
+    'error.legal_hold': 'The room is under legal hold',
     'error.other': 'Error',
 
     'skip.main': 'Skip to the conversation',

@@ -35,7 +35,7 @@ export class Attachments {
           h('span', { class: 'role', text: roleLabel(frame.sender.role) }),
           time(frame.ts)),
         h('div', { class: 'file-row' },
-          h('span', { class: `file-badge file-${type.badge.toLowerCase()}`, 'aria-hidden': 'true', text: type.badge }),
+          h('span', { class: 'file-badge', 'data-type': type.id, 'aria-hidden': 'true', text: type.badge }),
           h('div', { class: 'file-text' },
             h('p', { class: 'file-name', text: frame.name }),
             h('p', { class: 'file-facts', text: t('file.facts', { type: type.label, size: formatSize(frame.size) }) }),
