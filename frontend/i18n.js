@@ -84,6 +84,41 @@ export function formatMoney(amount, currency) {
   }
 }
 
+const SIZE_UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte'];
+
+/** 48213 -> "48.2 kB" in the reader's language (decimal units, as Intl names them). */
+export function formatSize(bytes) {
+  let value = Number(bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < SIZE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return new Intl.NumberFormat(lang, {
+    style: 'unit', unit: SIZE_UNITS[unit], unitDisplay: unit === 0 ? 'long' : 'short',
+    maximumFractionDigits: unit === 0 ? 0 : 1,
+  }).format(value);
+}
+
+const TYPE_IDS = {
+  'application/pdf': 'pdf',
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'text/plain': 'text',
+  'application/zip': 'zip',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': 'xlsx',
+};
+
+/** A file's type as `{id, badge, label}`: "pdf", "PDF", "PDF document" (the MIME type if unknown). */
+export function fileType(contentType) {
+  const id = TYPE_IDS[contentType];
+  if (!id) return { id: 'other', badge: t('file.badge.other'), label: contentType };
+  return { id, badge: t(`file.badge.${id}`), label: t(`file.type.${id}`) };
+}
+
 /** Fill a static page's [data-i18n] elements (text) and [data-i18n-label] (aria-label). */
 export function applyStaticStrings(root) {
   for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);

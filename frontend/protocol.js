@@ -20,6 +20,8 @@
 // outbox, the same retry with the same id, the same ack. The server does not
 // echo an event to the socket that wrote it, so after the ack the client
 // reads it back with one `history` request and reports it like anyone else's.
+// Files are uploaded over HTTP, not this socket, so their `file` and
+// `file_deleted` events reach the uploader's socket like anyone's.
 
 export const SUBPROTOCOL = 'mediation.v1';
 

@@ -58,6 +58,12 @@ class Watched:
     context: BrowserContext
     page: Page
     errors: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # console errors a test provokes on purpose
+
+    def expect_console_error(self, text: str) -> None:
+        """Chromium logs every refused request ("...status of 415...") as a console error:
+        tolerate the ones matching `text`, which the test causes and checks itself."""
+        self.expected.append(text)
 
     async def shot(self, label: str, full_page: bool = False) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -74,7 +80,7 @@ async def open_page(
     watched = Watched(name, context, page)
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
+        if message.type == "error" and not any(e in message.text for e in watched.expected):
             watched.errors.append(f"{name}: console: {message.text}")
 
     def on_error(error: Exception) -> None:
@@ -89,3 +95,10 @@ async def open_page(
 def assert_no_errors(*pages: Watched) -> None:
     errors = [e for p in pages for e in p.errors]
     assert not errors, "\n".join(errors)
+
+
+async def attach(page: Page, path: Path, channel: str = "Joint") -> None:
+    """Choose `path` with the Attach button of the visible `channel` composer."""
+    async with page.expect_file_chooser() as chooser:
+        await page.get_by_role("button", name=f"Attach a file to {channel}").click()
+    await (await chooser.value).set_files(str(path))

@@ -204,3 +204,30 @@ async def export_with_files(server: Any, room: str, into: Path) -> ExportedWithF
     exported = await run("export", room, "--out", str(out), "--with-files", str(copies))
     assert exported.returncode == 0, exported.stderr
     return ExportedWithFiles(out, copies, pem)
+
+
+def minimal_pdf(text: str, padding: int = 0) -> bytes:
+    """A valid one-page PDF showing `text`, with a correct cross-reference table."""
+    stream = f"BT /F1 18 Tf 40 90 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    out += b"% " + b"x" * padding + b"\n" if padding else b""
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

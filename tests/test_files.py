@@ -170,6 +170,8 @@ async def test_too_large_is_refused_while_streaming_and_leaves_nothing(start_ser
     assert streamed.json()["error"]["code"] == "too_large"
     declared = await upload(server, room, token, pdf(300 * 1024))  # Content-Length says it
     assert declared.status_code == 413
+    # its body is unread: the close lets a browser stop sending and read the 413
+    assert declared.headers["connection"] == "close"
     assert await stored(server) == (0, 0, [])
     exact = await upload(server, room, token, pdf(256 * 1024))
     assert exact.status_code == 201

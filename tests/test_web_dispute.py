@@ -2,7 +2,7 @@
 
 The platform only opens the room, mints the parties' join links and the
 moderator's staff link, and stores one macro. Everything else is clicked and
-typed: the claim from the queue, a macro, a caucus with each side, a
+typed: the claim from the queue, a macro, an upload (and a refused one), a caucus with each side, a
 proposal, a counter and a middle ground both accept on its card, a forced
 disconnect with messages sent on both sides of it, the settlement, both
 ratings, and the auditor reading and verifying the transcript.
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser import PHONE, Watched, assert_no_errors, launch, open_page
+from tests.browser import PHONE, Watched, assert_no_errors, attach, launch, open_page
 from tests.conftest import RunningServer
+from tests.files import minimal_pdf, sha256
 from transcripts.verify import verify
 
 pytestmark = [pytest.mark.parametrize("backend", ["sqlite"]), pytest.mark.slow]
@@ -117,6 +118,37 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
         await seen_once(watched, "Hello alice and bob, I am maya")
     announcer = alice.page.locator("div.sr-only[aria-live=polite]")  # read to screen readers
     await expect(announcer).to_contain_text("maya in Joint: Hello alice and bob")
+
+    # the client attaches the brief as evidence: a progress bar, then a card for everyone;
+    # the moderator downloads the very same bytes. A page named .png is refused, nothing stored.
+    brief = tmp_path / "project brief.pdf"
+    brief.write_bytes(minimal_pdf("Logo files due May 3", padding=20_000))
+    await attach(alice.page, brief)
+    upload = alice.page.locator("li.upload", has_text="project brief.pdf")
+    await expect(upload.locator("progress")).to_be_attached()
+    await expect(upload).to_have_attribute("data-state", "done")
+    await expect(upload.locator("progress")).to_have_js_property("value", len(brief.read_bytes()))
+    for watched in everyone:
+        card = watched.page.locator("li.attachment", has_text="project brief.pdf")
+        await expect(card.locator(".file-hash code")).to_have_text(sha256(brief.read_bytes())[:12])
+    async with maya.page.expect_download() as download_info:
+        await maya.page.get_by_role("button", name="Download project brief.pdf").click()
+    downloaded = tmp_path / "brief-downloaded.pdf"
+    await (await download_info.value).save_as(downloaded)
+    assert downloaded.read_bytes() == brief.read_bytes()
+    fake = tmp_path / "proof.png"
+    fake.write_text("<html><body>not an image</body></html>")
+    alice.expect_console_error("status of 415")
+    await attach(alice.page, fake)
+    refused = alice.page.locator("li.upload[data-state=failed]", has_text="proof.png")
+    await expect(refused).to_contain_text("This type of file is not accepted")
+    await alice.shot("party-desktop-attachment")
+    await refused.get_by_role("button", name="Dismiss the failed upload of proof.png").click()
+    await say(alice.page, "Joint", "The brief is attached.")
+    for watched in everyone:  # a stored refusal would have come before this message
+        await seen_once(watched, "The brief is attached.")
+        await expect(watched.page.locator("li.attachment")).to_have_count(1)
+    await bob.shot("party-phone-attachment")
 
     # a caucus with each side: the other side only sees that one runs
     for party, label, insider, outsider in (
@@ -222,6 +254,8 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await expect(transcript.locator("li.record", has_text="client would take")).to_contain_text(
         "Caucus: client"
     )
+    evidence = transcript.locator("li.record.kind-file", has_text="project brief.pdf")
+    await expect(evidence).to_contain_text(sha256(brief.read_bytes()))
     await ada.shot("audit-transcript", full_page=True)
     async with ada.page.expect_download() as download_info:
         await ada.page.get_by_role("button", name="Download signed bundle (.jsonl)").click()

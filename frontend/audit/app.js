@@ -4,6 +4,8 @@
 
 import { fragmentParams, h } from '../shared/dom.js';
 import { Api } from '../shared/api.js';
+import { saveBlob } from '../shared/save.js';
+import { RoomFiles } from '../room/files.js';
 import { applyStaticStrings, stateLabel, t } from '../i18n.js';
 import { publishedKeys, verifyBundle } from './verify.js';
 import { parseBundle, renderTranscript } from './transcript.js';
@@ -19,12 +21,7 @@ function claims(token) {
 }
 
 function download(bytes, name, type) {
-  const url = URL.createObjectURL(new Blob([bytes], { type }));
-  const a = h('a', { href: url, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(new Blob([bytes], { type }), name);
 }
 
 function showVerdict(box, verdict, source) {
@@ -87,9 +84,11 @@ async function openRoom(api, roomId, keyFor) {
   body.replaceChildren(h('p', { class: 'muted', text: t('audit.loading') }));
   let bytes;
   let roomApi;
+  let files;
   try {
     const joined = await api.post(`/api/rooms/${encodeURIComponent(roomId)}/join`);
     roomApi = new Api(joined.token);
+    files = new RoomFiles(roomId, joined.token); // auditors read every channel, so every file
     bytes = await roomApi.get(`/api/rooms/${encodeURIComponent(roomId)}/export`, { as: 'bytes' });
   } catch (exc) {
     body.replaceChildren(h('p', { class: 'error-text', role: 'alert', text: t('audit.exportFailed', { message: exc.message }) }));
@@ -125,7 +124,7 @@ async function openRoom(api, roomId, keyFor) {
     verdict,
     h('div', { class: 'export-buttons' }, bundleButton, htmlButton),
     filter,
-    renderTranscript(bundle.records, room.shredded));
+    renderTranscript(bundle.records, room.shredded, { download: (facts) => files.save(facts) }));
   showVerdict(verdict, await verifyBundle(bytes, keyFor), t('audit.thisExport'));
   $('room-body').focus();
 }

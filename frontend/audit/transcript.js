@@ -2,7 +2,7 @@
 // its channel labelled, and each message with its edit history beneath it.
 
 import { h } from '../shared/dom.js';
-import { channelLabel, formatMoney, formatTime, roleLabel, t } from '../i18n.js';
+import { channelLabel, fileType, formatMoney, formatSize, formatTime, roleLabel, t } from '../i18n.js';
 import { eventText } from '../room/events.js';
 
 /** Parse a bundle's lines (already verified or not) into {header, records, footer}. */
@@ -43,8 +43,16 @@ function asEvent(record) {
   }
 }
 
-function describe(record) {
+function describe(record, files) {
   if (record.kind === 'message') return record.body;
+  if (record.kind === 'file') {
+    const f = payload(record);
+    return t('audit.file', { name: f.name, type: fileType(f.content_type).label, size: formatSize(f.size), sha256: f.sha256 });
+  }
+  if (record.kind === 'file_deleted') {
+    const { file, reason } = payload(record);
+    return t('audit.fileDeleted', { name: files.get(file)?.name ?? file, why: reason ? `: ${reason}` : '' });
+  }
   if (record.kind === 'joined') return t('audit.joined');
   const frame = asEvent(record);
   if (record.kind === 'proposal') {
@@ -65,10 +73,36 @@ function time(iso) {
   return h('time', { datetime: iso, title: long, text: short });
 }
 
-export function renderTranscript(records, shredded) {
+/** A file record's Download button (the file's bytes, fetched with the auditor's room token). */
+function fileActions(facts, deleted, download) {
+  if (deleted.has(facts.file)) return h('p', { class: 'record-file muted', text: t('audit.fileGone') });
+  if (!download) return null;
+  const error = h('span', { class: 'error-text', role: 'status' });
+  const button = h('button', { type: 'button', class: 'secondary', text: t('file.download'),
+    'aria-label': t('audit.downloadFile', { name: facts.name }),
+    onclick: async () => {
+      error.textContent = '';
+      try {
+        await download(facts);
+      } catch (exc) {
+        error.textContent = t('file.downloadFailed', { name: facts.name, message: exc.message });
+      }
+    } });
+  return h('p', { class: 'record-file' }, button, error);
+}
+
+/**
+ * @param {object[]} records  the bundle's records, in room order
+ * @param {{download?(facts): Promise<void>}} options  how to fetch a file, if the reader may
+ */
+export function renderTranscript(records, shredded, { download = null } = {}) {
   const rows = new Map(); // "channel#seq" -> history list of a message
+  const files = new Map(); // file id -> its facts
+  const deleted = new Set(records.filter((r) => r.kind === 'file_deleted' && !shredded)
+    .map((r) => payload(r).file));
   const items = records.map((r) => {
-    const body = shredded ? t('audit.shredded') : describe(r);
+    if (r.kind === 'file' && !shredded) files.set(payload(r).file, payload(r));
+    const body = shredded ? t('audit.shredded') : describe(r, files);
     const history = h('ul', { class: 'history', hidden: true });
     if (r.kind === 'message') rows.set(`${r.channel}#${r.seq}`, history);
     if ((r.kind === 'edit' || r.kind === 'retract') && !shredded) {
@@ -88,7 +122,8 @@ export function renderTranscript(records, shredded) {
         time(r.ts),
         r.kind !== 'message' ? h('span', { class: 'kind', text: r.kind }) : null),
       h('p', { class: 'record-body', text: body }),
-      r.kind === 'message' ? history : null);
+      r.kind === 'message' ? history : null,
+      r.kind === 'file' && !shredded ? fileActions(payload(r), deleted, download) : null);
   });
   return h('ol', { class: 'transcript', 'aria-label': t('audit.transcript') }, items);
 }

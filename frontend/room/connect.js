@@ -2,9 +2,11 @@
 // and for the room a moderator opens in the console.
 
 import { MediationClient, socketUrl } from '../protocol.js';
+import { RoomFiles } from './files.js';
 
 export function connectRoom(view, { room, token, url = socketUrl(location) }) {
   const client = new MediationClient({ url, room, token });
+  view.files = new RoomFiles(room, token);
   view.actions.onSend = (channel, body) => client.send(channel, body);
   view.actions.onRetry = (id) => client.retry(id);
   view.actions.onReconnect = () => client.reconnectNow();

@@ -46,6 +46,8 @@ export function eventText(frame, you) {
       return you?.role === frame.party
         ? t('event.reminder.you')
         : t('event.reminder', { party: t(`party.${frame.party}`) });
+    case 'file_deleted': // shown on the file's card when the card is on the page
+      return t(frame.reason ? 'event.fileDeletedWhy' : 'event.fileDeleted', { who, reason: frame.reason ?? '' });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }

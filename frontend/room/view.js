@@ -10,6 +10,8 @@ import { buildShell } from './shell.js';
 import { eventText, paneFor } from './events.js';
 import { Proposals } from './proposals.js';
 import { Csat } from './csat.js';
+import { Attachments } from './attachments.js';
+import { Uploads } from './uploads.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -48,6 +50,13 @@ export class RoomView {
     this.proposals = new Proposals({
       you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
     });
+    this.files = null; // the room's RoomFiles, set by connectRoom
+    const room = {
+      you: () => this.you, files: () => this.files, writable: () => !this.readOnly,
+      notice: (error) => this.notice(error), announce: (text) => this.announcer.say(text),
+    };
+    this.attachments = new Attachments(room);
+    this.uploads = new Uploads(room);
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
     this._lastTypingSent = 0;
   }
@@ -209,9 +218,12 @@ export class RoomView {
     if (this.you.role === 'auditor') {
       panel.append(h('p', { class: 'readonly', text: t('composer.readonly') }));
     } else {
-      pane.form = this._composer(channel, label, n);
+      const files = this.uploads.controls(channel, label);
+      pane.form = this._composer(channel, label, n, files);
       pane.closedNote = h('p', { class: 'readonly', hidden: true, text: t('composer.closed') });
-      panel.append(pane.closedNote, pane.form);
+      panel.append(pane.closedNote, files.list, pane.form);
+      this.uploads.acceptDrops(panel, channel, files.list, () => !files.button.disabled);
+      this.uploads.acceptPaste(pane.form.querySelector('textarea'), channel, files.list);
     }
 
     this.el.tabs.append(tab);
@@ -219,7 +231,7 @@ export class RoomView {
     this.panes.set(channel, pane);
   }
 
-  _composer(channel, label, n) {
+  _composer(channel, label, n, files) {
     const input = h('textarea', { id: `input-${n}`, rows: '2', 'aria-describedby': `keys-${n}`,
       placeholder: t('composer.placeholder'), class: 'composer-input' });
     const submit = () => {
@@ -252,7 +264,7 @@ export class RoomView {
       h('span', { id: `keys-${n}`, class: 'sr-only', text: t('composer.keys') }),
       input,
       h('div', { class: 'composer-buttons' },
-        h('button', { type: 'submit', text: t('composer.send') }), propose));
+        h('button', { type: 'submit', text: t('composer.send') }), files.button, files.input, propose));
   }
 
   _setComposersEnabled(enabled) {
@@ -261,6 +273,7 @@ export class RoomView {
       for (const control of pane.form.elements) control.disabled = !enabled;
       if (pane.closedNote) pane.closedNote.hidden = this.room?.state !== 'closed';
     }
+    this.attachments.refresh();
   }
 
   // Tabs follow the WAI-ARIA pattern: arrows move between tabs, Home/End jump.
@@ -363,6 +376,10 @@ export class RoomView {
         if (frame.sender.user === this.you.user) this.csat.done();
         break;
       case 'edit': case 'retract': this._amend(frame); return;
+      case 'file': this._file(frame); return;
+      case 'file_deleted':
+        if (this.attachments.deleted(frame)) return;
+        break;
       default: break;
     }
     this._systemLine(frame);
@@ -431,6 +448,16 @@ export class RoomView {
     if (this._isNews(frame) && frame.sender.user !== this.you.user) {
       this.announcer.say(t('announce.proposal', {
         user: frame.sender.user, amount: formatMoney(frame.terms.amount, frame.terms.currency),
+      }));
+    }
+  }
+
+  _file(frame) {
+    const mine = frame.sender.user === this.you.user && frame.sender.role === this.you.role;
+    this._place(frame.channel, this.attachments.card(frame), frame.seq, { countUnread: !mine });
+    if (this._isNews(frame) && !mine) {
+      this.announcer.say(t('announce.file', {
+        user: frame.sender.user, name: frame.name, channel: channelLabel(frame.channel, this.you.role),
       }));
     }
   }

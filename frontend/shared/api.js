@@ -1,4 +1,5 @@
-// HTTP calls made by staff pages with a staff token (never the API key).
+// HTTP calls with a bearer token: a staff token on staff pages, a room token
+// for a room's files. Never the API key.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -36,6 +37,7 @@ export class Api {
       throw new ApiError(response.status, code, message);
     }
     if (as === 'bytes') return new Uint8Array(await response.arrayBuffer());
+    if (as === 'blob') return response.blob();
     if (as === 'text') return response.text();
     return response.json();
   }
@@ -43,4 +45,6 @@ export class Api {
   get(path, options) { return this.request('GET', path, undefined, options); }
 
   post(path, body = {}) { return this.request('POST', path, body); }
+
+  delete(path) { return this.request('DELETE', path); }
 }

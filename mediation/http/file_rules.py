@@ -2,11 +2,13 @@
 how storage errors map to statuses, and the `file` record that makes it exist."""
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from mediation.http.auth import Participant
-from mediation.http.errors import ApiError
+from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
 from rooms.errors import Forbidden
 from rooms.lifecycle import accepts_writes
@@ -89,3 +91,22 @@ async def record_file(
     except Exception as exc:  # the record is durable; the startup sweep fills this in
         log.warning("file %s stored, its position not yet: %s", facts.file, exc.__class__.__name__)
     return {**facts_json(facts), "channel": channel, "seq": record.seq}
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def closing_on_refusal(handler: Handler) -> Handler:
+    """A refused upload closes its connection: its body may be unread (refused by its
+    Content-Length, or by its first bytes), and a browser still sending it would wait on a
+    full socket for ever; the close stops it, and it reads the answer that came first."""
+
+    async def closing(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.code, str(exc), **exc.extra)
+            response.headers["connection"] = "close"
+            return response
+
+    return closing

@@ -22,7 +22,13 @@ from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
 from mediation.http.errors import ApiError
-from mediation.http.file_rules import api_error, name_of, record_file, writable
+from mediation.http.file_rules import (
+    api_error,
+    closing_on_refusal,
+    name_of,
+    record_file,
+    writable,
+)
 from mediation.services import Services
 from rooms.ports import Draft
 from rooms.visibility import JOINT, Role, can_read
@@ -195,7 +201,7 @@ async def remove(request: Request) -> JSONResponse:
 
 
 routes = [
-    Route("/api/rooms/{room_id}/files", upload, methods=["POST"]),
+    Route("/api/rooms/{room_id}/files", closing_on_refusal(upload), methods=["POST"]),
     Route("/api/rooms/{room_id}/files/{file_id}", download, methods=["GET"]),
     Route("/api/rooms/{room_id}/files/{file_id}", remove, methods=["DELETE"]),
 ]

@@ -25,7 +25,13 @@ from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
 from mediation.http.errors import ApiError, error_response
-from mediation.http.file_rules import api_error, name_of, record_file, writable
+from mediation.http.file_rules import (
+    api_error,
+    closing_on_refusal,
+    name_of,
+    record_file,
+    writable,
+)
 from mediation.services import Services
 from rooms.visibility import JOINT
 from transcripts.content_types import SNIFF_BYTES, accepted
@@ -215,6 +221,6 @@ async def abort(request: Request) -> Response:
 routes = [
     Route("/api/rooms/{room_id}/uploads", create, methods=["POST"]),
     Route("/api/rooms/{room_id}/uploads/{upload_id}", head, methods=["HEAD"]),
-    Route("/api/rooms/{room_id}/uploads/{upload_id}", patch, methods=["PATCH"]),
+    Route("/api/rooms/{room_id}/uploads/{upload_id}", closing_on_refusal(patch), methods=["PATCH"]),
     Route("/api/rooms/{room_id}/uploads/{upload_id}", abort, methods=["DELETE"]),
 ]
