@@ -58,6 +58,8 @@ async def test_parties_settle_on_proposal_cards(server: RunningServer, browser: 
         await expect(outcome).to_contain_text("Resolved")
         await expect(outcome).to_contain_text("800.00")
         await expect(watched.page.locator(".csat form")).to_be_visible()
+        # settled: no more proposals to make
+        await expect(watched.page.get_by_role("button", name="Propose settlement")).to_be_hidden()
     await alice.shot("party-desktop-resolved")
     await bob.shot("party-phone-resolved")
     await alice.page.get_by_label("5 out of 5").check()

@@ -272,6 +272,9 @@ export class RoomView {
       if (!pane.form) continue;
       for (const control of pane.form.elements) control.disabled = !enabled;
       if (pane.closedNote) pane.closedNote.hidden = this.room?.state !== 'closed';
+      // settlements are made while mediating: elsewhere the server would only refuse them
+      const propose = pane.form.querySelector('.propose');
+      if (propose) propose.hidden = this.room?.state !== 'mediating';
     }
     this.attachments.refresh();
   }
