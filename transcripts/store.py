@@ -7,6 +7,7 @@ transaction, so `seq` and `position` stay gapless with any number of
 writers on any number of machines.
 """
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import msgspec
-from sqlalchemy import Row, String, bindparam, case, column, insert, select, update, values
+from sqlalchemy import Row, TextualSelect, bindparam, case, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -207,6 +208,18 @@ def _tip_columns(room_id: str, tip: _Tip) -> dict[str, Any]:
         "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
         **(tip.ruled.columns() if tip.ruled is not None else {}),
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup(size: int) -> TextualSelect:
+    """Records matching `size` (room, sender, client id) keys bound as k{i}_0..2."""
+    wanted = ", ".join(f"(:k{i}_0, :k{i}_1, :k{i}_2)" for i in range(size))
+    columns = ", ".join(f"records.{c.name}" for c in records.c)
+    # Only our own column names and placeholders go into the text: the values are bound.
+    sql = f"WITH wanted (room_id, sender_user, client_id) AS (VALUES {wanted}) "
+    sql += f"SELECT {columns} FROM records JOIN wanted ON records.room_id = wanted.room_id"  # noqa: S608
+    sql += " AND records.sender_user = wanted.sender_user AND records.client_id = wanted.client_id"
+    return text(sql).columns(*records.c)
 
 
 class TranscriptStore:
@@ -553,27 +566,17 @@ class TranscriptStore:
         """Records already stored under the drafts' idempotency keys.
 
         The keys are joined as a VALUES list: both databases then probe the
-        unique (room, sender, client_id) index once per key. A row-value IN
-        scans instead (and gets slower as rooms grow), and one SELECT per key
-        joined by UNION ALL costs more to build and compile than to run.
+        unique (room, sender, client_id) index once per key, where a row-value
+        IN scans (and gets slower as rooms grow). The statement is text, padded
+        to a power of two of keys, so a handful of shapes are compiled once:
+        SQLAlchemy's `values()` recompiles its rows on every call, which cost
+        more than the rest of the commit.
         """
         keys = sorted({(d.room_id, d.sender_user, d.client_id) for d in drafts})
-        wanted = (
-            values(
-                column("room_id", String),
-                column("sender_user", String),
-                column("client_id", String),
-            )
-            .data(keys)
-            .cte("wanted")
-        )
-        query = select(records).join(
-            wanted,
-            (records.c.room_id == wanted.c.room_id)
-            & (records.c.sender_user == wanted.c.sender_user)
-            & (records.c.client_id == wanted.c.client_id),
-        )
-        rows = (await conn.execute(query)).all()
+        size = 1 << (len(keys) - 1).bit_length()
+        keys += [keys[-1]] * (size - len(keys))  # a repeated key matches nothing new
+        params = {f"k{i}_{n}": v for i, key in enumerate(keys) for n, v in enumerate(key)}
+        rows = (await conn.execute(_lookup(size), params)).all()
         return {
             (row.room_id, row.sender_user, row.client_id): await self.unseal(row) for row in rows
         }
