@@ -25,6 +25,7 @@ class _SealedRecord(msgspec.Struct, array_like=True):
     sealed: bytes
 
 
+_SEALED_FIELDS = _SealedRecord.__struct_fields__  # the stored row's names, in wire order
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(_SealedRecord).decode
 
@@ -35,21 +36,7 @@ class SealedRecordCodec:
 
     def encode(self, record: StoredMessage) -> bytes:
         assert isinstance(record, Record), "only committed records travel"
-        return _encode(
-            _SealedRecord(
-                record.room_id,
-                record.position,
-                record.channel,
-                record.seq,
-                record.kind,
-                record.sender_user,
-                record.sender_role,
-                record.client_id,
-                record.ts,
-                record.hash,
-                record.sealed,
-            )
-        )
+        return _encode(_SealedRecord(*(getattr(record, f) for f in _SEALED_FIELDS)))
 
     async def decode(self, data: bytes) -> Record:
         return await self._store.unseal(_decode(data))

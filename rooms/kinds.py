@@ -20,9 +20,7 @@ REMINDER = "reminder"  # a party has not replied in time (its caucus)
 # `file` and `file_deleted` (attachments) are named in transcripts/attachments.py: exports
 # and offline verification need them below this layer.
 
-AMENDMENTS = (EDIT, RETRACT)
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
-ALARMS = frozenset({OVERDUE, REMINDER})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.
 SYSTEM_USER = "mediation"
