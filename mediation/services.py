@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,12 +23,14 @@ from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
 from rooms.broker import Broker, LocalBroker
+from rooms.floor import Floor
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from rooms.redis_broker import RedisBroker
 from rooms.workflow import Workflow
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
+from transcripts.errors import Shredded
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
@@ -65,12 +68,21 @@ class RoomsFromStore:
 
     async def get(self, room_id: str) -> RoomInfo | None:
         row = await self._store.room(room_id)
+        if row is not None and row.shredded:  # refused before any welcome: 4404
+            raise Shredded(f"room {room_id}: its transcript was destroyed under retention")
         return None if row is None else room_info(row)
 
 
 def room_info(row: RoomRow) -> RoomInfo:
+    floor = msgspec.convert((row.workflow or {}).get("floor", {}), Floor)
     return RoomInfo(
-        row.id, row.ticket_provider, row.ticket_id, row.client_user, row.freelancer_user, row.state
+        row.id,
+        row.ticket_provider,
+        row.ticket_id,
+        row.client_user,
+        row.freelancer_user,
+        row.state,
+        floor,
     )
 
 

@@ -1,12 +1,16 @@
 """Floor control: a moderator mutes one party for a while, or pauses the room to cool down.
 
-The state is derived from `floor` records as they are delivered (so every
-process agrees), and only ever stops parties: moderators always speak.
+The state lives in the workflow's facts on the room row, moved by each
+`floor` record inside its commit, so a process taking a room live (or
+checking a file upload for a room nobody is in) reads it in one row. Live
+rooms then apply the records they deliver, so every process agrees. It only
+ever stops parties: moderators always speak.
 """
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from rooms.errors import Forbidden
 from rooms.visibility import PARTIES, Role
@@ -27,21 +31,25 @@ def floor_body(action: str, party: str | None, minutes: int, reason: str) -> str
     )
 
 
-@dataclass
-class Floor:
-    muted: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # role -> until, why
-    paused: tuple[datetime, str] | None = None
+class Hold(msgspec.Struct):
+    until: str  # ISO 8601
+    reason: str
+
+
+class Floor(msgspec.Struct, omit_defaults=True):
+    muted: dict[str, Hold] = {}  # party -> until when, and why
+    paused: Hold | None = None
 
     def apply(self, body: str) -> None:
         change = json.loads(body)
-        until = datetime.fromisoformat(change["until"])
-        action, party, reason = change["action"], change["party"], change["reason"]
+        hold = Hold(change["until"], change["reason"])
+        action, party = change["action"], change["party"]
         if action == "mute":
-            self.muted[party] = (until, reason)
+            self.muted[party] = hold
         elif action == "unmute":
             self.muted.pop(party, None)
         elif action == "pause":
-            self.paused = (until, reason)
+            self.paused = hold
         else:
             self.paused = None
 
@@ -54,6 +62,9 @@ class Floor:
             (self.paused, "the room is paused"),
             (self.muted.get(role), f"the {role} is muted"),
         ):
-            if hold is not None and now < hold[0]:
-                reason = f": {hold[1]}" if hold[1] else ""
-                raise Forbidden(f"{what} until {hold[0]:%H:%M} UTC{reason}")
+            if hold is None:
+                continue
+            until = datetime.fromisoformat(hold.until)
+            if now < until:
+                reason = f": {hold.reason}" if hold.reason else ""
+                raise Forbidden(f"{what} until {until:%H:%M} UTC{reason}")

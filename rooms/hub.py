@@ -82,7 +82,7 @@ class LiveRoom:
         self.subs: dict[str, _Subscription] = {}
         self.order = InOrder(dict(heads))
         self.shown: dict[Member, bool] = {}  # presence as our sinks were last told
-        self.floor = Floor()
+        self.floor = info.floor
 
     def accept(self, record: StoredMessage) -> None:
         for ready in self.order.offer(record):
@@ -389,32 +389,19 @@ class Hub:
         admit(info, member)  # before registering: a refused join leaves nothing behind
         await self._broker.subscribe(room_id)  # first listen, then read: nothing falls between
         heads = await self._log.heads(room_id)
-        live = LiveRoom(info, heads)
-        await self._restore_floor(live, heads.get(ROOM, 0))
-        return self._rooms.setdefault(room_id, live)
-
-    async def _restore_floor(self, room: LiveRoom, upto: int) -> None:
-        """A mute or pause outlives the sockets: replay the room channel's floor records
-        (a few per room: joins, state and floor changes) when the room goes live again."""
-        await self._replay_floor(room.info.id, room.floor, upto)
+        # Read again after the heads: the state and floor then include every record up to
+        # them (live delivery starts after them); a record both reflects and delivers again
+        # lands on the same state, as each one sets its own values.
+        info = await self._directory.get(room_id) or info
+        return self._rooms.setdefault(room_id, LiveRoom(info, heads))
 
     async def floor_of(self, room_id: str) -> Floor:
         """Mutes and pauses of a room, for writes that come without a socket (files):
-        as delivered here if the room is live, else replayed from the log."""
+        as delivered here if the room is live, else as the room's row holds them."""
         room = self._rooms.get(room_id)
         if room is not None:
             return room.floor
-        floor = Floor()
-        await self._replay_floor(room_id, floor, (await self._log.heads(room_id)).get(ROOM, 0))
-        return floor
-
-    async def _replay_floor(self, room_id: str, floor: Floor, upto: int) -> None:
-        after = 0
-        while after < upto:
-            page = await self._log.read(room_id, ROOM, after, upto, REPLAY_PAGE)
-            if not page:
-                return
-            for record in page:
-                if record.kind == FLOOR:
-                    floor.apply(record.body)
-            after = page[-1].seq
+        info = await self._directory.get(room_id)
+        if info is None:
+            raise NotFound(f"no room {room_id}")
+        return info.floor

@@ -6,9 +6,10 @@ connections); the engine only relies on these shapes.
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from rooms.floor import Floor
 from rooms.visibility import Role
 
 
@@ -28,6 +29,7 @@ class RoomInfo:
     client: str
     freelancer: str
     state: str
+    floor: Floor = field(default_factory=Floor, compare=False)  # mutes and pauses as stored
 
 
 @dataclass(frozen=True, slots=True)

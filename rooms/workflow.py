@@ -19,6 +19,7 @@ import msgspec
 from rooms import clocks, kinds
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
+from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
 from rooms.ports import Draft, Member, StoredMessage
 from rooms.settlement import ProposalBody, ResponseBody, Terms, terms
@@ -53,6 +54,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     settlement: Terms | None = None
     csat: dict[str, Rating] = {}
     clocks: Clocks = msgspec.field(default_factory=Clocks)
+    floor: Floor = msgspec.field(default_factory=Floor)
 
 
 class StateBody(msgspec.Struct, omit_defaults=True):
@@ -139,6 +141,7 @@ class Workflow:
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
+            kinds.FLOOR: self._floor,
             kinds.PROPOSAL: self._proposal,
             kinds.RESPONSE: self._response,
             kinds.CAUCUS: self._caucus,
@@ -214,6 +217,10 @@ class Workflow:
         if body.to != State.MEDIATING:
             facts.caucus = None  # a private session ends with the mediation
         room.state = body.to
+        return []
+
+    def _floor(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        room.facts.floor.apply(record.body)
         return []
 
     def _proposal(self, room: Room, record: StoredMessage) -> list[FollowUp]:

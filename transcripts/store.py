@@ -141,6 +141,7 @@ class RoomRow:
     waiting_since: datetime | None = None
     due_at: datetime | None = None
     workflow: dict[str, Any] | None = None
+    shredded: bool = False  # its data key was destroyed under retention: nothing is readable
 
 
 @dataclass(slots=True)
@@ -167,6 +168,7 @@ ROOM_COLUMNS = (  # in RoomRow's field order
     rooms.c.waiting_since,
     rooms.c.due_at,
     rooms.c.workflow,
+    rooms.c.wrapped_key.is_(None).label("shredded"),
 )
 
 
