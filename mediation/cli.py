@@ -11,6 +11,7 @@ from mediation import logs, migrate, offline
 from mediation.app import create_app
 from mediation.config import Settings
 from mediation.rooms_service import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
+from mediation.secrets import load_secrets
 from mediation.server import DrainingServer
 from mediation.services import Services
 from mediation.workers import run_workers
@@ -60,7 +61,7 @@ async def _demo(settings: Settings) -> None:
 async def _migrate(settings: Settings) -> None:
     db = Database(settings.resolved_database_url)
     try:
-        await migrate.upgrade(db)
+        await migrate.upgrade(db, load_secrets(settings).keyring)
         print(f"schema at {await migrate.current(db)}")
     finally:
         await db.close()

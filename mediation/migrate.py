@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from transcripts.database import Database
+from transcripts.keyring import Keyring
 
 SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -22,15 +23,16 @@ class SchemaBehind(RuntimeError):
     pass
 
 
-def _config(connection: Connection | None = None) -> Config:
+def _config(connection: Connection | None = None, keyring: Keyring | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection
+    config.attributes["keyring"] = keyring  # for migrations that seal data under room keys
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(_config(connection), "head")
+def _upgrade(connection: Connection, keyring: Keyring | None) -> None:
+    command.upgrade(_config(connection, keyring), "head")
 
 
 def _current(connection: Connection) -> str | None:
@@ -41,9 +43,12 @@ def head() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
-async def upgrade(db: Database) -> None:
+async def upgrade(db: Database, keyring: Keyring | None = None) -> None:
+    """Bring the schema to head. Without `keyring`, a migration that must seal existing
+    rooms' data under their keys (0007) fails, saying so; a database without rooms does not
+    need it."""
     async with db.writer.begin() as conn:
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, keyring)
 
 
 async def current(db: Database) -> str | None:
@@ -51,9 +56,9 @@ async def current(db: Database) -> str | None:
         return await conn.run_sync(_current)
 
 
-async def prepare(db: Database) -> None:
+async def prepare(db: Database, keyring: Keyring) -> None:
     if db.is_sqlite:
-        await upgrade(db)
+        await upgrade(db, keyring)
         return
     found, wanted = await current(db), head()
     if found != wanted:

@@ -1,8 +1,10 @@
 """Per-room figures for support leads: response clocks, outcome and satisfaction.
 
-Everything comes from the workflow facts kept on each room's row, except
-CSAT comments, which are party words and so live encrypted in the
-transcript: they are read from their records.
+Everything comes from the workflow facts kept on each room's row (terms and
+ratings sealed under the room's data key), except CSAT comments, which are
+party words and so live encrypted in the transcript: they are read from
+their records. A shredded room says so (`shredded`) and shows its clocks
+only: its terms, ratings and comments went with its key.
 """
 
 import csv
@@ -24,6 +26,7 @@ COLUMNS = (
     "ticket_provider",
     "ticket_id",
     "state",
+    "shredded",
     "priority",
     "tier",
     "moderator",
@@ -62,6 +65,7 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "ticket_provider": room.ticket_provider,
         "ticket_id": room.ticket_id,
         "state": room.state,
+        "shredded": room.shredded,
         "priority": room.priority,
         "tier": room.tier,
         "moderator": room.moderator,

@@ -141,7 +141,7 @@ class Services:
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
         workflow = Workflow(settings.targets)
-        await migrate.prepare(db)
+        await migrate.prepare(db, keys.keyring)
         store = TranscriptStore(
             db,
             keys.keyring,

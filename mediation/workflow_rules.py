@@ -41,10 +41,11 @@ class RuledRoom:
             raise Refused(exc.code, str(exc)) from None
         return [f.draft(record.room_id) for f in follow_ups]
 
-    def columns(self) -> dict[str, Any]:
+    def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
         queue = self._workflow.queue_fields(self._room)
-        return {
-            "workflow": self._workflow.dump(self._room),
+        clear, sealed = self._workflow.dump(self._room)
+        return sealed, {
+            "workflow": clear,
             "moderator": queue.moderator,
             "tier": queue.tier,
             "waiting_since": queue.waiting_since,

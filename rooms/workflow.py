@@ -45,7 +45,8 @@ class Rating(msgspec.Struct):
 
 
 class Facts(msgspec.Struct, omit_defaults=True):
-    """What the workflow knows of a room beyond its state (JSON on the room's row)."""
+    """What the workflow knows of a room beyond its state, kept on the room's row: the
+    CLEAR_FACTS in clear, the rest sealed under the room's data key."""
 
     moderator: str | None = None
     tier: int = 1
@@ -55,6 +56,12 @@ class Facts(msgspec.Struct, omit_defaults=True):
     csat: dict[str, Rating] = {}
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
+
+
+# The facts kept in clear on the room's row: what the queue and the clock scheduler sort
+# and filter on, with no party's words or amounts in them (docs/architecture.md). Every
+# other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
+CLEAR_FACTS = ("moderator", "tier", "clocks")
 
 
 class StateBody(msgspec.Struct, omit_defaults=True):
@@ -157,9 +164,11 @@ class Workflow:
     def load(self, state: str, facts: dict[str, Any]) -> Room:
         return Room(state, msgspec.convert(facts, Facts))
 
-    def dump(self, room: Room) -> dict[str, Any]:
+    def dump(self, room: Room) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The facts as the room's row keeps them: (in clear, to be sealed)."""
         facts: dict[str, Any] = msgspec.to_builtins(room.facts)
-        return facts
+        clear = {name: facts.pop(name) for name in CLEAR_FACTS if name in facts}
+        return clear, facts
 
     def apply(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         if record.kind in kinds.MODERATOR_ACTIONS and record.sender_role not in (

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select, update
 
 from transcripts.attachments import FILE, FileFacts, Sealer, facts_of, unseal
 from transcripts.blobs import BlobStore
-from transcripts.content_types import SNIFF_BYTES, accepted
+from transcripts.content_types import Sniffer
 from transcripts.errors import Tampered, TooLarge
 from transcripts.schema import files, records, rooms
 from transcripts.store import Record, TranscriptStore
@@ -85,28 +85,18 @@ class Locker:
                     created_at=datetime.now(UTC),
                 )
             )
-        detected: list[str] = []
-
-        def sniff(head: bytes) -> None:
-            detected.append(accepted(head, allowed))
+        sniffer, detected = Sniffer(allowed), list[str]()
 
         async def frames(sealer: Sealer) -> AsyncIterator[bytes]:
-            head, received = bytearray(), 0
+            received = 0
             async for piece in pieces:
                 received += len(piece)
                 if received > max_bytes:
                     raise TooLarge(f"the file is over the limit of {max_bytes} bytes")
-                if not detected:
-                    head += piece
-                    if len(head) < SNIFF_BYTES:
-                        continue
-                    sniff(bytes(head[:SNIFF_BYTES]))
-                    piece, head = bytes(head), bytearray()
+                sniffer.feed(piece)  # refuses as soon as the bytes show a refused type
                 for frame in sealer.feed(piece):
                     yield frame
-            if not detected:  # the whole file is shorter than a sniff
-                sniff(bytes(head))
-                sealer.feed(bytes(head))
+            detected.append(sniffer.finish())  # the whole text decides: before the last frame
             yield sealer.finish()
 
         try:

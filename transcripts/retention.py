@@ -1,7 +1,8 @@
 """Retention by crypto-shredding: destroy a closed room's data key, keep its ciphertext.
 
-Without the data key the records are unreadable everywhere, database backups
-included once their copy of the wrapped key has aged out of them. A room
+Without the data key the records and the sealed workflow facts (terms,
+ratings: `sealed_facts`, also set to NULL) are unreadable everywhere, database
+backups included once their copy of the wrapped key has aged out of them. A room
 under legal hold is never shredded. Shredding is a compare-and-set, so a
 hold placed or a room reopened meanwhile wins.
 """
@@ -51,7 +52,9 @@ async def shred(db: Database, room_id: str, cutoff: datetime) -> bool:
     """Destroy the room's data key if it is still due; whether it was destroyed."""
     async with db.write() as conn:
         result = await conn.execute(
-            update(rooms).where(rooms.c.id == room_id, _due(cutoff)).values(wrapped_key=None)
+            update(rooms)
+            .where(rooms.c.id == room_id, _due(cutoff))
+            .values(wrapped_key=None, sealed_facts=None)
         )
     return result.rowcount == 1
 

@@ -65,10 +65,13 @@ rooms = Table(
     Column("position", BigInteger, nullable=False, server_default="0"),
     Column("chain_head", LargeBinary(32), nullable=False),
     Column("heads", JSON, nullable=False),
-    # The workflow's facts (moderator, offer, clocks, ratings: no message content),
-    # moved with the tip in the same commit; the columns below are what the
-    # moderator queue and the clock scheduler sort and filter on.
+    # The workflow's facts, moved with the tip in the same commit: in clear only those
+    # the queue and the clock scheduler read (moderator, tier, clocks: no party's words
+    # or amounts); the rest (offer, settlement, ratings, floor, caucus) sealed under the
+    # room's data key, NULL when there are none or once shredded. The columns below
+    # are what the moderator queue and the clock scheduler sort and filter on.
     Column("workflow", JSON, nullable=False, server_default="{}"),
+    Column("sealed_facts", LargeBinary, nullable=True),
     Column("priority", String(16), nullable=False, server_default="normal"),
     Column("moderator", String(128), nullable=True),
     Column("tier", Integer, nullable=False, server_default="1"),

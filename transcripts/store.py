@@ -26,6 +26,7 @@ from transcripts.envelope import RoomCipher
 from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptError, UnknownRoom
 from transcripts.keyring import Keyring, new_key
 from transcripts.schema import records, rooms
+from transcripts.sealed_facts import FactsSeals, seal_facts
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ class RuledRoom(Protocol):
         Refused to keep it out; return records the server adds right after it."""
         ...
 
-    def columns(self) -> dict[str, Any]:
-        """The room columns to write with the tip: `workflow` and the queue's."""
+    def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What to write with the tip: the facts to seal under the room's data key, and
+        the room columns (`workflow`, the facts kept in clear, and the queue's)."""
         ...
 
 
@@ -75,7 +77,9 @@ class Rules(Protocol):
     """The workflow's rules, supplied from above and applied inside every commit, on the
     locked tip: racing claims, settlements and alarms are decided exactly once."""
 
-    def load(self, state: str, workflow: dict[str, Any]) -> RuledRoom: ...
+    def load(self, state: str, workflow: dict[str, Any]) -> RuledRoom:
+        """The room with its facts: those kept in clear and the sealed ones, opened."""
+        ...
 
     def opened(self, state: str, ts: str) -> RuledRoom: ...
 
@@ -140,7 +144,7 @@ class RoomRow:
     tier: int = 1
     waiting_since: datetime | None = None
     due_at: datetime | None = None
-    workflow: dict[str, Any] | None = None
+    workflow: dict[str, Any] | None = None  # the facts: in clear and sealed, opened
     shredded: bool = False  # its data key was destroyed under retention: nothing is readable
 
 
@@ -170,6 +174,7 @@ ROOM_COLUMNS = (  # in RoomRow's field order
     rooms.c.workflow,
     rooms.c.wrapped_key.is_(None).label("shredded"),
 )
+KEY_COLUMNS = (rooms.c.kek_id, rooms.c.wrapped_key, rooms.c.sealed_facts)  # to open the facts
 
 
 def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
@@ -199,19 +204,6 @@ def utc_timestamp(at: datetime | None = None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _tip_columns(room_id: str, tip: _Tip) -> dict[str, Any]:
-    """What a commit writes back to a room's row: the tip, and the workflow's columns."""
-    return {
-        "id": room_id,
-        "position": tip.position,
-        "chain_head": tip.chain_head,
-        "heads": tip.heads,
-        "state": tip.state,
-        "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
-        **(tip.ruled.columns() if tip.ruled is not None else {}),
-    }
-
-
 @functools.lru_cache(maxsize=16)
 def _lookup(size: int) -> TextualSelect:
     """Records matching `size` (room, sender, client id) keys bound as k{i}_0..2."""
@@ -237,6 +229,7 @@ class TranscriptStore:
         self._rules = rules  # the workflow's, checked inside the commit; None: none
         self._reload = reload  # re-reads the keyring: keys may rotate while we run
         self._ciphers: dict[str, tuple[RoomCipher, float]] = {}  # with when it was loaded
+        self._facts = FactsSeals()
 
     async def set_state(self, room_id: str, state: str) -> None:
         closed_at = datetime.now(UTC) if state == CLOSED else None
@@ -260,9 +253,11 @@ class TranscriptStore:
         priority: str = "normal",
     ) -> RoomRow:
         self.refresh_keyring()  # wrap under the key that is active now
-        kek_id, wrapped = self.keyring.wrap(room_id, new_key())
+        data_key = new_key()
+        kek_id, wrapped = self.keyring.wrap(room_id, data_key)
         now = datetime.now(UTC)
         ruled = None if self._rules is None else self._rules.opened(state, utc_timestamp(now))
+        private, columns = ruled.columns() if ruled is not None else ({}, {})
         row = RoomRow(
             room_id,
             ticket_provider,
@@ -273,7 +268,7 @@ class TranscriptStore:
             now,
             0,
             priority,
-            **(ruled.columns() if ruled is not None else {}),
+            **columns,
         )
         async with self.db.write() as conn:
             await conn.execute(
@@ -292,13 +287,14 @@ class TranscriptStore:
                     heads={},
                     priority=priority,
                     workflow=row.workflow or {},
+                    sealed_facts=seal_facts(RoomCipher(room_id, data_key), private),
                     moderator=row.moderator,
                     tier=row.tier,
                     waiting_since=row.waiting_since,
                     due_at=row.due_at,
                 )
             )
-        return row
+        return replace(row, workflow={**(row.workflow or {}), **private})
 
     async def room(self, room_id: str) -> RoomRow | None:
         return await self._one_room(rooms.c.id == room_id)
@@ -319,7 +315,7 @@ class TranscriptStore:
             where.append(rooms.c.moderator == moderator)
         rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=rooms.c.priority, else_=2)
         query = (
-            select(*ROOM_COLUMNS)
+            select(*ROOM_COLUMNS, *KEY_COLUMNS)
             .where(*where)
             .order_by(rank, rooms.c.waiting_since.is_(None), rooms.c.waiting_since, rooms.c.id)
             .limit(limit)
@@ -329,7 +325,7 @@ class TranscriptStore:
     async def rooms_due(self, now: datetime, limit: int) -> list[RoomRow]:
         """Rooms with a response clock alarm due by `now`, the most overdue first."""
         query = (
-            select(*ROOM_COLUMNS)
+            select(*ROOM_COLUMNS, *KEY_COLUMNS)
             .where(rooms.c.due_at <= now, rooms.c.state != CLOSED)
             .order_by(rooms.c.due_at)
             .limit(limit)
@@ -339,7 +335,7 @@ class TranscriptStore:
     async def rooms_between(self, start: datetime, end: datetime, limit: int) -> list[RoomRow]:
         """Rooms opened in [start, end), oldest first: what reports cover."""
         query = (
-            select(*ROOM_COLUMNS)
+            select(*ROOM_COLUMNS, *KEY_COLUMNS)
             .where(rooms.c.created_at >= start, rooms.c.created_at < end)
             .order_by(rooms.c.created_at, rooms.c.id)
             .limit(limit)
@@ -348,7 +344,14 @@ class TranscriptStore:
 
     async def _rooms(self, query: Any) -> list[RoomRow]:
         async with self.db.read() as conn:
-            return [RoomRow(*row) for row in (await conn.execute(query)).all()]
+            rows = (await conn.execute(query)).all()
+        return [await self._room_row(row) for row in rows]
+
+    async def _room_row(self, row: Row[*tuple[Any, ...]]) -> RoomRow:
+        """A room read as ROOM_COLUMNS + KEY_COLUMNS, with its sealed facts opened."""
+        found = RoomRow(*row[: len(ROOM_COLUMNS)])
+        opened = await self._open_facts(row.id, row.kek_id, row.wrapped_key, row.sealed_facts)
+        return replace(found, workflow={**(found.workflow or {}), **opened}) if opened else found
 
     async def open_room_for_ticket(self, provider: str, ticket_id: str) -> RoomRow | None:
         return await self._one_room(
@@ -360,7 +363,7 @@ class TranscriptStore:
     async def rooms_for_ticket(self, provider: str, ticket_id: str) -> list[RoomRow]:
         """Every room a ticket has had, the newest first (only the newest may be open)."""
         query = (
-            select(*ROOM_COLUMNS)
+            select(*ROOM_COLUMNS, *KEY_COLUMNS)
             .where(rooms.c.ticket_provider == provider, rooms.c.ticket_id == ticket_id)
             .order_by(rooms.c.created_at.desc())
         )
@@ -528,7 +531,7 @@ class TranscriptStore:
         ]
         await conn.execute(insert(records), rows)
         room_ids = sorted({r.room_id for r in fresh})
-        moved = [_tip_columns(room_id, tips[room_id]) for room_id in room_ids]
+        moved = [await self._tip_columns(room_id, tips[room_id]) for room_id in room_ids]
         columns = moved[0].keys() - {"id"}
         await conn.execute(
             update(rooms)
@@ -536,6 +539,23 @@ class TranscriptStore:
             .values({name: bindparam("b_" + name) for name in columns}),
             [{"b_" + name: value for name, value in row.items()} for row in moved],
         )
+
+    async def _tip_columns(self, room_id: str, tip: _Tip) -> dict[str, Any]:
+        """What a commit writes back to a room's row: the tip, and the workflow's columns
+        with its facts sealed (once per room per batch)."""
+        columns: dict[str, Any] = {
+            "id": room_id,
+            "position": tip.position,
+            "chain_head": tip.chain_head,
+            "heads": tip.heads,
+            "state": tip.state,
+            "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
+        }
+        if tip.ruled is not None:
+            private, ruled = tip.ruled.columns()
+            columns |= ruled
+            columns["sealed_facts"] = self._facts.seal(await self._cipher(room_id), private)
+        return columns
 
     async def _lock_tips(self, conn: AsyncConnection, room_ids: list[str]) -> dict[str, _Tip]:
         query = (
@@ -546,21 +566,31 @@ class TranscriptStore:
                 rooms.c.heads,
                 rooms.c.state,
                 rooms.c.workflow,
+                *KEY_COLUMNS,
             )
             .where(rooms.c.id.in_(room_ids))
             .order_by(rooms.c.id)
             .with_for_update()
         )
-        return {
-            row.id: _Tip(
-                row.position,
-                row.chain_head,
-                dict(row.heads),
-                row.state,
-                None if self._rules is None else self._rules.load(row.state, row.workflow),
-            )
-            for row in (await conn.execute(query)).all()
-        }
+        tips = {}
+        for row in (await conn.execute(query)).all():
+            ruled = None
+            if self._rules is not None:
+                ruled = self._rules.load(row.state, await self._facts_of(row))
+            tips[row.id] = _Tip(row.position, row.chain_head, dict(row.heads), row.state, ruled)
+        return tips
+
+    async def _facts_of(self, row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
+        """The room's facts: those in clear, and the sealed ones opened (once per batch)."""
+        opened = await self._open_facts(row.id, row.kek_id, row.wrapped_key, row.sealed_facts)
+        return {**row.workflow, **opened}
+
+    async def _open_facts(
+        self, room_id: str, kek_id: str, wrapped_key: bytes | None, sealed: bytes | None
+    ) -> dict[str, Any]:
+        if sealed is None or wrapped_key is None:  # none yet, or shredded: gone with the key
+            return {}
+        return self._facts.open(await self._cipher(room_id, (kek_id, wrapped_key)), sealed)
 
     async def _stored(
         self, conn: AsyncConnection, drafts: Sequence[DraftLike]
@@ -608,27 +638,32 @@ class TranscriptStore:
         Shredded once the key is destroyed."""
         return await self._cipher(room_id)
 
-    async def _cipher(self, room_id: str) -> RoomCipher:
-        """The room's data key, cached for CIPHER_TTL so a shredding reaches every process."""
+    async def _cipher(
+        self, room_id: str, key: tuple[str, bytes | None] | None = None
+    ) -> RoomCipher:
+        """The room's data key, cached for CIPHER_TTL so a shredding reaches every process;
+        `key` is its (kek_id, wrapped_key) when the caller has just read them."""
         cached = self._ciphers.get(room_id)
         if cached is not None and time.monotonic() - cached[1] < CIPHER_TTL:
             return cached[0]
-        query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
-        async with self.db.read() as conn:
-            key_row = (await conn.execute(query)).one()
-        if key_row.wrapped_key is None:
+        if key is None:
+            query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
+            async with self.db.read() as conn:
+                key_row = (await conn.execute(query)).one()
+            key = (key_row.kek_id, key_row.wrapped_key)
+        kek_id, wrapped_key = key
+        if wrapped_key is None:
             self._ciphers.pop(room_id, None)
+            self._facts.forget(room_id)
             raise Shredded(f"room {room_id}: its transcript was destroyed under retention")
-        if key_row.kek_id not in self.keyring.keks:
+        if kek_id not in self.keyring.keks:
             self.refresh_keyring()  # rewrapped under a key added since we started
-        cipher = RoomCipher(
-            room_id, self.keyring.unwrap(room_id, key_row.kek_id, key_row.wrapped_key)
-        )
+        cipher = RoomCipher(room_id, self.keyring.unwrap(room_id, kek_id, wrapped_key))
         self._ciphers[room_id] = (cipher, time.monotonic())
         return cipher
 
     async def _one_room(self, where: Any) -> RoomRow | None:
-        query = select(*ROOM_COLUMNS).where(where)
+        query = select(*ROOM_COLUMNS, *KEY_COLUMNS).where(where)
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
-        return RoomRow(*row) if row is not None else None
+        return await self._room_row(row) if row is not None else None

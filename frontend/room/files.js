@@ -36,9 +36,11 @@ export class RoomFiles {
     return sendFile({ url: `${this.base}${this._path()}?${q}`, token: this.token, file, onProgress });
   }
 
-  /** Fetch a file with the token and save it under its name. Rejects with an ApiError. */
+  /** Fetch a file with the token and save it under the name the server gives it (its
+   * own, with an extension that fits its type). Rejects with an ApiError. */
   async save({ file, name }) {
-    saveBlob(await this.api.get(this._path(file), { as: 'blob' }), name);
+    const fetched = await this.api.get(this._path(file), { as: 'download' });
+    saveBlob(fetched.blob, fetched.name || name);
   }
 
   remove(file, reason = '') {

@@ -9,6 +9,19 @@ export class ApiError extends Error {
   }
 }
 
+/** The name a download is saved under, from its Content-Disposition (RFC 6266 `filename*`):
+ * the server's, whose extension fits the file's real type. Null if there is none. */
+export function savedName(response) {
+  const disposition = response.headers.get('content-disposition') || '';
+  const match = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
 export class Api {
   constructor(token, base = '') {
     this.token = token;
@@ -38,6 +51,7 @@ export class Api {
     }
     if (as === 'bytes') return new Uint8Array(await response.arrayBuffer());
     if (as === 'blob') return response.blob();
+    if (as === 'download') return { blob: await response.blob(), name: savedName(response) };
     if (as === 'text') return response.text();
     return response.json();
   }

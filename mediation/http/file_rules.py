@@ -16,6 +16,7 @@ from rooms.ports import Draft
 from rooms.visibility import CHANNELS, can_write
 from transcripts.attachments import FILE, FileFacts
 from transcripts.errors import TranscriptError
+from transcripts.file_names import clean_name
 from transcripts.locker import client_id
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,8 @@ def api_error(exc: TranscriptError) -> ApiError:
 
 
 def name_of(request: Request) -> str:
-    raw = request.query_params.get("name", "")
-    name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
-    if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    name = clean_name(request.query_params.get("name", ""))  # no controls, no bidi tricks
+    if not name or len(name) > MAX_NAME:
         raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
     return name
 

@@ -36,6 +36,7 @@ from transcripts import retention
 from transcripts.attachments import FILE_DELETED, FileFacts
 from transcripts.blobs import BlobMissing, BlobUnavailable
 from transcripts.errors import Shredded, Tampered, TranscriptError
+from transcripts.file_names import download_name
 from transcripts.locker import FileRow
 from transcripts.store import Record
 
@@ -149,12 +150,13 @@ def _media_type(facts: FileFacts) -> str:
 
 
 def _headers(facts: FileFacts) -> dict[str, str]:
-    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in facts.name)
+    name = download_name(facts.name, facts.content_type)  # its extension fits its type
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
     digest = base64.b64encode(bytes.fromhex(facts.sha256)).decode()
     return {
         "Content-Length": str(facts.size),
         "Content-Disposition": (
-            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(facts.name, safe='')}"
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
         ),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",

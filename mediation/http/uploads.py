@@ -34,7 +34,7 @@ from mediation.http.file_rules import (
 )
 from mediation.services import Services
 from rooms.visibility import JOINT
-from transcripts.content_types import SNIFF_BYTES, accepted
+from transcripts.content_types import Sniffer
 from transcripts.errors import Tampered, TooLarge, TranscriptError, UnsupportedType
 from transcripts.uploads import OffsetConflict, UploadRow
 
@@ -129,7 +129,7 @@ async def patch(request: Request) -> Response:
     await writable(who, row.channel, found)  # the room may have closed, the party been muted
     body = _body(request)
     if offset == 0:
-        body = _sniffed(body, min(SNIFF_BYTES, row.length), found.settings.files_types)
+        body = _sniffed(body, found.settings.files_types)
     try:
         received = await found.uploads.append(row, offset, body)
     except OffsetConflict as exc:
@@ -155,24 +155,14 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         log.info("upload PATCH cut short by the client; keeping what arrived")
 
 
-async def _sniffed(
-    body: AsyncIterator[bytes], need: int, allowed: Collection[str]
-) -> AsyncIterator[bytes]:
-    """The first PATCH's body, held back until its first `need` bytes show the file's
-    type: a disallowed file is refused after a few KiB, not after all of it arrived.
-    A first PATCH shorter than that is checked at the finish instead."""
-    head, checked = bytearray(), False
+async def _sniffed(body: AsyncIterator[bytes], allowed: Collection[str]) -> AsyncIterator[bytes]:
+    """The first PATCH's body, each piece sniffed before it is staged: a disallowed type is
+    refused from its first bytes, markup anywhere in this PATCH when it arrives, not after
+    all of the file did. The finish sniffs the whole file again, and decides."""
+    sniffer = Sniffer(allowed)
     async for piece in body:
-        if checked:
-            yield piece
-            continue
-        head += piece
-        if len(head) >= need:
-            accepted(bytes(head[:need]), allowed)
-            checked = True
-            yield bytes(head)
-    if not checked and head:  # the PATCH ended before `need` bytes: pass on what came
-        yield bytes(head)
+        sniffer.feed(piece)
+        yield piece
 
 
 def _conflict(row: UploadRow, received: int) -> JSONResponse:
