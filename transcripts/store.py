@@ -598,8 +598,8 @@ class TranscriptStore:
     async def unseal(self, row: "SealedFields | Row[Any]") -> Record:
         """A stored row (or a record from another process) with its body decrypted."""
         cipher = await self._cipher(row.room_id)
-        where = f"position {row.position} ({row.channel} #{row.seq})"
-        body = cipher.open(row.sealed, header_of(row), where)
+        where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
+        body = cipher.open(row.sealed, header_of(row), where, row.position)
         return Record(
             row.room_id,
             row.position,
