@@ -134,18 +134,31 @@ async def test_an_amendment_past_the_column_is_invalid_and_alone(database: Datab
 
 
 class DownStore:
-    """A store whose database is gone."""
+    """A store whose database is gone, failing with `error`."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
         self.calls = 0
 
     async def append_batch(self, drafts: Sequence[DraftLike]) -> Any:
         self.calls += 1
-        raise OperationalError("INSERT", {}, ConnectionRefusedError("connection refused"))
+        raise self.error
+
+    async def reachable(self) -> bool:
+        return False
 
 
-async def test_a_storage_outage_still_fails_the_whole_batch_at_once() -> None:
-    down = DownStore()
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("INSERT", {}, ConnectionRefusedError("connection refused")),
+        ConnectionResetError("reset by peer"),
+        RuntimeError("a driver error of a kind we do not know"),  # the database is asked
+    ],
+    ids=["operational", "oserror", "unknown"],
+)
+async def test_a_storage_outage_still_fails_the_whole_batch_at_once(error: Exception) -> None:
+    down = DownStore(error)
     drafts = [message("r_a", str(i), f"conn-{i}") for i in range(8)]
     results, _ = await commit_together(down, drafts)  # type: ignore[arg-type]
     assert all(isinstance(r, StoreUnavailable) for r in results)

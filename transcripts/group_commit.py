@@ -7,9 +7,9 @@ one, so the batch grows with the load and a lone message waits for nobody
 is woken: fan-out never depends on the sender still being around.
 
 Only a failure of storage itself fails a whole batch. A draft that fails on
-its own (a value the database refuses, a bug) is found by committing the
-batch in halves, and only it is refused: its neighbours, from any room, are
-stored as if it had never been there.
+its own (a value the database refuses, a bug: the database still answers)
+is found by committing the batch in halves, and only it is refused: its
+neighbours, from any room, are stored as if it had never been there.
 
 When storage fails, a sender's later messages must not be stored before
 the one that failed: the failed draft's origin (its connection) is fenced,
@@ -136,7 +136,7 @@ class GroupCommitter:
             return await self._store.append_batch(drafts)
         except Exception as exc:  # nothing was committed: the transaction rolled back
             failure = exc
-        if is_outage(failure):
+        if is_outage(failure) or not await self._store.reachable():
             log.warning("append batch failed: %s", failure.__class__.__name__)
             return [StoreUnavailable("the message store is unavailable") for _ in drafts], []
         if len(drafts) == 1:
@@ -169,9 +169,9 @@ class GroupCommitter:
 
 
 def is_outage(exc: Exception) -> bool:
-    """Storage itself failed (database gone, connection lost, a timeout): the whole batch
-    shares it. Anything else (a value the database refuses, a bug) may be one draft's,
-    and is looked for by halves: in a real outage the first half fails as one too."""
+    """Storage itself surely failed (database gone, connection lost, a timeout): the whole
+    batch shares it. For anything else the store is asked whether it still answers: if it
+    does, the failure (a value the database refuses, a bug) is some draft's own."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, _OUTAGES)

@@ -422,6 +422,16 @@ class TranscriptStore:
             rows = (await conn.execute(query)).all()
         return [await self.unseal(row) for row in rows]
 
+    async def reachable(self) -> bool:
+        """Whether the database answers a write transaction at all: after a failed commit,
+        tells a storage outage from one record's own fault."""
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(select(1))
+        except Exception:
+            return False
+        return True
+
     async def append_batch(
         self, drafts: Sequence[DraftLike]
     ) -> tuple[list[Record | TranscriptError], list[Record]]:
