@@ -168,15 +168,6 @@ class GroupCommitter:
         return results, fresh
 
 
-def is_outage(exc: Exception) -> bool:
-    """Storage itself surely failed (database gone, connection lost, a timeout): the whole
-    batch shares it. For anything else the store is asked whether it still answers: if it
-    does, the failure (a value the database refuses, a bug) is some draft's own."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, _OUTAGES)
-
-
 _OUTAGES = (
     OperationalError,
     InterfaceError,
@@ -185,6 +176,15 @@ _OUTAGES = (
     OSError,
     TimeoutError,
 )
+
+
+def is_outage(exc: Exception) -> bool:
+    """Storage itself surely failed (database gone, connection lost, a timeout): the whole
+    batch shares it. For anything else the store is asked whether it still answers: if it
+    does, the failure (a value the database refuses, a bug) is some draft's own."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _OUTAGES)
 
 
 def _refusal(exc: Exception) -> TranscriptError:

@@ -56,9 +56,8 @@ async def export(request: Request) -> StreamingResponse:
 async def audit_log(request: Request) -> JSONResponse:
     """GET /api/audit-log?after=N&limit=L: the access log, oldest first, with its chain."""
     found = require_api_key(request)
-    page = read_query(request, AuditPage)
-    after = page.after
-    entries = await found.access_log.page(after, page.limit)
+    asked = read_query(request, AuditPage)
+    entries = await found.access_log.page(asked.after, asked.limit)
     return JSONResponse(
         {
             "entries": [
@@ -73,7 +72,7 @@ async def audit_log(request: Request) -> JSONResponse:
                 }
                 for e in entries
             ],
-            "next": entries[-1].position if entries else after,
+            "next": entries[-1].position if entries else asked.after,
         }
     )
 
