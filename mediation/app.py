@@ -21,7 +21,7 @@ from mediation.http import (
     uploads,
     workflow,
 )
-from mediation.http.errors import ApiError, api_error, http_error
+from mediation.http.errors import ApiError, api_error, http_error, internal_error
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
@@ -53,6 +53,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],
-        exception_handlers={ApiError: api_error, HTTPException: http_error},
+        exception_handlers={
+            ApiError: api_error,
+            HTTPException: http_error,
+            Exception: internal_error,  # the last resort: JSON 500 `internal`
+        },
         lifespan=lifespan,
     )

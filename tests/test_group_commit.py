@@ -49,8 +49,8 @@ async def take_next_seq(store, room_id):
         )
 
 
-def draft(room_id, cid, channel="joint"):
-    return Draft(room_id, channel, "c", "client", cid, f"body {cid}", "origin")
+def draft(room_id, cid, channel="joint", origin="origin"):
+    return Draft(room_id, channel, "c", "client", cid, f"body {cid}", origin)
 
 
 async def committer(store, batches, **config):
@@ -100,7 +100,10 @@ async def test_a_record_the_database_refuses_sinks_only_itself(store):
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
     results = await asyncio.gather(
-        *(gc.append(draft(r, str(i))) for i, r in enumerate([good, broken, good, good])),
+        *(  # from four connections: a sender's failure refuses its own later drafts
+            gc.append(draft(r, str(i), origin=f"conn-{i}"))
+            for i, r in enumerate([good, broken, good, good])
+        ),
         return_exceptions=True,
     )
     await gc.close()

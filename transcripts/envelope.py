@@ -25,10 +25,11 @@ class RoomCipher:
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, plaintext, header)
 
-    def open(self, sealed: bytes, header: bytes, where: str) -> bytes:
+    def open(self, sealed: bytes, header: bytes, where: str, position: int | None = None) -> bytes:
+        """The plaintext; Tampered naming `where` (and, apart, the record's `position`)."""
         try:
             return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], header)
         except InvalidTag:
             raise Tampered(
-                f"room {self.room_id} {where}: ciphertext does not match its record"
+                f"room {self.room_id} {where}: ciphertext does not match its record", position
             ) from None

@@ -6,9 +6,26 @@ class TranscriptError(Exception):
 
 
 class Tampered(TranscriptError):
-    """Stored bytes do not match what was written: refuse, never guess."""
+    """Stored bytes do not match what was written: refuse, never guess.
+
+    The message may go to anyone who reads the record: it names at most the
+    record's channel and seq. Where the record sits room-wide (its position,
+    which would tell a party how much was said in channels it does not see)
+    stays in `position`, `detail` and the traceback's notes: for operators,
+    and for staff and auditors, who see every channel anyway."""
 
     code = "tampered"
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+        if position is not None:
+            self.add_note(f"at position {position} of the room")
+
+    @property
+    def detail(self) -> str:
+        """The message with the record's room-wide position, for operators and staff."""
+        return str(self) if self.position is None else f"{self} (position {self.position})"
 
 
 class RoomNotWritable(TranscriptError):

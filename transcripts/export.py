@@ -129,7 +129,8 @@ async def _prove_file(locker: Locker, room_id: str, exported: ExportedFile) -> N
     try:
         await locker.prove(room_id, exported.facts)
     except (Tampered, BlobMissing) as exc:
-        raise Tampered(f"{exc} [its record: {where}]") from None
+        detail = exc.detail if isinstance(exc, Tampered) else str(exc)
+        raise Tampered(f"{detail} [its record: {where}]") from None
 
 
 def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str, str]]:

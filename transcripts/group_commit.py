@@ -6,6 +6,11 @@ one, so the batch grows with the load and a lone message waits for nobody
 `committed` callback sees every record in commit order, before any waiter
 is woken: fan-out never depends on the sender still being around.
 
+Only a failure of storage itself fails a whole batch. A draft that fails on
+its own (a value the database refuses, a bug: the database still answers)
+is found by committing the batch in halves, and only it is refused: its
+neighbours, from any room, are stored as if it had never been there.
+
 When storage fails, a sender's later messages must not be stored before
 the one that failed: the failed draft's origin (its connection) is fenced,
 so everything it has queued or still sends is refused too, until the
@@ -17,7 +22,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from transcripts.errors import StoreUnavailable, TranscriptError
 from transcripts.store import DraftLike, Record, TranscriptStore
@@ -122,18 +134,66 @@ class GroupCommitter:
     async def _attempt(self, drafts: list[DraftLike]) -> Appended:
         try:
             return await self._store.append_batch(drafts)
-        except IntegrityError:
-            # One bad draft must not sink its neighbours: isolate it.
-            if len(drafts) > 1:
-                results: list[Record | TranscriptError] = []
-                fresh: list[Record] = []
-                for draft in drafts:
-                    one, stored = await self._attempt([draft])
-                    results += one
-                    fresh += stored
-                return results, fresh
-            log.exception("append refused by the database")
-            return [StoreUnavailable("the database refused this message")], []
-        except Exception as exc:  # outage: nothing was committed
-            log.warning("append batch failed: %s", exc.__class__.__name__)
+        except Exception as exc:  # nothing was committed: the transaction rolled back
+            failure = exc
+        if is_outage(failure) or not await self._store.reachable():
+            log.warning("append batch failed: %s", failure.__class__.__name__)
             return [StoreUnavailable("the message store is unavailable") for _ in drafts], []
+        if len(drafts) == 1:
+            return [_refusal(failure)], []
+        return await self._isolate(drafts)
+
+    async def _isolate(self, drafts: list[DraftLike]) -> Appended:
+        """One draft the store cannot take must not sink its neighbours: commit the two
+        halves apart, in order, and so on down to the draft at fault. A sender whose
+        draft met an outage in the first half has its later ones refused, not stored."""
+        results: list[Record | TranscriptError] = []
+        fresh: list[Record] = []
+        half = len(drafts) // 2
+        for part in (drafts[:half], drafts[half:]):
+            lost = {
+                draft.origin
+                for draft, result in zip(drafts, results, strict=False)
+                if isinstance(result, StoreUnavailable) and draft.origin
+            }
+            tried = [draft for draft in part if draft.origin not in lost]
+            outcomes, stored = await self._attempt(tried) if tried else ([], [])
+            answers = iter(outcomes)
+            for draft in part:
+                if draft.origin in lost:
+                    results.append(StoreUnavailable("an earlier message was not stored"))
+                else:
+                    results.append(next(answers))
+            fresh += stored
+        return results, fresh
+
+
+_OUTAGES = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    DisconnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_outage(exc: Exception) -> bool:
+    """Storage itself surely failed (database gone, connection lost, a timeout): the whole
+    batch shares it. For anything else the store is asked whether it still answers: if it
+    does, the failure (a value the database refuses, a bug) is some draft's own."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _OUTAGES)
+
+
+def _refusal(exc: Exception) -> TranscriptError:
+    """Why a draft that fails on its own is not stored. Not `unavailable` (which closes its
+    socket and counts as an outage) unless the database refused it: a race, resent later."""
+    if isinstance(exc, IntegrityError):
+        log.error("append refused by the database", exc_info=exc)
+        return StoreUnavailable("the database refused this message")
+    if isinstance(exc, TranscriptError):  # e.g. its room was shredded
+        return exc
+    log.error("a message could not be stored", exc_info=exc)
+    return TranscriptError("this message could not be stored: a fault on our side")

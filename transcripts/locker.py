@@ -134,7 +134,7 @@ class Locker:
         stored = await self.store.rows_by_position(row.room_id, row.position - 1, row.position, 1)
         record = await self.store.unseal(stored[0]) if stored else None
         if record is None or record.kind != FILE or record.client_id != client_id(row.id):
-            raise Tampered(f"room {row.room_id} file {row.id}: its record is not at {row.position}")
+            raise Tampered(f"room {row.room_id} file {row.id}: its record is missing", row.position)
         return record, facts_of(record.body)
 
     def open(self, row: FileRow, facts: FileFacts) -> AsyncIterator[bytes]:

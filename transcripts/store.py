@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import msgspec
 from sqlalchemy import Row, TextualSelect, bindparam, case, insert, select, text, update
@@ -25,6 +25,7 @@ from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptError, UnknownRoom
 from transcripts.keyring import Keyring, new_key
+from transcripts.numbers import MAX_SEQ
 from transcripts.schema import records, rooms
 from transcripts.sealed_facts import FactsSeals, seal_facts
 
@@ -192,11 +193,19 @@ def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
     )
 
 
+class _Amendment(msgspec.Struct):
+    target: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+
+
+_decode_amendment = msgspec.json.Decoder(_Amendment).decode
+
+
 def amendment_target(body: str) -> int:
-    target = msgspec.json.decode(body).get("target")
-    if not isinstance(target, int):
-        raise ValueError("an amendment names its target message")
-    return target
+    """The seq an edit or retraction names; ValueError unless it is one we could have given."""
+    try:
+        return _decode_amendment(body).target
+    except msgspec.DecodeError:
+        raise ValueError("an amendment names its target message by its seq") from None
 
 
 def utc_timestamp(at: datetime | None = None) -> str:
@@ -416,6 +425,16 @@ class TranscriptStore:
             rows = (await conn.execute(query)).all()
         return [await self.unseal(row) for row in rows]
 
+    async def reachable(self) -> bool:
+        """Whether the database answers a write transaction at all: after a failed commit,
+        tells a storage outage from one record's own fault."""
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(select(1))
+        except Exception:
+            return False
+        return True
+
     async def append_batch(
         self, drafts: Sequence[DraftLike]
     ) -> tuple[list[Record | TranscriptError], list[Record]]:
@@ -449,7 +468,10 @@ class TranscriptStore:
         self, conn: AsyncConnection, draft: DraftLike
     ) -> TranscriptError | None:
         """An edit or retraction must name a message of its own sender in the same channel."""
-        target = amendment_target(draft.body)
+        try:
+            target = amendment_target(draft.body)
+        except ValueError as exc:  # the protocol bounds it too: this is a caller's bug
+            return Refused("invalid", str(exc))
         row = (
             await conn.execute(
                 select(records.c.sender_user, records.c.kind).where(
@@ -616,8 +638,8 @@ class TranscriptStore:
     async def unseal(self, row: "SealedFields | Row[Any]") -> Record:
         """A stored row (or a record from another process) with its body decrypted."""
         cipher = await self._cipher(row.room_id)
-        where = f"position {row.position} ({row.channel} #{row.seq})"
-        body = cipher.open(row.sealed, header_of(row), where)
+        where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
+        body = cipher.open(row.sealed, header_of(row), where, row.position)
         return Record(
             row.room_id,
             row.position,

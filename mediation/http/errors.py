@@ -32,6 +32,12 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
+async def internal_error(_request: Request, _exc: Exception) -> Response:
+    """Anything a handler did not expect: our JSON, never a plain-text 500. The exception
+    goes on to the server's log (its message stays there, never in the answer)."""
+    return error_response(500, "internal", "an unexpected error on our side")
+
+
 async def read_json(request: Request, kind: type[T]) -> T:
     """The request body as `kind`, validated; 413 past MAX_BODY, 400 when malformed."""
     body = b""

@@ -1,39 +1,54 @@
 """GET /api/reports/rooms: clocks, outcomes and CSAT per room, as JSON or CSV."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
+from msgspec import Struct
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError
+from mediation.http.params import read_query
 from mediation.reports import as_csv, rooms_report
 
 MAX_ROOMS = 5000
 DEFAULT_DAYS = 30
 
 
-def _day(request: Request, name: str, default: datetime) -> datetime:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
+class ReportQuery(Struct, rename={"start": "from", "end": "to"}):
+    start: str | None = None  # ISO 8601 date or time; default: 30 days before `to`
+    end: str | None = None  # default: now
+    format: Literal["json", "csv"] = "json"
+
+
+def _day(raw: str, name: str) -> datetime:
+    """A moment in UTC (a time without an offset is taken as UTC)."""
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date; or past year 9999 or before 1 in UTC
         raise ApiError(400, "invalid", f"{name} must be an ISO 8601 date or time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _period(asked: ReportQuery) -> tuple[datetime, datetime]:
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    end = now if asked.end is None else _day(asked.end, "to")
+    if asked.start is not None:
+        return _day(asked.start, "from"), end
+    try:
+        return end - timedelta(days=DEFAULT_DAYS), end
+    except OverflowError:  # `to` within 30 days of year 1
+        raise ApiError(400, "invalid", "to is too early to count 30 days back from") from None
 
 
 async def rooms(request: Request) -> Response:
     """Rooms opened in [from, to) (default: the last 30 days); `?format=csv` for a sheet."""
     services = require_api_key(request)
-    now = datetime.now(UTC)
-    end = _day(request, "to", now + timedelta(seconds=1))
-    start = _day(request, "from", end - timedelta(days=DEFAULT_DAYS))
-    fmt = request.query_params.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError(400, "invalid", "format is json or csv")
+    asked = read_query(request, ReportQuery)
+    start, end = _period(asked)
+    fmt = asked.format
     rows = await rooms_report(services.store, services.workflow, start, end, MAX_ROOMS)
     if fmt == "csv":
         return Response(

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from mediation.http.auth import require_api_key, require_staff
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
+from mediation.http.params import read_query
 from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
 from transcripts import retention
@@ -19,9 +20,17 @@ from transcripts.store import RoomRow
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
 
 
+Provider = Annotated[str, Meta(min_length=1, max_length=32)]
+
+
 class TicketRef(Struct):
-    provider: Annotated[str, Meta(min_length=1, max_length=32)]
+    provider: Provider
     id: Name
+
+
+class TicketQuery(Struct):
+    provider: Provider
+    ticket: Name
 
 
 class CreateRoom(Struct):
@@ -85,10 +94,8 @@ async def find_rooms(request: Request) -> JSONResponse:
     possibly open) first."""
     require_staff(request, Role.MODERATOR, Role.AUDITOR)
     services = service_of(request)
-    provider, ticket = request.query_params.get("provider"), request.query_params.get("ticket")
-    if not provider or not ticket:
-        raise ApiError(400, "invalid", "query parameters provider and ticket are required")
-    found = await services.store.rooms_for_ticket(provider, ticket)
+    asked = read_query(request, TicketQuery)
+    found = await services.store.rooms_for_ticket(asked.provider, asked.ticket)
     return JSONResponse({"rooms": [room_json(room) for room in found]})
 
 

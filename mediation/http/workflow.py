@@ -4,15 +4,16 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from mediation.http.auth import require_staff, services
 from mediation.http.errors import ApiError, read_json
+from mediation.http.params import read_query
 from mediation.http.rooms import Name, room_json
 from rooms import clocks
 from rooms.lifecycle import State
@@ -23,6 +24,7 @@ from transcripts.errors import TranscriptError
 from transcripts.store import RoomRow
 
 QUEUE_LIMIT = 200
+MAX_TIER = 2**31 - 1  # the column's range; tiers in use are small
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 RECONNECT_MS = 2000
 OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
@@ -51,13 +53,9 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
     }
 
 
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit():
-        raise ApiError(400, "invalid", f"{name} must be a whole number")
-    return int(raw)
+class QueueQuery(Struct):
+    tier: Annotated[int, Meta(ge=1, le=MAX_TIER)] | None = None
+    moderator: Name | None = None
 
 
 async def queue(request: Request) -> JSONResponse:
@@ -65,11 +63,9 @@ async def queue(request: Request) -> JSONResponse:
     `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator holds."""
     require_staff(request, Role.MODERATOR)
     found = services(request)
-    moderator = request.query_params.get("moderator")
-    states = OPEN if moderator else (State.WAITING, State.ESCALATED)
-    rooms = await found.store.queue(
-        states, QUEUE_LIMIT, tier=_int_param(request, "tier"), moderator=moderator
-    )
+    asked = read_query(request, QueueQuery)
+    states = OPEN if asked.moderator else (State.WAITING, State.ESCALATED)
+    rooms = await found.store.queue(states, QUEUE_LIMIT, tier=asked.tier, moderator=asked.moderator)
     return JSONResponse({"rooms": [queue_entry(room, found.workflow) for room in rooms]})
 
 

@@ -33,18 +33,26 @@ _decode_id = msgspec.json.Decoder(_IdOnly).decode
 _encode = msgspec.json.Encoder().encode
 
 
+# Besides DecodeError, the parser raises RecursionError on JSON nested past its depth
+# (even in a field the frame ignores) and UnicodeEncodeError on a lone surrogate.
+_UNREADABLE = (msgspec.DecodeError, RecursionError, UnicodeEncodeError)
+
+
 def decode(data: str) -> ClientFrame:
+    """The frame `data` holds; FrameError `invalid` for anything else, whatever it is."""
     try:
         return _decode_frame(data)
     except msgspec.DecodeError as exc:
         raise FrameError(ErrorCode.INVALID, str(exc), _frame_id(data)) from None
+    except (RecursionError, UnicodeEncodeError):
+        raise FrameError(ErrorCode.INVALID, "not a frame: nested too deep, or not text") from None
 
 
 def _frame_id(data: str) -> str | None:
     """The `id` of a rejected frame, if it has a readable one, so the error can name it."""
     try:
         return _decode_id(data).id
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return None
 
 

@@ -9,11 +9,15 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 from rooms.settlement import MAX_EXPIRY_MINUTES, Terms
+from transcripts.numbers import MAX_SEQ
 
 ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
 UserName = Annotated[str, Meta(min_length=1, max_length=128)]
 Brief = Annotated[str, Meta(max_length=4000)]
-Seq = Annotated[int, Meta(ge=0)]
+# Every integer a client sends is bounded here, so a number out of range is `invalid`
+# before it reaches a room (docs/protocol.md, "Limits").
+Seq = Annotated[int, Meta(ge=0, le=MAX_SEQ)]  # a channel's seq, or 0: nothing yet
+Target = Annotated[int, Meta(ge=1, le=MAX_SEQ)]  # the seq of a record that exists
 
 
 class _Frame(Struct, tag_field="type", omit_defaults=True):
@@ -39,7 +43,7 @@ class History(_Frame, tag="history"):
     """Page backwards through one readable channel: the `limit` messages before `before`."""
 
     channel: str
-    before: Annotated[int, Meta(ge=1)] | None = None  # default: after the newest
+    before: Target | None = None  # default: after the newest
     limit: Annotated[int, Meta(ge=1, le=200)] = 50
     id: str | None = None  # echoed in the reply, to match pages to requests
 
@@ -49,7 +53,7 @@ class Edit(_Frame, tag="edit"):
 
     id: ClientId
     channel: str
-    target: Annotated[int, Meta(ge=1)]  # the seq of the message, in `channel`
+    target: Target  # the seq of the message, in `channel`
     body: str
 
 
@@ -58,7 +62,7 @@ class Retract(_Frame, tag="retract"):
 
     id: ClientId
     channel: str
-    target: Annotated[int, Meta(ge=1)]
+    target: Target
 
 
 class Transition(_Frame, tag="transition"):
@@ -95,14 +99,14 @@ class Propose(_Frame, tag="propose"):
     text: Annotated[str, Meta(max_length=4000)] = ""
     milestone: Annotated[str, Meta(max_length=200)] | None = None
     expires_in: Annotated[int, Meta(ge=1, le=MAX_EXPIRY_MINUTES)] = 48 * 60  # minutes
-    counters: Annotated[int, Meta(ge=1)] | None = None  # seq of the proposal answered
+    counters: Target | None = None  # seq of the proposal answered
 
 
 class Respond(_Frame, tag="respond"):
     """A party accepts or rejects the open proposal."""
 
     id: ClientId
-    proposal: Annotated[int, Meta(ge=1)]  # its seq in `joint`
+    proposal: Target  # its seq in `joint`
     answer: Literal["accept", "reject"]
 
 

@@ -1,0 +1,37 @@
+"""uvicorn's sans-I/O WebSocket protocol, failing a connection without losing its close frame.
+
+When websockets fails a connection (a message over `ws_max_size`, counted
+across its fragments: 1009; bad UTF-8: 1007; a protocol error: 1002) uvicorn
+wrote the close frame and closed the TCP connection at once. The client's
+fragments kept arriving at a closed socket, so the kernel reset the
+connection, and a reset drops whatever was not yet delivered: when the
+client was slow to read (busy receiving the room's traffic) that included
+the close frame, and it saw 1006 instead of the code meant for it.
+
+Here the server half-closes instead: the close frame, then FIN, while it
+goes on reading and dropping what the client still sends, until the client
+closes its side or `close_timeout` (uvicorn's, 10 s) passes. That is the
+closing handshake RFC 6455 §7.1.1 asks of a server.
+"""
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class LingeringSansIOProtocol(WebSocketsSansIOProtocol):
+    def data_received(self, data: bytes) -> None:
+        if self.conn.parser_exc is not None:  # failed already: drop what still comes
+            return
+        super().data_received(data)
+
+    def handle_parser_exception(self) -> None:
+        close = self.conn.close_sent
+        assert close is not None
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": close.code})
+        self.transport.write(b"".join(self.conn.data_to_send()))  # the close frame
+        self.close_sent = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # FIN once the close frame is out; reading goes on
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
