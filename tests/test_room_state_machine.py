@@ -254,15 +254,11 @@ class RoomMachine(RuleBasedStateMachine):
         self.settle()  # the model must know every record before it predicts
         member = conn.member
         stored = self.kinds.get((channel, seq))
-        expected = self.refusal(member.role, channel)
-        if expected is not None:
-            pass
-        elif stored is None or stored[1] != MESSAGE:
-            expected = "invalid"
-        elif stored[0] != member.user:
-            expected = "forbidden"
+        if stored is None or stored[1] != MESSAGE:
+            wrong_target: str | None = "invalid"
         else:
-            expected = None
+            wrong_target = None if stored[0] == member.user else "forbidden"
+        expected = self.refusal(member.role, channel) or wrong_target
         text = None if retract else "amended"
         self.submit(
             conn, expected, lambda: self.engine.hub.amend(conn, self.next_id(), channel, seq, text)
