@@ -3,6 +3,7 @@
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,32 +90,38 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 ServerFactory = Callable[[Settings], Awaitable[RunningServer]]
 
 
-@pytest.fixture
-async def start_server() -> AsyncIterator[ServerFactory]:
-    """Start servers with given settings; all are stopped after the test."""
-    running: list[tuple[DrainingServer, asyncio.Task[None], httpx.AsyncClient]] = []
-
-    async def start(settings: Settings) -> RunningServer:
-        app = create_app(settings)
-        server = DrainingServer(app, settings)
-        server.config.log_level = "warning"
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                await task
-                raise RuntimeError("server did not start")
-            await asyncio.sleep(0.01)
-        base_url = f"http://127.0.0.1:{settings.port}"
-        http = httpx.AsyncClient(base_url=base_url)
-        running.append((server, task, http))
-        services: Services = app.state.services
-        return RunningServer(settings, services, base_url, Platform(http, services.secrets.api_key))
-
-    yield start
-    for server, task, http in running:
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A server on a real socket for the length of the block (any fixture scope)."""
+    app = create_app(settings)
+    server = DrainingServer(app, settings)
+    server.config.log_level = "warning"
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("server did not start")
+        await asyncio.sleep(0.01)
+    base_url = f"http://127.0.0.1:{settings.port}"
+    http = httpx.AsyncClient(base_url=base_url)
+    services: Services = app.state.services
+    try:
+        yield RunningServer(settings, services, base_url, Platform(http, services.secrets.api_key))
+    finally:
         await http.aclose()
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def start_server() -> AsyncIterator[ServerFactory]:
+    """Start servers with given settings; all are stopped after the test."""
+    async with AsyncExitStack() as running:
+
+        async def start(settings: Settings) -> RunningServer:
+            return await running.enter_async_context(serving(settings))
+
+        yield start
 
 
 @pytest.fixture

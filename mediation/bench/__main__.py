@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mediation import bench
-from mediation.bench import commit, export, rules, scale_out
+from mediation.bench import abuse, commit, export, rules, scale_out
 from mediation.bench.report import headline, ratios, table
 from mediation.bench.scenario import Options, Scenario
 
@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--modes", nargs="+", choices=scenario.modes, default=[*scenario.modes])
     scenarios.add_parser("export", help=export.HELP, add_help=False)  # its own parser: export.py
     scenarios.add_parser("rules", help=rules.HELP, add_help=False)  # its own parser: rules.py
+    scenarios.add_parser("abuse", help=abuse.HELP, add_help=False)  # its own parser: abuse.py
     return top
 
 
@@ -58,9 +59,11 @@ def raise_fd_limit() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] in (["export"], ["rules"]):  # no servers: their own options and table
+    if argv[:1] in (["export"], ["rules"], ["abuse"]):  # their own options and table
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        {"export": export.main, "rules": rules.main}[argv[0]](argv[1:])
+        if argv[0] == "abuse":
+            raise_fd_limit()  # 2,000 idle sockets, here and in the server
+        {"export": export.main, "rules": rules.main, "abuse": abuse.main}[argv[0]](argv[1:])
         return
     options = parse_args(argv)
     scenario = SCENARIOS[options.scenario]

@@ -1,0 +1,245 @@
+"""`python -m mediation.bench abuse`: what abuse costs a well-behaved room.
+
+One server (SQLite, the default send limits and connection limits, loopback
+only). `--rooms` well-behaved rooms hold a steady conversation throughout: 3
+sockets each, `--rate` messages/s per socket, paced. Phase by phase (each
+`--seconds` long) one abuse runs next to them, then all of them together:
+
+- bad tokens: 1,000 connection attempts, each a `hello` with a token not ours;
+- send flood: one socket sending as fast as the server takes it;
+- history flood: one socket paging history without pause;
+- never reads: a client that asks for history pages and never reads the answers;
+- idle sockets: 2,000 connections that never say hello.
+
+For each phase it prints the well-behaved rooms' ack and delivery latency
+(p50, p99), the p99 against the phase without abuse (the goal: within 2x),
+their errors, the server's CPU and peak RSS, and what each abuser got. Every
+loop is bounded; the run stops by itself.
+"""
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from websockets.asyncio.client import ClientConnection
+
+from mediation.bench import abusers
+from mediation.bench.bots import Bot, join
+from mediation.bench.loop import run_async
+from mediation.bench.pacing import RatePacing
+from mediation.bench.results import Recorder, percentile_ms
+from mediation.bench.seats import Seat, provision_room
+from mediation.bench.servers import Server, running_server, shared_secrets
+from mediation.bench.usage import process_cpu_seconds, process_rss_bytes
+
+HELP = "a well-behaved room's latency next to bad tokens, floods, a stalled reader, idle sockets"
+SETTLE = 3.0  # seconds between phases, for the server to shed the last abuse
+SAMPLE_EVERY = 0.25  # seconds between RSS samples
+ABUSER_GRACE = 30.0  # seconds an abuser has to wind down once its phase ends
+HISTORY_SEED = 300  # messages in the abuse room, for the history pages
+DEFAULT_LIMITS = {"MEDIATION_RATE_PER_SECOND": "20", "MEDIATION_RATE_BURST": "60"}
+GOAL = 2.0
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    ack_p50: float
+    ack_p99: float
+    delivery_p50: float
+    delivery_p99: float
+    messages: int
+    errors: int
+    cpu: float  # server CPU seconds per second
+    rss_peak: int  # bytes
+    abuse: dict[str, Counter[str]]
+
+
+@dataclass
+class Abuse:
+    """The server and the abuse room's credentials the abusers use."""
+
+    server: Server
+    tokens: list[str]  # the abuse room's client, freelancer, moderator
+
+    def abusers(self) -> dict[str, abusers.Abuser]:
+        url, port = self.server.ws_url, self.server.port
+        client, freelancer, _moderator = self.tokens
+        return {
+            "bad tokens": partial(abusers.bad_tokens, url),
+            "send flood": partial(abusers.send_flood, url, client),
+            "history flood": partial(abusers.history_flood, url, freelancer),
+            "never reads": partial(abusers.never_reads, port, client),
+            "idle sockets": partial(abusers.idle_sockets, url),
+        }
+
+
+def abuse_room(server: Server) -> tuple[str, list[str]]:
+    """A room of its own for the abusers: its id, and the tokens of its client, freelancer
+    and moderator."""
+    room: str = server.post(
+        "/api/rooms",
+        {"ticket": {"provider": "local", "id": "ABUSE"}, "client": "ac", "freelancer": "af"},
+    )["id"]
+    people = {"ac": "client", "af": "freelancer", "am": "moderator"}
+    return room, [
+        server.post(f"/api/rooms/{room}/tokens", {"user": user, "role": role})["token"]
+        for user, role in people.items()
+    ]
+
+
+async def seed_history(server: Server, room_token: Callable[[str], str]) -> None:
+    """`HISTORY_SEED` messages in the abuse room, within the send limits: many moderators
+    share the work (each person has a burst of its own)."""
+    per_person = 50
+    gate = asyncio.Semaphore(10)
+    seats = [
+        Seat(0, "moderator", f"seed-{k}", room_token(f"seed-{k}"))
+        for k in range(HISTORY_SEED // per_person)
+    ]
+    sockets = [await join(server.ws_url, seat, gate) for seat in seats]
+    for k, ws in enumerate(sockets):
+        for n in range(per_person):
+            await ws.send(f'{{"type":"send","id":"s{k}-{n}","channel":"joint","body":"seed"}}')
+    await asyncio.sleep(1.0)
+    await asyncio.gather(*(ws.close() for ws in sockets))
+
+
+async def sample_rss(pid: int, stop: asyncio.Event, peak: list[int]) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], process_rss_bytes(pid))
+        await asyncio.sleep(SAMPLE_EVERY)
+
+
+async def phase(
+    name: str, bots: Sequence[Bot], abuse: Abuse, running: Sequence[str], seconds: float
+) -> Phase:
+    pid = abuse.server.process.pid
+    recorder = Recorder()
+    for bot in bots:
+        bot.recorder = recorder
+    stop = asyncio.Event()
+    peak = [process_rss_bytes(pid)]
+    sampler = asyncio.create_task(sample_rss(pid, stop, peak))
+    chosen = {k: v for k, v in abuse.abusers().items() if k in running}
+    tasks = {k: asyncio.create_task(abuser(stop)) for k, abuser in chosen.items()}
+    cpu = process_cpu_seconds(pid)
+    recorder.start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    recorder.end = time.perf_counter()
+    cpu = process_cpu_seconds(pid) - cpu
+    stop.set()
+    outcomes: dict[str, Counter[str]] = {}
+    for k, task in tasks.items():
+        try:
+            async with asyncio.timeout(ABUSER_GRACE):
+                outcomes[k] = await task
+        except (TimeoutError, OSError) as exc:
+            outcomes[k] = Counter({f"abuser failed ({exc.__class__.__name__})": 1})
+    await sampler
+    acks, deliveries = recorder.ack_latencies, recorder.delivery_latencies
+    return Phase(
+        name,
+        percentile_ms(acks, 50),
+        percentile_ms(acks, 99),
+        percentile_ms(deliveries, 50),
+        percentile_ms(deliveries, 99),
+        len(acks),
+        sum(recorder.errors.values()),
+        cpu / (recorder.end - recorder.start),
+        peak[0],
+        outcomes,
+    )
+
+
+async def measure(
+    server: Server, rooms: int, rate: float, seconds: float, warmup: float
+) -> list[Phase]:
+    seats = [seat for n in range(rooms) for seat in provision_room(server, n)]
+    room, tokens = abuse_room(server)
+    abuse = Abuse(server, tokens)
+
+    def moderator_token(user: str) -> str:
+        token: str = server.post(f"/api/rooms/{room}/tokens", {"user": user, "role": "moderator"})[
+            "token"
+        ]
+        return token
+
+    await seed_history(server, moderator_token)
+    gate = asyncio.Semaphore(20)
+    sockets: list[ClientConnection] = [await join(server.ws_url, s, gate) for s in seats]
+    bots = [
+        Bot(ws, seat, RatePacing(rate), "x" * 200, Recorder())
+        for ws, seat in zip(sockets, seats, strict=True)
+    ]
+    readers = [asyncio.create_task(b.read()) for b in bots]
+    talking = asyncio.Event()
+    senders = [asyncio.create_task(b.send_until(talking)) for b in bots]
+    await asyncio.sleep(warmup)
+    names = list(abuse.abusers())
+    plan: list[tuple[str, list[str]]] = [("no abuse", []), *((k, [k]) for k in names)]
+    plan.append(("all together", names))
+    phases = []
+    for name, running in plan:
+        log(f"[abuse] {name}: {seconds:g} s")
+        phases.append(await phase(name, bots, abuse, running, seconds))
+        await asyncio.sleep(SETTLE)
+    talking.set()
+    await asyncio.sleep(1.0)
+    for task in senders:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    await asyncio.gather(*readers, *senders, return_exceptions=True)
+    return phases
+
+
+def report(phases: Sequence[Phase], rooms: int, rate: float, seconds: float) -> str:
+    base = phases[0]
+    lines = [
+        f"{rooms} well-behaved rooms x 3 sockets at {rate:g} msg/s each; {seconds:g} s per phase;"
+        f" goal: p99 within {GOAL:g}x of 'no abuse'",
+        f"{'phase':<14}{'ack p50':>9}{'ack p99':>9}{'dlv p50':>9}{'dlv p99':>9}"
+        f"{'ack p99 x':>10}{'dlv p99 x':>10}{'msgs':>7}{'errors':>7}{'CPU':>6}{'RSS MB':>8}  goal",
+    ]
+    for p in phases:
+        ack_x, dlv_x = p.ack_p99 / base.ack_p99, p.delivery_p99 / base.delivery_p99
+        met = "met" if max(ack_x, dlv_x) <= GOAL and not p.errors else "MISSED"
+        lines.append(
+            f"{p.name:<14}{p.ack_p50:>9.1f}{p.ack_p99:>9.1f}{p.delivery_p50:>9.1f}"
+            f"{p.delivery_p99:>9.1f}{ack_x:>10.2f}{dlv_x:>10.2f}{p.messages:>7}{p.errors:>7}"
+            f"{p.cpu:>6.0%}{p.rss_peak / 2**20:>8.0f}  {met}"
+        )
+    lines.append("what the abusers got:")
+    for p in phases:
+        for name, seen in p.abuse.items():
+            got = ", ".join(f"{k}: {v}" for k, v in sorted(seen.items()))
+            lines.append(f"  [{p.name}] {name}: {got}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str]) -> None:
+    args = argparse.ArgumentParser(prog="python -m mediation.bench abuse", description=HELP)
+    args.add_argument("--rooms", type=int, default=5, help="well-behaved rooms, 3 sockets each")
+    args.add_argument("--rate", type=float, default=2.0, help="msg/s per well-behaved socket")
+    args.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
+    args.add_argument("--warmup", type=float, default=2.0)
+    opts = args.parse_args(argv)
+    budget = 120 + 8 * (opts.seconds + SETTLE + ABUSER_GRACE)
+    with running_server({**shared_secrets(), **DEFAULT_LIMITS}) as server:
+        log(f"[abuse] server on port {server.port}; every phase bounded, {budget:.0f} s at most")
+
+        async def bounded() -> list[Phase]:
+            async with asyncio.timeout(budget):
+                return await measure(server, opts.rooms, opts.rate, opts.seconds, opts.warmup)
+
+        phases = run_async(bounded())
+    print(report(phases, opts.rooms, opts.rate, opts.seconds))

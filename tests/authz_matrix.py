@@ -1,0 +1,205 @@
+"""The authorization matrix: who may do what, where, as ONE table.
+
+Rows are actions (over the socket or HTTP) in a scope: the principal's `own`
+room (the room its token names) or an `other` room (one it holds nothing
+in); actions that name no room have one row (`any`). Columns are principals
+(`PRINCIPALS`, in order). Each cell is the outcome the product promises:
+allowed, or the stable error code (with the HTTP status, or the socket close
+code for a refused `hello`). tests/test_authorization_matrix.py asserts
+every cell against a real server.
+
+Sources: docs/protocol.md (§3, §5, §7, §12, §13), docs/http.md,
+docs/transcripts.md, rooms/visibility.py and rooms/workflow.py.
+"""
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+
+class Principal(StrEnum):
+    """Who acts, and with what credential.
+
+    client, freelancer: a room token of their room. moderator, auditor: a room
+    token of the room (the auditor's with a purpose) and a staff token, used for
+    the staff endpoints (queue, claim, join). stranger: another room's party (a
+    valid client token of a third room). expired, revoked: a client's room
+    token and a moderator's staff token, expired or revoked. none: no
+    credential. platform: the API key.
+    """
+
+    CLIENT = "client"
+    FREELANCER = "freelancer"
+    MODERATOR = "moderator"
+    AUDITOR = "auditor"
+    STRANGER = "stranger"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    NONE = "none"
+    PLATFORM = "platform"
+
+
+PRINCIPALS = tuple(Principal)
+
+
+class Scope(StrEnum):
+    OWN = "own"  # the room the principal's token names
+    OTHER = "other"  # a room it holds nothing in
+    ANY = "any"  # the action names no room
+
+
+class Transport(Enum):
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+class Setup(Enum):
+    """What the target room must be like; rooms that an allowed action changes for
+    everyone after it (its state, its floor) are made afresh for each cell."""
+
+    SHARED = "shared"  # the module's rooms: mediating, seeded with a message and two files
+    WAITING = "waiting"  # a fresh room nobody claimed yet
+    MEDIATING = "mediating"  # a fresh claimed room
+    PROPOSED = "proposed"  # a fresh claimed room with the freelancer's open proposal
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    transport: Transport
+    setup: Setup = Setup.SHARED
+    channel: str = ""  # send, history: the channel; download: the file's channel
+
+
+S, H = Transport.SOCKET, Transport.HTTP
+CHANNELS = ("joint", "caucus:client", "caucus:freelancer", "notes", "room")
+
+HELLO = Action("hello", S)
+SEND = {c: Action(f"send:{c}", S, channel=c) for c in CHANNELS}
+HISTORY = {c: Action(f"history:{c}", S, channel=c) for c in CHANNELS}
+EDIT = Action("edit", S)  # of the client's message in joint
+TRANSITION = Action("transition", S, Setup.MEDIATING)  # mediating -> escalated
+PROPOSE = Action("propose", S)
+RESPOND = Action("respond", S, Setup.PROPOSED)  # accept the freelancer's proposal
+FLOOR = Action("floor", S, Setup.MEDIATING)  # mute the client
+EXPORT = Action("export", H)
+UPLOAD = Action("upload", H)  # to joint
+DOWNLOAD = {c: Action(f"download:{c}", H, channel=c) for c in ("joint", "caucus:client")}
+DELETE = Action("delete", H)  # a file the client just uploaded to joint
+CLAIM = Action("claim", H, Setup.WAITING)
+JOIN = Action("join", H)  # POST /api/rooms/{id}/join: a room token for a staff member
+QUEUE = Action("queue", H)  # names no room
+REPORTS = Action("reports", H)  # names no room
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`code` None: allowed. Else the stable error code, with the HTTP `status` or, for a
+    refused `hello`, the socket's `close` code."""
+
+    code: str | None = None
+    status: int | None = None  # HTTP: the status, success included
+    close: int | None = None  # socket: the close code that follows the error
+
+    @property
+    def allowed(self) -> bool:
+        return self.code is None
+
+    def __str__(self) -> str:
+        detail = self.status or self.close or ""
+        return f"{self.code or 'allowed'}{f' {detail}' if detail else ''}"
+
+
+# socket outcomes
+OK = Outcome()
+FORBIDDEN = Outcome("forbidden")
+UNAUTHORIZED = Outcome("unauthorized", close=4401)  # the hello fails: no action is possible
+# HTTP outcomes
+H200, H201 = Outcome(status=200), Outcome(status=201)
+H400 = Outcome("invalid", 400)
+H401 = Outcome("unauthorized", 401)
+H403 = Outcome("forbidden", 403)
+H404 = Outcome("not_found", 404)  # a file in a channel the caller cannot read does not exist
+
+Row = tuple[Outcome, ...]
+U = UNAUTHORIZED
+F = FORBIDDEN
+
+# Columns: client, freelancer, moderator, auditor, stranger, expired, revoked, none, platform.
+TABLE: dict[tuple[Action, Scope], Row] = {
+    # -- the socket: every action needs a hello; a refused hello closes with 4401 -----
+    (HELLO, Scope.OWN): (OK, OK, OK, OK, U, U, U, U, U),
+    (SEND["joint"], Scope.OWN): (OK, OK, OK, F, U, U, U, U, U),
+    (SEND["caucus:client"], Scope.OWN): (OK, F, OK, F, U, U, U, U, U),
+    (SEND["caucus:freelancer"], Scope.OWN): (F, OK, OK, F, U, U, U, U, U),
+    (SEND["notes"], Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    (SEND["room"], Scope.OWN): (F, F, F, F, U, U, U, U, U),
+    (HISTORY["joint"], Scope.OWN): (OK, OK, OK, OK, U, U, U, U, U),
+    (HISTORY["caucus:client"], Scope.OWN): (OK, F, OK, OK, U, U, U, U, U),
+    (HISTORY["caucus:freelancer"], Scope.OWN): (F, OK, OK, OK, U, U, U, U, U),
+    (HISTORY["notes"], Scope.OWN): (F, F, OK, OK, U, U, U, U, U),
+    (HISTORY["room"], Scope.OWN): (OK, OK, OK, OK, U, U, U, U, U),
+    (EDIT, Scope.OWN): (OK, F, F, F, U, U, U, U, U),  # only its sender edits a message
+    (TRANSITION, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    (PROPOSE, Scope.OWN): (OK, OK, OK, F, U, U, U, U, U),
+    (RESPOND, Scope.OWN): (OK, F, F, F, U, U, U, U, U),  # never one's own proposal
+    (FLOOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    # -- HTTP, with the room token (parties, stranger) or the staff token (staff) ----
+    (EXPORT, Scope.OWN): (H403, H403, H403, H200, H403, H401, H401, H401, H200),
+    (UPLOAD, Scope.OWN): (H201, H201, H201, H403, H403, H401, H401, H401, H401),
+    (DOWNLOAD["joint"], Scope.OWN): (H200, H200, H200, H200, H403, H401, H401, H401, H401),
+    (DOWNLOAD["caucus:client"], Scope.OWN): (
+        H200,
+        H404,
+        H200,
+        H200,
+        H403,
+        H401,
+        H401,
+        H401,
+        H401,
+    ),
+    (DELETE, Scope.OWN): (H200, H403, H200, H403, H403, H401, H401, H401, H401),
+    (CLAIM, Scope.OWN): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (JOIN, Scope.OWN): (H401, H401, H201, H201, H401, H401, H401, H401, H400),
+    (QUEUE, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
+}
+
+# In a room it holds nothing in, a room token opens nothing: the socket refuses the hello
+# (its `room` names another room than the token's) and HTTP says 403. Staff tokens and the
+# API key are not bound to a room, so they fare as in their own.
+_OTHER_HTTP: dict[Action, Row] = {
+    EXPORT: (H403, H403, H403, H403, H403, H401, H401, H401, H200),
+    UPLOAD: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
+    DOWNLOAD["joint"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
+    DOWNLOAD["caucus:client"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
+    DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
+    CLAIM: TABLE[CLAIM, Scope.OWN],
+    JOIN: TABLE[JOIN, Scope.OWN],
+}
+for (_action, _scope), _row in list(TABLE.items()):
+    if _scope is Scope.OWN:
+        TABLE[_action, Scope.OTHER] = (
+            (U,) * len(PRINCIPALS) if _action.transport is S else _OTHER_HTTP[_action]
+        )
+
+
+@dataclass(frozen=True)
+class Cell:
+    principal: Principal
+    action: Action
+    scope: Scope
+    expected: Outcome
+
+    @property
+    def id(self) -> str:
+        return f"{self.action.name}-{self.scope}-{self.principal}"
+
+
+def cells() -> list[Cell]:
+    """Every cell of the table, one per principal, action and scope."""
+    return [
+        Cell(principal, action, scope, outcome)
+        for (action, scope), row in TABLE.items()
+        for principal, outcome in zip(PRINCIPALS, row, strict=True)
+    ]
