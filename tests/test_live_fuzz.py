@@ -40,8 +40,6 @@ RSS_GROWTH_LIMIT = 256 * 1024 * 1024  # bytes: generous, huge frames are buffere
 # hello timeout, too slow, and the limits on connections (try again later).
 EXPECTED_CLOSES = {1000, 1001, 1009, 1013, 4401, 4403, 4404, 4408, 4429}
 WELL_BEHAVED_PACE = 0.05  # seconds between the well-behaved room's messages
-F2_F11 = "needs F2 (frames: bounded integers, committer isolation) and F11 (query integers)"
-F12 = "needs F12 (frames): a frame over the limit may end with 1006 instead of 1009"
 DISCONNECT_IN_REPLAY = (
     "needs mediation/ws (sockets): a client gone during its hello's replay raises "
     "WebSocketDisconnect out of serve_socket, logged as 'Exception in ASGI application'"
@@ -344,10 +342,6 @@ async def run(
         yield await fuzz(deployment, extreme_integers)
 
 
-def extreme(request: pytest.FixtureRequest) -> bool:
-    return bool(request.node.callspec.params["run"][1])
-
-
 async def test_the_run_covered_its_inputs(run: Run) -> None:
     assert run.inputs >= INPUTS // 4, f"only {run.inputs} inputs in {TIME_BUDGET} s"
     assert run.findings.answered["invalid"] > 0  # the malformed input reached the parser
@@ -358,8 +352,7 @@ async def test_the_server_stays_up_and_memory_stays_bounded(run: Run) -> None:
     assert run.rss_after - run.rss_before < RSS_GROWTH_LIMIT, (run.rss_before, run.rss_after)
 
 
-async def test_no_answer_is_a_server_error(run: Run, request: pytest.FixtureRequest) -> None:
-    xfail_if(request, extreme(request), F2_F11)
+async def test_no_answer_is_a_server_error(run: Run) -> None:
     assert run.findings.server_errors == []
     assert run.findings.internal == []
     # Storage is up all along: `unavailable` would be bad input taken for an outage (F2).
@@ -370,10 +363,7 @@ async def test_no_socket_ends_outside_the_protocol(run: Run) -> None:
     assert run.findings.unexpected_closes(huge_frames=False) == {}, run.findings.closes
 
 
-async def test_a_frame_over_the_limit_ends_with_1009(
-    run: Run, request: pytest.FixtureRequest
-) -> None:
-    xfail_if(request, True, F12)
+async def test_a_frame_over_the_limit_ends_with_1009(run: Run) -> None:
     assert run.findings.unexpected_closes(huge_frames=True) == {}, run.findings.closes
 
 
@@ -384,10 +374,7 @@ async def test_the_server_logs_no_unhandled_exception(
     assert "Traceback" not in run.log, run.log[run.log.index("Traceback") :][:3000]
 
 
-async def test_a_well_behaved_room_next_to_it_is_unharmed(
-    run: Run, request: pytest.FixtureRequest
-) -> None:
-    xfail_if(request, extreme(request), F2_F11)
+async def test_a_well_behaved_room_next_to_it_is_unharmed(run: Run) -> None:
     good = run.good
     assert good.errors == [] and good.closed == [], (good.errors[:5], good.closed)
     assert good.acked == good.sent
