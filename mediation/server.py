@@ -12,11 +12,13 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+from mediation import logs
 from mediation.config import Settings
 from mediation.services import Services
 
 
 def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    logs.without_query_strings()
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -25,8 +27,9 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_frame_bytes,
-        proxy_headers=True,
+        proxy_headers=True,  # from FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1)
         log_config=None,  # mediation.logs configured the handlers (JSON in production)
+        access_log=False,  # ours has no query strings: mediation.http.request_log
         log_level="info",
     )
 

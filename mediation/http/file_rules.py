@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mediation.http.auth import Participant
+from mediation.http.disposition import BadDisposition, disposition_name
 from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
 from rooms.errors import Forbidden
@@ -39,10 +40,16 @@ def api_error(exc: TranscriptError) -> ApiError:
 
 
 def name_of(request: Request) -> str:
-    raw = request.query_params.get("name", "")
+    """The file's name, from the Content-Disposition header (never the URL: it is logged)."""
+    try:
+        raw = disposition_name(request.headers.get("content-disposition", ""))
+    except BadDisposition as exc:
+        raise ApiError(400, "invalid", f"Content-Disposition: {exc}") from None
     name = raw.replace("/", "_").replace("\\", "_").strip()  # a label, never a path
     if not name or len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
+        raise ApiError(
+            400, "invalid", f"Content-Disposition filename: 1 to {MAX_NAME} printable chars"
+        )
     return name
 
 
