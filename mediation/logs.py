@@ -4,7 +4,7 @@ Log calls pass room and ticket ids as `extra` fields. Message bodies, file
 names, deletion reasons, tokens and keys are never logged: they do not reach
 any log call, and no URL carries them. The access log is ours
 (mediation.http.request_log: the path, never the query string); uvicorn's is
-off, and its own lines lose any query string (`without_query_strings`).
+off, and its own lines are cleaned (`UvicornHygiene`).
 """
 
 import logging.config
@@ -12,16 +12,25 @@ import os
 import sys
 from typing import Any
 
+from websockets.frames import Frame
 
-class WithoutQueryStrings(logging.Filter):
-    """uvicorn's lines name a socket's URL in full ('"WebSocket /ws?x=y" [accepted]'):
-    those duplicate our access log and are dropped; any other path argument loses its
-    query string."""
+
+class UvicornHygiene(logging.Filter):
+    """uvicorn's own lines, cleaned of what must never be logged:
+
+    - a socket's handshake line names its URL in full ('"WebSocket /ws?x=y" [accepted]'):
+      dropped, our access log has the socket;
+    - at DEBUG, the websockets protocol under uvicorn logs every frame ("< TEXT '{...}'"),
+      a hello's token and a message's body: dropped;
+    - any other path argument (uvicorn's own access line, were it on) loses its query string.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str) and '"WebSocket %s"' in record.msg:
             return False
         if isinstance(record.args, tuple):
+            if any(isinstance(arg, Frame) for arg in record.args):
+                return False
             record.args = tuple(_path_only(arg) for arg in record.args)
         return True
 
@@ -30,11 +39,15 @@ def _path_only(arg: object) -> object:
     return arg.partition("?")[0] if isinstance(arg, str) and arg.startswith("/") else arg
 
 
-def without_query_strings() -> None:
+UVICORN_LOGGERS = ("uvicorn.error", "uvicorn.access")
+
+
+def uvicorn_hygiene() -> None:
     """Filter uvicorn's own lines (idempotent: uvicorn is configured once per server)."""
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, WithoutQueryStrings) for f in logger.filters):
-        logger.addFilter(WithoutQueryStrings())
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, UvicornHygiene) for f in logger.filters):
+            logger.addFilter(UvicornHygiene())
 
 
 def configure(level: str = "INFO") -> None:

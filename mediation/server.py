@@ -18,7 +18,7 @@ from mediation.services import Services
 
 
 def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
-    logs.without_query_strings()
+    logs.uvicorn_hygiene()
     return uvicorn.Config(
         app,
         host=settings.host,
