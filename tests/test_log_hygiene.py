@@ -34,7 +34,9 @@ def distinct(label: str) -> str:
 
 async def staff(server: RunningServer, user: str, role: str, **extra: Any) -> str:
     minted = await server.platform.http.post(
-        "/api/staff/tokens", json={"user": user, "role": role, **extra}, headers=server.platform.auth
+        "/api/staff/tokens",
+        json={"user": user, "role": role, **extra},
+        headers=server.platform.auth,
     )
     assert minted.status_code == 201, minted.text
     token: str = minted.json()["token"]
@@ -54,13 +56,15 @@ async def console_stream(server: RunningServer, moderator: str) -> list[str]:
     http = server.platform.http
     refused = await http.get("/api/queue/events", params={"token": moderator})
     assert (refused.status_code, refused.json()["error"]["code"]) == (401, "unauthorized")
-    async with httpx.AsyncClient(base_url=server.base_url) as console:
-        async with console.stream("GET", "/api/queue/events", headers=bearer(moderator)) as stream:
-            assert stream.status_code == 200
-            waiting = asyncio.create_task(first_queue_event(stream))
-            await asyncio.sleep(0.2)  # subscribed
-            room = await server.platform.open_room("T-hygiene-queue")
-            event = await asyncio.wait_for(waiting, 10)
+    async with (
+        httpx.AsyncClient(base_url=server.base_url) as console,
+        console.stream("GET", "/api/queue/events", headers=bearer(moderator)) as stream,
+    ):
+        assert stream.status_code == 200
+        waiting = asyncio.create_task(first_queue_event(stream))
+        await asyncio.sleep(0.2)  # subscribed
+        room = await server.platform.open_room("T-hygiene-queue")
+        event = await asyncio.wait_for(waiting, 10)
     assert event == {"room": room}
     return [room]
 
@@ -134,7 +138,9 @@ async def test_a_whole_session_leaves_no_body_name_reason_token_or_key_in_the_lo
             role: await server.platform.token(room, user, role)
             for role, user in (("client", "c-1"), ("freelancer", "f-1"))
         }
-        joined = await server.platform.http.post(f"/api/rooms/{room}/join", headers=bearer(moderator))
+        joined = await server.platform.http.post(
+            f"/api/rooms/{room}/join", headers=bearer(moderator)
+        )
         assert joined.status_code == 201
         tokens["moderator"] = joined.json()["token"]
         bodies = await socket_session(server, room, tokens)
