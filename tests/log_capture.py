@@ -11,7 +11,11 @@ CLIENT_SIDE = ("httpx", "httpcore", "websockets.client")
 UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
-class Kept(logging.Handler):
+class Capture(logging.Handler):
+    """The root logger at DEBUG and uvicorn's at TRACE, with this handler on each, keeping
+    every record. On uvicorn's access logger too: a handler there switches it on (uvicorn
+    checks for one), so its lines are also proven clean."""
+
     def __init__(self) -> None:
         super().__init__(logging.NOTSET)
         self.records: list[logging.LogRecord] = []
@@ -19,25 +23,27 @@ class Kept(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
+    def loudest(self) -> None:
+        """(Again, after a server started: uvicorn.Config sets uvicorn's loggers itself.)"""
+        logging.getLogger().setLevel(logging.DEBUG)
+        logging.getLogger().addHandler(self)
+        for name in UVICORN:
+            logging.getLogger(name).setLevel(TRACE)
+            logging.getLogger(name).addHandler(self)
+
 
 @contextmanager
-def all_logs() -> Iterator[list[logging.LogRecord]]:
-    """The root logger at DEBUG and uvicorn's at TRACE, with a handler on each that keeps
-    every record (uvicorn's access logger too: a handler there would switch it on, so
-    this also proves its lines would hold no query string). Levels are put back after."""
-    kept = Kept()
+def all_logs() -> Iterator[Capture]:
+    """Capture everything while inside; levels and handlers are put back after."""
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in UVICORN)]
     saved = [(logger, logger.level) for logger in loggers]
-    logging.getLogger().setLevel(logging.DEBUG)
-    for name in UVICORN:
-        logging.getLogger(name).setLevel(TRACE)
-    for logger in loggers:
-        logger.addHandler(kept)
+    capture = Capture()
+    capture.loudest()
     try:
-        yield kept.records
+        yield capture
     finally:
         for logger, level in saved:
-            logger.removeHandler(kept)
+            logger.removeHandler(capture)
             logger.setLevel(level)
 
 

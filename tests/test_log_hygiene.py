@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import RunningServer
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory
 from tests.files import Resumable, bearer, download, pdf, upload
 from tests.log_capture import all_logs, leaks, server_side
 from tests.peers import Peer
@@ -127,9 +128,11 @@ async def exports(server: RunningServer, room: str, auditor: str, secrets_: list
 
 
 async def test_a_whole_session_leaves_no_body_name_reason_token_or_key_in_the_logs(
-    server: RunningServer,
+    start_server: ServerFactory, settings: Settings
 ) -> None:
-    with all_logs() as records:
+    with all_logs() as capture:  # from the start: startup and shutdown lines too
+        server = await start_server(settings)
+        capture.loudest()  # uvicorn set its own loggers as it started
         moderator = await staff(server, "maya", "moderator")
         auditor = await staff(server, "ada", "auditor", purpose="log hygiene review")
         watched = await console_stream(server, moderator)
@@ -150,6 +153,7 @@ async def test_a_whole_session_leaves_no_body_name_reason_token_or_key_in_the_lo
         )
         await exports(server, room, audit_join.json()["token"], bodies)
         await asyncio.sleep(0.2)  # the last sockets' access lines are written as they end
+    records = capture.records
     secrets_ = [
         *bodies,
         *names,

@@ -46,6 +46,7 @@ RECONNECT = """async () => {
 INLINE_STYLE = """() => new Promise((resolve) => {
   const seen = (e) => resolve(e.effectiveDirective);
   document.addEventListener('securitypolicyviolation', seen, { once: true });
+  setTimeout(() => resolve('no violation'), 5000);
   const div = document.createElement('div');
   div.innerHTML = '<span style="color: red">styled inline</span>';
   document.body.append(div);
