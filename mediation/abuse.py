@@ -6,6 +6,7 @@ used least recently; a dropped bucket was the most idle, and starts full
 again, which errs on the side of letting someone in.
 """
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -85,21 +86,36 @@ class Throttled(Exception):
         return max(1, math.ceil(self.retry_after * 1000))
 
 
+def network_of(address: str) -> str:
+    """Who an address stands for: itself (IPv4), or its /64 (IPv6: one host holds a
+    whole /64, so counting single addresses would count nothing)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 class AuthFailures:
-    """Failed authentication per client address. Past `burst` failures the address is
-    refused, even with a good credential, until its bucket refills a little."""
+    """Failed authentication per client address (per /64 for IPv6). Past `burst`
+    failures the address is refused, even with a good credential, until its bucket
+    refills a little."""
 
     def __init__(self, buckets: Buckets) -> None:
         self._buckets = buckets
 
     def check(self, address: str) -> None:
         """Raise Throttled while `address` has spent its failures."""
-        waiting = self._buckets.wait(address)
+        waiting = self._buckets.wait(network_of(address))
         if waiting:
             raise Throttled(waiting, "too many failed authentications from this address")
 
     def failed(self, address: str) -> None:
-        self._buckets.take(address)
+        self._buckets.take(network_of(address))
 
 
 class Quota:

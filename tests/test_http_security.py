@@ -332,3 +332,19 @@ def test_the_throttles_hold_bounded_memory_and_refill() -> None:
     now[0] += 10
     buckets.wait("a")
     assert "a" not in buckets._buckets  # full again: forgotten, as if never seen
+
+
+def test_an_ipv6_host_is_counted_by_its_64() -> None:
+    from mediation.abuse import AuthFailures, Buckets, Throttled
+
+    failures = AuthFailures(Buckets(rate=0.001, burst=2))
+    failures.failed("2001:db8:1:2::1")
+    failures.failed("2001:db8:1:2:ffff::9")
+    with pytest.raises(Throttled):
+        failures.check("2001:db8:1:2::abcd")
+    failures.check("2001:db8:1:3::1")  # the next /64 is someone else
+    failures.check("192.0.2.1")
+    failures.failed("::ffff:192.0.2.1")
+    failures.failed("192.0.2.1")
+    with pytest.raises(Throttled):
+        failures.check("192.0.2.1")  # an IPv4-mapped address is that IPv4 address
