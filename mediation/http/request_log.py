@@ -56,7 +56,7 @@ class RequestLog:
 
 
 def _line(scope: Scope, status: int, duration_ms: float) -> None:
-    method = scope.get("method", "WEBSOCKET") if scope["type"] == "http" else "WEBSOCKET"
+    method = scope["method"] if scope["type"] == "http" else "WEBSOCKET"
     path: str = scope["path"]
     client = scope.get("client")
     fields: dict[str, Any] = {
