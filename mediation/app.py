@@ -6,6 +6,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -22,6 +23,8 @@ from mediation.http import (
     workflow,
 )
 from mediation.http.errors import ApiError, api_error, http_error, internal_error
+from mediation.http.request_log import RequestLog
+from mediation.http.security_headers import SecurityHeaders
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
@@ -52,6 +55,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *uploads.routes,
             WebSocketRoute("/ws", serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
+        ],
+        middleware=[
+            Middleware(RequestLog),  # outermost: it sees the status that went out
+            Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
         ],
         exception_handlers={
             ApiError: api_error,

@@ -62,6 +62,16 @@ class Settings:
     s3_endpoint_url: str = ""  # empty: AWS; else e.g. a MinIO or Ceph endpoint
     s3_region: str = ""
     s3_part_bytes: int = 8 * 1024 * 1024  # multipart upload part size (at least 5 MiB)
+    # HTTP security (docs/operations.md, "Security"): who may frame or open a socket,
+    # and how fast an address may fail to authenticate or a caller may mint tokens.
+    frame_ancestors: tuple[str, ...] = ()  # host origins that may frame the party view
+    allowed_origins: tuple[str, ...] = ()  # browser origins allowed on /ws, besides our own
+    auth_failure_burst: int = 30  # failed authentications an address may make at once
+    auth_failure_per_second: float = 0.2  # and then sustained
+    mint_burst: int = 300  # tokens minted with the API key, at once
+    mint_per_second: float = 10.0  # and then sustained
+    join_burst: int = 20  # room tokens a staff member mints with /join, at once
+    join_per_second: float = 0.5  # and then sustained
 
     @property
     def resolved_database_url(self) -> str:
@@ -115,6 +125,17 @@ class Settings:
             s3_endpoint_url=get("S3_ENDPOINT_URL"),
             s3_region=get("S3_REGION"),
             s3_part_bytes=int(get("S3_PART_BYTES", str(defaults.s3_part_bytes))),
+            # HTTP security
+            frame_ancestors=_list(get("FRAME_ANCESTORS")),
+            allowed_origins=_list(get("ALLOWED_ORIGINS")),
+            auth_failure_burst=int(get("AUTH_FAILURE_BURST", str(defaults.auth_failure_burst))),
+            auth_failure_per_second=float(
+                get("AUTH_FAILURE_PER_SECOND", str(defaults.auth_failure_per_second))
+            ),
+            mint_burst=int(get("MINT_BURST", str(defaults.mint_burst))),
+            mint_per_second=float(get("MINT_PER_SECOND", str(defaults.mint_per_second))),
+            join_burst=int(get("JOIN_BURST", str(defaults.join_burst))),
+            join_per_second=float(get("JOIN_PER_SECOND", str(defaults.join_per_second))),
         )
 
 

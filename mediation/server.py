@@ -12,12 +12,14 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
+from mediation import logs
 from mediation.config import Settings
 from mediation.lingering import LingeringSansIOProtocol
 from mediation.services import Services
 
 
 def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    logs.uvicorn_hygiene()
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -28,8 +30,9 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_frame_bytes,
-        proxy_headers=True,
+        proxy_headers=True,  # from FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1)
         log_config=None,  # mediation.logs configured the handlers (JSON in production)
+        access_log=False,  # ours has no query strings: mediation.http.request_log
         log_level="info",
     )
 

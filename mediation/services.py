@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation import migrate
+from mediation.abuse import Abuse
 from mediation.auth.tokens import TokenIssuer
 from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
@@ -86,6 +87,14 @@ def room_info(row: RoomRow) -> RoomInfo:
     )
 
 
+def abuse_of(settings: Settings) -> Abuse:
+    return Abuse.of(
+        (settings.auth_failure_per_second, settings.auth_failure_burst),
+        (settings.mint_per_second, settings.mint_burst),
+        (settings.join_per_second, settings.join_burst),
+    )
+
+
 UPLOAD_SWEEP_AGE = timedelta(days=1)  # an upload unfinished for this long was interrupted
 
 
@@ -133,6 +142,7 @@ class Services:
     clocks: ClockScheduler
     locker: Locker
     uploads: Uploads
+    abuse: Abuse
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -193,6 +203,7 @@ class Services:
             clocks,
             locker,
             await start_uploads(locker),
+            abuse_of(settings),
         )
 
     async def drain(self, grace: float = 5.0) -> None:

@@ -4,6 +4,8 @@ It is rendered from the bundle's own lines, so it shows exactly what the
 signature covers; every text is escaped.
 """
 
+import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from html import escape
@@ -16,6 +18,12 @@ td.body{white-space:pre-wrap}td.meta{white-space:nowrap;color:#444;font-size:12p
 .caucus{background:#f4f7ff}.notes{background:#fff8e6}code{font-size:11px;word-break:break-all}
 @media print{body{margin:0}tr{page-break-inside:avoid}}
 """
+
+# Served from our origin, the page runs no script and allows only its own stylesheet.
+POLICY = (
+    f"default-src 'none'; style-src 'sha256-"
+    f"{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; sandbox"
+)
 
 
 def _head(header: dict[str, object]) -> str:

@@ -1,7 +1,8 @@
 """Headless Chromium for the web app's tests: Debian's browser driven by Playwright.
 
 Every page opened here fails its test on any console error or uncaught page
-error. Screenshots go to tests/artifacts/ (git-ignored) for people to look at.
+error, a Content-Security-Policy violation included. Screenshots go to
+tests/artifacts/ (git-ignored) for people to look at.
 """
 
 import os
@@ -25,6 +26,12 @@ ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 740}
+# Anything the Content-Security-Policy blocks, in any frame, is a console error: a failure.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`);
+});
+"""
 DESKTOP = {"width": 1280, "height": 800}
 
 
@@ -76,6 +83,7 @@ async def open_page(
     browser: Browser, name: str, url: str, viewport: dict[str, int] | None = None
 ) -> Watched:
     context = await browser.new_context(viewport=viewport or DESKTOP)  # type: ignore[arg-type]
+    await context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = await context.new_page()
     watched = Watched(name, context, page)
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import func, select
@@ -32,6 +33,11 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def named(name: str) -> dict[str, str]:
+    """An upload's name, as the Content-Disposition header states it (RFC 8187)."""
+    return {"content-disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"}
+
+
 async def upload(
     server: Any,
     room: str,
@@ -42,9 +48,9 @@ async def upload(
 ) -> httpx.Response:
     response: httpx.Response = await server.platform.http.post(
         f"/api/rooms/{room}/files",
-        params={"channel": channel, "name": name},
+        params={"channel": channel},
         content=content,
-        headers=bearer(token),
+        headers={**bearer(token), **named(name)},
         timeout=60,
     )
     return response
@@ -117,8 +123,13 @@ class Resumable:
     ) -> httpx.Response:
         return await self.http.post(
             f"/api/rooms/{self.room}/uploads",
-            params={"channel": channel, "name": name},
-            headers={**bearer(self.token), "upload-length": str(length), "tus-resumable": "1.0.0"},
+            params={"channel": channel},
+            headers={
+                **bearer(self.token),
+                **named(name),
+                "upload-length": str(length),
+                "tus-resumable": "1.0.0",
+            },
         )
 
     async def start(self, length: int, name: str = "evidence.pdf") -> str:

@@ -287,8 +287,8 @@ async def test_deleting_a_file_is_recorded_and_removes_its_blob(server):
     held = await http.delete(url, headers=bearer(token["client"]))
     assert (held.status_code, held.json()["error"]["code"]) == (409, "legal_hold")
     await http.delete(f"/api/rooms/{room}/legal-hold", headers=server.platform.auth)
-    deleted = await http.delete(
-        url, params={"reason": "wrong file"}, headers=bearer(token["client"])
+    deleted = await http.request(
+        "DELETE", url, json={"reason": "wrong file"}, headers=bearer(token["client"])
     )
     assert deleted.status_code == 200, deleted.text
     assert not blob_path(server, room, made["file"]).exists()

@@ -13,11 +13,13 @@ from sqlalchemy import update
 
 from tests.files import (
     Resumable,
+    bearer,
     download,
     export_with_files,
     generated,
     generated_sha256,
     mediation_cli,
+    named,
     pdf,
     sha256,
     staged,
@@ -205,8 +207,7 @@ async def test_too_large_is_refused_at_creation_and_past_the_length(start_server
     assert await up.offset(url) == 0
     bad = await up.http.post(
         f"/api/rooms/{up.room}/uploads",
-        params={"name": "x.pdf"},
-        headers={"authorization": f"Bearer {up.token}", "upload-length": "-5"},
+        headers={**bearer(up.token), **named("x.pdf"), "upload-length": "-5"},
     )
     assert bad.status_code == 400
 

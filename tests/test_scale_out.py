@@ -243,7 +243,11 @@ async def test_queue_changes_reach_consoles_on_every_process(tmp_path, pg_url, r
         async def watch() -> None:
             async with (
                 httpx.AsyncClient(timeout=None) as http,
-                http.stream("GET", f"{a.base_url}/api/queue/events?token={token}") as stream,
+                http.stream(
+                    "GET",
+                    f"{a.base_url}/api/queue/events",
+                    headers={"authorization": f"Bearer {token}"},
+                ) as stream,
             ):
                 async for line in stream.aiter_lines():
                     if line.startswith("data: "):

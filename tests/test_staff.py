@@ -122,11 +122,10 @@ async def wait_for(condition, timeout: float = 5.0) -> None:
 
 async def test_the_queue_streams_its_changes(server):
     moderator = await staff_token(server, "m-1", "moderator")
-    token = moderator["authorization"].removeprefix("Bearer ")
     seen: list[dict[str, Any]] = []
     async with (
         httpx.AsyncClient(base_url=server.base_url) as http,
-        http.stream("GET", f"/api/queue/events?token={token}") as stream,
+        http.stream("GET", "/api/queue/events", headers=moderator) as stream,
     ):
         assert stream.headers["content-type"].startswith("text/event-stream")
         reader = asyncio.create_task(read_events(stream, seen))
@@ -138,3 +137,12 @@ async def test_the_queue_streams_its_changes(server):
         reader.cancel()
     unauthorized = await server.platform.http.get("/api/queue/events?token=nope")
     assert unauthorized.status_code == 401
+
+
+async def test_a_staff_token_in_the_query_string_opens_nothing(server):
+    """F1: no credential travels in a URL; `?token=` is no way in, not even to the stream."""
+    token = (await staff_token(server, "m-1", "moderator"))["authorization"].split()[1]
+    http = server.platform.http
+    for path in ("/api/queue/events", "/api/queue"):
+        refused = await http.get(path, params={"token": token})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, "unauthorized")

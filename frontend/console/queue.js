@@ -1,8 +1,10 @@
 // The moderator's queue: rooms waiting for a moderator (new or escalated)
 // and the rooms this moderator holds, with live clocks and overdue flags.
 // Refreshed on every `queue` server-sent event, and every 30 s regardless.
+// The event stream is read with fetch (shared/events.js), never EventSource.
 
 import { h } from '../shared/dom.js';
+import { EventStream } from '../shared/events.js';
 import { roleLabel, stateLabel, t } from '../i18n.js';
 
 const REFRESH_MS = 30_000;
@@ -56,9 +58,12 @@ export class Queue {
   start() {
     this.refresh();
     setInterval(() => this.refresh(), REFRESH_MS);
-    const source = new EventSource(`/api/queue/events?token=${encodeURIComponent(this.api.token)}`);
-    source.addEventListener('queue', () => this.soon());
-    this.source = source;
+    // Read with fetch, the token in a header: a URL (EventSource's only way) gets logged.
+    this.events = new EventStream(`${this.api.base}/api/queue/events`, this.api.token, {
+      on: { queue: () => this.soon() },
+      onOpen: () => this.soon(), // (re)connected: catch up on what passed meanwhile
+      onFail: () => { this.error.textContent = t('queue.streamFailed'); },
+    }).start();
   }
 
   /** Re-read the queue shortly (events come in bursts). */

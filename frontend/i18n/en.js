@@ -173,6 +173,7 @@ export default {
     'queue.empty.mine': 'You hold no open room.',
     'queue.arrived': '{count} new room(s) in the queue',
     'queue.failed': 'The queue could not be loaded: {message}',
+    'queue.streamFailed': 'Live updates of the queue stopped: this sign-in is no longer accepted. Open the console again with a new link.',
     'queue.claim': 'Claim',
     'queue.claimLabel': 'Claim {ticket}',
     'queue.open': 'Open',

@@ -17,6 +17,15 @@ export function uploadName(name) {
   return clean.slice(0, MAX_NAME - ext.length) + ext;
 }
 
+/**
+ * The Content-Disposition header naming an upload (RFC 8187: UTF-8, percent-encoded).
+ * A file's name and a deletion's reason never go in a URL: URLs are logged.
+ */
+export function disposition(name) {
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename*=UTF-8''${encoded}`;
+}
+
 export class RoomFiles {
   constructor(room, token, base = '') {
     this.room = room;
@@ -32,8 +41,9 @@ export class RoomFiles {
 
   /** Start an upload: {done, abort} (see shared/upload.js). */
   upload(channel, file, onProgress) {
-    const q = `channel=${encodeURIComponent(channel)}&name=${encodeURIComponent(uploadName(file.name))}`;
-    return sendFile({ url: `${this.base}${this._path()}?${q}`, token: this.token, file, onProgress });
+    const url = `${this.base}${this._path()}?channel=${encodeURIComponent(channel)}`;
+    const headers = { 'content-disposition': disposition(uploadName(file.name)) };
+    return sendFile({ url, token: this.token, file, headers, onProgress });
   }
 
   /** Fetch a file with the token and save it under the name the server gives it (its
@@ -44,6 +54,6 @@ export class RoomFiles {
   }
 
   remove(file, reason = '') {
-    return this.api.delete(`${this._path(file)}?reason=${encodeURIComponent(reason)}`);
+    return this.api.delete(this._path(file), { reason });
   }
 }

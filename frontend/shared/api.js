@@ -60,5 +60,5 @@ export class Api {
 
   post(path, body = {}) { return this.request('POST', path, body); }
 
-  delete(path) { return this.request('DELETE', path); }
+  delete(path, body = undefined) { return this.request('DELETE', path, body); }
 }

@@ -15,15 +15,16 @@ export class UploadError extends Error {
 }
 
 /**
- * Start sending `file` as the raw body of a POST to `url`.
+ * Start sending `file` as the raw body of a POST to `url`, with `headers` besides the token.
  * @returns {{done: Promise<object>, abort(): void}} `done` resolves with the server's
  *   JSON (the file's facts) or rejects with an UploadError.
  */
-export function sendFile({ url, token, file, onProgress = () => {} }) {
+export function sendFile({ url, token, file, headers = {}, onProgress = () => {} }) {
   const xhr = new XMLHttpRequest();
   const done = new Promise((resolve, reject) => {
     xhr.open('POST', url);
     xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     // The server reads the type from the bytes; the browser's guess is not sent.
     xhr.setRequestHeader('content-type', 'application/octet-stream');
     xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);

@@ -46,6 +46,8 @@ def server_env(data_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
         MEDIATION_DATA_DIR=str(data_dir),
         MEDIATION_RATE_PER_SECOND="1000000",
         MEDIATION_RATE_BURST="1000000",
+        MEDIATION_MINT_PER_SECOND="1000000",  # provisioning mints three tokens per room
+        MEDIATION_MINT_BURST="1000000",
     )
     env.update(settings)  # a scenario may set the limits back (abuse: the defaults)
     return env

@@ -1,13 +1,18 @@
 """Who is calling: the platform (its API key), a staff member (a staff token), or an
-auditor of one room (a room token). Every endpoint says which it accepts."""
+auditor of one room (a room token). Every endpoint says which it accepts.
+
+Credentials travel only in `Authorization: Bearer`, never in a URL. An address
+that presents too many bad credentials is refused with 429 for a while, even
+with a good one (mediation.abuse.AuthFailures)."""
 
 import hmac
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
+from mediation.abuse import Quota, Throttled
 from mediation.auth.tokens import InvalidToken
-from mediation.http.errors import ApiError
+from mediation.http.errors import ApiError, too_many
 from mediation.services import Services, room_info
 from rooms.errors import Forbidden
 from rooms.hub import admit
@@ -26,10 +31,32 @@ def _bearer(request: Request) -> str:
     return presented if scheme.lower() == "bearer" else ""
 
 
-def require_api_key(request: Request) -> Services:
+def client_address(caller: HTTPConnection) -> str:
+    """The caller's address: the peer's, or the one a trusted proxy forwarded."""
+    return caller.client.host if caller.client else ""
+
+
+def _checked(request: Request) -> Services:
+    """The services, once the caller's address is not throttled for failed attempts."""
     found = services(request)
+    try:
+        found.abuse.auth_failures.check(client_address(request))
+    except Throttled as exc:
+        raise too_many(exc) from None
+    return found
+
+
+def _refused(request: Request, found: Services, message: str) -> ApiError:
+    """401; a credential that was presented and is bad counts against the address."""
+    if _bearer(request):
+        found.abuse.auth_failures.failed(client_address(request))
+    return ApiError(401, "unauthorized", message)
+
+
+def require_api_key(request: Request) -> Services:
+    found = _checked(request)
     if not _has_api_key(request, found):
-        raise ApiError(401, "unauthorized", "a valid API key is required (Authorization: Bearer)")
+        raise _refused(request, found, "a valid API key is required (Authorization: Bearer)")
     return found
 
 
@@ -54,37 +81,39 @@ class Actor:
 PLATFORM = Actor("api-key", "platform", "")
 
 
-def require_staff(request: Request, *roles: Role, token_in_query: bool = False) -> Actor:
-    """The platform, or a staff token of one of `roles`. Only event streams may take the
-    token from the query string: EventSource cannot set headers."""
-    found = services(request)
+def require_staff(request: Request, *roles: Role) -> Actor:
+    """The platform, or a staff token of one of `roles`."""
+    found = _checked(request)
     if _has_api_key(request, found):
         return PLATFORM
-    token = _bearer(request) or (request.query_params.get("token", "") if token_in_query else "")
     try:
-        grant = found.tokens.verify_staff(token)
+        grant = found.tokens.verify_staff(_bearer(request))
     except InvalidToken as exc:
-        raise ApiError(
-            401, "unauthorized", f"an API key or staff token is required: {exc}"
-        ) from None
+        raise _refused(request, found, f"an API key or staff token is required: {exc}") from None
     if grant.role not in roles:
         raise ApiError(403, "forbidden", f"a {grant.role} may not do this")
     return Actor(grant.user, grant.role, grant.purpose)
 
 
 async def require_reader(request: Request, room_id: str, action: str) -> Actor:
-    found = services(request)
+    found = _checked(request)
     if _has_api_key(request, found):
         return PLATFORM
     try:
         grant = found.tokens.verify(_bearer(request))
     except InvalidToken as exc:
-        raise ApiError(
-            401, "unauthorized", f"an API key or auditor token is required: {exc}"
-        ) from None
+        raise _refused(request, found, f"an API key or auditor token is required: {exc}") from None
     if grant.role is not Role.AUDITOR or grant.room_id != room_id:
         raise ApiError(403, "forbidden", f"only an auditor of room {room_id} may {action} it")
     return Actor(grant.user, grant.role, grant.purpose)
+
+
+def spend(quota: Quota, caller: str) -> None:
+    """One of the caller's minted tokens or joins; 429 past its quota."""
+    try:
+        quota.spend(caller)
+    except Throttled as exc:
+        raise too_many(exc) from None
 
 
 @dataclass(frozen=True)
@@ -98,11 +127,11 @@ class Participant:
 
 async def require_participant(request: Request, room_id: str) -> Participant:
     """The holder of a room token for `room_id` (parties: the room's own)."""
-    found = services(request)
+    found = _checked(request)
     try:
         grant = found.tokens.verify(_bearer(request))
     except InvalidToken as exc:
-        raise ApiError(401, "unauthorized", f"a room token is required: {exc}") from None
+        raise _refused(request, found, f"a room token is required: {exc}") from None
     if grant.room_id != room_id:
         raise ApiError(403, "forbidden", f"this token is not for room {room_id}")
     room = await found.store.room(room_id)

@@ -1,11 +1,14 @@
 """HTTP errors as JSON `{"error": {"code", "message"}}`, with the socket's stable codes."""
 
+import math
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from mediation.abuse import Throttled
 
 MAX_BODY = 64 * 1024
 T = TypeVar("T")
@@ -18,7 +21,17 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
+    """Our JSON error; one carrying `retry_after_ms` also says `Retry-After` (seconds)."""
+    response = JSONResponse({"error": {"code": code, "message": message, **extra}}, status)
+    wait = extra.get("retry_after_ms")
+    if isinstance(wait, int):
+        response.headers["retry-after"] = str(max(1, math.ceil(wait / 1000)))
+    return response
+
+
+def too_many(exc: Throttled) -> ApiError:
+    """429 `rate_limited`, with how long to wait."""
+    return ApiError(429, "rate_limited", str(exc), retry_after_ms=exc.retry_after_ms)
 
 
 async def api_error(_request: Request, exc: Exception) -> Response:
@@ -38,13 +51,16 @@ async def internal_error(_request: Request, _exc: Exception) -> Response:
     return error_response(500, "internal", "an unexpected error on our side")
 
 
-async def read_json(request: Request, kind: type[T]) -> T:
-    """The request body as `kind`, validated; 413 past MAX_BODY, 400 when malformed."""
+async def read_json(request: Request, kind: type[T], empty: T | None = None) -> T:
+    """The request body as `kind`, validated; 413 past MAX_BODY, 400 when malformed.
+    An empty body is `empty`, where one is given."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
             raise ApiError(413, "too_large", f"request body over {MAX_BODY} bytes")
+    if not body and empty is not None:
+        return empty
     try:
         return msgspec.json.decode(body, type=kind)
     except msgspec.DecodeError as exc:

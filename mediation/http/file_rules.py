@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mediation.http.auth import Participant
+from mediation.http.disposition import BadDisposition, disposition_name
 from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
 from rooms.errors import Forbidden
@@ -40,9 +41,17 @@ def api_error(exc: TranscriptError) -> ApiError:
 
 
 def name_of(request: Request) -> str:
-    name = clean_name(request.query_params.get("name", ""))  # no controls, no bidi tricks
+    """The file's name, from the Content-Disposition header (never the URL: it is logged),
+    cleaned: no control, bidi or invisible characters, never a path."""
+    try:
+        raw = disposition_name(request.headers.get("content-disposition", ""))
+    except BadDisposition as exc:
+        raise ApiError(400, "invalid", f"Content-Disposition: {exc}") from None
+    name = clean_name(raw)
     if not name or len(name) > MAX_NAME:
-        raise ApiError(400, "invalid", f"query parameter name: 1 to {MAX_NAME} printable chars")
+        raise ApiError(
+            400, "invalid", f"Content-Disposition filename: 1 to {MAX_NAME} printable chars"
+        )
     return name
 
 

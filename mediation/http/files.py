@@ -1,8 +1,11 @@
 """The evidence locker over HTTP: upload, download and delete a room's files.
 
-    POST   /api/rooms/{room}/files?channel=joint&name=contract.pdf   raw body: the file
+    POST   /api/rooms/{room}/files?channel=joint   raw body: the file
+           Content-Disposition: attachment; filename*=UTF-8''contract.pdf
     GET    /api/rooms/{room}/files/{file}
-    DELETE /api/rooms/{room}/files/{file}?reason=...
+    DELETE /api/rooms/{room}/files/{file}          JSON body (optional): {"reason": "..."}
+
+A file's name and a deletion's reason never travel in the URL, which is logged.
 
 Every call carries a room token (`Authorization: Bearer`). A file lives in
 one channel, through its `file` record there, so it is seen by exactly those
@@ -16,12 +19,13 @@ import secrets
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+from msgspec import Struct
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
-from mediation.http.errors import ApiError
+from mediation.http.errors import ApiError, read_json
 from mediation.http.file_rules import (
     api_error,
     closing_on_refusal,
@@ -43,6 +47,11 @@ from transcripts.store import Record
 log = logging.getLogger(__name__)
 
 VERIFY_AHEAD = 1024 * 1024  # a file up to this size is wholly proven before its first byte
+MAX_REASON = 500  # characters of a deletion's reason kept
+
+
+class Deletion(Struct, forbid_unknown_fields=True):
+    reason: str = ""
 
 
 async def upload(request: Request) -> JSONResponse:
@@ -179,7 +188,7 @@ async def remove(request: Request) -> JSONResponse:
     hold = await retention.hold_of(found.db, room_id)
     if hold is not None:
         raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
-    reason = request.query_params.get("reason", "")[:500]
+    reason = (await read_json(request, Deletion, empty=Deletion())).reason[:MAX_REASON]
     body = json.dumps({"file": file_id, "reason": reason}, separators=(",", ":"))
     draft = Draft(
         room_id,

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mediation.http.auth import require_api_key, require_staff
+from mediation.http.auth import PLATFORM, require_api_key, require_staff, spend
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
 from mediation.http.params import read_query
@@ -101,6 +101,7 @@ async def find_rooms(request: Request) -> JSONResponse:
 
 async def create_token(request: Request) -> JSONResponse:
     services = require_api_key(request)
+    spend(services.abuse.minting, PLATFORM.user)
     room = await services.store.room(request.path_params["room_id"])
     if room is None:
         raise ApiError(404, "not_found", "no such room")

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mediation.http.auth import require_api_key, require_staff, services
+from mediation.http.auth import PLATFORM, require_api_key, require_staff, services, spend
 from mediation.http.errors import ApiError, read_json
 from mediation.http.rooms import Name
 from mediation.rooms_service import AUDITOR_MAX_TTL, BadRequest, issue_token
@@ -30,6 +30,7 @@ def _expiry(unix: int) -> str:
 async def create_staff_token(request: Request) -> JSONResponse:
     """POST /api/staff/tokens (API key): a token for a moderator's or auditor's browser."""
     found = require_api_key(request)
+    spend(found.abuse.minting, PLATFORM.user)
     body = await read_json(request, CreateStaffToken)
     role, ttl = Role(body.role), body.ttl
     if role is Role.AUDITOR:  # auditors read for a stated purpose, for a bounded time
@@ -49,6 +50,7 @@ async def join_room(request: Request) -> JSONResponse:
     if actor.is_platform:
         raise ApiError(400, "invalid", "the platform mints room tokens with /tokens")
     found = services(request)
+    spend(found.abuse.joining, actor.user)
     room = await found.store.room(request.path_params["room_id"])
     if room is None:
         raise ApiError(404, "not_found", "no such room")

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from mediation.http.auth import require_api_key, require_reader, services
 from mediation.http.errors import ApiError
 from mediation.http.params import read_query
+from mediation.transcript_html import POLICY as html_policy
 from mediation.transcript_html import render
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.export import export_bundle
@@ -45,7 +46,11 @@ async def export(request: Request) -> StreamingResponse:
         raise ApiError(422, "tampered", exc.detail) from None
     await found.access_log.append(reader.user, reader.role, reader.purpose, "export", room_id)
     if asked.format == "html":
-        return StreamingResponse(render(lines), media_type="text/html; charset=utf-8")
+        return StreamingResponse(
+            render(lines),
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": html_policy},
+        )
     return StreamingResponse(
         lines,
         media_type="application/x-ndjson",

@@ -1,14 +1,15 @@
 """Resumable uploads over HTTP, shaped on the tus core protocol 1.0.0 (tus.io):
 
-    POST   /api/rooms/{room}/uploads?channel=joint&name=big.pdf   Upload-Length: N
+    POST   /api/rooms/{room}/uploads?channel=joint   Upload-Length: N
+           Content-Disposition: attachment; filename*=UTF-8''big.pdf
     HEAD   /api/rooms/{room}/uploads/{upload}          -> Upload-Offset, Upload-Length
     PATCH  /api/rooms/{room}/uploads/{upload}          Upload-Offset: k, the next bytes
     DELETE /api/rooms/{room}/uploads/{upload}
 
 tus's headers and semantics, so its clients' logic (ask the offset, send
-from there) applies as is; the creation takes the plain upload's query
-parameters rather than `Upload-Metadata`, and errors are our JSON. The PATCH
-that brings the offset to the length finishes the upload and answers 201
+from there) applies as is; the creation takes the plain upload's channel and
+Content-Disposition name rather than `Upload-Metadata`, and errors are our
+JSON. The PATCH that brings the offset to the length finishes the upload and answers 201
 with the same JSON as the plain upload. Only the upload's own uploader (the
 same user and role in the same room) sees it; to anyone else it is a 404.
 """

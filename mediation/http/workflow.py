@@ -100,7 +100,7 @@ async def claim(request: Request) -> JSONResponse:
 async def queue_events(request: Request) -> StreamingResponse:
     """GET /api/queue/events: Server-Sent Events, `event: queue` with {"room": id} whenever a
     room's place in the queue may have changed, on any process; the console re-reads."""
-    require_staff(request, Role.MODERATOR, token_in_query=True)
+    require_staff(request, Role.MODERATOR)
     feed = services(request).hub.queue
 
     async def stream() -> AsyncIterator[str]:

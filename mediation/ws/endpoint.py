@@ -6,11 +6,13 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from mediation.http.auth import client_address
 from mediation.protocol import SUBPROTOCOL
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import Error
 from mediation.services import Services
 from mediation.ws.connection import Connection
+from mediation.ws.handshake import handshake_refused
 from mediation.ws.session import HelloFailed, Session
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 async def serve_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
+    if await handshake_refused(ws, services):  # a foreign origin, a throttled address
+        return
     settings = services.settings
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
@@ -44,6 +48,8 @@ async def serve_socket(ws: WebSocket) -> None:
     except TimeoutError:
         await _close(ws, CloseCode.HELLO_TIMEOUT, "no hello in time")
     except HelloFailed as exc:
+        if exc.code is ErrorCode.UNAUTHORIZED:  # a bad token counts against the address
+            services.abuse.auth_failures.failed(client_address(ws))
         await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
