@@ -149,9 +149,16 @@ class Deployment:
 
 @asynccontextmanager
 async def deployed(data_dir: Path, database_url: str) -> AsyncIterator[Deployment]:
-    limits_off = {  # the fuzz is about input; connection limits have their own tests
+    limits_off = {  # the fuzz is about input; the limits have their own tests, and here
+        # the fuzzer and the well-behaved room share one address
         f"MEDIATION_{name}": "100000"
-        for name in ("MAX_CONNECTIONS", "MAX_CONNECTIONS_PER_IP", "MAX_CONNECTIONS_PER_PERSON")
+        for name in (
+            "MAX_CONNECTIONS",
+            "MAX_CONNECTIONS_PER_IP",
+            "MAX_CONNECTIONS_PER_PERSON",
+            "AUTH_FAILURE_BURST",
+            "MINT_BURST",
+        )
     }
     process = ServerProcess(
         data_dir, free_port(), MEDIATION_DATABASE_URL=database_url, **limits_off
