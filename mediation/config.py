@@ -68,8 +68,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()  # browser origins allowed on /ws, besides our own
     auth_failure_burst: int = 30  # failed authentications an address may make at once
     auth_failure_per_second: float = 0.2  # and then sustained
-    mint_burst: int = 300  # tokens minted with the API key, at once
-    mint_per_second: float = 10.0  # and then sustained
+    mint_burst: int = 10_000  # tokens minted with the API key, at once (a batch of rooms)
+    mint_per_second: float = 1000.0  # and then sustained: a busy platform, not a flood
     join_burst: int = 20  # room tokens a staff member mints with /join, at once
     join_per_second: float = 0.5  # and then sustained
 
