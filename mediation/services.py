@@ -12,16 +12,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation import migrate
+from mediation.auth.revocations import Revocations
 from mediation.auth.tokens import TokenIssuer
 from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
+from mediation.revoking import Revocable, Revoker
 from mediation.secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
+from mediation.ws.people import People
 from rooms.broker import Broker, LocalBroker
 from rooms.floor import Floor
 from rooms.hub import Hub
@@ -133,6 +136,8 @@ class Services:
     clocks: ClockScheduler
     locker: Locker
     uploads: Uploads
+    people: People[Revocable]  # joined sockets per person per room, and their send buckets
+    revoker: Revoker
     sockets: set[Closable] = field(default_factory=set)
 
     @classmethod
@@ -170,11 +175,19 @@ class Services:
         )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
         metrics.watch(lambda: len(hub.rooms), lambda: broker.healthy)
-        await broker.start(hub)
+        people: People[Revocable] = People(
+            settings.rate_per_second, settings.rate_burst, settings.max_connections_per_person
+        )
+        revocations = Revocations()
+        revoker = Revoker(hub, db, broker, revocations, people)
+        await revoker.reload()
+        await broker.start(revoker)  # revocations stop there; the rest goes to the hub
         committer.start()
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
-        tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
+        tokens = TokenIssuer(
+            keys.token_secret, settings.token_ttl, settings.token_leeway, revocations
+        )
         locker = await start_locker(store, settings)
         return cls(
             settings,
@@ -193,6 +206,8 @@ class Services:
             clocks,
             locker,
             await start_uploads(locker),
+            people,
+            revoker,
         )
 
     async def drain(self, grace: float = 5.0) -> None:

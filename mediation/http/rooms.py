@@ -109,6 +109,7 @@ async def create_token(request: Request) -> JSONResponse:
             "room": issued.room,
             "user": issued.user,
             "role": issued.role.value,
+            "jti": issued.jti,
         },
         201,
     )

@@ -29,6 +29,7 @@ async def serve_socket(ws: WebSocket) -> None:
         conn,
         services.metrics.ack_latency,
         services.access_log,
+        services.people,
     )
     services.sockets.add(conn)
     services.metrics.connections.inc()
@@ -49,6 +50,7 @@ async def serve_socket(ws: WebSocket) -> None:
     finally:
         if session.joined is not None:
             log.info("left", extra=session.log_fields(session.joined))
+        session.left()
         await services.hub.leave(conn)
         services.committer.forget(conn.id)
         services.sockets.discard(conn)
