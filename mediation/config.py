@@ -58,6 +58,7 @@ class Settings:
     max_connections_per_person: int = 10  # joined sockets per person per room
     header_timeout: float = 10.0  # seconds to send a request's headers (slowloris)
     token_leeway: int = 30  # seconds of clock skew tolerated on a token's `exp`
+    ws_compression: bool = False  # permessage-deflate: ~45 KiB of zlib state per socket
 
     @property
     def targets(self) -> Targets:
@@ -128,6 +129,7 @@ class Settings:
             ),
             header_timeout=float(get("HEADER_TIMEOUT", str(defaults.header_timeout))),
             token_leeway=int(get("TOKEN_LEEWAY", str(defaults.token_leeway))),
+            ws_compression=get("WS_COMPRESSION", "0").lower() in ("1", "true", "yes", "on"),
             files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
             files_types=_list(get("FILES_TYPES")) or defaults.files_types,
             files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),

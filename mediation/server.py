@@ -13,18 +13,21 @@ import uvicorn
 from starlette.applications import Starlette
 
 from mediation.config import Settings
+from mediation.guard import Refused, guarded_http
 from mediation.services import Services
 
 
-def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+def uvicorn_config(app: Starlette, settings: Settings, refused: Refused) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",  # the legacy websockets mode costs ~40% throughput
         loop="uvloop",
-        http="httptools",
+        # httptools, with a deadline for headers and a cap on open connections
+        http=guarded_http(settings.header_timeout, settings.max_connections, refused),
         ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         proxy_headers=True,
         log_config=None,  # mediation.logs configured the handlers (JSON in production)
         log_level="info",
@@ -33,8 +36,13 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
 
 class DrainingServer(uvicorn.Server):
     def __init__(self, app: Starlette, settings: Settings) -> None:
-        super().__init__(uvicorn_config(app, settings))
+        super().__init__(uvicorn_config(app, settings, self._refused))
         self.app = app
+
+    def _refused(self, reason: str) -> None:
+        services: Services | None = getattr(self.app.state, "services", None)
+        if services is not None:
+            services.metrics.refused.labels(reason).inc()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

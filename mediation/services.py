@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
@@ -44,7 +45,10 @@ log = logging.getLogger(__name__)
 
 
 class Closable(Protocol):
-    ended: asyncio.Event  # set once the socket is closed and cleaned up
+    @property
+    def ended(self) -> asyncio.Event:  # set once the socket is closed and cleaned up
+        ...
+
     draining: bool  # set at shutdown: new sends are left for the client to resend
 
     def close(self, code: int, reason: str) -> None: ...
@@ -139,6 +143,7 @@ class Services:
     people: People[Revocable]  # joined sockets per person per room, and their send buckets
     revoker: Revoker
     sockets: set[Closable] = field(default_factory=set)
+    addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
     @classmethod
     async def start(cls, settings: Settings) -> "Services":

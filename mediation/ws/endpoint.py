@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketState
 
 from mediation.protocol import SUBPROTOCOL
@@ -18,6 +19,26 @@ log = logging.getLogger(__name__)
 
 async def serve_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
+    address = ws.client.host if ws.client is not None else ""
+    if services.addresses[address] >= services.settings.max_connections_per_ip:
+        services.metrics.refused.labels("per_ip").inc()
+        await ws.send_denial_response(TOO_MANY_FROM_HERE)
+        return
+    services.addresses[address] += 1
+    try:
+        await _serve(ws, services)
+    finally:
+        services.addresses[address] -= 1
+        if services.addresses[address] <= 0:
+            del services.addresses[address]
+
+
+TOO_MANY_FROM_HERE = JSONResponse(
+    {"error": {"code": "unavailable", "message": "too many sockets from this address"}}, 503
+)
+
+
+async def _serve(ws: WebSocket, services: Services) -> None:
     settings = services.settings
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
@@ -45,6 +66,8 @@ async def serve_socket(ws: WebSocket) -> None:
     except TimeoutError:
         await _close(ws, CloseCode.HELLO_TIMEOUT, "no hello in time")
     except HelloFailed as exc:
+        if exc.code == ErrorCode.TOO_MANY_CONNECTIONS:
+            services.metrics.refused.labels("per_person").inc()
         await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:

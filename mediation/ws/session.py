@@ -108,6 +108,21 @@ def welcome(joined: Joined, expires_at: str | None = None) -> Welcome:
 
 
 class Session:
+    __slots__ = (
+        "_access_log",
+        "_ack_latency",
+        "_conn",
+        "_expiry",
+        "_held",
+        "_hub",
+        "_people",
+        "_person",
+        "_settings",
+        "_tokens",
+        "grant",
+        "joined",
+    )
+
     def __init__(
         self,
         hub: Hub,
@@ -128,7 +143,7 @@ class Session:
         self._person: Person[Revocable] | None = None  # once admitted at hello
         # Writes refused for the rate, in the order they first came, until each is resent:
         # a dict as an ordered set.
-        self._held: dict[str, None] = {}
+        self._held: dict[str, None] = {}  # empty dicts share their storage: cheap
         self._expiry: asyncio.TimerHandle | None = None
         self.grant: Grant | None = None
         self.joined: Joined | None = None
