@@ -46,6 +46,9 @@ def server_env(data_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
         MEDIATION_DATA_DIR=str(data_dir),
         MEDIATION_RATE_PER_SECOND="1000000",
         MEDIATION_RATE_BURST="1000000",
+        MEDIATION_MAX_CONNECTIONS="1000000",  # every bot comes from this one address
+        MEDIATION_MAX_CONNECTIONS_PER_IP="1000000",
+        MEDIATION_MAX_CONNECTIONS_PER_PERSON="1000000",
         **settings,
     )
     return env
