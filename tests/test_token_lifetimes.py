@@ -18,7 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from mediation.auth.revocations import Revocations
+from mediation.auth.tokens import InvalidToken, TokenIssuer
 from mediation.config import Settings
+from rooms.broker import Revoked
+from rooms.visibility import Role
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
 from tests.server_process import API_KEY
@@ -202,6 +206,24 @@ async def test_a_room_token_from_join_never_outlives_the_staff_token(
     room_token = joined_room.json()["token"]
     assert claims(room_token)["exp"] <= claims(staff_token)["exp"]
     assert unix(joined_room.json()["expires_at"]) <= unix(staff.json()["expires_at"])
+
+
+def test_removing_a_user_from_every_room_revokes_their_staff_and_room_tokens() -> None:
+    revocations = Revocations()
+    issuer = TokenIssuer(b"a secret of sufficient length, for tests", 3600, revoked=revocations)
+    room_token, _ = issuer.mint("r_1", "mod-1", Role.MODERATOR)
+    staff_token, _ = issuer.mint_staff("mod-1", Role.MODERATOR)
+    colleague, _ = issuer.mint("r_1", "mod-2", Role.MODERATOR)
+    now = int(time.time())
+    revocations.add(Revoked("", "", "mod-1", now, now + 60))
+    with pytest.raises(InvalidToken, match="revoked"):
+        issuer.verify(room_token)
+    with pytest.raises(InvalidToken, match="revoked"):
+        issuer.verify_staff(staff_token)
+    assert issuer.verify(colleague).user == "mod-2"
+    # forgotten once every token it covers has expired anyway
+    revocations.forget_expired(now + 61)
+    assert issuer.verify(room_token).user == "mod-1"
 
 
 @pytest.mark.slow
