@@ -14,6 +14,8 @@
 //   notice    an error frame that belongs to no pending send
 //   event     an event frame (proposal, state, caucus, ...) not seen before
 //   typing    {user, role, channel} someone is typing (ephemeral, never stored)
+//   expiring  {expiresAt, expired} the token runs out soon (or did): call setToken(fresh)
+//   token     the server took a fresh token: {expires_at}
 //
 // Besides messages (`send`), every other storing frame (propose, respond,
 // transition, caucus, floor, transfer, rate) goes through `act`: the same
@@ -22,6 +24,11 @@
 // reads it back with one `history` request and reports it like anyone else's.
 // Files are uploaded over HTTP, not this socket, so their `file` and
 // `file_deleted` events reach the uploader's socket like anyone's.
+//
+// Rate limits: a `rate_limited` refusal is not a failure. The server refuses
+// every later write too until the refused ones come back in order, so the
+// client holds new writes, waits `retry_after_ms`, then resends in outbox
+// order every entry from the first refused one on (docs/protocol.md §9).
 
 export const SUBPROTOCOL = 'mediation.v1';
 
@@ -29,6 +36,8 @@ export const SUBPROTOCOL = 'mediation.v1';
 const FATAL_CLOSES = new Set([4401, 4403, 4404]);
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+const RETRY_AFTER_MS = 1_000; // when a rate_limited refusal does not say
+const EXPIRY_LEAD_MS = 60_000; // ask for a fresh token this long before expiry (at most)
 const OPEN = 1; // WebSocket.OPEN, spelled out so a test double needs no constants
 
 export function socketUrl(loc) {
@@ -82,6 +91,11 @@ export class MediationClient {
     this._timer = null;
     this._stopped = false;
     this._helloError = null; // error frame that explains the close that follows it
+    this._resendTimer = null; // set while writes are held back after rate_limited
+    this._reads = new Map(); // id -> pending `history` request reading our own event back
+    this._expiryTimer = null;
+    this._fatalCode = null;
+    this.expiresAt = null; // when the server closes the socket unless it gets a fresh token
   }
 
   on(type, fn) {
@@ -132,6 +146,8 @@ export class MediationClient {
   stop() {
     this._stopped = true;
     clearTimeout(this._timer);
+    clearTimeout(this._resendTimer);
+    clearTimeout(this._expiryTimer);
     const ws = this._ws;
     this._ws = null;
     ws?.close(1000);
@@ -168,6 +184,23 @@ export class MediationClient {
     }
   }
 
+  /**
+   * A fresh token for this room (same user and role): sent on the open socket, which
+   * then stays open past the old token's expiry; used by every later hello. After the
+   * old one ran out (fatal 4401), it brings the room back.
+   */
+  setToken(token) {
+    this.token = token;
+    if (this._joined && this._ws?.readyState === OPEN) {
+      this._ws.send(JSON.stringify({ type: 'token', token, id: `token:${newId()}` }));
+    } else if (this._stopped && this._fatalCode === 4401) {
+      this._stopped = false;
+      this._fatalCode = null;
+      this._attempt = 0;
+      this.connect();
+    }
+  }
+
   /** Resend a failed message with the same id, so the server stores it at most once. */
   retry(id) {
     const entry = this._outbox.get(id);
@@ -180,10 +213,47 @@ export class MediationClient {
 
   _transmit(entry) {
     if (!this._joined || this._ws?.readyState !== OPEN) return;
+    if (this._resendTimer !== null) return; // held back: goes with the next resend, in order
     const frame = entry.action
       ? { ...entry.fields, type: entry.type, id: entry.id }
       : { type: 'send', id: entry.id, channel: entry.channel, body: entry.body };
+    entry.copies = (entry.copies ?? 0) + 1; // frames of it on the way, unanswered
     this._ws.send(JSON.stringify(frame));
+  }
+
+  /** After rate_limited: wait, then resend in outbox order (a no-op if already waiting). */
+  _holdBack(ms) {
+    if (this._resendTimer !== null) return;
+    this._resendTimer = setTimeout(() => {
+      this._resendTimer = null;
+      let refusedYet = false;
+      for (const entry of this._outbox.values()) {
+        refusedYet ||= Boolean(entry.refused);
+        // from the first refused one on, everything unanswered (in flight or not: the
+        // server refuses those in flight); before it, only what never went out
+        if (entry.state === 'sending' && (refusedYet || !entry.copies)) {
+          entry.refused = false;
+          this._transmit(entry);
+        }
+      }
+    }, ms ?? RETRY_AFTER_MS);
+  }
+
+  _read(ask) {
+    this._reads.set(ask.id, ask);
+    this._ws?.send(JSON.stringify(ask));
+  }
+
+  _armExpiry(expiresAt) {
+    clearTimeout(this._expiryTimer);
+    this.expiresAt = expiresAt ?? null;
+    if (!expiresAt) return;
+    const left = Date.parse(expiresAt) - Date.now();
+    const lead = Math.min(EXPIRY_LEAD_MS, left / 5);
+    this._expiryTimer = setTimeout(
+      () => this._emit('expiring', { expiresAt, expired: false }),
+      Math.max(0, left - lead),
+    );
   }
 
   _log(channel) {
@@ -208,6 +278,9 @@ export class MediationClient {
       case 'event': return this._event(frame);
       case 'history': return this._history(frame);
       case 'typing': return this._emit('typing', frame);
+      case 'token':
+        this._armExpiry(frame.expires_at);
+        return this._emit('token', frame);
       default:
         // A newer server may send frames we do not know yet. One that holds a
         // seq still takes its place in the channel, or we would wait for it forever.
@@ -220,11 +293,14 @@ export class MediationClient {
     this._attempt = 0;
     this.you = frame.you;
     for (const channel of Object.keys(frame.head)) this._log(channel);
+    this._armExpiry(frame.expires_at);
     this._emit('welcome', frame);
     this._emit('status', { state: 'online' });
     // Unacked sends may or may not have been committed before the drop; the
     // same id makes the resend safe either way. Failed ones wait for Retry.
     for (const entry of this._outbox.values()) {
+      entry.copies = 0;
+      entry.refused = false;
       if (entry.state === 'sending') this._transmit(entry);
     }
   }
@@ -259,11 +335,12 @@ export class MediationClient {
       // Read our own event back: its seq stays unheld until then, so a drop
       // before the reply makes the resume replay it instead.
       const ask = { type: 'history', channel: frame.channel, before: frame.seq + 1, limit: 1 };
-      this._ws?.send(JSON.stringify({ ...ask, id: `own:${entry.id}` }));
+      this._read({ ...ask, id: `own:${entry.id}` });
     }
   }
 
   _history(page) {
+    this._reads.delete(page.id);
     for (const frame of page.messages ?? []) {
       if (frame.type === 'event') this._event(frame);
       else this._message(frame);
@@ -279,7 +356,18 @@ export class MediationClient {
 
   _error(frame) {
     const entry = frame.id != null ? this._outbox.get(frame.id) : undefined;
-    if (entry && entry.state === 'sending') {
+    if (entry) entry.copies = Math.max(0, (entry.copies ?? 0) - 1);
+    const read = frame.id != null ? this._reads.get(frame.id) : undefined;
+    if (frame.code === 'rate_limited' && read) {
+      setTimeout(() => this._joined && this._read(read), frame.retry_after_ms ?? RETRY_AFTER_MS);
+    } else if (frame.code === 'rate_limited' && entry?.state === 'sending') {
+      // not a failure: resent in order once the wait is over (unless a later copy of it
+      // is on the way, whose answer counts)
+      if (!entry.copies) {
+        entry.refused = true;
+        this._holdBack(frame.retry_after_ms);
+      }
+    } else if (entry && entry.state === 'sending') {
       entry.state = 'failed';
       entry.error = frame;
       this._emit('failed', entry);
@@ -293,11 +381,16 @@ export class MediationClient {
   _closed(event) {
     this._ws = null;
     this._joined = false;
+    clearTimeout(this._resendTimer); // the next welcome resends everything, in order
+    this._resendTimer = null;
+    this._reads.clear(); // the resume replays what those reads were for
     if (this._stopped) return;
     if (FATAL_CLOSES.has(event.code)) {
       this._stopped = true;
+      this._fatalCode = event.code;
       const message = this._helloError?.message || event.reason || '';
       this._emit('status', { state: 'fatal', code: event.code, message });
+      if (event.code === 4401) this._emit('expiring', { expiresAt: this.expiresAt, expired: true });
       return;
     }
     // 0.5 s doubling up to 10 s, +-20% jitter so a restarted server is not

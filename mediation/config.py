@@ -41,7 +41,7 @@ class Settings:
     max_frame_bytes: int = 1024 * 1024  # beyond this the socket closes with 1009
     send_queue: int = 1024  # frames waiting for a slow client before it is cut off
     hello_timeout: float = 10.0
-    rate_per_second: float = 20.0  # sends per connection, sustained
+    rate_per_second: float = 20.0  # writes per person per room (all their sockets), sustained
     rate_burst: int = 60
     commit_max_batch: int = 512
     commit_linger_ms: float = 0.0
@@ -50,6 +50,15 @@ class Settings:
     answer_target: float = 30 * 60  # a party waits for the moderator
     reply_target: float = 24 * 3600  # the moderator waits for a party: it gets a reminder
     clock_tick: float = 5.0  # how often the clock scheduler looks for due alarms
+    # sockets (issue 12): pacing senders, bounding connections, ending tokens on time
+    rate_max_wait: float = 1.0  # seconds a sender over its rate is slowed before a refusal
+    history_page_cost: int = 10  # a `history` costs 1 write per this many records asked for
+    max_connections: int = 10_000  # open TCP connections of this process (HTTP and sockets)
+    max_connections_per_ip: int = 100  # open sockets (/ws) per client address
+    max_connections_per_person: int = 10  # joined sockets per person per room
+    header_timeout: float = 10.0  # seconds to send a request's headers (slowloris)
+    token_leeway: int = 30  # seconds of clock skew tolerated on a token's `exp`
+    ws_compression: bool = False  # permessage-deflate: ~45 KiB of zlib state per socket
 
     @property
     def targets(self) -> Targets:
@@ -118,6 +127,19 @@ class Settings:
             answer_target=float(get("ANSWER_TARGET", str(defaults.answer_target))),
             reply_target=float(get("REPLY_TARGET", str(defaults.reply_target))),
             clock_tick=float(get("CLOCK_TICK", str(defaults.clock_tick))),
+            # sockets (issue 12)
+            rate_max_wait=float(get("RATE_MAX_WAIT", str(defaults.rate_max_wait))),
+            history_page_cost=int(get("HISTORY_PAGE_COST", str(defaults.history_page_cost))),
+            max_connections=int(get("MAX_CONNECTIONS", str(defaults.max_connections))),
+            max_connections_per_ip=int(
+                get("MAX_CONNECTIONS_PER_IP", str(defaults.max_connections_per_ip))
+            ),
+            max_connections_per_person=int(
+                get("MAX_CONNECTIONS_PER_PERSON", str(defaults.max_connections_per_person))
+            ),
+            header_timeout=float(get("HEADER_TIMEOUT", str(defaults.header_timeout))),
+            token_leeway=int(get("TOKEN_LEEWAY", str(defaults.token_leeway))),
+            ws_compression=get("WS_COMPRESSION", "0").lower() in ("1", "true", "yes", "on"),
             files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
             files_types=_list(get("FILES_TYPES")) or defaults.files_types,
             files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),

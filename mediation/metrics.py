@@ -27,6 +27,12 @@ class Metrics:
         self.errors = Counter(
             "mediation_errors", "Error frames sent, by code", ["code"], registry=r
         )
+        self.refused = Counter(  # max_connections, per_ip, per_person, header_timeout
+            "mediation_connections_refused",
+            "Connections refused or cut off for a limit, by reason",
+            ["reason"],
+            registry=r,
+        )
         self.slow_consumers = Counter(
             "mediation_slow_consumers", "Sockets cut off for reading too slowly", registry=r
         )

@@ -37,6 +37,7 @@ class IssuedToken:
     room: str
     user: str
     role: Role
+    jti: str  # revocable by it: POST /api/revocations
 
 
 async def open_room(
@@ -82,6 +83,7 @@ def issue_token(
     role: Role,
     ttl: int | None = None,
     purpose: str = "",
+    not_after: int | None = None,
 ) -> IssuedToken:
     try:
         admit(room_info(room), Member(user, role))
@@ -91,5 +93,5 @@ def issue_token(
         if not purpose.strip():
             raise BadRequest("an auditor token needs a stated purpose")
         ttl = min(ttl or AUDITOR_TTL, AUDITOR_MAX_TTL)
-    token, grant = services.tokens.mint(room.id, user, role, ttl, purpose)
-    return IssuedToken(token, grant.expires_at, room.id, user, role)
+    token, grant = services.tokens.mint(room.id, user, role, ttl, purpose, not_after)
+    return IssuedToken(token, grant.expires_at, room.id, user, role, grant.jti)

@@ -14,11 +14,12 @@ from starlette.applications import Starlette
 
 from mediation import logs
 from mediation.config import Settings
+from mediation.guard import Refused, guarded_http
 from mediation.lingering import LingeringSansIOProtocol
 from mediation.services import Services
 
 
-def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+def uvicorn_config(app: Starlette, settings: Settings, refused: Refused) -> uvicorn.Config:
     logs.uvicorn_hygiene()
     return uvicorn.Config(
         app,
@@ -28,8 +29,10 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         # connections so that their close frame (1009: message too big) arrives
         ws=LingeringSansIOProtocol,
         loop="uvloop",
-        http="httptools",
+        # httptools, with a deadline for headers and a cap on open connections
+        http=guarded_http(settings.header_timeout, settings.max_connections, refused),
         ws_max_size=settings.max_frame_bytes,
+        ws_per_message_deflate=settings.ws_compression,
         proxy_headers=True,  # from FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1)
         log_config=None,  # mediation.logs configured the handlers (JSON in production)
         access_log=False,  # ours has no query strings: mediation.http.request_log
@@ -39,8 +42,13 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
 
 class DrainingServer(uvicorn.Server):
     def __init__(self, app: Starlette, settings: Settings) -> None:
-        super().__init__(uvicorn_config(app, settings))
+        super().__init__(uvicorn_config(app, settings, self._refused))
         self.app = app
+
+    def _refused(self, reason: str) -> None:
+        services: Services | None = getattr(self.app.state, "services", None)
+        if services is not None:
+            services.metrics.refused.labels(reason).inc()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
@@ -13,16 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mediation import migrate
 from mediation.abuse import Abuse
+from mediation.auth.revocations import Revocations
 from mediation.auth.tokens import TokenIssuer
 from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
+from mediation.revoking import Revocable, Revoker
 from mediation.secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
+from mediation.ws.people import People
 from rooms.broker import Broker, LocalBroker
 from rooms.floor import Floor
 from rooms.hub import Hub
@@ -42,7 +46,10 @@ log = logging.getLogger(__name__)
 
 
 class Closable(Protocol):
-    ended: asyncio.Event  # set once the socket is closed and cleaned up
+    @property
+    def ended(self) -> asyncio.Event:  # set once the socket is closed and cleaned up
+        ...
+
     draining: bool  # set at shutdown: new sends are left for the client to resend
 
     def close(self, code: int, reason: str) -> None: ...
@@ -143,7 +150,10 @@ class Services:
     locker: Locker
     uploads: Uploads
     abuse: Abuse
+    people: People[Revocable]  # joined sockets per person per room, and their send buckets
+    revoker: Revoker
     sockets: set[Closable] = field(default_factory=set)
+    addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
     @classmethod
     async def start(cls, settings: Settings) -> "Services":
@@ -180,11 +190,19 @@ class Services:
         )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
         metrics.watch(lambda: len(hub.rooms), lambda: broker.healthy)
-        await broker.start(hub)
+        people: People[Revocable] = People(
+            settings.rate_per_second, settings.rate_burst, settings.max_connections_per_person
+        )
+        revocations = Revocations()
+        revoker = Revoker(hub, db, broker, revocations, people)
+        await revoker.reload()
+        await broker.start(revoker)  # revocations stop there; the rest goes to the hub
         committer.start()
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
-        tokens = TokenIssuer(keys.token_secret, settings.token_ttl)
+        tokens = TokenIssuer(
+            keys.token_secret, settings.token_ttl, settings.token_leeway, revocations
+        )
         locker = await start_locker(store, settings)
         return cls(
             settings,
@@ -204,6 +222,8 @@ class Services:
             locker,
             await start_uploads(locker),
             abuse_of(settings),
+            people,
+            revoker,
         )
 
     async def drain(self, grace: float = 5.0) -> None:

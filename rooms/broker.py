@@ -7,6 +7,7 @@ database stays the source of truth, and gaps are filled from it.
 """
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Protocol
 
 from rooms.ports import Member, StoredMessage, Typing
@@ -30,7 +31,21 @@ class QueueHint:
     __slots__ = ()
 
 
-Published = StoredMessage | PresenceHint | RoomStale | QueueHint | Typing
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """Tokens were revoked (sent to every process): the one with id `jti`, or, with `jti`
+    empty, every token `user` holds for `room` (any room, `room` empty) issued up to
+    `issued_before`. Kept until `until`, when they would have expired anyway (unix s)."""
+
+    jti: str
+    room: str
+    user: str
+    issued_before: int
+    until: int
+
+
+RoomTraffic = StoredMessage | PresenceHint | RoomStale | QueueHint | Typing
+Published = RoomTraffic | Revoked
 
 
 class Receiver(Protocol):

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms.broker import Broker, PresenceHint, Published, QueueHint, RoomStale
+from rooms.broker import Broker, PresenceHint, QueueHint, RoomStale, RoomTraffic
 from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
 from rooms.floor import Floor, floor_body
 from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
@@ -312,7 +312,7 @@ class Hub:
             self._broker.publish(record.room_id, record)
             self.queue.touched(record.room_id)
 
-    def remote(self, room_id: str, event: Published) -> None:
+    def remote(self, room_id: str, event: RoomTraffic) -> None:
         """Traffic from another process."""
         room = self._rooms.get(room_id)
         if isinstance(event, PresenceHint):

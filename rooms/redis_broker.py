@@ -25,7 +25,15 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from rooms.broker import LocalBroker, PresenceHint, Published, QueueHint, Receiver, RoomStale
+from rooms.broker import (
+    LocalBroker,
+    PresenceHint,
+    Published,
+    QueueHint,
+    Receiver,
+    Revoked,
+    RoomStale,
+)
 from rooms.ports import Member, StoredMessage, Typing
 from rooms.visibility import Role
 
@@ -49,7 +57,8 @@ class RecordCodec(Protocol):
 class _Envelope(msgspec.Struct, array_like=True):
     node: str
     sent: float  # publisher's clock, for the lag metric
-    kind: str  # "r" record, "p" presence hint, "s" room stale, "q" queue hint, "t" typing
+    kind: str  # "r" record, "p" presence hint, "s" room stale, "q" queue hint, "t" typing,
+    # "v" revoked tokens
     data: bytes = b""
 
 
@@ -134,6 +143,9 @@ class RedisBroker:
         elif isinstance(event, QueueHint):  # for every process, not the room's listeners
             envelope = _Envelope(self._node, time.time(), "q", room_id.encode())
             channel = self._queue_channel
+        elif isinstance(event, Revoked):  # for every process: each checks tokens itself
+            envelope = _Envelope(self._node, time.time(), "v", msgspec.msgpack.encode(event))
+            channel = self._revoked_channel
         else:
             envelope = _Envelope(self._node, time.time(), "r", self._codec.encode(event))
         if len(self._backlog) >= BACKLOG:
@@ -183,6 +195,7 @@ class RedisBroker:
                 self._sharded = int(str(info.get("redis_version", "6")).split(".")[0]) >= 7
                 await self._sub(pubsub, self._prefix + ":nodes")  # never empty: listen() waits
                 await self._sub(pubsub, self._queue_channel)
+                await self._sub(pubsub, self._revoked_channel)
                 for room_id in list(self._rooms):
                     await self._sub(pubsub, self._room_channel(room_id))
                 self._pubsub = pubsub
@@ -208,6 +221,10 @@ class RedisBroker:
             self._observe_lag(max(0.0, time.time() - envelope.sent))
         if envelope.kind == "q":
             self._receiver.remote(envelope.data.decode(), QueueHint())
+            return
+        if envelope.kind == "v":
+            revoked = msgspec.msgpack.decode(envelope.data, type=Revoked)
+            self._receiver.remote(revoked.room, revoked)
             return
         room_id = _text(channel).rsplit(":", 1)[1]
         if envelope.kind == "r":
@@ -293,6 +310,10 @@ class RedisBroker:
     @property
     def _queue_channel(self) -> str:
         return f"{self._prefix}:queue"
+
+    @property
+    def _revoked_channel(self) -> str:
+        return f"{self._prefix}:revoked"
 
     def _presence_key(self, room_id: str) -> str:
         return f"{self._prefix}:presence:{room_id}"

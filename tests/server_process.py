@@ -26,6 +26,7 @@ class ServerProcess:
             "MEDIATION_TOKEN_SECRET": TOKEN_SECRET,
             "MEDIATION_RATE_PER_SECOND": "100000",
             "MEDIATION_RATE_BURST": "100000",
+            "MEDIATION_MAX_CONNECTIONS_PER_IP": "100000",  # every test client is 127.0.0.1
             "PORT": str(port),
             **env,
         }

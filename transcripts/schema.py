@@ -165,3 +165,14 @@ upload_pieces = Table(  # the blobs an upload has staged: segments of sealed chu
     # listed so that abort, finish and the sweep remove its blob whatever happened.
     Column("live", Boolean, nullable=False),
 )
+
+revocations = Table(  # revoked tokens (sockets, issue 12): refused until they would expire
+    "revocations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("jti", String(64), nullable=False),  # one token; empty: every token of `user`
+    Column("room_id", String(40), nullable=False),  # empty: in any room
+    Column("user", String(128), nullable=False),
+    Column("issued_before", BigInteger, nullable=False),  # unix s: tokens issued up to then
+    Column("expires_at", BigInteger, nullable=False, index=True),  # unix s: kept until then
+)

@@ -12,9 +12,14 @@ export function connectRoom(view, { room, token, url = socketUrl(location) }) {
   view.actions.onReconnect = () => client.reconnectNow();
   view.actions.onAct = (type, fields, channel) => client.act(type, fields, channel);
   view.actions.onTyping = (channel) => client.typing(channel);
+  const freshToken = () => view.files.setToken(client.token); // HTTP calls use it too
   client
     .on('status', (s) => view.setStatus(s))
-    .on('welcome', (w) => view.welcome(w))
+    .on('token', freshToken)
+    .on('welcome', (w) => {
+      freshToken();
+      view.welcome(w);
+    })
     .on('message', (m) => view.message(m))
     .on('event', (e) => view.event(e))
     .on('sending', (e) => view.sending(e))

@@ -34,6 +34,12 @@ export class RoomFiles {
     this.api = new Api(token, base);
   }
 
+  /** A fresh room token (the socket's was refreshed): later calls use it. */
+  setToken(token) {
+    this.token = token;
+    this.api.token = token;
+  }
+
   _path(file = '') {
     const room = encodeURIComponent(this.room);
     return `/api/rooms/${room}/files${file ? `/${encodeURIComponent(file)}` : ''}`;

@@ -6,7 +6,7 @@ The two have different audiences, so neither is ever accepted in place of the ot
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,22 +38,45 @@ class Grant:
     role: Role
     expires_at: int  # unix seconds
     purpose: str = ""
+    jti: str = ""  # the token's own id: revocable on its own
+    issued_at: int = 0  # unix seconds
 
 
 STAFF = "*"  # the room of a staff grant: any, through the staff endpoints only
 
 
+def never(grant: Grant) -> bool:
+    return False
+
+
 class TokenIssuer:
-    def __init__(self, secret: bytes, ttl: int) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        ttl: int,
+        leeway: int = LEEWAY,
+        revoked: Callable[[Grant], bool] = never,
+    ) -> None:
         self._key = OctKey.import_key(secret)
         self._ttl = ttl
-        self._room_claims = _registry(AUDIENCE, Role, room={"essential": True})
-        self._staff_claims = _registry(STAFF_AUDIENCE, STAFF_ROLES)
+        self.leeway = leeway
+        self._revoked = revoked
+        self._room_claims = _registry(AUDIENCE, Role, leeway, room={"essential": True})
+        self._staff_claims = _registry(STAFF_AUDIENCE, STAFF_ROLES, leeway)
 
     def mint(
-        self, room_id: str, user: str, role: Role, ttl: int | None = None, purpose: str = ""
+        self,
+        room_id: str,
+        user: str,
+        role: Role,
+        ttl: int | None = None,
+        purpose: str = "",
+        not_after: int | None = None,
     ) -> tuple[str, Grant]:
-        return self._mint(AUDIENCE, {"room": room_id}, Grant(room_id, user, role, 0, purpose), ttl)
+        """A room token; `not_after` (unix seconds) caps its expiry, e.g. at the expiry of
+        the staff token it was minted for."""
+        grant = Grant(room_id, user, role, 0, purpose)
+        return self._mint(AUDIENCE, {"room": room_id}, grant, ttl, not_after)
 
     def mint_staff(
         self, user: str, role: Role, ttl: int | None = None, purpose: str = ""
@@ -64,25 +87,45 @@ class TokenIssuer:
 
     def verify(self, token: str) -> Grant:
         claims = self._verified(token, self._room_claims)
-        return Grant(
-            claims["room"],
+        return self._granted(claims["room"], claims)
+
+    def verify_staff(self, token: str) -> Grant:
+        return self._granted(STAFF, self._verified(token, self._staff_claims))
+
+    def closes_at(self, grant: Grant) -> int:
+        """When a socket opened with `grant` is closed: its expiry, plus the leeway."""
+        return grant.expires_at + self.leeway
+
+    def _granted(self, room_id: str, claims: dict[str, Any]) -> Grant:
+        grant = Grant(
+            room_id,
             claims["sub"],
             Role(claims["role"]),
             claims["exp"],
             claims.get("purpose", ""),
+            str(claims.get("jti", "")),
+            int(claims.get("iat", 0)),
         )
-
-    def verify_staff(self, token: str) -> Grant:
-        claims = self._verified(token, self._staff_claims)
-        return Grant(
-            STAFF, claims["sub"], Role(claims["role"]), claims["exp"], claims.get("purpose", "")
-        )
+        if self._revoked(grant):
+            raise InvalidToken("token revoked")
+        return grant
 
     def _mint(
-        self, audience: str, extra: dict[str, str], grant: Grant, ttl: int | None
+        self,
+        audience: str,
+        extra: dict[str, str],
+        grant: Grant,
+        ttl: int | None,
+        not_after: int | None = None,
     ) -> tuple[str, Grant]:
         now = int(time.time())
-        grant = replace(grant, expires_at=now + (ttl or self._ttl))
+        expires_at = now + (ttl or self._ttl)
+        grant = replace(
+            grant,
+            expires_at=expires_at if not_after is None else min(expires_at, not_after),
+            jti=secrets.token_urlsafe(12),
+            issued_at=now,
+        )
         claims: dict[str, object] = {
             "iss": ISSUER,
             "aud": audience,
@@ -90,7 +133,7 @@ class TokenIssuer:
             "role": grant.role.value,
             "iat": now,
             "exp": grant.expires_at,
-            "jti": secrets.token_urlsafe(12),
+            "jti": grant.jti,
             **extra,
         }
         if grant.purpose:
@@ -106,7 +149,9 @@ class TokenIssuer:
         return claims
 
 
-def _registry(audience: str, roles: Iterable[Role], **more: ClaimsOption) -> JWTClaimsRegistry:
+def _registry(
+    audience: str, roles: Iterable[Role], leeway: int, **more: ClaimsOption
+) -> JWTClaimsRegistry:
     options: dict[str, ClaimsOption] = {
         "iss": {"essential": True, "value": ISSUER},
         "aud": {"essential": True, "value": audience},
@@ -115,7 +160,7 @@ def _registry(audience: str, roles: Iterable[Role], **more: ClaimsOption) -> JWT
         "role": {"essential": True, "values": [r.value for r in roles]},
         **more,
     }
-    return JWTClaimsRegistry(None, LEEWAY, **options)
+    return JWTClaimsRegistry(None, leeway, **options)
 
 
 def _reason(exc: Exception) -> str:

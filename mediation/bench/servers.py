@@ -48,6 +48,9 @@ def server_env(data_dir: Path, settings: Mapping[str, str]) -> dict[str, str]:
         MEDIATION_RATE_BURST="1000000",
         MEDIATION_MINT_PER_SECOND="1000000",  # provisioning mints three tokens per room
         MEDIATION_MINT_BURST="1000000",
+        MEDIATION_MAX_CONNECTIONS="1000000",  # every bot comes from this one address
+        MEDIATION_MAX_CONNECTIONS_PER_IP="1000000",
+        MEDIATION_MAX_CONNECTIONS_PER_PERSON="1000000",
     )
     env.update(settings)  # a scenario may set the limits back (abuse: the defaults)
     return env

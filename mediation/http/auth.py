@@ -72,6 +72,7 @@ class Actor:
     user: str
     role: str
     purpose: str
+    expires_at: int = 0  # a staff token's expiry (unix seconds); 0 for the platform
 
     @property
     def is_platform(self) -> bool:
@@ -92,7 +93,7 @@ def require_staff(request: Request, *roles: Role) -> Actor:
         raise _refused(request, found, f"an API key or staff token is required: {exc}") from None
     if grant.role not in roles:
         raise ApiError(403, "forbidden", f"a {grant.role} may not do this")
-    return Actor(grant.user, grant.role, grant.purpose)
+    return Actor(grant.user, grant.role, grant.purpose, grant.expires_at)
 
 
 async def require_reader(request: Request, room_id: str, action: str) -> Actor:

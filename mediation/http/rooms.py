@@ -18,6 +18,7 @@ from transcripts import retention
 from transcripts.store import RoomRow
 
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
+MAX_TOKEN_TTL = 7 * 24 * 3600  # the longest a room token may be asked for
 
 
 Provider = Annotated[str, Meta(min_length=1, max_length=32)]
@@ -43,7 +44,7 @@ class CreateRoom(Struct):
 class CreateToken(Struct):
     user: Name
     role: Role
-    ttl: Annotated[int, Meta(gt=0, le=7 * 24 * 3600)] | None = None
+    ttl: Annotated[int, Meta(gt=0, le=MAX_TOKEN_TTL)] | None = None
     purpose: Annotated[str, Meta(max_length=512)] = ""  # required for auditors
 
 
@@ -117,6 +118,7 @@ async def create_token(request: Request) -> JSONResponse:
             "room": issued.room,
             "user": issued.user,
             "role": issued.role.value,
+            "jti": issued.jti,
         },
         201,
     )

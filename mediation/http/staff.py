@@ -40,7 +40,14 @@ async def create_staff_token(request: Request) -> JSONResponse:
     token, grant = found.tokens.mint_staff(body.user, role, ttl, body.purpose)
     expires = _expiry(grant.expires_at)
     return JSONResponse(
-        {"token": token, "expires_at": expires, "user": body.user, "role": role.value}, 201
+        {
+            "token": token,
+            "expires_at": expires,
+            "user": body.user,
+            "role": role.value,
+            "jti": grant.jti,
+        },
+        201,
     )
 
 
@@ -55,11 +62,24 @@ async def join_room(request: Request) -> JSONResponse:
     if room is None:
         raise ApiError(404, "not_found", "no such room")
     try:
-        issued = issue_token(found, room, actor.user, Role(actor.role), purpose=actor.purpose)
+        issued = issue_token(  # never outlives the staff token it is minted for
+            found,
+            room,
+            actor.user,
+            Role(actor.role),
+            purpose=actor.purpose,
+            not_after=actor.expires_at,
+        )
     except BadRequest as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
     return JSONResponse(
-        {"token": issued.token, "expires_at": _expiry(issued.expires_at), "room": room.id}, 201
+        {
+            "token": issued.token,
+            "expires_at": _expiry(issued.expires_at),
+            "room": room.id,
+            "jti": issued.jti,
+        },
+        201,
     )
 
 

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     EXPIRED = "expired"  # that proposal's time ran out
     UNAVAILABLE = "unavailable"  # storage down: not stored, keep and resend later
     INTERNAL = "internal"  # a bug on our side: not stored, resend later
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # this person holds the most sockets allowed
 
 
 class CloseCode(IntEnum):

@@ -134,6 +134,14 @@ class TypingHint(_Frame, tag="typing"):
     channel: str
 
 
+class Token(_Frame, tag="token"):
+    """A fresh token for the joined socket (same room, user and role): it moves the
+    moment the socket closes with 4401. Answered with `token` or an `error`."""
+
+    token: str
+    id: ClientId | None = None
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -148,6 +156,7 @@ ClientFrame = (
     | Propose
     | Respond
     | Rate
+    | Token
 )
 
 
@@ -181,6 +190,7 @@ class Welcome(_Frame, tag="welcome"):
     room: RoomView
     you: Who
     head: dict[str, int]
+    expires_at: str | None = None  # when the socket closes with 4401 unless a `token` comes
 
 
 class Ack(_Frame, tag="ack"):
@@ -260,8 +270,24 @@ class Error(_Frame, tag="error"):
     code: str
     message: str
     id: str | None = None
+    retry_after_ms: int | None = None  # rate_limited: wait this long, then resend in order
+
+
+class TokenAccepted(_Frame, tag="token"):
+    """The socket's token was replaced: it now closes with 4401 at `expires_at`."""
+
+    expires_at: str  # ISO 8601 UTC
+    id: str | None = None
 
 
 ServerFrame = (
-    Welcome | Ack | Message | EventFrame | HistoryPage | PresenceFrame | TypingFrame | Error
+    Welcome
+    | Ack
+    | Message
+    | EventFrame
+    | HistoryPage
+    | PresenceFrame
+    | TypingFrame
+    | Error
+    | TokenAccepted
 )

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketState
 
 from mediation.http.auth import client_address
@@ -22,6 +23,26 @@ async def serve_socket(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     if await handshake_refused(ws, services):  # a foreign origin, a throttled address
         return
+    address = ws.client.host if ws.client is not None else ""
+    if services.addresses[address] >= services.settings.max_connections_per_ip:
+        services.metrics.refused.labels("per_ip").inc()
+        await ws.send_denial_response(TOO_MANY_FROM_HERE)
+        return
+    services.addresses[address] += 1
+    try:
+        await _serve(ws, services)
+    finally:
+        services.addresses[address] -= 1
+        if services.addresses[address] <= 0:
+            del services.addresses[address]
+
+
+TOO_MANY_FROM_HERE = JSONResponse(
+    {"error": {"code": "unavailable", "message": "too many sockets from this address"}}, 503
+)
+
+
+async def _serve(ws: WebSocket, services: Services) -> None:
     settings = services.settings
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
@@ -33,6 +54,7 @@ async def serve_socket(ws: WebSocket) -> None:
         conn,
         services.metrics.ack_latency,
         services.access_log,
+        services.people,
     )
     services.sockets.add(conn)
     services.metrics.connections.inc()
@@ -50,11 +72,14 @@ async def serve_socket(ws: WebSocket) -> None:
     except HelloFailed as exc:
         if exc.code is ErrorCode.UNAUTHORIZED:  # a bad token counts against the address
             services.abuse.auth_failures.failed(client_address(ws))
+        elif exc.code == ErrorCode.TOO_MANY_CONNECTIONS:
+            services.metrics.refused.labels("per_person").inc()
         await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
         if session.joined is not None:
             log.info("left", extra=session.log_fields(session.joined))
+        session.left()
         await services.hub.leave(conn)
         services.committer.forget(conn.id)
         services.sockets.discard(conn)

@@ -8,6 +8,7 @@ gets exactly one `ack` or `error`.
 
 import asyncio
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -15,7 +16,7 @@ from functools import partial
 from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
-from mediation.auth.tokens import InvalidToken, TokenIssuer
+from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
 from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
@@ -37,14 +38,17 @@ from mediation.protocol.frames import (
     Send,
     ServerFrame,
     Ticket,
+    Token,
+    TokenAccepted,
     Transfer,
     Transition,
     TypingHint,
     Welcome,
     Who,
 )
+from mediation.revoking import Revocable
 from mediation.ws.connection import Connection
-from mediation.ws.throttle import TokenBucket
+from mediation.ws.people import People, Person
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
 from rooms.kinds import CAUCUS, HANDOFF, PROPOSAL, RESPONSE
@@ -67,6 +71,7 @@ CLOSE_FOR = {
     ErrorCode.FORBIDDEN: CloseCode.FORBIDDEN,
     ErrorCode.NOT_FOUND: CloseCode.NOT_FOUND,
     ErrorCode.UNAVAILABLE: CloseCode.TRY_AGAIN_LATER,
+    ErrorCode.TOO_MANY_CONNECTIONS: CloseCode.TRY_AGAIN_LATER,
     ErrorCode.INTERNAL: CloseCode.INTERNAL_ERROR,
 }
 
@@ -80,7 +85,11 @@ class HelloFailed(Exception):
         self.close_code = CLOSE_FOR.get(code, CloseCode.GOING_AWAY)
 
 
-def welcome(joined: Joined) -> Welcome:
+def iso(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat()
+
+
+def welcome(joined: Joined, expires_at: str | None = None) -> Welcome:
     room = joined.room
     here = set(joined.online)
     parties = [Member(room.client, Role.CLIENT), Member(room.freelancer, Role.FREELANCER)]
@@ -94,10 +103,26 @@ def welcome(joined: Joined) -> Welcome:
         ),
         Who(joined.member.user, joined.member.role),
         joined.heads,
+        expires_at,
     )
 
 
 class Session:
+    __slots__ = (
+        "_access_log",
+        "_ack_latency",
+        "_conn",
+        "_expiry",
+        "_held",
+        "_hub",
+        "_people",
+        "_person",
+        "_settings",
+        "_tokens",
+        "grant",
+        "joined",
+    )
+
     def __init__(
         self,
         hub: Hub,
@@ -106,6 +131,7 @@ class Session:
         conn: Connection,
         ack_latency: Histogram,
         access_log: AccessLog,
+        people: People[Revocable],
     ) -> None:
         self._hub = hub
         self._access_log = access_log
@@ -113,7 +139,13 @@ class Session:
         self._tokens = tokens
         self._settings = settings
         self._conn = conn
-        self._bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
+        self._people = people
+        self._person: Person[Revocable] | None = None  # once admitted at hello
+        # Writes refused for the rate, in the order they first came, until each is resent:
+        # a dict as an ordered set.
+        self._held: dict[str, None] = {}  # empty dicts share their storage: cheap
+        self._expiry: asyncio.TimerHandle | None = None
+        self.grant: Grant | None = None
         self.joined: Joined | None = None
 
     async def receive(self, text: str) -> None:
@@ -127,11 +159,26 @@ class Session:
             await self._hello(frame)
         elif isinstance(frame, History):
             await self._history(frame)
+        elif isinstance(frame, Token):
+            await self._refresh(frame)
         elif isinstance(frame, TypingHint):
-            if self.joined is not None and self._bucket.take():  # best effort: never answered
+            if self._person is not None and self._person.bucket.take():  # best effort
                 self._hub.typing(self._conn, frame.channel)
         else:
             await self._write(frame)
+
+    def end(self, code: int, reason: str) -> None:
+        """Say why (`unauthorized`), then close with `code` after what is queued."""
+        self._conn.push(Error(ErrorCode.UNAUTHORIZED, reason))
+        self._conn.close(code, reason)
+
+    def left(self) -> None:
+        """The socket is gone: it no longer counts as one of its person's."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self._person is not None and self.grant is not None:
+            self._people.leave((self.grant.room_id, self.grant.user), self)
+            self._person = None
 
     def log_fields(self, joined: Joined) -> dict[str, str]:
         """What identifies this session in a log line: never a body, never a token."""
@@ -161,6 +208,13 @@ class Session:
             raise HelloFailed(ErrorCode.UNAUTHORIZED, str(exc)) from None
         if frame.room is not None and frame.room != grant.room_id:
             raise HelloFailed(ErrorCode.UNAUTHORIZED, "the token is for another room")
+        self._person = self._people.enter((grant.room_id, grant.user), self)
+        if self._person is None:
+            limit = self._settings.max_connections_per_person
+            raise HelloFailed(
+                ErrorCode.TOO_MANY_CONNECTIONS, f"{limit} sockets of yours in this room already"
+            )
+        self.grant = grant  # from here a revocation closes this socket
         try:
             if grant.role is Role.AUDITOR:  # no unlogged reads: log first, or refuse
                 await self._access_log.append(
@@ -181,14 +235,15 @@ class Session:
     async def _join(self, member: Member, room_id: str, since: dict[str, int]) -> None:
         joined = await self._hub.join(room_id, member, self._conn)
         log.info("joined", extra=self.log_fields(joined))
-        await self._conn.send_now(welcome(joined))
+        closes_at = self._arm_expiry()
+        await self._conn.send_now(welcome(joined, iso(closes_at)))
         async for record in self._hub.backlog(joined, since):
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
     async def _write(self, frame: Writes) -> None:
         """Everything that stores a record: each gets exactly one ack or error."""
-        if self._conn.draining:
+        if self._draining():
             return  # the socket closes with 1001; the client resends what has no ack
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
@@ -198,8 +253,9 @@ class Session:
             limit = self._settings.max_body_bytes
             await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))
             return
-        if not self._bucket.take():
-            await self.reply(Error(ErrorCode.RATE_LIMITED, "too many messages", frame.id))
+        if not await self._in_turn(frame.id):
+            return
+        if self._draining():  # the drain began while this sender was slowed down
             return
         try:
             stored = self._submit(frame)
@@ -238,9 +294,56 @@ class Session:
             case Rate():
                 return hub.rate(conn, frame.id, frame.rating, frame.comment)
 
+    def _draining(self) -> bool:
+        return self._conn.draining
+
+    async def _in_turn(self, frame_id: str) -> bool:
+        """Whether this write may go on now. Once one is refused for the rate, every later
+        write is refused too, until the refused ones are resent in the order they came:
+        so a sender's writes are stored in the order it sent them, however often it is
+        held back."""
+        first = next(iter(self._held), frame_id)
+        if frame_id != first:
+            await self._hold(frame_id, f"resend {first!r} first, then the rest in order")
+            return False
+        if not await self._spend(1):
+            await self._hold(frame_id, "too many messages: slow down")
+            return False
+        self._held.pop(frame_id, None)
+        return True
+
+    async def _hold(self, frame_id: str, message: str) -> None:
+        if frame_id not in self._held and len(self._held) >= self._settings.send_queue:
+            self._conn.close(CloseCode.TRY_AGAIN_LATER, "too many refused writes: resend later")
+            return
+        self._held.setdefault(frame_id)
+        await self._refuse(message, frame_id)
+
+    async def _spend(self, cost: int) -> bool:
+        """Take `cost` from the person's bucket. When it runs low, stop reading this socket
+        (the sender slows down) for up to rate_max_wait; False if even that is not enough."""
+        assert self._person is not None
+        bucket = self._person.bucket
+        delay = bucket.reserve(bucket.cost(cost), self._settings.rate_max_wait)
+        if delay is None:
+            return False
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return True
+
+    async def _refuse(self, message: str, frame_id: str | None, cost: int = 1) -> None:
+        assert self._person is not None
+        bucket = self._person.bucket
+        retry_after = math.ceil(bucket.wait(bucket.cost(cost)) * 1000)
+        await self.reply(Error(ErrorCode.RATE_LIMITED, message, frame_id, retry_after))
+
     async def _history(self, frame: History) -> None:
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
+            return
+        cost = 1 + frame.limit // max(1, self._settings.history_page_cost)
+        if not await self._spend(cost):
+            await self._refuse("too many requests: slow down", frame.id, cost)
             return
         try:
             page = await self._hub.history(self._conn, frame.channel, frame.before, frame.limit)
@@ -249,6 +352,35 @@ class Session:
             return
         more = bool(page) and page[0].seq > 1
         self._conn.push(HistoryPage(frame.channel, [message(r) for r in page], more, frame.id))
+
+    async def _refresh(self, frame: Token) -> None:
+        """A fresh token for this socket: same room, user and role; it moves the expiry."""
+        if self.joined is None or self.grant is None:
+            await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
+            return
+        try:
+            grant = self._tokens.verify(frame.token)
+        except InvalidToken as exc:
+            await self.reply(Error(ErrorCode.UNAUTHORIZED, str(exc), frame.id))
+            return
+        old = self.grant
+        if (grant.room_id, grant.user, grant.role) != (old.room_id, old.user, old.role):
+            message = "the token is for another room, user or role"
+            await self.reply(Error(ErrorCode.FORBIDDEN, message, frame.id))
+            return
+        self.grant = grant
+        self._conn.push(TokenAccepted(iso(self._arm_expiry()), frame.id))
+
+    def _arm_expiry(self) -> int:
+        """Close with 4401 when the token runs out: the moment, in unix seconds."""
+        assert self.grant is not None
+        if self._expiry is not None:
+            self._expiry.cancel()
+        closes_at = self._tokens.closes_at(self.grant)
+        delay = max(0.0, closes_at - time.time())
+        loop = asyncio.get_running_loop()
+        self._expiry = loop.call_later(delay, self.end, CloseCode.UNAUTHORIZED, "token expired")
+        return closes_at
 
     def _settled(
         self, client_id: str, started: float, stored: "asyncio.Future[StoredMessage]"

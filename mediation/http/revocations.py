@@ -1,0 +1,60 @@
+"""POST /api/revocations: revoke one token, or remove a person from a room.
+
+Either way the tokens are refused from then on, at `hello` and on every
+HTTP call, on every process, and their open sockets close with 4401 at once.
+"""
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from msgspec import Meta, Struct
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mediation.http.auth import require_api_key
+from mediation.http.errors import ApiError, read_json
+from mediation.http.rooms import MAX_TOKEN_TTL, Name
+from rooms.broker import Revoked
+
+
+class Revoke(Struct, forbid_unknown_fields=True):
+    jti: Annotated[str, Meta(min_length=1, max_length=64)] | None = None  # one token
+    user: Name | None = None  # or every token of this user...
+    room: Annotated[str, Meta(max_length=40)] = ""  # ...for this room (empty: any room)
+
+
+def _iso(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat()
+
+
+async def revoke(request: Request) -> JSONResponse:
+    found = require_api_key(request)
+    body = await read_json(request, Revoke)
+    if (body.jti is None) == (body.user is None):
+        raise ApiError(400, "invalid", "name either a token (jti) or a user (and a room)")
+    if body.room and await found.store.room(body.room) is None:
+        raise ApiError(404, "not_found", "no such room")
+    now = int(time.time())
+    # kept until every token it covers has expired, whatever lifetime it was minted with
+    until = now + max(MAX_TOKEN_TTL, found.settings.token_ttl) + found.tokens.leeway
+    if body.jti is not None:
+        revoked = Revoked(body.jti, "", "", now, until)
+    else:
+        assert body.user is not None
+        revoked = Revoked("", body.room, body.user, now, until)
+    await found.revoker.revoke(revoked)
+    return JSONResponse(
+        {
+            "jti": revoked.jti or None,
+            "user": revoked.user or None,
+            "room": revoked.room or None,
+            "issued_before": _iso(revoked.issued_before),
+            "until": _iso(revoked.until),
+        },
+        201,
+    )
+
+
+routes = [Route("/api/revocations", revoke, methods=["POST"])]
