@@ -34,13 +34,11 @@ from tests.authz_matrix import (
     HELLO,
     HISTORY,
     JOIN,
-    PRINCIPALS,
     PROPOSE,
     QUEUE,
     REPORTS,
     RESPOND,
     SEND,
-    TABLE,
     TRANSITION,
     UPLOAD,
     Action,
@@ -59,7 +57,6 @@ from tests.peers import Peer
 
 MODERATOR, AUDITOR = "m-1", "a-1"
 PURPOSE = "authorization matrix"
-REVOKED_REASON = "needs F6: token revocation (sockets); flip once merged"
 
 
 def generous(settings: Settings, **limits: Any) -> Settings:
@@ -202,11 +199,14 @@ class World:
         token: str = jwt.encode({"alg": ALGORITHM}, {**full, **claims}, key)
         return token
 
-    async def revoked(self, token: str, room: Room | None) -> str:
-        """`token`, after the API revoked it. The call is the revocation API F6 adds (the
-        sockets engineer's); until it exists the token stays valid and these cells xfail."""
-        path = f"/api/rooms/{room.id}/tokens/revoke" if room else "/api/staff/tokens/revoke"
-        await self.http.post(path, json={"token": token}, headers=self.server.platform.auth)
+    async def revoked(self, token: str) -> str:
+        """`token`, after the platform revoked it by its id (`POST /api/revocations`)."""
+        key = OctKey.import_key(self.server.services.secrets.token_secret)
+        jti = jwt.decode(token, key).claims["jti"]
+        response = await self.http.post(
+            "/api/revocations", json={"jti": jti}, headers=self.server.platform.auth
+        )
+        assert response.status_code == 201, response.text
         return token
 
     async def credential(self, who: Principal, room: Room, staff: bool) -> str | None:
@@ -231,9 +231,9 @@ class World:
                 return self.expired({**claims, **({} if staff else {"room": room.id})})
             case Principal.REVOKED:
                 if staff:
-                    return await self.revoked(await self.fresh_staff_token(), None)
+                    return await self.revoked(await self.fresh_staff_token())
                 token = await self.server.platform.token(room.id, room.client, "client")
-                return await self.revoked(token, room)
+                return await self.revoked(token)
             case Principal.NONE:
                 return None
             case Principal.PLATFORM:
@@ -374,18 +374,7 @@ async def attempt(world: World, cell: Cell) -> Outcome:
     return await on_http(world, cell, token, room)
 
 
-def marks(cell: Cell) -> list[pytest.MarkDecorator]:
-    """Until revocation exists a revoked token works like the valid one it was: the cells
-    where that valid token would get further than `unauthorized` fail today."""
-    if cell.principal is not Principal.REVOKED:
-        return []
-    valid = Principal.MODERATOR if uses_staff_token(cell.action) else Principal.CLIENT
-    if TABLE[cell.action, cell.scope][PRINCIPALS.index(valid)] == cell.expected:
-        return []
-    return [pytest.mark.xfail(reason=REVOKED_REASON, strict=False)]
-
-
-@pytest.mark.parametrize("cell", [pytest.param(c, id=c.id, marks=marks(c)) for c in cells()])
+@pytest.mark.parametrize("cell", [pytest.param(c, id=c.id) for c in cells()])
 async def test_authorization_matrix(world: World, cell: Cell) -> None:
     outcome = await attempt(world, cell)
     assert outcome == cell.expected, f"{cell.id}: expected {cell.expected}, got {outcome}"
