@@ -40,10 +40,6 @@ RSS_GROWTH_LIMIT = 256 * 1024 * 1024  # bytes: generous, huge frames are buffere
 # hello timeout, too slow, and the limits on connections (try again later).
 EXPECTED_CLOSES = {1000, 1001, 1009, 1013, 4401, 4403, 4404, 4408, 4429}
 WELL_BEHAVED_PACE = 0.05  # seconds between the well-behaved room's messages
-DISCONNECT_IN_REPLAY = (
-    "needs mediation/ws (sockets): a client gone during its hello's replay raises "
-    "WebSocketDisconnect out of serve_socket, logged as 'Exception in ASGI application'"
-)
 
 
 def rss_bytes(pid: int) -> int:
@@ -374,10 +370,7 @@ async def test_a_frame_over_the_limit_ends_with_1009(run: Run) -> None:
     assert run.findings.unexpected_closes(huge_frames=True) == {}, run.findings.closes
 
 
-async def test_the_server_logs_no_unhandled_exception(
-    run: Run, request: pytest.FixtureRequest
-) -> None:
-    xfail_if(request, True, DISCONNECT_IN_REPLAY)
+async def test_the_server_logs_no_unhandled_exception(run: Run) -> None:
     assert "Traceback" not in run.log, run.log[run.log.index("Traceback") :][:3000]
 
 
@@ -388,9 +381,3 @@ async def test_a_well_behaved_room_next_to_it_is_unharmed(run: Run) -> None:
     total = sum(good.sent.values())
     for role in good.ws:  # everyone gets everything in joint but their own
         assert good.delivered[role] == total - good.sent[role], (role, good.delivered)
-
-
-def xfail_if(request: pytest.FixtureRequest, condition: bool, reason: str) -> None:
-    """Until a sibling's fix is merged: a failure here is expected, a pass is welcome."""
-    if condition:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))

@@ -5,7 +5,7 @@ import contextlib
 import logging
 
 from starlette.responses import JSONResponse
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from mediation.http.auth import client_address
 from mediation.protocol import SUBPROTOCOL
@@ -67,6 +67,8 @@ async def _serve(ws: WebSocket, services: Services) -> None:
         writer = asyncio.create_task(conn.write_loop())
         while await _receive_one(ws, session):
             pass
+    except WebSocketDisconnect:
+        pass  # the peer left while we wrote to it (its welcome, its replay): nobody to tell
     except TimeoutError:
         await _close(ws, CloseCode.HELLO_TIMEOUT, "no hello in time")
     except HelloFailed as exc:
@@ -74,7 +76,8 @@ async def _serve(ws: WebSocket, services: Services) -> None:
             services.abuse.auth_failures.failed(client_address(ws))
         elif exc.code == ErrorCode.TOO_MANY_CONNECTIONS:
             services.metrics.refused.labels("per_person").inc()
-        await conn.send_now(Error(exc.code, str(exc)))
+        with contextlib.suppress(WebSocketDisconnect):
+            await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
         if session.joined is not None:
