@@ -21,6 +21,7 @@ from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
+from mediation.redis_broker import RedisBroker
 from mediation.revoking import Revocable, Revoker
 from mediation.secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
@@ -31,7 +32,6 @@ from rooms.broker import Broker, LocalBroker
 from rooms.floor import Floor
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
-from rooms.redis_broker import RedisBroker
 from rooms.workflow import Workflow
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
