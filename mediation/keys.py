@@ -2,7 +2,7 @@
 environment roll new keys out there, then run `mediation keys rewrap`.)"""
 
 from mediation.config import Settings
-from mediation.secrets import b64, new_key_id, read_key_file, write_key_file
+from mediation.server_secrets import b64, new_key_id, read_key_file, write_key_file
 from transcripts.keyring import new_key
 from transcripts.signing import new_signing_seed
 

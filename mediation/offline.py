@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from mediation import keys
 from mediation.config import Settings
-from mediation.secrets import Secrets, load_secrets
+from mediation.server_secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.transcript_html import render
 from transcripts import retention

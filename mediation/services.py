@@ -23,7 +23,7 @@ from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.redis_broker import RedisBroker
 from mediation.revoking import Revocable, Revoker
-from mediation.secrets import Secrets, load_secrets
+from mediation.server_secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules

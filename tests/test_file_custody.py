@@ -110,7 +110,7 @@ async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(serv
         assert response.status_code == 404
     with pytest.raises(Shredded):
         await server.services.store.room_cipher(room)
-    from mediation.secrets import load_secrets
+    from mediation.server_secrets import load_secrets
 
     for kek in load_secrets(server.settings).keyring.keks.values():  # no key opens a copy
         for sealed in kept.values():

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mediation import offline
-from mediation.secrets import load_secrets
+from mediation.server_secrets import load_secrets
 from rooms.lifecycle import State
 from tests.peers import Peer
 from transcripts.errors import Shredded, Tampered

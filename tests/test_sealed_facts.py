@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import Connection, insert, select, text, update
 
 from mediation import migrate, offline
-from mediation.secrets import load_secrets
+from mediation.server_secrets import load_secrets
 from rooms.lifecycle import State
 from tests.conftest import RunningServer
 from tests.peers import Peer

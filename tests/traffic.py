@@ -2,7 +2,7 @@
 
 import httpx
 
-from mediation.secrets import parse_master_keys
+from mediation.server_secrets import parse_master_keys
 from tests.resilient import ResilientClient
 from tests.server_process import API_KEY, MASTER_KEY
 from transcripts.database import Database
