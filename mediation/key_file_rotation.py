@@ -4,7 +4,7 @@
 
 from mediation.config import Settings
 from mediation.server_secrets import b64, new_key_id, read_key_file, write_key_file
-from transcripts.keyring import new_key
+from transcripts.key_encryption_keys import new_key
 from transcripts.signing import new_signing_seed
 
 

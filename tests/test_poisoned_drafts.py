@@ -23,7 +23,7 @@ from tests.peers import Peer
 from transcripts.database import Database
 from transcripts.errors import Refused, StoreUnavailable, TranscriptError
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.store import DraftLike, Record, TranscriptStore
 
 HUGE = 2**63  # one past what a 64-bit column holds

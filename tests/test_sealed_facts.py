@@ -24,7 +24,7 @@ from transcripts import chain
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Tampered
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.schema import rooms
 from transcripts.sealed_facts import open_facts
 

@@ -24,7 +24,7 @@ from transcripts import chain
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptError, UnknownRoom
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.numbers import MAX_SEQ
 from transcripts.schema import records, rooms
 from transcripts.sealed_facts import FactsSeals, seal_facts
