@@ -12,7 +12,7 @@ from mediation.http.auth import PLATFORM, require_api_key, require_staff, spend
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
 from mediation.http.params import read_query
-from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
+from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
 from transcripts import retention
 from transcripts.store import RoomRow
