@@ -39,7 +39,8 @@ from transcripts.errors import Shredded
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
-from transcripts.store import RoomRow, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import RoomRow
 from transcripts.uploads import Uploads
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from mediation.http.params import read_query
 from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
 from transcripts import retention
-from transcripts.store import RoomRow
+from transcripts.store_types import RoomRow
 
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
 MAX_TOKEN_TTL = 7 * 24 * 3600  # the longest a room token may be asked for
