@@ -10,9 +10,9 @@ from pathlib import Path
 from mediation import logs, migrate, offline
 from mediation.app import create_app
 from mediation.config import Settings
-from mediation.rooms_service import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
-from mediation.secrets import load_secrets
+from mediation.room_opening import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
 from mediation.server import DrainingServer
+from mediation.server_secrets import load_secrets
 from mediation.services import Services
 from mediation.workers import run_workers
 from rooms.visibility import Role

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from transcripts.database import Database
-from transcripts.keyring import Keyring
+from transcripts.key_encryption_keys import Keyring
 
 SCRIPTS = Path(__file__).parent / "migrations"
 

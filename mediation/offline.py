@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from mediation import keys
+from mediation import key_file_rotation
 from mediation.config import Settings
-from mediation.secrets import Secrets, load_secrets
+from mediation.server_secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.transcript_html import render
 from transcripts import retention
@@ -87,11 +87,11 @@ def verify_file(bundle: Path, public_key: Path, files_dir: Path | None = None) -
 async def rotate(settings: Settings, signing: bool) -> int:
     if signing:
         print(
-            f"signing key {keys.add_signing_key(settings)} is active; old exports still "
-            "verify with their own keys"
+            f"signing key {key_file_rotation.add_signing_key(settings)} is active; old exports "
+            "still verify with their own keys"
         )
         return 0
-    kek_id = keys.add_kek(settings)
+    kek_id = key_file_rotation.add_kek(settings)
     print(f"key-encryption key {kek_id} is active")
     return await rewrap(settings)
 
@@ -111,7 +111,7 @@ async def retire(settings: Settings, kek_id: str) -> int:
             f"{left} rooms still need {kek_id}: run `mediation keys rewrap` first", file=sys.stderr
         )
         return 1
-    keys.drop_kek(settings, kek_id)
+    key_file_rotation.drop_kek(settings, kek_id)
     print(f"{kek_id} retired: nothing stored can be read with it any more")
     return 0
 

@@ -8,7 +8,8 @@ data key, which also proves it was not altered on the way.
 import msgspec
 
 from rooms.ports import StoredMessage
-from transcripts.store import Record, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Record
 
 
 class _SealedRecord(msgspec.Struct, array_like=True):

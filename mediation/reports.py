@@ -19,7 +19,8 @@ from rooms.clocks import ANSWER, REPLY, UNCLAIMED
 from rooms.visibility import PARTIES, caucus_of
 from rooms.workflow import CsatBody, Facts, Workflow
 from transcripts.errors import TranscriptError
-from transcripts.store import RoomRow, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import RoomRow
 
 COLUMNS = (
     "room",

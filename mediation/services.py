@@ -21,8 +21,9 @@ from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
+from mediation.redis_broker import RedisBroker
 from mediation.revoking import Revocable, Revoker
-from mediation.secrets import Secrets, load_secrets
+from mediation.server_secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
@@ -31,7 +32,6 @@ from rooms.broker import Broker, LocalBroker
 from rooms.floor import Floor
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
-from rooms.redis_broker import RedisBroker
 from rooms.workflow import Workflow
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
@@ -39,7 +39,8 @@ from transcripts.errors import Shredded
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
-from transcripts.store import RoomRow, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import RoomRow
 from transcripts.uploads import Uploads
 
 log = logging.getLogger(__name__)

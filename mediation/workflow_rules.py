@@ -11,7 +11,7 @@ from rooms.errors import RoomError
 from rooms.ports import Draft
 from rooms.workflow import Room, Workflow
 from transcripts.errors import Refused
-from transcripts.store import Record
+from transcripts.store_types import Record
 
 
 class StoreRules:

@@ -1,8 +1,9 @@
 """The broker carries committed records and presence between server processes.
 
 One process needs none of that: `LocalBroker` keeps presence in memory and
-publishes nowhere. With Redis, `rooms.redis_broker.RedisBroker` does both
-across any number of processes. Either way a broker is best effort: the
+publishes nowhere. With Redis, `mediation.redis_broker.RedisBroker` (an
+adapter, outside this I/O-free package) does both across any number of
+processes. Either way a broker is best effort: the
 database stays the source of truth, and gaps are filled from it.
 """
 

@@ -11,7 +11,7 @@ from transcripts.attachments import OVERHEAD, Sealer, unseal
 from transcripts.content_types import detect
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Tampered
-from transcripts.keyring import new_key
+from transcripts.key_encryption_keys import new_key
 
 CHUNK = 1024
 KEY = new_key()

@@ -122,7 +122,7 @@ async def test_re_signing_with_another_key_fails(server):
 async def tamper(server, statement: str, **params):
     async with server.services.db.write() as conn:
         await conn.execute(text(statement), params)
-    server.services.store._ciphers.clear()  # as after a restart: nothing cached
+    server.services.store.keys.ciphers.clear()  # as after a restart: nothing cached
 
 
 async def refused(server, room) -> str:

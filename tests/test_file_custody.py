@@ -104,13 +104,13 @@ async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(serv
     await close_long_ago(server, room)
     assert await offline.apply_retention(server.settings, dry_run=False, older_than=30) == 0
     assert list(root.iterdir()) == []  # the blobs are gone too
-    server.services.store._ciphers.clear()  # other processes forget within CIPHER_TTL
+    server.services.store.keys.ciphers.clear()  # other processes forget within CIPHER_TTL
     for file_id in files:
         response = await download(server, room, token, file_id)
         assert response.status_code == 404
     with pytest.raises(Shredded):
         await server.services.store.room_cipher(room)
-    from mediation.secrets import load_secrets
+    from mediation.server_secrets import load_secrets
 
     for kek in load_secrets(server.settings).keyring.keks.values():  # no key opens a copy
         for sealed in kept.values():

@@ -10,7 +10,7 @@ from rooms.ports import Draft
 from transcripts.database import Database
 from transcripts.errors import RoomNotWritable, StoreUnavailable, UnknownRoom
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.schema import records
 from transcripts.store import TranscriptStore
 

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from mediation import offline
-from mediation.secrets import load_secrets
+from mediation.server_secrets import load_secrets
 from transcripts.errors import Tampered
-from transcripts.keyring import Keyring
+from transcripts.key_encryption_keys import Keyring
 from transcripts.schema import rooms
 from transcripts.signing import load_public_pem
 from transcripts.store import TranscriptStore

@@ -23,8 +23,9 @@ from tests.peers import Peer
 from transcripts.database import Database
 from transcripts.errors import Refused, StoreUnavailable, TranscriptError
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
-from transcripts.keyring import Keyring, new_key
-from transcripts.store import DraftLike, Record, TranscriptStore
+from transcripts.key_encryption_keys import Keyring, new_key
+from transcripts.store import TranscriptStore
+from transcripts.store_types import DraftLike, Record
 
 HUGE = 2**63  # one past what a 64-bit column holds
 POISON_EDIT = f'{{"target":{HUGE},"text":"boom"}}'

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mediation import offline
-from mediation.secrets import load_secrets
+from mediation.server_secrets import load_secrets
 from rooms.lifecycle import State
 from tests.peers import Peer
 from transcripts.errors import Shredded, Tampered
@@ -113,7 +113,7 @@ async def test_the_export_of_a_shredded_room_says_so_and_still_verifies(server):
 async def test_a_shredded_room_cannot_be_replayed(server):
     room = await closed_room(server, "T-replay-gone", days_ago=400)
     await offline.apply_retention(server.settings, dry_run=False, older_than=30)
-    server.services.store._ciphers.clear()  # other processes forget within CIPHER_TTL
+    server.services.store.keys.ciphers.clear()  # other processes forget within CIPHER_TTL
     peer = await Peer.connect(server.ws_url)
     refused = await peer.hello(await server.platform.token(room, "m-1", "moderator"))
     assert (refused["type"], refused["code"]) == ("error", "not_found")

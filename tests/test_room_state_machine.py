@@ -53,7 +53,7 @@ from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.export import export_bundle
 from transcripts.group_commit import GroupCommitter
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.signing import SigningKeys, new_signing_seed
 from transcripts.store import TranscriptStore
 from transcripts.verify import verify

@@ -16,7 +16,7 @@ from alembic import command
 from sqlalchemy import Connection, insert, select, text, update
 
 from mediation import migrate, offline
-from mediation.secrets import load_secrets
+from mediation.server_secrets import load_secrets
 from rooms.lifecycle import State
 from tests.conftest import RunningServer
 from tests.peers import Peer
@@ -24,7 +24,7 @@ from transcripts import chain
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Tampered
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.schema import rooms
 from transcripts.sealed_facts import open_facts
 

@@ -2,11 +2,12 @@
 
 import httpx
 
-from mediation.secrets import parse_master_keys
+from mediation.server_secrets import parse_master_keys
 from tests.resilient import ResilientClient
 from tests.server_process import API_KEY, MASTER_KEY
 from transcripts.database import Database
-from transcripts.store import Record, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Record
 
 WRITES = {
     "client": ("joint", "caucus:client"),

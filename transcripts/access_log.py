@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from transcripts.chain import GENESIS
 from transcripts.database import Database
 from transcripts.schema import access_log
-from transcripts.store import utc_timestamp
+from transcripts.store_types import utc_timestamp
 
 TAG = "mediation.access/1"
 RETRIES = 5

@@ -20,7 +20,7 @@ import msgspec
 
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Tampered
-from transcripts.keyring import NONCE_BYTES
+from transcripts.key_encryption_keys import NONCE_BYTES
 
 FILE, FILE_DELETED = "file", "file_deleted"  # the kinds of their transcript records
 TAG = "mediation.file/1"

@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from transcripts.errors import Tampered
-from transcripts.keyring import NONCE_BYTES
+from transcripts.key_encryption_keys import NONCE_BYTES
 
 
 class RoomCipher:

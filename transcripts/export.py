@@ -23,7 +23,8 @@ from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
-from transcripts.store import Record, RoomRow, TranscriptStore, header_of
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Record, RoomRow, header_of
 
 PAGE = 1000
 

@@ -32,7 +32,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from transcripts.errors import StoreUnavailable, TranscriptError
-from transcripts.store import DraftLike, Record, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import DraftLike, Record
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from transcripts.blobs import BlobStore
 from transcripts.content_types import Sniffer
 from transcripts.errors import Tampered, TooLarge
 from transcripts.schema import files, records, rooms
-from transcripts.store import Record, TranscriptStore
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Record
 
 log = logging.getLogger(__name__)
 

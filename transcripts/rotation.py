@@ -9,7 +9,7 @@ left under an old key (a room may be opened mid-pass).
 from sqlalchemy import func, select, update
 
 from transcripts.database import Database
-from transcripts.keyring import Keyring
+from transcripts.key_encryption_keys import Keyring
 from transcripts.schema import rooms
 
 PAGE = 500

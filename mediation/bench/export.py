@@ -54,7 +54,7 @@ from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, JOINT, NOTES, Rol
 from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.export import export_bundle
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.signing import SigningKeys, load_public_pem, new_signing_seed, public_pem
 from transcripts.store import TranscriptStore
 from transcripts.verify import verify

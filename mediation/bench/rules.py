@@ -23,8 +23,9 @@ from rooms.lifecycle import State
 from rooms.visibility import Role
 from rooms.workflow import Workflow
 from transcripts.database import Database
-from transcripts.keyring import Keyring, new_key
-from transcripts.store import Rules, TranscriptStore
+from transcripts.key_encryption_keys import Keyring, new_key
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Rules
 
 HELP = "the workflow rules' share of a commit: append_batch with and without them"
 

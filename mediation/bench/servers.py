@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediation.secrets import b64
+from mediation.server_secrets import b64
 
 SERVER_START_TIMEOUT = 30.0
 SERVER_STOP_TIMEOUT = 20.0

@@ -18,7 +18,7 @@ from rooms.errors import Forbidden
 from rooms.hub import admit
 from rooms.ports import Member
 from rooms.visibility import Role
-from transcripts.store import RoomRow
+from transcripts.store_types import RoomRow
 
 
 def services(request: Request) -> Services:

@@ -42,7 +42,7 @@ from transcripts.blobs import BlobMissing, BlobUnavailable
 from transcripts.errors import Shredded, Tampered, TranscriptError
 from transcripts.file_names import download_name
 from transcripts.locker import FileRow
-from transcripts.store import Record
+from transcripts.store_types import Record
 
 log = logging.getLogger(__name__)
 

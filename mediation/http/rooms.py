@@ -12,10 +12,10 @@ from mediation.http.auth import PLATFORM, require_api_key, require_staff, spend
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
 from mediation.http.params import read_query
-from mediation.rooms_service import BadRequest, RoomConflict, issue_token, open_room
+from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
 from transcripts import retention
-from transcripts.store import RoomRow
+from transcripts.store_types import RoomRow
 
 Name = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[\w.@:+-]+$")]
 MAX_TOKEN_TTL = 7 * 24 * 3600  # the longest a room token may be asked for

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from mediation.http.auth import PLATFORM, require_api_key, require_staff, services, spend
 from mediation.http.errors import ApiError, read_json
 from mediation.http.rooms import Name
-from mediation.rooms_service import AUDITOR_MAX_TTL, BadRequest, issue_token
+from mediation.room_opening import AUDITOR_MAX_TTL, BadRequest, issue_token
 from rooms.visibility import Role
 
 

@@ -21,7 +21,7 @@ from rooms.ports import Member
 from rooms.visibility import Role
 from rooms.workflow import Workflow, state_change
 from transcripts.errors import TranscriptError
-from transcripts.store import RoomRow
+from transcripts.store_types import RoomRow
 
 QUEUE_LIMIT = 200
 MAX_TIER = 2**31 - 1  # the column's range; tiers in use are small

@@ -10,18 +10,19 @@ sealed under each room's data key: the migration needs the keyring, which
 `mediation migrate` and the server's own start hand it. A shredded room's
 facts cannot be sealed any more: they are dropped, as its key was.
 """
+
 from typing import Any, Sequence, Union
 
 import sqlalchemy as sa
 from alembic import context, op
 
 from transcripts.envelope import RoomCipher
-from transcripts.keyring import Keyring
+from transcripts.key_encryption_keys import Keyring
 from transcripts.sealed_facts import open_facts, seal_facts
 
 # revision identifiers, used by Alembic.
-revision: str = '0007'
-down_revision: Union[str, Sequence[str], None] = '0006'
+revision: str = "0007"
+down_revision: Union[str, Sequence[str], None] = "0006"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
@@ -48,7 +49,9 @@ def _cipher(row: Any) -> RoomCipher:
 
 
 def _rows() -> list[Any]:
-    query = sa.select(rooms.c.id, rooms.c.kek_id, rooms.c.wrapped_key, rooms.c.workflow, rooms.c.sealed_facts)
+    query = sa.select(
+        rooms.c.id, rooms.c.kek_id, rooms.c.wrapped_key, rooms.c.workflow, rooms.c.sealed_facts
+    )
     return list(op.get_bind().execute(query).all())
 
 
@@ -59,8 +62,8 @@ def _write(room_id: str, workflow: dict[str, Any], sealed: bytes | None) -> None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('rooms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sealed_facts', sa.LargeBinary(), nullable=True))
+    with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sealed_facts", sa.LargeBinary(), nullable=True))
     for row in _rows():
         clear = dict(row.workflow or {})
         private = {name: clear.pop(name) for name in list(clear) if name not in CLEAR}
@@ -73,6 +76,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for row in _rows():
         if row.sealed_facts is not None and row.wrapped_key is not None:
-            _write(row.id, {**(row.workflow or {}), **open_facts(_cipher(row), row.sealed_facts)}, None)
-    with op.batch_alter_table('rooms', schema=None) as batch_op:
-        batch_op.drop_column('sealed_facts')
+            _write(
+                row.id, {**(row.workflow or {}), **open_facts(_cipher(row), row.sealed_facts)}, None
+            )
+    with op.batch_alter_table("rooms", schema=None) as batch_op:
+        batch_op.drop_column("sealed_facts")

@@ -1,9 +1,10 @@
-"""Key management on the key file: rotate, retire. (Deployments that set keys in the
-environment roll new keys out there, then run `mediation keys rewrap`.)"""
+"""Rotating keys in the key file on disk: add a KEK or a signing key, retire a KEK.
+(Deployments that set keys in the environment roll new keys out there, then run
+`mediation keys rewrap`.)"""
 
 from mediation.config import Settings
-from mediation.secrets import b64, new_key_id, read_key_file, write_key_file
-from transcripts.keyring import new_key
+from mediation.server_secrets import b64, new_key_id, read_key_file, write_key_file
+from transcripts.key_encryption_keys import new_key
 from transcripts.signing import new_signing_seed
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mediation.config import Settings
-from transcripts.keyring import Keyring, new_key
+from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.signing import SigningKeys, new_signing_seed
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Fan-out and presence between processes through Redis.
+"""Fan-out and presence between processes through Redis: the adapter behind
+`rooms.broker.Broker` (rooms/ holds the port and stays free of I/O libraries).
 
 - Each room is a pub/sub channel (sharded pub/sub on Redis 7+, so a Redis
   cluster spreads rooms over its shards). Records travel sealed: the codec

@@ -12,7 +12,7 @@ from rooms.hub import admit
 from rooms.lifecycle import State
 from rooms.ports import Member
 from rooms.visibility import Role
-from transcripts.store import RoomRow
+from transcripts.store_types import RoomRow
 
 PROVIDERS = (LOCAL,)
 

@@ -1,0 +1,167 @@
+"""What passes through the transcript store: drafts in, records and room rows out,
+the workflow rules' protocol, and the canonical header a record is hashed and sealed by.
+
+Shared by the room directory, the append transaction, the key cache and their callers.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol
+
+import msgspec
+from sqlalchemy import Row
+
+from transcripts import chain
+from transcripts.numbers import MAX_SEQ
+
+MESSAGE = "message"
+AMENDMENTS = ("edit", "retract")  # kinds whose body names a target message: {"target": seq}
+CLOSED = "closed"
+PRIORITIES = ("urgent", "high", "normal", "low")  # Zendesk's ticket priorities, most urgent first
+
+
+class DraftLike(Protocol):
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def sender_user(self) -> str: ...
+    @property
+    def sender_role(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class RuledRoom(Protocol):
+    """One room under the workflow's rules, for the length of one commit."""
+
+    @property
+    def state(self) -> str: ...
+
+    def apply(self, record: "Record") -> Sequence[DraftLike]:
+        """Check `record` (numbered, not yet stored) and take it into account: raise
+        Refused to keep it out; return records the server adds right after it."""
+        ...
+
+    def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What to write with the tip: the facts to seal under the room's data key, and
+        the room columns (`workflow`, the facts kept in clear, and the queue's)."""
+        ...
+
+
+class Rules(Protocol):
+    """The workflow's rules, supplied from above and applied inside every commit, on the
+    locked tip: racing claims, settlements and alarms are decided exactly once."""
+
+    def load(self, state: str, workflow: dict[str, Any]) -> RuledRoom:
+        """The room with its facts: those kept in clear and the sealed ones, opened."""
+        ...
+
+    def opened(self, state: str, ts: str) -> RuledRoom: ...
+
+
+class SealedFields(Protocol):
+    """A record as stored: header fields, chain hash and ciphertext."""
+
+    @property
+    def room_id(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sender_user(self) -> str: ...
+    @property
+    def sender_role(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def ts(self) -> str: ...
+    @property
+    def hash(self) -> bytes: ...
+    @property
+    def sealed(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    room_id: str
+    position: int
+    channel: str
+    seq: int
+    kind: str
+    sender_user: str
+    sender_role: str
+    client_id: str
+    body: str
+    ts: str
+    hash: bytes
+    sealed: bytes  # the ciphertext as stored: what may travel between processes
+    origin: str = ""
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    id: str
+    ticket_provider: str
+    ticket_id: str
+    client_user: str
+    freelancer_user: str
+    state: str
+    created_at: datetime
+    position: int
+    priority: str = "normal"
+    moderator: str | None = None
+    tier: int = 1
+    waiting_since: datetime | None = None
+    due_at: datetime | None = None
+    workflow: dict[str, Any] | None = None  # the facts: in clear and sealed, opened
+    shredded: bool = False  # its data key was destroyed under retention: nothing is readable
+
+
+def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
+    """The canonical header of a record, or of a stored row (same field names)."""
+    return chain.header(
+        record.room_id,
+        record.position,
+        record.channel,
+        record.seq,
+        record.kind,
+        record.sender_user,
+        record.sender_role,
+        record.client_id,
+        record.ts,
+    )
+
+
+class _Amendment(msgspec.Struct):
+    target: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+
+
+_decode_amendment = msgspec.json.Decoder(_Amendment).decode
+
+
+def amendment_target(body: str) -> int:
+    """The seq an edit or retraction names; ValueError unless it is one we could have given."""
+    try:
+        return _decode_amendment(body).target
+    except msgspec.DecodeError:
+        raise ValueError("an amendment names its target message by its seq") from None
+
+
+def utc_timestamp(at: datetime | None = None) -> str:
+    moment = at or datetime.now(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
