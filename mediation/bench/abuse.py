@@ -34,9 +34,9 @@ import sys
 import time
 from asyncio.subprocess import Process
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from websockets.asyncio.client import ClientConnection
 
@@ -101,7 +101,8 @@ class Abuse:
 
 
 async def abusers_started(abuse: Abuse, running: Sequence[str], seconds: float) -> Process:
-    """The abusers' process, once it says they are running."""
+    """The abusers' process, once it says they are running (or, first, opening the idle
+    sockets: then `ready` follows once they are held and the others run)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -116,7 +117,7 @@ async def abusers_started(abuse: Abuse, running: Sequence[str], seconds: float) 
             ready = await process.stdout.readline()
     except TimeoutError:
         ready = b""
-    if ready.strip() != b"ready":
+    if ready.strip() not in (b"ready", b"opening"):
         process.kill()
         await process.wait()
         raise RuntimeError("the abusers' process did not start")
@@ -180,27 +181,26 @@ async def sample_rss(pid: int, stop: asyncio.Event, peak: list[int]) -> None:
         await asyncio.sleep(SAMPLE_EVERY)
 
 
-async def phase(
-    name: str, bots: Sequence[Bot], abuse: Abuse, running: Sequence[str], seconds: float
-) -> Phase:
-    pid = abuse.server.process.pid
+async def window(
+    name: str, bots: Sequence[Bot], pid: int, until: Awaitable[object]
+) -> tuple[Phase, object]:
+    """The well-behaved rooms' latency, the server's CPU and peak RSS while `until` runs;
+    and what it returned."""
     recorder = Recorder()
     for bot in bots:
         bot.recorder = recorder
     stop = asyncio.Event()
     peak = [process_rss_bytes(pid)]
-    process = await abusers_started(abuse, running, seconds) if running else None
     sampler = asyncio.create_task(sample_rss(pid, stop, peak))
     cpu = process_cpu_seconds(pid)
     recorder.start = time.perf_counter()
-    await asyncio.sleep(seconds)
+    result = await until
     recorder.end = time.perf_counter()
     cpu = process_cpu_seconds(pid) - cpu
     stop.set()
-    outcomes = await abusers_stopped(process)
     await sampler
     acks, deliveries = recorder.ack_latencies, recorder.delivery_latencies
-    return Phase(
+    measured = Phase(
         name,
         percentile_ms(acks, 50),
         percentile_ms(acks, 99),
@@ -210,8 +210,32 @@ async def phase(
         sum(recorder.errors.values()),
         cpu / (recorder.end - recorder.start),
         peak[0],
-        outcomes,
+        {},
     )
+    return measured, result
+
+
+async def phase(
+    name: str, bots: Sequence[Bot], abuse: Abuse, running: Sequence[str], seconds: float
+) -> list[Phase]:
+    """One phase: the abusers in `running` for `seconds`. With the idle sockets, those are
+    opened first, in a window (and a row) of their own, `name` + ' (opening)': the phase
+    proper measures a server holding them, as the issue asks."""
+    pid = abuse.server.process.pid
+    process = await abusers_started(abuse, running, seconds) if running else None
+    rows = []
+    if process is not None and abusers.IDLE in running:
+        assert process.stdout is not None
+        opening, said = await window(
+            f"{name} (opening)", bots, pid, asyncio.wait_for(process.stdout.readline(), 60)
+        )
+        if said != b"ready\n":
+            raise RuntimeError("the abusers' process did not start")
+        rows.append(opening)
+    measured, _ = await window(name, bots, pid, asyncio.sleep(seconds))
+    outcomes = await abusers_stopped(process)
+    rows.append(replace(measured, abuse=outcomes))
+    return rows
 
 
 async def measure(
@@ -244,7 +268,7 @@ async def measure(
     phases = []
     for name, running in plan:
         log(f"[abuse] {name}: {seconds:g} s")
-        phases.append(await phase(name, bots, abuse, running, seconds))
+        phases.extend(await phase(name, bots, abuse, running, seconds))
         await asyncio.sleep(SETTLE)
     talking.set()
     await asyncio.sleep(1.0)

@@ -50,6 +50,7 @@ SOURCES = {
     "idle sockets": f"{IDLE_ADDRESSES[0]}..{IDLE_ADDRESSES[-1]}",
 }
 NAMES = tuple(SOURCES)
+IDLE = "idle sockets"
 
 Abuser = Callable[[asyncio.Event], Coroutine[Any, Any, Counter[str]]]
 
@@ -197,12 +198,13 @@ async def never_reads(port: int, token: str, stop: asyncio.Event) -> Counter[str
     return seen
 
 
-async def idle_sockets(url: str, stop: asyncio.Event) -> Counter[str]:
+async def idle_sockets(url: str, held: asyncio.Event | None, stop: asyncio.Event) -> Counter[str]:
     """2,000 sockets that connect and never say hello, 100 from each of 20 addresses (the
-    per-address cap), opened at `IDLE_PER_SECOND` at most and held until `stop`."""
+    per-address cap), opened at `IDLE_PER_SECOND` at most (then `held` is set) and held
+    until `stop`."""
     seen: Counter[str] = Counter()
     gate = asyncio.Semaphore(IDLE_CONCURRENCY)
-    held: list[ClientConnection] = []
+    sockets: list[ClientConnection] = []
     start = time.monotonic()
     sources = [a for _ in range(IDLE_PER_ADDRESS) for a in IDLE_ADDRESSES]  # round robin
 
@@ -212,43 +214,60 @@ async def idle_sockets(url: str, stop: asyncio.Event) -> Counter[str]:
             if stop.is_set():
                 return
             try:
-                held.append(await _open(url, source))
+                sockets.append(await _open(url, source))
                 seen["opened"] += 1
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 seen[_refusal(exc)] += 1
 
     await asyncio.gather(*(open_one(n, source) for n, source in enumerate(sources)))
     seen["ms to open them"] = round((time.monotonic() - start) * 1000)
+    if held is not None:
+        held.set()
     await stop.wait()
-    seen["closed by the server"] = sum(1 for ws in held if ws.close_code is not None)
-    await asyncio.gather(*(ws.close() for ws in held), return_exceptions=True)
+    seen["closed by the server"] = sum(1 for ws in sockets if ws.close_code is not None)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
     return seen
 
 
-def chosen(names: Sequence[str], url: str, port: int, tokens: Sequence[str]) -> dict[str, Abuser]:
+def chosen(
+    names: Sequence[str],
+    url: str,
+    port: int,
+    tokens: Sequence[str],
+    held: asyncio.Event | None = None,
+) -> dict[str, Abuser]:
     """The abusers named, against the server at `url` (`port`), with the abuse room's
-    client, freelancer and moderator tokens."""
+    client, freelancer and moderator tokens; `held` is set once the idle sockets are."""
     client, freelancer, _moderator = tokens
     every: dict[str, Abuser] = {
         "bad tokens": partial(bad_tokens, url),
         "send flood": partial(send_flood, url, client),
         "history flood": partial(history_flood, url, freelancer),
         "never reads": partial(never_reads, port, client),
-        "idle sockets": partial(idle_sockets, url),
+        IDLE: partial(idle_sockets, url, held),
     }
     return {name: every[name] for name in names}
 
 
 async def run(spec: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Run the abusers of `spec` until SIGTERM (or its `limit` in seconds), then each
-    one's outcome counts."""
+    one's outcome counts. Prints `ready` once they run; with the idle sockets, `opening`
+    before, while those are opened, and `ready` once they are held."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.call_later(spec["limit"], stop.set)  # bounded even if the bench is gone
-    abusers = chosen(spec["run"], spec["url"], spec["port"], spec["tokens"])
-    tasks = {name: asyncio.create_task(abuser(stop)) for name, abuser in abusers.items()}
+    held = asyncio.Event()
+    abusers = chosen(spec["run"], spec["url"], spec["port"], spec["tokens"], held)
+    tasks: dict[str, asyncio.Task[Counter[str]]] = {}
+    if IDLE in abusers:  # first the 2,000 sockets, then the others next to them
+        print("opening", flush=True)
+        tasks[IDLE] = asyncio.create_task(abusers.pop(IDLE)(stop))
+        waiting = asyncio.create_task(held.wait())
+        await asyncio.wait([tasks[IDLE], waiting], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+    tasks.update({name: asyncio.create_task(abuser(stop)) for name, abuser in abusers.items()})
     print("ready", flush=True)
     outcomes: dict[str, dict[str, int]] = {}
     for name, task in tasks.items():
@@ -262,7 +281,7 @@ async def run(spec: dict[str, Any]) -> dict[str, dict[str, int]]:
 def main(argv: Sequence[str]) -> None:
     """`python -m mediation.bench.abusers SPEC`: SPEC is JSON with `run` (abuser names),
     `url`, `port`, `tokens`, `limit` (seconds) and `cpus` (to pin to, or null). Prints
-    `ready` once they run, then their outcomes as one line of JSON."""
+    `ready` once they run (see `run`), then their outcomes as one line of JSON."""
     spec = json.loads(argv[0])
     os.nice(19)  # the well-behaved bots share this core: they come first
     if spec.get("cpus"):
