@@ -12,12 +12,30 @@ Here the server half-closes instead: the close frame, then FIN, while it
 goes on reading and dropping what the client still sends, until the client
 closes its side or `close_timeout` (uvicorn's, 10 s) passes. That is the
 closing handshake RFC 6455 §7.1.1 asks of a server.
+
+And a handshake refused with an HTTP response (403 foreign origin, 429
+throttled address, 503 too many sockets from here) is a handshake
+completed: uvicorn's sans-I/O protocol did not count it as one, and logged
+"ASGI callable returned without completing handshake." at ERROR for each
+refusal, three log lines in all per refused attempt. A thousand bad-token
+attempts filled the log with a thousand false errors, and the formatting
+was a fifth of what refusing them cost.
 """
 
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
 class LingeringSansIOProtocol(WebSocketsSansIOProtocol):
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if (
+            message["type"] == "websocket.http.response.body"
+            and not message.get("more_body", False)
+            and self.initial_response is not None
+        ):
+            self.handshake_complete = True  # answered: refused is done, not unfinished
+
     def data_received(self, data: bytes) -> None:
         if self.conn.parser_exc is not None:  # failed already: drop what still comes
             return

@@ -2,6 +2,7 @@
 Origin check on /ws (F10), throttled failed authentication and token minting (F4/F15)."""
 
 import json
+import logging
 from dataclasses import replace
 
 import httpx
@@ -11,6 +12,7 @@ from websockets.exceptions import InvalidStatus
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.files import bearer, pdf, upload
+from tests.log_capture import all_logs, server_side
 from tests.peers import Peer
 
 HOST = "https://market.example"
@@ -286,6 +288,27 @@ async def test_bad_room_and_staff_tokens_and_bad_hellos_count_too(strict: Runnin
     token = await strict.platform.token(room, "c-1", "client")
     made = await http.get(f"/api/rooms/{room}/export", headers={**address, **bearer(token)})
     assert made.status_code == 429
+
+
+async def test_a_refused_handshake_is_logged_as_refused_not_as_an_error(
+    strict: RunningServer,
+) -> None:
+    address = forwarded("203.0.113.10")
+    with all_logs() as capture:
+        capture.loudest()  # uvicorn set its own loggers as the server started
+        for n in range(5):
+            peer = await Peer.connect(strict.ws_url, additional_headers=address)
+            assert (await peer.hello(f"bad-{n}"))["code"] == "unauthorized"
+            await peer.close()
+        for _ in range(3):
+            with pytest.raises(InvalidStatus) as refused:
+                await Peer.connect(strict.ws_url, additional_headers=address)
+            assert refused.value.response.status_code == 429
+        with pytest.raises(InvalidStatus) as foreign:
+            await Peer.connect(strict.ws_url, origin="https://elsewhere.example")
+        assert foreign.value.response.status_code == 403
+    errors = [r.getMessage() for r in server_side(capture.records) if r.levelno >= logging.ERROR]
+    assert errors == []
 
 
 async def test_minting_and_joining_are_limited_per_caller(strict: RunningServer) -> None:

@@ -15,16 +15,28 @@ For each phase it prints the well-behaved rooms' ack and delivery latency
 (p50, p99), the p99 against the phase without abuse (the goal: within 2x),
 their errors, the server's CPU and peak RSS, and what each abuser got. Every
 loop is bounded; the run stops by itself.
+
+Processes, as in ../shared/perf: the server is pinned to one CPU, the bench
+(the well-behaved bots) to another; each phase's abusers run in a process of
+their own on the bench's CPU at nice 19, so the bots come first and the cost
+of opening thousands of client sockets lands on no one's event loop but the
+abusers'. The bots connect from 127.0.0.1, each abuser from another loopback
+address (`abusers.SOURCES`).
 """
 
 import argparse
 import asyncio
+import json
+import os
+import shutil
+import signal
 import sys
 import time
+from asyncio.subprocess import Process
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, replace
 
 from websockets.asyncio.client import ClientConnection
 
@@ -41,6 +53,7 @@ HELP = "a well-behaved room's latency next to bad tokens, floods, a stalled read
 SETTLE = 3.0  # seconds between phases, for the server to shed the last abuse
 SAMPLE_EVERY = 0.25  # seconds between RSS samples
 ABUSER_GRACE = 30.0  # seconds an abuser has to wind down once its phase ends
+ABUSER_START = 30.0  # seconds the abusers' process has to start
 HISTORY_SEED = 300  # messages in the abuse room, for the history pages
 DEFAULT_LIMITS = {"MEDIATION_RATE_PER_SECOND": "20", "MEDIATION_RATE_BURST": "60"}
 GOAL = 2.0
@@ -71,16 +84,64 @@ class Abuse:
     server: Server
     tokens: list[str]  # the abuse room's client, freelancer, moderator
 
-    def abusers(self) -> dict[str, abusers.Abuser]:
-        url, port = self.server.ws_url, self.server.port
-        client, freelancer, _moderator = self.tokens
-        return {
-            "bad tokens": partial(abusers.bad_tokens, url),
-            "send flood": partial(abusers.send_flood, url, client),
-            "history flood": partial(abusers.history_flood, url, freelancer),
-            "never reads": partial(abusers.never_reads, port, client),
-            "idle sockets": partial(abusers.idle_sockets, url),
-        }
+    cpu: int | None  # the one the abusers' process is pinned to
+
+    def spec(self, running: Sequence[str], seconds: float) -> str:
+        """What `python -m mediation.bench.abusers` is to run, as its argument."""
+        return json.dumps(
+            {
+                "run": list(running),
+                "url": self.server.ws_url,
+                "port": self.server.port,
+                "tokens": self.tokens,
+                "limit": seconds + ABUSER_START,
+                "cpus": None if self.cpu is None else [self.cpu],
+            }
+        )
+
+
+async def abusers_started(abuse: Abuse, running: Sequence[str], seconds: float) -> Process:
+    """The abusers' process, once it says they are running (or, first, opening the idle
+    sockets: then `ready` follows once they are held and the others run)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mediation.bench.abusers",
+        abuse.spec(running, seconds),
+        stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(ABUSER_START):
+            ready = await process.stdout.readline()
+    except TimeoutError:
+        ready = b""
+    if ready.strip() not in (b"ready", b"opening"):
+        process.kill()
+        await process.wait()
+        raise RuntimeError("the abusers' process did not start")
+    return process
+
+
+async def abusers_stopped(process: Process | None) -> dict[str, Counter[str]]:
+    """Stop the abusers, and what each of them got."""
+    if process is None:
+        return {}
+    assert process.stdout is not None
+    with suppress(ProcessLookupError):  # done already: all its attempts made
+        process.send_signal(signal.SIGTERM)
+    try:
+        async with asyncio.timeout(ABUSER_GRACE):
+            out = await process.stdout.read()
+    except TimeoutError:
+        process.kill()
+        out = b""
+    await process.wait()
+    if not out.strip():
+        return {"abusers": Counter({f"abusers' process failed ({process.returncode})": 1})}
+    got: dict[str, dict[str, int]] = json.loads(out)
+    return {name: Counter(seen) for name, seen in got.items()}
 
 
 def abuse_room(server: Server) -> tuple[str, list[str]]:
@@ -120,34 +181,26 @@ async def sample_rss(pid: int, stop: asyncio.Event, peak: list[int]) -> None:
         await asyncio.sleep(SAMPLE_EVERY)
 
 
-async def phase(
-    name: str, bots: Sequence[Bot], abuse: Abuse, running: Sequence[str], seconds: float
-) -> Phase:
-    pid = abuse.server.process.pid
+async def window(
+    name: str, bots: Sequence[Bot], pid: int, until: Awaitable[object]
+) -> tuple[Phase, object]:
+    """The well-behaved rooms' latency, the server's CPU and peak RSS while `until` runs;
+    and what it returned."""
     recorder = Recorder()
     for bot in bots:
         bot.recorder = recorder
     stop = asyncio.Event()
     peak = [process_rss_bytes(pid)]
     sampler = asyncio.create_task(sample_rss(pid, stop, peak))
-    chosen = {k: v for k, v in abuse.abusers().items() if k in running}
-    tasks = {k: asyncio.create_task(abuser(stop)) for k, abuser in chosen.items()}
     cpu = process_cpu_seconds(pid)
     recorder.start = time.perf_counter()
-    await asyncio.sleep(seconds)
+    result = await until
     recorder.end = time.perf_counter()
     cpu = process_cpu_seconds(pid) - cpu
     stop.set()
-    outcomes: dict[str, Counter[str]] = {}
-    for k, task in tasks.items():
-        try:
-            async with asyncio.timeout(ABUSER_GRACE):
-                outcomes[k] = await task
-        except (TimeoutError, OSError) as exc:
-            outcomes[k] = Counter({f"abuser failed ({exc.__class__.__name__})": 1})
     await sampler
     acks, deliveries = recorder.ack_latencies, recorder.delivery_latencies
-    return Phase(
+    measured = Phase(
         name,
         percentile_ms(acks, 50),
         percentile_ms(acks, 99),
@@ -157,16 +210,40 @@ async def phase(
         sum(recorder.errors.values()),
         cpu / (recorder.end - recorder.start),
         peak[0],
-        outcomes,
+        {},
     )
+    return measured, result
+
+
+async def phase(
+    name: str, bots: Sequence[Bot], abuse: Abuse, running: Sequence[str], seconds: float
+) -> list[Phase]:
+    """One phase: the abusers in `running` for `seconds`. With the idle sockets, those are
+    opened first, in a window (and a row) of their own, `name` + ' (opening)': the phase
+    proper measures a server holding them, as the issue asks."""
+    pid = abuse.server.process.pid
+    process = await abusers_started(abuse, running, seconds) if running else None
+    rows = []
+    if process is not None and abusers.IDLE in running:
+        assert process.stdout is not None
+        opening, said = await window(
+            f"{name} (opening)", bots, pid, asyncio.wait_for(process.stdout.readline(), 60)
+        )
+        if said != b"ready\n":
+            raise RuntimeError("the abusers' process did not start")
+        rows.append(opening)
+    measured, _ = await window(name, bots, pid, asyncio.sleep(seconds))
+    outcomes = await abusers_stopped(process)
+    rows.append(replace(measured, abuse=outcomes))
+    return rows
 
 
 async def measure(
-    server: Server, rooms: int, rate: float, seconds: float, warmup: float
+    server: Server, rooms: int, rate: float, seconds: float, warmup: float, cpu: int | None
 ) -> list[Phase]:
     seats = [seat for n in range(rooms) for seat in provision_room(server, n)]
     room, tokens = abuse_room(server)
-    abuse = Abuse(server, tokens)
+    abuse = Abuse(server, tokens, cpu)
 
     def moderator_token(user: str) -> str:
         token: str = server.post(f"/api/rooms/{room}/tokens", {"user": user, "role": "moderator"})[
@@ -185,13 +262,13 @@ async def measure(
     talking = asyncio.Event()
     senders = [asyncio.create_task(b.send_until(talking)) for b in bots]
     await asyncio.sleep(warmup)
-    names = list(abuse.abusers())
+    names = list(abusers.NAMES)
     plan: list[tuple[str, list[str]]] = [("no abuse", []), *((k, [k]) for k in names)]
     plan.append(("all together", names))
     phases = []
     for name, running in plan:
         log(f"[abuse] {name}: {seconds:g} s")
-        phases.append(await phase(name, bots, abuse, running, seconds))
+        phases.extend(await phase(name, bots, abuse, running, seconds))
         await asyncio.sleep(SETTLE)
     talking.set()
     await asyncio.sleep(1.0)
@@ -226,6 +303,15 @@ def report(phases: Sequence[Phase], rooms: int, rate: float, seconds: float) -> 
     return "\n".join(lines)
 
 
+def cpus() -> tuple[int | None, int | None]:
+    """The CPU for the server and the one for the load, as ../shared/perf pins them;
+    (None, None) with fewer than two CPUs, or without taskset."""
+    mine = sorted(os.sched_getaffinity(0))
+    if len(mine) < 2 or shutil.which("taskset") is None:
+        return None, None
+    return mine[0], mine[1]
+
+
 def main(argv: Sequence[str]) -> None:
     args = argparse.ArgumentParser(prog="python -m mediation.bench abuse", description=HELP)
     args.add_argument("--rooms", type=int, default=5, help="well-behaved rooms, 3 sockets each")
@@ -233,13 +319,19 @@ def main(argv: Sequence[str]) -> None:
     args.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     args.add_argument("--warmup", type=float, default=2.0)
     opts = args.parse_args(argv)
-    budget = 120 + 8 * (opts.seconds + SETTLE + ABUSER_GRACE)
-    with running_server({**shared_secrets(), **DEFAULT_LIMITS}) as server:
+    budget = 120 + 8 * (opts.seconds + SETTLE + ABUSER_START + ABUSER_GRACE)
+    server_cpu, load_cpu = cpus()
+    if load_cpu is not None:
+        os.sched_setaffinity(0, [load_cpu])  # before any thread: they inherit it
+    with running_server({**shared_secrets(), **DEFAULT_LIMITS}, server_cpu) as server:
         log(f"[abuse] server on port {server.port}; every phase bounded, {budget:.0f} s at most")
+        log(f"[abuse] server on CPU {server_cpu}, bots and abusers (nice 19) on CPU {load_cpu}")
 
         async def bounded() -> list[Phase]:
             async with asyncio.timeout(budget):
-                return await measure(server, opts.rooms, opts.rate, opts.seconds, opts.warmup)
+                return await measure(
+                    server, opts.rooms, opts.rate, opts.seconds, opts.warmup, load_cpu
+                )
 
         phases = run_async(bounded())
     print(report(phases, opts.rooms, opts.rate, opts.seconds))

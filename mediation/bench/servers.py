@@ -118,14 +118,17 @@ class Server:
 
 
 @contextmanager
-def running_server(settings: Mapping[str, str]) -> Iterator[Server]:
-    """A fresh `mediation serve` on a free port, with its own temp data dir; all removed after."""
+def running_server(settings: Mapping[str, str], cpu: int | None = None) -> Iterator[Server]:
+    """A fresh `mediation serve` on a free port, with its own temp data dir; all removed after.
+    With `cpu`, the server and all its threads are pinned to that CPU (taskset, which execs
+    it: the pid is the server's)."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     with tempfile.TemporaryDirectory(prefix="mediation-bench-") as tmp:
         data_dir, port = Path(tmp), free_port()
         log_path = data_dir / "server.log"
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "mediation", "serve"],
+            process = subprocess.Popen(  # noqa: S603 (our own module, pinned by taskset)
+                [*pin, sys.executable, "-m", "mediation", "serve"],
                 env=server_env(data_dir, {**settings, "PORT": str(port)}),
                 stdout=log,
                 stderr=subprocess.STDOUT,
