@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediation.bench.export import USERS, drafts
-from mediation.bench.loop import run_async
+from bench.export import USERS, drafts
+from bench.loop import run_async
 from mediation.migrate import upgrade
 from mediation.workflow_rules import StoreRules
 from rooms.lifecycle import State
@@ -73,7 +73,7 @@ async def compare(rooms: int, per_room: int, batches: int, rounds: int) -> dict[
 
 
 def main(argv: Sequence[str]) -> None:
-    args = argparse.ArgumentParser(prog="python -m mediation.bench rules", description=HELP)
+    args = argparse.ArgumentParser(prog="python -m bench rules", description=HELP)
     args.add_argument("--rooms", type=int, default=100)
     args.add_argument("--per-room", type=int, default=2, help="messages per room per batch")
     args.add_argument("--batches", type=int, default=50, help="batches per round")

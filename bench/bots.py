@@ -10,9 +10,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from mediation.bench.pacing import Pacing
-from mediation.bench.results import Recorder
-from mediation.bench.seats import CHANNELS, Seat
+from bench.pacing import Pacing
+from bench.results import Recorder
+from bench.seats import CHANNELS, Seat
 
 
 class Sender(msgspec.Struct):

@@ -1,4 +1,4 @@
-"""The command line: `python -m mediation.bench [commit|scale-out|export|rules] [options]`
+"""The command line: `python -m bench [commit|scale-out|export|rules] [options]`
 runs a scenario and prints its report."""
 
 import argparse
@@ -7,10 +7,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from mediation import bench
-from mediation.bench import abuse, commit, export, rules, scale_out
-from mediation.bench.report import headline, ratios, table
-from mediation.bench.scenario import Options, Scenario
+import bench
+from bench import abuse, commit, export, rules, scale_out
+from bench.report import headline, ratios, table
+from bench.scenario import Options, Scenario
 
 SCENARIOS: dict[str, Scenario] = {"commit": commit.SCENARIO, "scale-out": scale_out.SCENARIO}
 
@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--warmup", type=float, default=2.0, help="unmeasured lead-in")
     common.add_argument("--body-bytes", type=int, default=200, help="message body size")
     description = bench.__doc__.split("\n\n")[0] if bench.__doc__ else None
-    top = argparse.ArgumentParser(prog="python -m mediation.bench", description=description)
+    top = argparse.ArgumentParser(prog="python -m bench", description=description)
     scenarios = top.add_subparsers(dest="scenario", required=True)
     for name, scenario in SCENARIOS.items():
         sub = scenarios.add_parser(name, parents=[common], help=scenario.help)

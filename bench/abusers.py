@@ -1,7 +1,7 @@
-"""The abusive clients of `python -m mediation.bench abuse`, each bounded in count and
+"""The abusive clients of `python -m bench abuse`, each bounded in count and
 time: it stops when `stop` is set, and returns what happened to it, by outcome.
 
-They run in a process of their own (`python -m mediation.bench.abusers SPEC`, started
+They run in a process of their own (`python -m bench.abusers SPEC`, started
 and stopped by the bench for each phase), at the lowest priority, so that opening
 thousands of client sockets never stalls the well-behaved bots' event loop: what the
 bench measures is the server, not its own load generator. Each abuser connects from a
@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
-from mediation.bench.loop import run_async
+from bench.loop import run_async
 
 BAD_TOKEN_ATTEMPTS = 1000
 BAD_TOKEN_CONCURRENCY = 50
@@ -280,7 +280,7 @@ async def run(spec: dict[str, Any]) -> dict[str, dict[str, int]]:
 
 
 def main(argv: Sequence[str]) -> None:
-    """`python -m mediation.bench.abusers SPEC`: SPEC is JSON with `run` (abuser names),
+    """`python -m bench.abusers SPEC`: SPEC is JSON with `run` (abuser names),
     `url`, `port`, `tokens`, `limit` (seconds) and `cpus` (to pin to, or null). Prints
     `ready` once they run (see `run`), then their outcomes as one line of JSON."""
     spec = json.loads(argv[0])

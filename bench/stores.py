@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import redis
 
-from mediation.bench.loop import run_async
-from mediation.bench.servers import server_env
+from bench.loop import run_async
+from bench.servers import server_env
 
 SERVICE_TIMEOUT = 10.0  # one PostgreSQL or Redis admin call
 MIGRATE_TIMEOUT = 60.0

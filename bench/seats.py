@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from mediation.bench.servers import Server
+from bench.servers import Server
 
 ROLES = ("client", "freelancer", "moderator")
 CHANNELS: dict[str, tuple[str, ...]] = {

@@ -5,8 +5,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mediation.bench.seats import RECIPIENTS
-from mediation.bench.usage import Usage
+from bench.seats import RECIPIENTS
+from bench.usage import Usage
 
 
 @dataclass

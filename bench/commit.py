@@ -3,11 +3,11 @@ SQLite, each socket keeping at most `--window` sends unacknowledged."""
 
 import argparse
 
-from mediation.bench.load import run_mode
-from mediation.bench.pacing import WindowPacing
-from mediation.bench.results import Result
-from mediation.bench.scenario import Options, Scenario
-from mediation.bench.servers import running_servers, shared_secrets
+from bench.load import run_mode
+from bench.pacing import WindowPacing
+from bench.results import Result
+from bench.scenario import Options, Scenario
+from bench.servers import running_servers, shared_secrets
 
 MODES: dict[str, dict[str, str]] = {  # the server settings of each mode
     "per-message": {"MEDIATION_COMMIT_MAX_BATCH": "1"},

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
-from mediation.bench.servers import Server
+from bench.servers import Server
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -5,12 +5,12 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from mediation.bench.load import run_mode
-from mediation.bench.pacing import RatePacing
-from mediation.bench.results import Result
-from mediation.bench.scenario import Options, Scenario
-from mediation.bench.servers import Server, running_servers, shared_secrets
-from mediation.bench.stores import postgres_database, redis_prefix
+from bench.load import run_mode
+from bench.pacing import RatePacing
+from bench.results import Result
+from bench.scenario import Options, Scenario
+from bench.servers import Server, running_servers, shared_secrets
+from bench.stores import postgres_database, redis_prefix
 
 MODES: dict[str, tuple[int, bool]] = {  # processes, Redis
     "1-process": (1, False),

@@ -5,7 +5,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mediation.bench.results import Result
+from bench.results import Result
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ the candidate mode to the baseline."""
 
 from collections.abc import Callable, Sequence
 
-from mediation.bench.results import Result
-from mediation.bench.scenario import Options
+from bench.results import Result
+from bench.scenario import Options
 
 COLUMNS: dict[str, Callable[[Result], str]] = {  # header: cell
     "mode": lambda r: r.mode,

@@ -1,8 +1,8 @@
 """Benchmarks of the send path, each against real server subprocesses.
 
-    python -m mediation.bench [commit] [--rooms 100] [--seconds 10] [--window 4]
+    python -m bench [commit] [--rooms 100] [--seconds 10] [--window 4]
                               [--body-bytes 200] [--modes per-message group]
-    python -m mediation.bench scale-out [--rooms 100] [--seconds 10] [--rate 5]
+    python -m bench scale-out [--rooms 100] [--seconds 10] [--rate 5]
                               [--postgres URL] [--redis URL]
                               [--modes 1-process 1-process+redis 2-processes]
 

@@ -9,14 +9,14 @@ from contextlib import AbstractContextManager
 
 from websockets.asyncio.client import ClientConnection
 
-from mediation.bench.bots import Bot, join
-from mediation.bench.loop import run_async
-from mediation.bench.pacing import Pacing
-from mediation.bench.results import Recorder, Result
-from mediation.bench.scenario import Options
-from mediation.bench.seats import Seat, place, provision
-from mediation.bench.servers import Server
-from mediation.bench.usage import Usage
+from bench.bots import Bot, join
+from bench.loop import run_async
+from bench.pacing import Pacing
+from bench.results import Recorder, Result
+from bench.scenario import Options
+from bench.seats import Seat, place, provision
+from bench.servers import Server
+from bench.usage import Usage
 
 SETUP_TIMEOUT = 60.0  # rooms, tokens, 3 x rooms sockets joined
 DRAIN_TIMEOUT = 20.0  # for the acks still owed when sending stops

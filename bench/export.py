@@ -1,6 +1,6 @@
 """Scenario `export`: export and verify of one large room (issue 5).
 
-    python -m mediation.bench export [--messages 100000] [--baseline 10000]
+    python -m bench export [--messages 100000] [--baseline 10000]
                                      [--postgres URL] [--heap]
 
 For each size (`--baseline` first, then `--messages`) and each backend
@@ -10,7 +10,7 @@ database is migrated, one room is opened and filled through
 `TranscriptStore.append_batch` in batches of 500: bodies of 100-300 bytes,
 half in `joint`, a fifth in each caucus, a tenth in `notes`, each written by
 a role that may write there. Then two fresh subprocesses
-(`python -m mediation.bench.export --phase ...`) each do one thing:
+(`python -m bench.export --phase ...`) each do one thing:
 
 - `export`: `export_bundle` (prove the chain, then stream the bundle) into
   a file in the temporary directory;
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediation.bench.loop import run_async
+from bench.loop import run_async
 from mediation.migrate import upgrade
 from rooms.lifecycle import State
 from rooms.ports import Draft
@@ -150,8 +150,8 @@ def verify_phase(bundle: Path, public_key: Path, heap: bool) -> dict[str, Any]:
 
 
 def phase_main(argv: Sequence[str] | None = None) -> None:
-    """`python -m mediation.bench.export --phase ...`: one phase, its figures as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m mediation.bench.export")
+    """`python -m bench.export --phase ...`: one phase, its figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.export")
     parser.add_argument("--phase", choices=("export", "verify"), required=True)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--room", default="")
@@ -235,7 +235,7 @@ def database(backend: str, tmp: Path, admin_url: str) -> Iterator[tuple[str, boo
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp / 'bench.db'}", True  # the temp dir goes with it
         return
-    from mediation.bench.stores import postgres_database  # redis and asyncpg: parent only
+    from bench.stores import postgres_database  # redis and asyncpg: parent only
 
     with postgres_database(admin_url) as url:  # created, migrated, dropped
         yield url, False
@@ -274,7 +274,7 @@ def phase_timeout(messages: int) -> float:
 
 def run_phase(args: list[str], env: dict[str, str], timeout: float) -> dict[str, Any]:
     done = subprocess.run(  # noqa: S603 (our own module, arguments built here)
-        [sys.executable, "-m", "mediation.bench.export", *args],
+        [sys.executable, "-m", "bench.export", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -418,7 +418,7 @@ def ratios(rows: Sequence[Row], baseline: int, messages: int) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mediation.bench export", description=HELP)
+    parser = argparse.ArgumentParser(prog="python -m bench export", description=HELP)
     parser.add_argument("--messages", type=int, default=100_000, help="records in the room")
     parser.add_argument(
         "--baseline", type=int, default=10_000, help="a smaller room, run first (0: none)"

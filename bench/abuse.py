@@ -1,4 +1,4 @@
-"""`python -m mediation.bench abuse`: what abuse costs a well-behaved room.
+"""`python -m bench abuse`: what abuse costs a well-behaved room.
 
 One server (SQLite, the default send limits and connection limits, loopback
 only). `--rooms` well-behaved rooms hold a steady conversation throughout: 3
@@ -37,22 +37,24 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 
-from mediation.bench import abusers
-from mediation.bench.bots import Bot, join
-from mediation.bench.loop import run_async
-from mediation.bench.pacing import RatePacing
-from mediation.bench.results import Recorder, percentile_ms
-from mediation.bench.seats import Seat, provision_room
-from mediation.bench.servers import Server, running_server, shared_secrets
-from mediation.bench.usage import process_cpu_seconds, process_rss_bytes
+from bench import abusers
+from bench.bots import Bot, join
+from bench.loop import run_async
+from bench.pacing import RatePacing
+from bench.results import Recorder, percentile_ms
+from bench.seats import Seat, provision_room
+from bench.servers import Server, running_server, shared_secrets
+from bench.usage import process_cpu_seconds, process_rss_bytes
 
 HELP = "a well-behaved room's latency next to bad tokens, floods, a stalled reader, idle sockets"
 SETTLE = 3.0  # seconds between phases, for the server to shed the last abuse
 SAMPLE_EVERY = 0.25  # seconds between RSS samples
 ABUSER_GRACE = 30.0  # seconds an abuser has to wind down once its phase ends
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 ABUSER_START = 30.0  # seconds the abusers' process has to start
 HISTORY_SEED = 300  # messages in the abuse room, for the history pages
 DEFAULT_LIMITS = {"MEDIATION_RATE_PER_SECOND": "20", "MEDIATION_RATE_BURST": "60"}
@@ -87,7 +89,7 @@ class Abuse:
     cpu: int | None  # the one the abusers' process is pinned to
 
     def spec(self, running: Sequence[str], seconds: float) -> str:
-        """What `python -m mediation.bench.abusers` is to run, as its argument."""
+        """What `python -m bench.abusers` is to run, as its argument."""
         return json.dumps(
             {
                 "run": list(running),
@@ -106,8 +108,9 @@ async def abusers_started(abuse: Abuse, running: Sequence[str], seconds: float) 
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "mediation.bench.abusers",
+        "bench.abusers",
         abuse.spec(running, seconds),
+        cwd=ROOT,  # where `bench` is importable from: it is not installed with the product
         stdout=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
     )
@@ -313,7 +316,7 @@ def cpus() -> tuple[int | None, int | None]:
 
 
 def main(argv: Sequence[str]) -> None:
-    args = argparse.ArgumentParser(prog="python -m mediation.bench abuse", description=HELP)
+    args = argparse.ArgumentParser(prog="python -m bench abuse", description=HELP)
     args.add_argument("--rooms", type=int, default=5, help="well-behaved rooms, 3 sockets each")
     args.add_argument("--rate", type=float, default=2.0, help="msg/s per well-behaved socket")
     args.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
