@@ -12,7 +12,7 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
-from mediation import logs
+from mediation import gc_tuning, logs
 from mediation.abuse import Throttled
 from mediation.config import Settings
 from mediation.guard import Refused, Throttle, guarded_http
@@ -48,6 +48,7 @@ class DrainingServer(uvicorn.Server):
     def __init__(self, app: Starlette, settings: Settings) -> None:
         super().__init__(uvicorn_config(app, settings, self._refused, self._throttled))
         self.app = app
+        self.settings = settings
 
     def _throttled(self, address: str) -> Throttled | None:
         services: Services | None = getattr(self.app.state, "services", None)
@@ -57,6 +58,11 @@ class DrainingServer(uvicorn.Server):
         services: Services | None = getattr(self.app.state, "services", None)
         if services is not None:
             services.metrics.refused.labels(reason).inc()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # the lifespan started the services
+        if self.settings.gc_tuning and self.started:
+            gc_tuning.after_startup()  # the started app leaves the collector's walks
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
