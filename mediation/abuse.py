@@ -108,11 +108,18 @@ class AuthFailures:
     def __init__(self, buckets: Buckets) -> None:
         self._buckets = buckets
 
-    def check(self, address: str) -> None:
-        """Raise Throttled while `address` has spent its failures."""
+    def throttled(self, address: str) -> Throttled | None:
+        """How long `address` must wait, while it has spent its failures; else None."""
         waiting = self._buckets.wait(network_of(address))
         if waiting:
-            raise Throttled(waiting, "too many failed authentications from this address")
+            return Throttled(waiting, "too many failed authentications from this address")
+        return None
+
+    def check(self, address: str) -> None:
+        """Raise Throttled while `address` has spent its failures."""
+        refusal = self.throttled(address)
+        if refusal is not None:
+            raise refusal
 
     def failed(self, address: str) -> None:
         self._buckets.take(network_of(address))

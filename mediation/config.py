@@ -59,6 +59,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds to send a request's headers (slowloris)
     token_leeway: int = 30  # seconds of clock skew tolerated on a token's `exp`
     ws_compression: bool = False  # permessage-deflate: ~45 KiB of zlib state per socket
+    gc_tuning: bool = True  # freeze the started app out of GC walks, rarer full GCs
 
     @property
     def targets(self) -> Targets:
@@ -140,6 +141,7 @@ class Settings:
             header_timeout=float(get("HEADER_TIMEOUT", str(defaults.header_timeout))),
             token_leeway=int(get("TOKEN_LEEWAY", str(defaults.token_leeway))),
             ws_compression=get("WS_COMPRESSION", "0").lower() in ("1", "true", "yes", "on"),
+            gc_tuning=get("GC_TUNING", "1").lower() not in ("0", "false", "no", "off"),
             files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
             files_types=_list(get("FILES_TYPES")) or defaults.files_types,
             files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),

@@ -27,7 +27,7 @@ class Metrics:
         self.errors = Counter(
             "mediation_errors", "Error frames sent, by code", ["code"], registry=r
         )
-        self.refused = Counter(  # max_connections, per_ip, per_person, header_timeout
+        self.refused = Counter(  # max_connections, per_ip, per_person, header_timeout, throttled
             "mediation_connections_refused",
             "Connections refused or cut off for a limit, by reason",
             ["reason"],

@@ -12,14 +12,17 @@ import socket
 import uvicorn
 from starlette.applications import Starlette
 
-from mediation import logs
+from mediation import gc_tuning, logs
+from mediation.abuse import Throttled
 from mediation.config import Settings
-from mediation.guard import Refused, guarded_http
+from mediation.guard import Refused, Throttle, guarded_http
 from mediation.lingering import LingeringSansIOProtocol
 from mediation.services import Services
 
 
-def uvicorn_config(app: Starlette, settings: Settings, refused: Refused) -> uvicorn.Config:
+def uvicorn_config(
+    app: Starlette, settings: Settings, refused: Refused, throttle: Throttle
+) -> uvicorn.Config:
     logs.uvicorn_hygiene()
     return uvicorn.Config(
         app,
@@ -29,8 +32,9 @@ def uvicorn_config(app: Starlette, settings: Settings, refused: Refused) -> uvic
         # connections so that their close frame (1009: message too big) arrives
         ws=LingeringSansIOProtocol,
         loop="uvloop",
-        # httptools, with a deadline for headers and a cap on open connections
-        http=guarded_http(settings.header_timeout, settings.max_connections, refused),
+        # httptools, with a deadline for headers, a cap on open connections, and an
+        # early 429 for a throttled peer address
+        http=guarded_http(settings.header_timeout, settings.max_connections, refused, throttle),
         ws_max_size=settings.max_frame_bytes,
         ws_per_message_deflate=settings.ws_compression,
         proxy_headers=True,  # from FORWARDED_ALLOW_IPS only (uvicorn's default: 127.0.0.1)
@@ -42,13 +46,23 @@ def uvicorn_config(app: Starlette, settings: Settings, refused: Refused) -> uvic
 
 class DrainingServer(uvicorn.Server):
     def __init__(self, app: Starlette, settings: Settings) -> None:
-        super().__init__(uvicorn_config(app, settings, self._refused))
+        super().__init__(uvicorn_config(app, settings, self._refused, self._throttled))
         self.app = app
+        self.settings = settings
+
+    def _throttled(self, address: str) -> Throttled | None:
+        services: Services | None = getattr(self.app.state, "services", None)
+        return None if services is None else services.abuse.auth_failures.throttled(address)
 
     def _refused(self, reason: str) -> None:
         services: Services | None = getattr(self.app.state, "services", None)
         if services is not None:
             services.metrics.refused.labels(reason).inc()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # the lifespan started the services
+        if self.settings.gc_tuning and self.started:
+            gc_tuning.after_startup()  # the started app leaves the collector's walks
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:

@@ -84,6 +84,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         port=free_port(),
         rate_burst=10_000,
         rate_per_second=10_000.0,
+        gc_tuning=False,  # in-process servers: a freeze would pin earlier tests' garbage
     )
 
 

@@ -9,6 +9,7 @@ counted by reason in `mediation_connections_refused`.
 
 import asyncio
 import dataclasses
+import json
 import socket
 import time
 
@@ -140,3 +141,47 @@ async def test_a_person_holds_at_most_the_cap_of_sockets_in_a_room(
     again = await Peer.connect(server.ws_url)
     assert (await again.hello(token))["type"] == "welcome"
     assert await refusals(server, "per_person") == 1
+
+
+def raw_from(address: str, port: int) -> socket.socket:
+    """A plain TCP connection from a loopback address of its own (127.0.0.0/8 is all ours)."""
+    sock = socket.create_connection(("127.0.0.1", port), source_address=(address, 0))
+    sock.settimeout(10)
+    return sock
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # no database involved
+async def test_a_throttled_address_is_refused_429_before_its_request_is_parsed(
+    start_server: ServerFactory, bounded: Settings
+) -> None:
+    server = await start_server(
+        dataclasses.replace(bounded, auth_failure_burst=3, auth_failure_per_second=0.01)
+    )
+    guesser = httpx.AsyncHTTPTransport(local_address="127.0.0.2")  # not a trusted proxy
+    async with httpx.AsyncClient(base_url=server.base_url, transport=guesser) as http:
+        for n in range(3):
+            wrong = await http.get("/api/queue", headers={"authorization": f"Bearer bad-{n}"})
+            assert wrong.status_code == 401
+    sock = raw_from("127.0.0.2", server.settings.port)
+    sock.sendall(b"GET /ws HTTP/1.1\r\n")  # a request line, never finished: nothing parsed
+    answer = await asyncio.to_thread(read_until_closed, sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().lower().split("\r\n")[1:])
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert int(headers["retry-after"]) >= 1
+    error = json.loads(body)["error"]
+    assert (error["code"], error["retry_after_ms"] > 0) == ("rate_limited", True)
+    assert await refusals(server, "throttled") == 1
+    # another address is served, and so is the trusted proxy (127.0.0.1) that forwards
+    # for the guesser: there the app refuses it, after the headers, with the same 429
+    neighbour = raw_from("127.0.0.3", server.settings.port)
+    neighbour.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await asyncio.to_thread(one_answer, neighbour)).startswith(b"HTTP/1.1 200 ")
+    async with httpx.AsyncClient(base_url=server.base_url) as proxy:
+        forwarded = {"x-forwarded-for": "127.0.0.2", **server.platform.auth}
+        refused = await proxy.get("/api/queue", headers=forwarded)
+        assert refused.status_code == 429
+        assert (await proxy.get("/api/queue", headers=server.platform.auth)).status_code == 200
+    assert await refusals(server, "throttled") == 1
