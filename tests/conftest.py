@@ -7,7 +7,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
@@ -15,7 +14,7 @@ from mediation.app import create_app
 from mediation.config import Settings
 from mediation.server import DrainingServer
 from mediation.services import Services
-from tests.databases import PostgresDatabases, sqlite_url, unavailable
+from tests.databases import PostgresDatabases, fresh_database
 from tests.peers import Peer, Platform
 
 
@@ -65,15 +64,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def database_url(
     backend: str, tmp_path: Path, postgres: PostgresDatabases
 ) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    try:
-        url = await postgres.create()
-    except (OSError, asyncpg.PostgresError) as exc:
-        unavailable("PostgreSQL", exc)
+    url = await fresh_database(backend, tmp_path, postgres)
     yield url
-    await postgres.drop(url)
+    if backend == "postgresql":
+        await postgres.drop(url)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ each other's rooms and the shared server is left as it was found.
 import os
 import secrets
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -18,7 +19,7 @@ from transcripts.database import Database
 ADMIN_URL = os.environ.get("MEDIATION_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def unavailable(what: str, why: Exception) -> None:
+def unavailable(what: str, why: Exception) -> NoReturn:
     """Skip on a developer's machine without the service; fail in CI, where it must be."""
     message = f"{what} is not reachable ({why.__class__.__name__}: {why})"
     if os.environ.get("CI") == "true":
@@ -73,3 +74,14 @@ class PostgresDatabases:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite+aiosqlite:///{directory / 'mediation.db'}"
+
+
+async def fresh_database(backend: str, directory: Path, postgres: PostgresDatabases) -> str:
+    """A new, migrated database of `backend` ("sqlite": in `directory`; "postgresql": a new
+    database, skipped without PostgreSQL, failed under CI), as a SQLAlchemy URL."""
+    if backend == "sqlite":
+        return sqlite_url(directory)
+    try:
+        return await postgres.create()
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL", exc)

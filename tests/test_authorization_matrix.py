@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from joserfc import jwt
@@ -51,7 +50,7 @@ from tests.authz_matrix import (
     cells,
 )
 from tests.conftest import RunningServer, free_port, serving
-from tests.databases import PostgresDatabases, sqlite_url, unavailable
+from tests.databases import PostgresDatabases, fresh_database
 from tests.files import bearer, named, pdf
 from tests.peers import Peer
 
@@ -262,13 +261,7 @@ async def world(
     postgres: PostgresDatabases,
 ) -> AsyncIterator[World]:
     data_dir: Path = tmp_path_factory.mktemp(f"matrix-{request.param}")
-    if request.param == "sqlite":
-        url = sqlite_url(data_dir)
-    else:
-        try:
-            url = await postgres.create()
-        except (OSError, asyncpg.PostgresError) as exc:
-            unavailable("PostgreSQL", exc)
+    url = await fresh_database(request.param, data_dir, postgres)
     settings = generous(
         Settings(data_dir=data_dir, database_url=url, port=free_port()), **LIMITS_OFF
     )

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import websockets
@@ -28,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from tests.conftest import free_port
-from tests.databases import PostgresDatabases, sqlite_url, unavailable
+from tests.databases import PostgresDatabases, fresh_database
 from tests.fuzzing import SocketInput, Vocabulary, http_input, socket_input
 from tests.server_process import API_KEY, ServerProcess
 
@@ -334,13 +333,7 @@ async def run(
 ) -> AsyncIterator[Run]:
     backend, extreme_integers = request.param
     data_dir = tmp_path_factory.mktemp(f"fuzz-{backend}")
-    if backend == "sqlite":
-        url = sqlite_url(data_dir)
-    else:
-        try:
-            url = await postgres.create()
-        except (OSError, asyncpg.PostgresError) as exc:
-            unavailable("PostgreSQL", exc)
+    url = await fresh_database(backend, data_dir, postgres)
     async with deployed(data_dir, url) as deployment:
         yield await fuzz(deployment, extreme_integers)
 
