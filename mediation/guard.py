@@ -32,33 +32,24 @@ Refused = Callable[[str], None]  # counts one refusal, by reason
 Throttle = Callable[[str], Throttled | None]  # a peer address's refusal, while throttled
 
 
-def _answer(status: str, code: str, message: str) -> bytes:
-    body = f'{{"error":{{"code":"{code}","message":"{message}"}}}}'.encode()
-    head = (
-        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
+def _answer(status: str, error: dict[str, object], *headers: str) -> bytes:
+    """A whole HTTP response with our JSON error body, after which the connection closes."""
+    body = json.dumps({"error": error}, separators=(",", ":")).encode()
+    head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+    head += "".join(f"{header}\r\n" for header in headers)
+    head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     return head.encode() + body
 
 
 def too_many(refusal: Throttled) -> bytes:
     """429 in our error shape (mediation.http.errors.too_many), with Retry-After."""
-    body = json.dumps(
-        {
-            "error": {
-                "code": "rate_limited",
-                "message": str(refusal),
-                "retry_after_ms": refusal.retry_after_ms,
-            }
-        },
-        separators=(",", ":"),
-    ).encode()
-    head = (
-        f"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
-        f"retry-after: {max(1, math.ceil(refusal.retry_after))}\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + body
+    error = {
+        "code": "rate_limited",
+        "message": str(refusal),
+        "retry_after_ms": refusal.retry_after_ms,
+    }
+    retry_after = f"retry-after: {max(1, math.ceil(refusal.retry_after))}"
+    return _answer("429 Too Many Requests", error, retry_after)
 
 
 @lru_cache(maxsize=8)
@@ -67,8 +58,13 @@ def _trusted(hosts: str | tuple[str, ...]) -> _TrustedHosts:
     return _TrustedHosts(hosts if isinstance(hosts, str) else list(hosts))
 
 
-TOO_MANY = _answer("503 Service Unavailable", "unavailable", "too many connections: retry later")
-TOO_SLOW = _answer("408 Request Timeout", "invalid", "the request headers came too slowly")
+TOO_MANY = _answer(
+    "503 Service Unavailable",
+    {"code": "unavailable", "message": "too many connections: retry later"},
+)
+TOO_SLOW = _answer(
+    "408 Request Timeout", {"code": "invalid", "message": "the request headers came too slowly"}
+)
 
 
 class GuardedHttp(HttpToolsProtocol):
