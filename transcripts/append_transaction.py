@@ -1,62 +1,45 @@
 """The append transaction: a batch of drafts committed at once (see `group_commit`).
 
-It locks the tips of the rooms involved (in id order), finds drafts already stored
-under their idempotency keys, checks amendments' targets, numbers each record under
-the workflow's rules, seals and chains it, inserts the batch and moves the tips.
-Numbers are assigned inside that transaction, so `seq` and `position` stay gapless
-with any number of writers on any number of machines.
+It locks the tips of the rooms involved (in id order), reads the drafts already
+stored under their idempotency keys and the messages amendments name, lets
+`batch_numbering` decide every record (rules, numbers, chain, seal), inserts
+them and moves the tips. Numbers are assigned inside that transaction, so `seq`
+and `position` stay gapless with any number of writers on any number of machines.
+
+Two shells around the same decisions: on SQLite the whole transaction is one
+function on the writer's thread (`sqlite_writer`, plain `sqlite3`, statements
+prepared once); on PostgreSQL it runs on the async engine, rows locked FOR UPDATE.
 """
 
 import functools
-import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import TextualSelect, bindparam, insert, select, text, update
+from sqlalchemy import TextualSelect, bindparam, insert, select, text, tuple_, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from transcripts import chain
-from transcripts.database import Database
-from transcripts.errors import Refused, RoomNotWritable, TranscriptError, UnknownRoom
-from transcripts.key_cache import KEY_COLUMNS, KeyCache
-from transcripts.schema import records, rooms
-from transcripts.store_types import (
-    AMENDMENTS,
-    CLOSED,
-    MESSAGE,
-    DraftLike,
-    Record,
-    RuledRoom,
-    Rules,
-    amendment_target,
-    header_of,
-    utc_timestamp,
+from transcripts.batch_numbering import (
+    TIP_COLUMNS,
+    Numbered,
+    Numbering,
+    Target,
+    TargetKey,
+    TipRow,
+    idempotency_keys,
+    target_keys,
 )
+from transcripts.database import Database
+from transcripts.errors import TranscriptError
+from transcripts.key_cache import KeyCache
+from transcripts.schema import records, rooms
+from transcripts.store_types import DraftLike, Record, Rules
 
-log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _Tip:
-    position: int
-    chain_head: bytes
-    heads: dict[str, int]
-    state: str
-    ruled: RuledRoom | None
-
-
-@functools.lru_cache(maxsize=16)
-def _lookup(size: int) -> TextualSelect:
-    """Records matching `size` (room, sender, client id) keys bound as k{i}_0..2."""
-    wanted = ", ".join(f"(:k{i}_0, :k{i}_1, :k{i}_2)" for i in range(size))
-    columns = ", ".join(f"records.{c.name}" for c in records.c)
-    # Only our own column names and placeholders go into the text: the values are bound.
-    sql = f"WITH wanted (room_id, sender_user, client_id) AS (VALUES {wanted}) "
-    sql += f"SELECT {columns} FROM records JOIN wanted ON records.room_id = wanted.room_id"  # noqa: S608
-    sql += " AND records.sender_user = wanted.sender_user AND records.client_id = wanted.client_id"
-    return text(sql).columns(*records.c)
+NumberingOf = Callable[[Sequence[TipRow], Sequence[Any], Mapping[TargetKey, Target]], Numbering]
+Appended = tuple[list[Record | TranscriptError], list[Record]]
+RECORD_COLUMNS = tuple(c.name for c in records.c)
 
 
 class Appender:
@@ -64,202 +47,178 @@ class Appender:
         self.db = db
         self._keys = keys
         self._rules = rules  # the workflow's, checked inside the commit; None: none
+        self._sqlite = None if db.appender is None else SqliteAppends(db.writer.dialect)
 
     async def reachable(self) -> bool:
         """Whether the database answers a write transaction at all: after a failed commit,
         tells a storage outage from one record's own fault."""
         try:
-            async with self.db.write() as conn:
-                await conn.execute(select(1))
+            if self.db.appender is not None:
+                await self.db.appender.transaction(lambda conn: conn.execute("SELECT 1"))
+            else:
+                async with self.db.write() as conn:
+                    await conn.execute(select(1))
         except Exception:
             return False
         return True
 
-    async def append_batch(
-        self, drafts: Sequence[DraftLike]
-    ) -> tuple[list[Record | TranscriptError], list[Record]]:
+    async def append_batch(self, drafts: Sequence[DraftLike]) -> Appended:
         """Commit `drafts` in one transaction. Returns a result (or refusal) per draft, in
         order, and every record stored, in commit order (with the rules' follow-ups)."""
-        results: list[Record | TranscriptError] = []
-        async with self.db.write() as conn:
-            tips = await self._lock_tips(conn, sorted({d.room_id for d in drafts}))
-            known = await self._stored(conn, drafts)
-            fresh: list[Record] = []
-            for draft in drafts:
-                result = known.get((draft.room_id, draft.sender_user, draft.client_id))
-                if result is not None:
-                    results.append(replace(result, origin=draft.origin, duplicate=True))
-                    continue
-                refusal = (  # only amendments need a look at their target
-                    await self._check_target(conn, draft) if draft.kind in AMENDMENTS else None
-                )
-                outcome = refusal or await self._number(tips, draft)
-                if isinstance(outcome, TranscriptError):
-                    results.append(outcome)
-                    continue
-                known[(draft.room_id, draft.sender_user, draft.client_id)] = outcome[0]
-                fresh.extend(outcome)
-                results.append(outcome[0])
-            if fresh:
-                await self._insert(conn, fresh, tips)
-        return results, fresh
+        if self.db.appender is not None and self._sqlite is not None:
+            sql = self._sqlite
+            numbered = await self.db.appender.transaction(
+                lambda conn: sql.append(conn, drafts, self._numbering)
+            )
+        else:
+            async with self.db.write() as conn:
+                numbered = await self._append_async(conn, drafts)
+        return numbered.results, numbered.fresh
 
-    async def _check_target(
-        self, conn: AsyncConnection, draft: DraftLike
-    ) -> TranscriptError | None:
-        """An edit or retraction must name a message of its own sender in the same channel."""
-        try:
-            target = amendment_target(draft.body)
-        except ValueError as exc:  # the protocol bounds it too: this is a caller's bug
-            return Refused("invalid", str(exc))
-        row = (
+    def _numbering(
+        self,
+        tips: Sequence[TipRow],
+        stored: Sequence[Any],
+        targets: Mapping[TargetKey, Target],
+    ) -> Numbering:
+        return Numbering(self._keys, self._rules, tips, stored, targets)
+
+    async def _append_async(self, conn: AsyncConnection, drafts: Sequence[DraftLike]) -> Numbered:
+        room_ids = sorted({d.room_id for d in drafts})
+        locked = select(*(rooms.c[name] for name in TIP_COLUMNS)).where(rooms.c.id.in_(room_ids))
+        locked = locked.order_by(rooms.c.id).with_for_update()
+        tips = [TipRow(*row) for row in await conn.execute(locked)]
+        keys = idempotency_keys(drafts)
+        stored = (await conn.execute(_lookup(_padded_size(len(keys))), _key_params(keys))).all()
+        targets: dict[TargetKey, Target] = {}
+        wanted = target_keys(drafts)
+        if wanted:
+            r = records.c
+            query = select(r.room_id, r.channel, r.seq, r.sender_user, r.kind).where(
+                tuple_(r.room_id, r.channel, r.seq).in_(wanted)
+            )
+            for row in await conn.execute(query):
+                targets[(row.room_id, row.channel, row.seq)] = (row.sender_user, row.kind)
+        numbered = self._numbering(tips, stored, targets).run(drafts)
+        if numbered.fresh:
+            await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
+            columns = numbered.moved[0].keys() - {"id"}
             await conn.execute(
-                select(records.c.sender_user, records.c.kind).where(
-                    records.c.room_id == draft.room_id,
-                    records.c.channel == draft.channel,
-                    records.c.seq == target,
-                )
+                update(rooms)
+                .where(rooms.c.id == bindparam("b_id"))
+                .values({name: bindparam("b_" + name) for name in columns}),
+                [{"b_" + name: value for name, value in row.items()} for row in numbered.moved],
             )
-        ).first()
-        if row is None or row.kind != MESSAGE:
-            return Refused("invalid", f"no message #{target} in {draft.channel} to {draft.kind}")
-        if row.sender_user != draft.sender_user:
-            return Refused("forbidden", f"only its sender may {draft.kind} message #{target}")
-        return None
+        return numbered
 
-    async def _number(
-        self, tips: dict[str, _Tip], draft: DraftLike
-    ) -> list[Record] | TranscriptError:
-        """Give `draft` its numbers, chain link and ciphertext, once the rules allow it;
-        then the same for the records the rules add after it."""
-        tip = tips.get(draft.room_id)
-        if tip is None:
-            return UnknownRoom(f"no room {draft.room_id}")
-        if tip.state == CLOSED:
-            return RoomNotWritable(f"room {draft.room_id} is closed")
-        record = Record(
-            draft.room_id,
-            tip.position + 1,
-            draft.channel,
-            tip.heads.get(draft.channel, 0) + 1,
-            draft.kind,
-            draft.sender_user,
-            draft.sender_role,
-            draft.client_id,
-            draft.body,
-            utc_timestamp(),
-            b"",
-            b"",
-            draft.origin,
-        )
-        follow_ups: Sequence[DraftLike] = ()
-        if tip.ruled is not None:
-            try:
-                follow_ups = tip.ruled.apply(record)
-            except Refused as refusal:
-                return refusal
-            tip.state = tip.ruled.state
-        tip.position, tip.heads[record.channel] = record.position, record.seq
-        head, body = header_of(record), draft.body.encode()
-        tip.chain_head = chain.link(tip.chain_head, head, body)
-        cipher = await self._keys.cipher(draft.room_id)
-        stored = [replace(record, hash=tip.chain_head, sealed=cipher.seal(body, head))]
-        for follow_up in follow_ups:
-            outcome = await self._number(tips, follow_up)
-            if isinstance(outcome, TranscriptError):  # the rules vouched for it: a bug
-                log.error("follow-up %s refused: %s", follow_up.kind, outcome)
-                continue
-            stored.extend(outcome)
-        return stored
 
-    async def _insert(
-        self, conn: AsyncConnection, fresh: list[Record], tips: dict[str, _Tip]
-    ) -> None:
-        rows = [
-            {
-                "room_id": r.room_id,
-                "position": r.position,
-                "channel": r.channel,
-                "seq": r.seq,
-                "kind": r.kind,
-                "sender_user": r.sender_user,
-                "sender_role": r.sender_role,
-                "client_id": r.client_id,
-                "ts": r.ts,
-                "sealed": r.sealed,
-                "hash": r.hash,
-            }
-            for r in fresh
-        ]
-        await conn.execute(insert(records), rows)
-        room_ids = sorted({r.room_id for r in fresh})
-        moved = [await self._tip_columns(room_id, tips[room_id]) for room_id in room_ids]
-        columns = moved[0].keys() - {"id"}
-        await conn.execute(
-            update(rooms)
-            .where(rooms.c.id == bindparam("b_id"))
-            .values({name: bindparam("b_" + name) for name in columns}),
-            [{"b_" + name: value for name, value in row.items()} for row in moved],
-        )
+def _record_row(r: Record) -> dict[str, Any]:
+    return {name: getattr(r, name) for name in RECORD_COLUMNS}
 
-    async def _tip_columns(self, room_id: str, tip: _Tip) -> dict[str, Any]:
-        """What a commit writes back to a room's row: the tip, and the workflow's columns
-        with its facts sealed (once per room per batch)."""
-        columns: dict[str, Any] = {
-            "id": room_id,
-            "position": tip.position,
-            "chain_head": tip.chain_head,
-            "heads": tip.heads,
-            "state": tip.state,
-            "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
-        }
-        if tip.ruled is not None:
-            private, ruled = tip.ruled.columns()
-            columns |= ruled
-            columns["sealed_facts"] = await self._keys.seal_facts(room_id, private)
-        return columns
 
-    async def _lock_tips(self, conn: AsyncConnection, room_ids: list[str]) -> dict[str, _Tip]:
-        query = (
-            select(
-                rooms.c.id,
-                rooms.c.position,
-                rooms.c.chain_head,
-                rooms.c.heads,
-                rooms.c.state,
-                rooms.c.workflow,
-                *KEY_COLUMNS,
+def _padded_size(count: int) -> int:
+    return 1 << (count - 1).bit_length()
+
+
+def _key_params(keys: list[tuple[str, str, str]]) -> dict[str, str]:
+    """The keys bound as k{i}_0..2, padded to a power of two (a repeated key matches
+    nothing new), so a handful of statement shapes are compiled once."""
+    keys = keys + [keys[-1]] * (_padded_size(len(keys)) - len(keys))
+    return {f"k{i}_{n}": v for i, key in enumerate(keys) for n, v in enumerate(key)}
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup(size: int) -> TextualSelect:
+    """Records matching `size` (room, sender, client id) keys bound as k{i}_0..2.
+
+    The keys are joined as a VALUES list: PostgreSQL then probes the unique
+    (room, sender, client_id) index once per key, where a row-value IN scans
+    (and gets slower as rooms grow). SQLAlchemy's `values()` recompiles its rows
+    on every call, which cost more than the rest of the commit: hence text.
+    """
+    wanted = ", ".join(f"(:k{i}_0, :k{i}_1, :k{i}_2)" for i in range(size))
+    columns = ", ".join(f"records.{name}" for name in RECORD_COLUMNS)
+    # Only our own column names and placeholders go into the text: the values are bound.
+    sql = f"WITH wanted (room_id, sender_user, client_id) AS (VALUES {wanted}) "
+    sql += f"SELECT {columns} FROM records JOIN wanted ON records.room_id = wanted.room_id"  # noqa: S608
+    sql += " AND records.sender_user = wanted.sender_user AND records.client_id = wanted.client_id"
+    return text(sql).columns(*records.c)
+
+
+StoredRow = namedtuple("StoredRow", RECORD_COLUMNS)  # type: ignore[misc]  # a row, by name
+
+
+class SqliteAppends:
+    """The append transaction's statements on plain `sqlite3`, run on the writer's thread.
+
+    Values are converted as the SQLAlchemy schema does (its own processors, from the
+    engine's dialect: JSON through msgspec, timestamps in SQLite's text format), so the
+    rows read the same through either door. The statements are fixed text, one key per
+    execution: SQLite's statement cache prepares each once and an indexed probe costs
+    microseconds in-process.
+    """
+
+    TIPS = "SELECT {} FROM rooms WHERE id = ?".format(", ".join(TIP_COLUMNS))  # noqa: S608
+    STORED = "SELECT {} FROM records WHERE room_id = ? AND sender_user = ? AND client_id = ?"
+    STORED = STORED.format(", ".join(RECORD_COLUMNS))
+    TARGET = "SELECT sender_user, kind FROM records WHERE room_id = ? AND channel = ? AND seq = ?"
+    INSERT = "INSERT INTO records ({}) VALUES ({})".format(  # noqa: S608
+        ", ".join(RECORD_COLUMNS), ", ".join("?" * len(RECORD_COLUMNS))
+    )
+
+    def __init__(self, dialect: Dialect) -> None:
+        def processor(name: str, kind: str) -> Callable[[Any], Any] | None:
+            impl = rooms.c[name].type.dialect_impl(dialect)
+            if kind == "bind":
+                return impl.bind_processor(dialect)
+            return impl.result_processor(dialect, None)
+
+        self._read = {n: processor(n, "result") for n in TIP_COLUMNS}
+        self._write = {c.name: processor(c.name, "bind") for c in rooms.c}
+
+    def append(
+        self,
+        conn: sqlite3.Connection,
+        drafts: Sequence[DraftLike],
+        numbering: "NumberingOf",
+    ) -> Numbered:
+        tips = []
+        for room_id in sorted({d.room_id for d in drafts}):
+            row = conn.execute(self.TIPS, (room_id,)).fetchone()
+            if row is not None:
+                tips.append(TipRow(*self._converted(row)))
+        stored = []
+        for key in idempotency_keys(drafts):
+            stored += [StoredRow._make(row) for row in conn.execute(self.STORED, key)]
+        targets: dict[TargetKey, Target] = {}
+        for target in target_keys(drafts):
+            found = conn.execute(self.TARGET, target).fetchone()
+            if found is not None:
+                targets[target] = (found[0], found[1])
+        numbered = numbering(tips, stored, targets).run(drafts)
+        if numbered.fresh:
+            conn.executemany(
+                self.INSERT,
+                [tuple(getattr(r, n) for n in RECORD_COLUMNS) for r in numbered.fresh],
             )
-            .where(rooms.c.id.in_(room_ids))
-            .order_by(rooms.c.id)
-            .with_for_update()
-        )
-        tips = {}
-        for row in (await conn.execute(query)).all():
-            ruled = None
-            if self._rules is not None:
-                ruled = self._rules.load(row.state, await self._keys.facts_of(row))
-            tips[row.id] = _Tip(row.position, row.chain_head, dict(row.heads), row.state, ruled)
-        return tips
+            names = [n for n in numbered.moved[0] if n != "id"]
+            sets = ", ".join(f"{n} = ?" for n in names)
+            conn.executemany(
+                f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
+                [self._bound(moved, names) for moved in numbered.moved],
+            )
+        return numbered
 
-    async def _stored(
-        self, conn: AsyncConnection, drafts: Sequence[DraftLike]
-    ) -> dict[tuple[str, str, str], Record]:
-        """Records already stored under the drafts' idempotency keys.
+    def _converted(self, row: tuple[Any, ...]) -> list[Any]:
+        out = []
+        for name, value in zip(TIP_COLUMNS, row, strict=True):
+            process = self._read[name]
+            out.append(value if process is None or value is None else process(value))
+        return out
 
-        The keys are joined as a VALUES list: both databases then probe the
-        unique (room, sender, client_id) index once per key, where a row-value
-        IN scans (and gets slower as rooms grow). The statement is text, padded
-        to a power of two of keys, so a handful of shapes are compiled once:
-        SQLAlchemy's `values()` recompiles its rows on every call, which cost
-        more than the rest of the commit.
-        """
-        keys = sorted({(d.room_id, d.sender_user, d.client_id) for d in drafts})
-        size = 1 << (len(keys) - 1).bit_length()
-        keys += [keys[-1]] * (size - len(keys))  # a repeated key matches nothing new
-        params = {f"k{i}_{n}": v for i, key in enumerate(keys) for n, v in enumerate(key)}
-        rows = (await conn.execute(_lookup(size), params)).all()
-        return {
-            (row.room_id, row.sender_user, row.client_id): await self._keys.unseal(row)
-            for row in rows
-        }
+    def _bound(self, moved: dict[str, Any], names: list[str]) -> tuple[Any, ...]:
+        values = []
+        for name in [*names, "id"]:
+            process, value = self._write[name], moved[name]
+            values.append(value if process is None or value is None else process(value))
+        return tuple(values)

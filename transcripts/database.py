@@ -1,8 +1,10 @@
 """Async engines for SQLite (embedded) and PostgreSQL (scale-out).
 
-SQLite gets WAL and a single writer connection that takes the write lock
-up front (BEGIN IMMEDIATE), so a read-then-write transaction never fails
-half-way on a lock upgrade. PostgreSQL uses one pooled engine for both.
+SQLite gets WAL and writer connections that take the write lock up front
+(BEGIN IMMEDIATE), so a read-then-write transaction never fails half-way on
+a lock upgrade: the engine's one for cold paths, and the appends' own
+(`sqlite_writer`), a whole transaction per hop to its thread. PostgreSQL
+uses one pooled engine for all.
 """
 
 from collections.abc import AsyncIterator
@@ -13,6 +15,8 @@ import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from transcripts.sqlite_writer import SqliteWriter
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -54,9 +58,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.appender: SqliteWriter | None = None  # SQLite: the hot path's own writer
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, "BEGIN IMMEDIATE", pool_size=1, max_overflow=0)
             self.reader = _sqlite_engine(url, "BEGIN")
+            path = make_url(url).database
+            if path and path != ":memory:":
+                self.appender = SqliteWriter(path, SQLITE_PRAGMAS)
         else:
             self.writer = self.reader = create_async_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True, **JSON_CODEC
@@ -74,6 +82,8 @@ class Database:
             yield conn
 
     async def close(self) -> None:
+        if self.appender is not None:
+            await self.appender.close()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()

@@ -19,6 +19,7 @@ connection is gone and the client resends its backlog, in order, afresh.
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -171,6 +172,8 @@ class GroupCommitter:
 
 _OUTAGES = (
     OperationalError,
+    sqlite3.OperationalError,  # the SQLite writer's own: locked past busy_timeout, disk I/O
+    sqlite3.InterfaceError,
     InterfaceError,
     PoolTimeout,
     DisconnectionError,
@@ -191,7 +194,7 @@ def is_outage(exc: Exception) -> bool:
 def _refusal(exc: Exception) -> TranscriptError:
     """Why a draft that fails on its own is not stored. Not `unavailable` (which closes its
     socket and counts as an outage) unless the database refused it: a race, resent later."""
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
         log.error("append refused by the database", exc_info=exc)
         return StoreUnavailable("the database refused this message")
     if isinstance(exc, TranscriptError):  # e.g. its room was shredded

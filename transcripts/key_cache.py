@@ -38,8 +38,8 @@ class KeyCache:
 
     async def facts_of(self, row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
         """The room's facts: those in clear, and the sealed ones opened (once per batch)."""
-        opened = await self.open_facts(row.id, row.kek_id, row.wrapped_key, row.sealed_facts)
-        return {**row.workflow, **opened}
+        cipher = await self.cipher(row.id, (row.kek_id, row.wrapped_key))
+        return {**row.workflow, **self.facts_with(cipher, row.sealed_facts)}
 
     async def open_facts(
         self, room_id: str, kek_id: str, wrapped_key: bytes | None, sealed: bytes | None
@@ -48,42 +48,46 @@ class KeyCache:
             return {}
         return self._facts.open(await self.cipher(room_id, (kek_id, wrapped_key)), sealed)
 
-    async def seal_facts(self, room_id: str, facts: dict[str, Any]) -> bytes | None:
+    def facts_with(self, cipher: RoomCipher | None, sealed: bytes | None) -> dict[str, Any]:
+        """Sealed facts opened with the room's cipher (None once shredded: gone with it)."""
+        if sealed is None or cipher is None:
+            return {}
+        return self._facts.open(cipher, sealed)
+
+    def seal_facts_with(self, cipher: RoomCipher, facts: dict[str, Any]) -> bytes | None:
         """The room's private facts sealed for its row (not again when unchanged)."""
-        return self._facts.seal(await self.cipher(room_id), facts)
+        return self._facts.seal(cipher, facts)
 
     async def unseal(self, row: "SealedFields | Row[Any]") -> Record:
         """A stored row (or a record from another process) with its body decrypted."""
-        cipher = await self.cipher(row.room_id)
-        where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
-        body = cipher.open(row.sealed, header_of(row), where, row.position)
-        return Record(
-            row.room_id,
-            row.position,
-            row.channel,
-            row.seq,
-            row.kind,
-            row.sender_user,
-            row.sender_role,
-            row.client_id,
-            body.decode(),
-            row.ts,
-            row.hash,
-            row.sealed,
-        )
+        return open_row(await self.cipher(row.room_id), row)
 
     async def cipher(self, room_id: str, key: tuple[str, bytes | None] | None = None) -> RoomCipher:
         """The room's data key, cached for CIPHER_TTL so a shredding reaches every process;
         `key` is its (kek_id, wrapped_key) when the caller has just read them."""
-        cached = self.ciphers.get(room_id)
-        if cached is not None and time.monotonic() - cached[1] < CIPHER_TTL:
-            return cached[0]
+        cached = self.cached(room_id)
+        if cached is not None:
+            return cached
         if key is None:
             query = select(rooms.c.kek_id, rooms.c.wrapped_key).where(rooms.c.id == room_id)
             async with self.db.read() as conn:
                 key_row = (await conn.execute(query)).one()
             key = (key_row.kek_id, key_row.wrapped_key)
-        kek_id, wrapped_key = key
+        return self.opened(room_id, *key)
+
+    def cached(self, room_id: str) -> RoomCipher | None:
+        cached = self.ciphers.get(room_id)
+        if cached is not None and time.monotonic() - cached[1] < CIPHER_TTL:
+            return cached[0]
+        return None
+
+    def opened(self, room_id: str, kek_id: str, wrapped_key: bytes | None) -> RoomCipher:
+        """The room's data key from its row's key columns, just read (no I/O but the key
+        file's, when the key was wrapped under a key added since we started). Called from
+        the SQLite writer's thread too: a race only unwraps the same key twice."""
+        cached = self.cached(room_id)
+        if cached is not None:
+            return cached
         if wrapped_key is None:
             self.ciphers.pop(room_id, None)
             self._facts.forget(room_id)
@@ -93,3 +97,23 @@ class KeyCache:
         cipher = RoomCipher(room_id, self.keyring.unwrap(room_id, kek_id, wrapped_key))
         self.ciphers[room_id] = (cipher, time.monotonic())
         return cipher
+
+
+def open_row(cipher: RoomCipher, row: "SealedFields | Row[Any]") -> Record:
+    """A stored row with its body decrypted under its room's `cipher`."""
+    where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
+    body = cipher.open(row.sealed, header_of(row), where, row.position)
+    return Record(
+        row.room_id,
+        row.position,
+        row.channel,
+        row.seq,
+        row.kind,
+        row.sender_user,
+        row.sender_role,
+        row.client_id,
+        body.decode(),
+        row.ts,
+        row.hash,
+        row.sealed,
+    )

@@ -1,0 +1,227 @@
+"""The pure middle of the append transaction: drafts numbered on their rooms' locked tips.
+
+The transaction reads three things (the tips of the batch's rooms, the records
+already stored under the drafts' idempotency keys, the targets of amendments),
+hands them here, and writes back what comes out: the records to insert and
+each room's moved tip. Everything between (the workflow's rules, numbering,
+the hash chain, sealing) happens here, without I/O, so the SQLite writer's
+thread and PostgreSQL's async connection run the very same decisions.
+"""
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from transcripts import chain
+from transcripts.envelope import RoomCipher
+from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptError, UnknownRoom
+from transcripts.key_cache import KeyCache, open_row
+from transcripts.store_types import (
+    AMENDMENTS,
+    CLOSED,
+    MESSAGE,
+    DraftLike,
+    Record,
+    RuledRoom,
+    Rules,
+    SealedFields,
+    amendment_target,
+    header_of,
+    utc_timestamp,
+)
+
+log = logging.getLogger(__name__)
+
+IdempotencyKey = tuple[str, str, str]  # room, sender, client id
+TargetKey = tuple[str, str, int]  # room, channel, seq of the message an amendment names
+Target = tuple[str, str]  # its sender and kind
+
+TIP_COLUMNS = (  # what the transaction locks and reads of each room
+    "id",
+    "position",
+    "chain_head",
+    "heads",
+    "state",
+    "workflow",
+    "kek_id",
+    "wrapped_key",
+    "sealed_facts",
+)
+
+
+@dataclass(slots=True)
+class TipRow:
+    """A room's row as the append transaction locks it (TIP_COLUMNS, in order)."""
+
+    id: str
+    position: int
+    chain_head: bytes
+    heads: dict[str, int]
+    state: str
+    workflow: dict[str, Any]
+    kek_id: str
+    wrapped_key: bytes | None
+    sealed_facts: bytes | None
+
+
+@dataclass(slots=True)
+class _Tip:
+    position: int
+    chain_head: bytes
+    heads: dict[str, int]
+    state: str
+    ruled: RuledRoom | None
+    cipher: RoomCipher | None  # None once shredded: nothing is written there again
+
+
+@dataclass(slots=True)
+class Numbered:
+    results: list[Record | TranscriptError] = field(default_factory=list)  # one per draft
+    fresh: list[Record] = field(default_factory=list)  # to insert, in commit order
+    moved: list[dict[str, Any]] = field(default_factory=list)  # room columns to write back
+
+
+def idempotency_keys(drafts: Iterable[DraftLike]) -> list[IdempotencyKey]:
+    return sorted({(d.room_id, d.sender_user, d.client_id) for d in drafts})
+
+
+def target_keys(drafts: Iterable[DraftLike]) -> list[TargetKey]:
+    """The messages the batch's amendments name (unreadable ones are refused later)."""
+    wanted = set()
+    for draft in drafts:
+        if draft.kind in AMENDMENTS:
+            try:
+                wanted.add((draft.room_id, draft.channel, amendment_target(draft.body)))
+            except ValueError:
+                continue
+    return sorted(wanted)
+
+
+class Numbering:
+    """One batch on the tips just locked; `run` once."""
+
+    def __init__(
+        self,
+        keys: KeyCache,
+        rules: Rules | None,
+        tips: Iterable[TipRow],
+        stored: Iterable[SealedFields],
+        targets: Mapping[TargetKey, Target],
+    ) -> None:
+        self._keys = keys
+        self._targets = targets
+        self._tips = {row.id: self._tip(row, rules) for row in tips}
+        self._known: dict[IdempotencyKey, Record] = {}
+        for row in stored:
+            cipher = self._tips[row.room_id].cipher
+            if cipher is not None:
+                self._known[(row.room_id, row.sender_user, row.client_id)] = open_row(cipher, row)
+
+    def _tip(self, row: TipRow, rules: Rules | None) -> _Tip:
+        try:
+            cipher: RoomCipher | None = self._keys.opened(row.id, row.kek_id, row.wrapped_key)
+        except Shredded:
+            cipher = None
+        ruled = None
+        if rules is not None:
+            facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
+            ruled = rules.load(row.state, facts)
+        return _Tip(row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
+
+    def run(self, drafts: Sequence[DraftLike]) -> Numbered:
+        out = Numbered()
+        for draft in drafts:
+            key = (draft.room_id, draft.sender_user, draft.client_id)
+            known = self._known.get(key)
+            if known is not None:
+                out.results.append(replace(known, origin=draft.origin, duplicate=True))
+                continue
+            outcome = self._refusal(draft) or self._number(draft)
+            if isinstance(outcome, TranscriptError):
+                out.results.append(outcome)
+                continue
+            self._known[key] = outcome[0]
+            out.fresh.extend(outcome)
+            out.results.append(outcome[0])
+        touched = sorted({r.room_id for r in out.fresh})
+        out.moved = [self._columns(room_id) for room_id in touched]
+        return out
+
+    def _refusal(self, draft: DraftLike) -> TranscriptError | None:
+        """An edit or retraction must name a message of its own sender in the same channel."""
+        if draft.kind not in AMENDMENTS:
+            return None
+        try:
+            seq = amendment_target(draft.body)
+        except ValueError as exc:  # the protocol bounds it too: this is a caller's bug
+            return Refused("invalid", str(exc))
+        target = self._targets.get((draft.room_id, draft.channel, seq))
+        if target is None or target[1] != MESSAGE:
+            return Refused("invalid", f"no message #{seq} in {draft.channel} to {draft.kind}")
+        if target[0] != draft.sender_user:
+            return Refused("forbidden", f"only its sender may {draft.kind} message #{seq}")
+        return None
+
+    def _number(self, draft: DraftLike) -> list[Record] | TranscriptError:
+        """Give `draft` its numbers, chain link and ciphertext, once the rules allow it;
+        then the same for the records the rules add after it."""
+        tip = self._tips.get(draft.room_id)
+        if tip is None:
+            return UnknownRoom(f"no room {draft.room_id}")
+        if tip.cipher is None:
+            return Shredded(f"room {draft.room_id}: its transcript was destroyed under retention")
+        if tip.state == CLOSED:
+            return RoomNotWritable(f"room {draft.room_id} is closed")
+        record = Record(
+            draft.room_id,
+            tip.position + 1,
+            draft.channel,
+            tip.heads.get(draft.channel, 0) + 1,
+            draft.kind,
+            draft.sender_user,
+            draft.sender_role,
+            draft.client_id,
+            draft.body,
+            utc_timestamp(),
+            b"",
+            b"",
+            draft.origin,
+        )
+        follow_ups: Sequence[DraftLike] = ()
+        if tip.ruled is not None:
+            try:
+                follow_ups = tip.ruled.apply(record)
+            except Refused as refusal:
+                return refusal
+            tip.state = tip.ruled.state
+        tip.position, tip.heads[record.channel] = record.position, record.seq
+        head, body = header_of(record), draft.body.encode()
+        tip.chain_head = chain.link(tip.chain_head, head, body)
+        stored = [replace(record, hash=tip.chain_head, sealed=tip.cipher.seal(body, head))]
+        for follow_up in follow_ups:
+            outcome = self._number(follow_up)
+            if isinstance(outcome, TranscriptError):  # the rules vouched for it: a bug
+                log.error("follow-up %s refused: %s", follow_up.kind, outcome)
+                continue
+            stored.extend(outcome)
+        return stored
+
+    def _columns(self, room_id: str) -> dict[str, Any]:
+        """What the commit writes back to a room's row: the tip, and the workflow's
+        columns with its facts sealed."""
+        tip = self._tips[room_id]
+        columns: dict[str, Any] = {
+            "id": room_id,
+            "position": tip.position,
+            "chain_head": tip.chain_head,
+            "heads": tip.heads,
+            "state": tip.state,
+            "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
+        }
+        if tip.ruled is not None and tip.cipher is not None:
+            private, ruled = tip.ruled.columns()
+            columns |= ruled
+            columns["sealed_facts"] = self._keys.seal_facts_with(tip.cipher, private)
+        return columns
