@@ -102,14 +102,22 @@ class Appender:
         numbered = self._numbering(tips, stored, targets).run(drafts)
         if numbered.fresh:
             await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
-            columns = numbered.moved[0].keys() - {"id"}
-            await conn.execute(
-                update(rooms)
-                .where(rooms.c.id == bindparam("b_id"))
-                .values({name: bindparam("b_" + name) for name in columns}),
-                [{"b_" + name: value for name, value in row.items()} for row in numbered.moved],
-            )
+            for names, moved in _by_columns(numbered.moved).items():
+                await conn.execute(
+                    update(rooms)
+                    .where(rooms.c.id == bindparam("b_id"))
+                    .values({name: bindparam("b_" + name) for name in names}),
+                    [{"b_" + name: value for name, value in row.items()} for row in moved],
+                )
         return numbered
+
+
+def _by_columns(moved: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """The rooms' updates grouped by the columns they set (one statement per group)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in moved:
+        groups.setdefault(tuple(name for name in row if name != "id"), []).append(row)
+    return groups
 
 
 def _record_row(r: Record) -> dict[str, Any]:
@@ -201,12 +209,12 @@ class SqliteAppends:
                 self.INSERT,
                 [tuple(getattr(r, n) for n in RECORD_COLUMNS) for r in numbered.fresh],
             )
-            names = [n for n in numbered.moved[0] if n != "id"]
-            sets = ", ".join(f"{n} = ?" for n in names)
-            conn.executemany(
-                f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
-                [self._bound(moved, names) for moved in numbered.moved],
-            )
+            for names, moved in _by_columns(numbered.moved).items():
+                sets = ", ".join(f"{n} = ?" for n in names)
+                conn.executemany(
+                    f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
+                    [self._bound(row, names) for row in moved],
+                )
         return numbered
 
     def _converted(self, row: tuple[Any, ...]) -> list[Any]:
@@ -216,7 +224,7 @@ class SqliteAppends:
             out.append(value if process is None or value is None else process(value))
         return out
 
-    def _bound(self, moved: dict[str, Any], names: list[str]) -> tuple[Any, ...]:
+    def _bound(self, moved: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
         values = []
         for name in [*names, "id"]:
             process, value = self._write[name], moved[name]

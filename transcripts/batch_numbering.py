@@ -48,6 +48,10 @@ TIP_COLUMNS = (  # what the transaction locks and reads of each room
     "kek_id",
     "wrapped_key",
     "sealed_facts",
+    "moderator",
+    "tier",
+    "waiting_since",
+    "due_at",
 )
 
 
@@ -64,10 +68,15 @@ class TipRow:
     kek_id: str
     wrapped_key: bytes | None
     sealed_facts: bytes | None
+    moderator: str | None
+    tier: int
+    waiting_since: datetime | None
+    due_at: datetime | None
 
 
 @dataclass(slots=True)
 class _Tip:
+    was: TipRow  # as locked: only the columns that change are written back
     position: int
     chain_head: bytes
     heads: dict[str, int]
@@ -128,7 +137,7 @@ class Numbering:
         if rules is not None:
             facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
             ruled = rules.load(row.state, facts)
-        return _Tip(row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
+        return _Tip(row, row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
 
     def run(self, drafts: Sequence[DraftLike]) -> Numbered:
         out = Numbered()
@@ -209,19 +218,21 @@ class Numbering:
         return stored
 
     def _columns(self, room_id: str) -> dict[str, Any]:
-        """What the commit writes back to a room's row: the tip, and the workflow's
-        columns with its facts sealed."""
+        """What the commit writes back to a room's row: the tip, and those of the state
+        and the workflow's columns (its facts sealed) that changed. A column left as it
+        was costs no index update: most messages move the tip alone."""
         tip = self._tips[room_id]
         columns: dict[str, Any] = {
             "id": room_id,
             "position": tip.position,
             "chain_head": tip.chain_head,
             "heads": tip.heads,
-            "state": tip.state,
-            "closed_at": datetime.now(UTC) if tip.state == CLOSED else None,
         }
+        if tip.state != tip.was.state:
+            columns["state"] = tip.state
+            columns["closed_at"] = datetime.now(UTC) if tip.state == CLOSED else None
         if tip.ruled is not None and tip.cipher is not None:
             private, ruled = tip.ruled.columns()
-            columns |= ruled
-            columns["sealed_facts"] = self._keys.seal_facts_with(tip.cipher, private)
+            ruled["sealed_facts"] = self._keys.seal_facts_with(tip.cipher, private)
+            columns |= {name: v for name, v in ruled.items() if v != getattr(tip.was, name)}
         return columns
