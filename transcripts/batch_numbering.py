@@ -28,7 +28,6 @@ from transcripts.store_types import (
     Rules,
     SealedFields,
     amendment_target,
-    header_of,
     utc_timestamp,
 )
 
@@ -121,6 +120,7 @@ class Numbering:
     ) -> None:
         self._keys = keys
         self._targets = targets
+        self._ts = utc_timestamp()  # the batch commits at one instant: one timestamp
         self._tips = {row.id: self._tip(row, rules) for row in tips}
         self._known: dict[IdempotencyKey, Record] = {}
         for row in stored:
@@ -183,19 +183,32 @@ class Numbering:
             return Shredded(f"room {draft.room_id}: its transcript was destroyed under retention")
         if tip.state == CLOSED:
             return RoomNotWritable(f"room {draft.room_id} is closed")
+        position, seq, ts = tip.position + 1, tip.heads.get(draft.channel, 0) + 1, self._ts
+        head = chain.header(
+            draft.room_id,
+            position,
+            draft.channel,
+            seq,
+            draft.kind,
+            draft.sender_user,
+            draft.sender_role,
+            draft.client_id,
+            ts,
+        )
+        body = draft.body.encode()
         record = Record(
             draft.room_id,
-            tip.position + 1,
+            position,
             draft.channel,
-            tip.heads.get(draft.channel, 0) + 1,
+            seq,
             draft.kind,
             draft.sender_user,
             draft.sender_role,
             draft.client_id,
             draft.body,
-            utc_timestamp(),
-            b"",
-            b"",
+            ts,
+            chain.link(tip.chain_head, head, body),
+            tip.cipher.seal(body, head),
             draft.origin,
         )
         follow_ups: Sequence[DraftLike] = ()
@@ -205,10 +218,8 @@ class Numbering:
             except Refused as refusal:
                 return refusal
             tip.state = tip.ruled.state
-        tip.position, tip.heads[record.channel] = record.position, record.seq
-        head, body = header_of(record), draft.body.encode()
-        tip.chain_head = chain.link(tip.chain_head, head, body)
-        stored = [replace(record, hash=tip.chain_head, sealed=tip.cipher.seal(body, head))]
+        tip.position, tip.heads[draft.channel], tip.chain_head = position, seq, record.hash
+        stored = [record]
         for follow_up in follow_ups:
             outcome = self._number(follow_up)
             if isinstance(outcome, TranscriptError):  # the rules vouched for it: a bug
