@@ -35,9 +35,14 @@ from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.key_cache import KeyCache
 from transcripts.schema import records, rooms
-from transcripts.store_types import DraftLike, Record, Rules
+from transcripts.store_types import DraftLike, Record, RuledRoom, Rules
 
-NumberingOf = Callable[[Sequence[TipRow], Sequence[Any], Mapping[TargetKey, Target]], Numbering]
+NumberingOf = Callable[
+    [Sequence[TipRow], Sequence[Any], Mapping[TargetKey, Target], Mapping[str, RuledRoom]],
+    Numbering,
+]
+TIP_INDEX = {name: at for at, name in enumerate(TIP_COLUMNS)}
+WARM_ROOMS = 4096  # rooms whose last commit the SQLite shell remembers
 Appended = tuple[list[Record | TranscriptError], list[Record]]
 RECORD_COLUMNS = tuple(c.name for c in records.c)
 
@@ -67,9 +72,13 @@ class Appender:
         order, and every record stored, in commit order (with the rules' follow-ups)."""
         if self.db.appender is not None and self._sqlite is not None:
             sql = self._sqlite
-            numbered = await self.db.appender.transaction(
-                lambda conn: sql.append(conn, drafts, self._numbering)
-            )
+            try:
+                numbered = await self.db.appender.transaction(
+                    lambda conn: sql.append(conn, drafts, self._numbering)
+                )
+            except BaseException:
+                sql.forget()  # rolled back: what it kept of the rooms may be ahead of them
+                raise
         else:
             async with self.db.write() as conn:
                 numbered = await self._append_async(conn, drafts)
@@ -80,8 +89,9 @@ class Appender:
         tips: Sequence[TipRow],
         stored: Sequence[Any],
         targets: Mapping[TargetKey, Target],
+        warm: Mapping[str, RuledRoom] | None = None,
     ) -> Numbering:
-        return Numbering(self._keys, self._rules, tips, stored, targets)
+        return Numbering(self._keys, self._rules, tips, stored, targets, warm)
 
     async def _append_async(self, conn: AsyncConnection, drafts: Sequence[DraftLike]) -> Numbered:
         room_ids = sorted({d.room_id for d in drafts})
@@ -183,18 +193,32 @@ class SqliteAppends:
 
         self._read = {n: processor(n, "result") for n in TIP_COLUMNS}
         self._write = {c.name: processor(c.name, "bind") for c in rooms.c}
+        # Each room as this shell's last commit left it: (its row as stored, read back,
+        # ruled). A row that still reads the same is not decoded nor its rules loaded again.
+        self._warm: dict[str, tuple[tuple[Any, ...], TipRow, RuledRoom | None]] = {}
+
+    def forget(self) -> None:
+        self._warm.clear()
 
     def append(
         self,
         conn: sqlite3.Connection,
         drafts: Sequence[DraftLike],
-        numbering: "NumberingOf",
+        numbering: NumberingOf,
     ) -> Numbered:
-        tips = []
+        tips, raws, warm = [], {}, {}
         for room_id in sorted({d.room_id for d in drafts}):
-            row = conn.execute(self.TIPS, (room_id,)).fetchone()
-            if row is not None:
-                tips.append(TipRow(*self._converted(row)))
+            raw = conn.execute(self.TIPS, (room_id,)).fetchone()
+            if raw is None:
+                continue
+            kept = self._warm.get(room_id)
+            if kept is not None and kept[0] == raw:
+                tips.append(kept[1])
+                if kept[2] is not None:
+                    warm[room_id] = kept[2]
+            else:
+                tips.append(TipRow(*self._converted(raw)))
+            raws[room_id] = raw
         stored = []
         for key in idempotency_keys(drafts):
             stored += [StoredRow._make(row) for row in conn.execute(self.STORED, key)]
@@ -203,7 +227,8 @@ class SqliteAppends:
             found = conn.execute(self.TARGET, target).fetchone()
             if found is not None:
                 targets[target] = (found[0], found[1])
-        numbered = numbering(tips, stored, targets).run(drafts)
+        batch = numbering(tips, stored, targets, warm)
+        numbered = batch.run(drafts)
         if numbered.fresh:
             conn.executemany(
                 self.INSERT,
@@ -213,9 +238,34 @@ class SqliteAppends:
                 sets = ", ".join(f"{n} = ?" for n in names)
                 conn.executemany(
                     f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
-                    [self._bound(row, names) for row in moved],
+                    [tuple(self._bound(n, row[n]) for n in (*names, "id")) for row in moved],
                 )
+        self._remember(tips, raws, numbered.moved, batch.ruled())
         return numbered
+
+    def _remember(
+        self,
+        tips: list[TipRow],
+        raws: dict[str, tuple[Any, ...]],
+        moved: list[dict[str, Any]],
+        ruled: dict[str, RuledRoom],
+    ) -> None:
+        """Keep each room as it will read after this commit (forgotten if it fails)."""
+        changes = {columns["id"]: columns for columns in moved}
+        for tip in tips:
+            raw, row = raws[tip.id], tip
+            change = changes.get(tip.id)
+            if change is not None:
+                stored, values = list(raw), [getattr(tip, name) for name in TIP_COLUMNS]
+                for name, value in change.items():
+                    at = TIP_INDEX.get(name)
+                    if at is not None:
+                        stored[at], values[at] = self._bound(name, value), value
+                raw, row = tuple(stored), TipRow(*values)
+            self._warm.pop(tip.id, None)  # re-inserted last: the oldest go first
+            self._warm[tip.id] = (raw, row, ruled.get(tip.id))
+        while len(self._warm) > WARM_ROOMS:
+            del self._warm[next(iter(self._warm))]
 
     def _converted(self, row: tuple[Any, ...]) -> list[Any]:
         out = []
@@ -224,9 +274,6 @@ class SqliteAppends:
             out.append(value if process is None or value is None else process(value))
         return out
 
-    def _bound(self, moved: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
-        values = []
-        for name in [*names, "id"]:
-            process, value = self._write[name], moved[name]
-            values.append(value if process is None or value is None else process(value))
-        return tuple(values)
+    def _bound(self, name: str, value: Any) -> Any:
+        process = self._write[name]
+        return value if process is None or value is None else process(value)

@@ -117,9 +117,13 @@ class Numbering:
         tips: Iterable[TipRow],
         stored: Iterable[SealedFields],
         targets: Mapping[TargetKey, Target],
+        warm: Mapping[str, RuledRoom] | None = None,
     ) -> None:
+        """`warm`: rooms whose rules state the caller kept from its last commit, vouching
+        that their row is still exactly what that commit wrote: not loaded again."""
         self._keys = keys
         self._targets = targets
+        self._warm = warm or {}
         self._ts = utc_timestamp()  # the batch commits at one instant: one timestamp
         self._tips = {row.id: self._tip(row, rules) for row in tips}
         self._known: dict[IdempotencyKey, Record] = {}
@@ -133,8 +137,8 @@ class Numbering:
             cipher: RoomCipher | None = self._keys.opened(row.id, row.kek_id, row.wrapped_key)
         except Shredded:
             cipher = None
-        ruled = None
-        if rules is not None:
+        ruled = self._warm.get(row.id)
+        if ruled is None and rules is not None:
             facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
             ruled = rules.load(row.state, facts)
         return _Tip(row, row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
@@ -157,6 +161,10 @@ class Numbering:
         touched = sorted({r.room_id for r in out.fresh})
         out.moved = [self._columns(room_id) for room_id in touched]
         return out
+
+    def ruled(self) -> dict[str, RuledRoom]:
+        """Each room's rules state as this batch leaves it (for the next batch's `warm`)."""
+        return {room_id: tip.ruled for room_id, tip in self._tips.items() if tip.ruled}
 
     def _refusal(self, draft: DraftLike) -> TranscriptError | None:
         """An edit or retraction must name a message of its own sender in the same channel."""

@@ -1,0 +1,80 @@
+"""The append transaction across batches: what a shell keeps of a room between two
+commits (SQLite's warm rooms) never outlives the row it was read from."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import insert, update
+
+from mediation import migrate
+from mediation.config import Settings
+from mediation.workflow_rules import StoreRules
+from rooms.kinds import STATE
+from rooms.ports import Draft
+from rooms.workflow import Workflow, state_body
+from transcripts.database import Database
+from transcripts.errors import RoomNotWritable
+from transcripts.key_encryption_keys import Keyring, new_key
+from transcripts.schema import records, rooms
+from transcripts.store import TranscriptStore
+from transcripts.store_types import Record
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[TranscriptStore]:
+    db = Database(database_url)
+    if db.is_sqlite:
+        await migrate.upgrade(db)
+    rules = StoreRules(Workflow(Settings.from_env().targets))
+    yield TranscriptStore(db, Keyring({"k": new_key()}, "k"), rules=rules)
+    await db.close()
+
+
+def message(room_id: str, cid: str) -> Draft:
+    return Draft(room_id, "joint", "c", "client", cid, f"body {cid}", "origin")
+
+
+def claim(room_id: str, cid: str) -> Draft:
+    body = state_body("mediating", "claimed")
+    return Draft(room_id, "room", "m", "moderator", cid, body, "origin", STATE)
+
+
+async def test_a_row_changed_by_another_writer_is_read_again(store: TranscriptStore) -> None:
+    await store.create_room("r_a", "local", "r_a", "c", "f", "mediating")
+    results, _ = await store.append_batch([message("r_a", "1")])
+    assert isinstance(results[0], Record)
+    async with store.db.write() as conn:  # another writer: the CLI, another process
+        await conn.execute(update(rooms).where(rooms.c.id == "r_a").values(state="closed"))
+    results, fresh = await store.append_batch([message("r_a", "2")])
+    assert isinstance(results[0], RoomNotWritable)
+    assert fresh == []
+
+
+async def test_a_batch_rolled_back_leaves_no_rules_state_behind(store: TranscriptStore) -> None:
+    await store.create_room("r_a", "local", "r_a", "c", "f", "waiting")
+    await store.create_room("r_b", "local", "r_b", "c", "f", "waiting")
+    for room_id in ("r_a", "r_b"):  # both rooms kept warm by a first commit
+        await store.append_batch([message(room_id, "1")])
+    async with store.db.write() as conn:  # r_a's next message will collide: the batch fails
+        await conn.execute(
+            insert(records).values(
+                room_id="r_a",
+                position=99,
+                channel="joint",
+                seq=2,
+                kind="message",
+                sender_user="x",
+                sender_role="client",
+                client_id="stray",
+                ts="ts",
+                sealed=b"\0",
+                hash=b"\0",
+            )
+        )
+    with pytest.raises(Exception):  # noqa: B017, PT011  (each driver names it its own way)
+        await store.append_batch([claim("r_b", "claim"), message("r_a", "2")])
+    results, _ = await store.append_batch([message("r_b", "2")])
+    assert isinstance(results[0], Record)
+    found = await store.room("r_b")
+    assert found is not None
+    assert found.state == "waiting"  # the claim was rolled back: not replayed from memory
