@@ -19,14 +19,14 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rooms import door
 from rooms.broker import Broker, PresenceHint, QueueHint, RoomStale, RoomTraffic
-from rooms.errors import Forbidden, NotFound, RoomClosed, RoomError
+from rooms.door import Write
+from rooms.errors import Forbidden, NotFound, RoomError
 from rooms.floor import Floor, floor_body
 from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
-from rooms.lifecycle import accepts_writes
 from rooms.ordering import InOrder
 from rooms.ports import (
-    Draft,
     Member,
     MessageLog,
     Presence,
@@ -165,18 +165,12 @@ class Hub:
     def _record_first_join(self, room: LiveRoom, member: Member) -> None:
         """A `joined` event in the room channel, once per person and role (the fixed
         client id makes every later join a duplicate the log drops)."""
-        if not accepts_writes(room.info.state):
+        try:
+            draft = door.draft(
+                room.info, member, Write(JOINED, ROOM, f"joined:{member.role}", "{}")
+            )
+        except RoomError:  # a closed room records nothing more
             return
-        draft = Draft(
-            room.info.id,
-            ROOM,
-            member.user,
-            member.role,
-            f"joined:{member.role}",
-            "{}",
-            origin="",
-            kind=JOINED,
-        )
         self._log.append(draft).add_done_callback(_log_failure)
 
     async def backlog(self, joined: Joined, since: dict[str, int]) -> AsyncIterator[StoredMessage]:
@@ -222,19 +216,10 @@ class Hub:
     def post(
         self, sink: Sink, client_id: str, channel: str, body: str, kind: str = MESSAGE
     ) -> "asyncio.Future[StoredMessage]":
-        """Check the sender may write here, then hand the record to the log."""
+        """Through the door (may this member write this here, now?), then to the log."""
         room, sub = self._joined(sink)
-        role = sub.member.role
-        if channel not in CHANNELS:
-            raise RoomError(f"no channel {channel!r}; channels are {', '.join(CHANNELS)}")
-        if not can_write(role, channel):
-            raise Forbidden(f"a {role} may not write to {channel!r}")
-        if not accepts_writes(room.info.state):
-            raise RoomClosed(f"room {room.info.id} is {room.info.state}")
-        room.floor.check(role)
-        return self._log.append(
-            Draft(room.info.id, channel, sub.member.user, role, client_id, body, sink.id, kind)
-        )
+        draft = door.draft(room.info, sub.member, Write(kind, channel, client_id, body), sink.id)
+        return self._log.append(draft)
 
     def moderate(
         self, sink: Sink, client_id: str, kind: str, body: str, channel: str = ROOM
@@ -242,14 +227,7 @@ class Hub:
         """A moderator's action: a state change, floor control, a caucus, a hand-off.
         Whether it is allowed in the room's state is decided inside the commit, so two
         racing moves cannot both win."""
-        room, sub = self._joined(sink)
-        if sub.member.role is not Role.MODERATOR:
-            raise Forbidden(f"only a moderator writes {kind} events")
-        member = sub.member
-        draft = Draft(
-            room.info.id, channel, member.user, member.role, client_id, body, sink.id, kind
-        )
-        return self._log.append(draft)
+        return self.post(sink, client_id, channel, body, kind)
 
     def transition(
         self, sink: Sink, client_id: str, to: str, reason: str, brief: str = ""

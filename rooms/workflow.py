@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, kinds
+from rooms import clocks, door, kinds
 from rooms.clocks import Alarm, Clocks, Targets
+from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
-from rooms.ports import Draft, Member, StoredMessage
+from rooms.ports import Draft, StoredMessage
 from rooms.settlement import ProposalBody, ResponseBody, Terms, terms
 from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 
@@ -103,16 +104,7 @@ class FollowUp:
     body: str
 
     def draft(self, room_id: str) -> Draft:
-        return Draft(
-            room_id,
-            self.channel,
-            kinds.SYSTEM_USER,
-            kinds.SYSTEM_ROLE,
-            self.client_id,
-            self.body,
-            origin="",
-            kind=self.kind,
-        )
+        return door.system_draft(room_id, Write(self.kind, self.channel, self.client_id, self.body))
 
 
 @dataclass(slots=True)
@@ -345,14 +337,6 @@ def handoff_body(brief: str, moderator: str | None = None) -> str:
 
 def csat_body(rating: int, comment: str) -> str:
     return _encode(CsatBody(rating, comment))
-
-
-def state_change(
-    room_id: str, moderator: Member, client_id: str, to: str, reason: str, origin: str
-) -> Draft:
-    body = state_body(to, reason)
-    role = moderator.role
-    return Draft(room_id, ROOM, moderator.user, role, client_id, body, origin, kinds.STATE)
 
 
 def alarm_record(alarm: Alarm) -> FollowUp:

@@ -11,10 +11,10 @@ from mediation.http.auth import Participant
 from mediation.http.disposition import BadDisposition, disposition_name
 from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
-from rooms.errors import Forbidden
-from rooms.lifecycle import accepts_writes
+from rooms import door
+from rooms.door import KnownRoom, Write
+from rooms.errors import RoomError
 from rooms.ports import Draft
-from rooms.visibility import CHANNELS, can_write
 from transcripts.attachments import FILE, FileFacts
 from transcripts.errors import TranscriptError
 from transcripts.file_names import clean_name
@@ -55,20 +55,24 @@ def name_of(request: Request) -> str:
     return name
 
 
-async def writable(who: Participant, channel: str, found: Services) -> None:
-    role = who.member.role
-    if channel not in CHANNELS:
-        raise ApiError(
-            400, "invalid", f"no channel {channel!r}; channels are {', '.join(CHANNELS)}"
-        )
-    if not can_write(role, channel):
-        raise ApiError(403, "forbidden", f"a {role} may not write to {channel!r}")
-    if not accepts_writes(who.room.state):
-        raise ApiError(409, "room_closed", f"room {who.room.id} is {who.room.state}")
-    try:  # a muted party, or anyone in a paused room, attaches nothing either
-        (await found.hub.floor_of(who.room.id)).check(role)
-    except Forbidden as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
+ROOM_STATUS = {"invalid": 400, "forbidden": 403, "room_closed": 409}
+
+
+async def through_door(found: Services, who: Participant, write: Write) -> Draft:
+    """The draft of `write` by `who` through the one door (rooms.door), as the room is
+    now (a muted party, or anyone in a paused room, attaches nothing either); refusals
+    as HTTP errors."""
+    room = KnownRoom(who.room.id, who.room.state, await found.hub.floor_of(who.room.id))
+    try:
+        return door.draft(room, who.member, write)
+    except RoomError as exc:
+        raise ApiError(ROOM_STATUS.get(exc.code, 400), exc.code, str(exc)) from None
+
+
+async def writable(who: Participant, channel: str, found: Services, kind: str = FILE) -> None:
+    """Whether `who` may write a `kind` record (a file's, by default) to `channel` now:
+    asked before the bytes come."""
+    await through_door(found, who, Write(kind, channel, "", ""))
 
 
 def facts_json(facts: FileFacts) -> dict[str, object]:
@@ -86,11 +90,11 @@ async def record_file(
 ) -> dict[str, object]:
     """Commit the stored file's record; the upload's answer. If the record fails, the
     stored file goes (raising as it was)."""
-    member, room_id = who.member, who.room.id
-    draft = Draft(
-        room_id, channel, member.user, member.role, client_id(facts.file), facts.body(), "", FILE
-    )
+    room_id = who.room.id
     try:
+        draft = await through_door(
+            found, who, Write(FILE, channel, client_id(facts.file), facts.body())
+        )
         record = await found.committer.append(draft)
     except BaseException:
         await found.locker.discard(room_id, facts.file)

@@ -31,10 +31,11 @@ from mediation.http.file_rules import (
     closing_on_refusal,
     name_of,
     record_file,
+    through_door,
     writable,
 )
 from mediation.services import Services
-from rooms.ports import Draft
+from rooms.door import Write
 from rooms.visibility import JOINT, Role, can_read
 from transcripts import retention
 from transcripts.attachments import FILE_DELETED, FileFacts
@@ -184,21 +185,14 @@ async def remove(request: Request) -> JSONResponse:
     uploader = (record.sender_user, record.sender_role) == (member.user, member.role)
     if not uploader and member.role is not Role.MODERATOR:
         raise ApiError(403, "forbidden", "only its uploader or a moderator deletes a file")
-    await writable(who, record.channel, found)
+    await writable(who, record.channel, found, FILE_DELETED)
     hold = await retention.hold_of(found.db, room_id)
     if hold is not None:
         raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
     reason = (await read_json(request, Deletion, empty=Deletion())).reason[:MAX_REASON]
     body = json.dumps({"file": file_id, "reason": reason}, separators=(",", ":"))
-    draft = Draft(
-        room_id,
-        record.channel,
-        member.user,
-        member.role,
-        f"file_deleted:{file_id}",
-        body,
-        "",
-        FILE_DELETED,
+    draft = await through_door(
+        found, who, Write(FILE_DELETED, record.channel, f"file_deleted:{file_id}", body)
     )
     try:
         deleted = await found.committer.append(draft)

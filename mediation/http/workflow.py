@@ -15,11 +15,14 @@ from mediation.http.auth import require_staff, services
 from mediation.http.errors import ApiError, read_json
 from mediation.http.params import read_query
 from mediation.http.rooms import Name, room_json
-from rooms import clocks
+from mediation.services import room_info
+from rooms import clocks, door
+from rooms.door import Write
+from rooms.kinds import STATE
 from rooms.lifecycle import State
 from rooms.ports import Member
-from rooms.visibility import Role
-from rooms.workflow import Workflow, state_change
+from rooms.visibility import ROOM, Role
+from rooms.workflow import Workflow, state_body
 from transcripts.errors import TranscriptError
 from transcripts.store_types import RoomRow
 
@@ -77,16 +80,12 @@ async def claim(request: Request) -> JSONResponse:
     body = await read_json(request, Claim) if actor.is_platform else Claim(actor.user)
     if body.moderator is None:
         raise ApiError(400, "invalid", "name the moderator who claims the room")
-    if await found.store.room(room_id) is None:
+    row = await found.store.room(room_id)
+    if row is None:
         raise ApiError(404, "not_found", "no such room")
-    draft = state_change(
-        room_id,
-        Member(body.moderator, Role.MODERATOR),
-        "claim:" + secrets.token_hex(8),
-        State.MEDIATING,
-        "claimed from the queue",
-        origin="",
-    )
+    body_text = state_body(State.MEDIATING, "claimed from the queue")
+    move = Write(STATE, ROOM, "claim:" + secrets.token_hex(8), body_text)
+    draft = door.draft(room_info(row), Member(body.moderator, Role.MODERATOR), move)
     try:
         record = await found.committer.append(draft)
     except TranscriptError as exc:
