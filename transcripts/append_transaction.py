@@ -138,29 +138,46 @@ def _padded_size(count: int) -> int:
     return 1 << (count - 1).bit_length()
 
 
+def _padded(keys: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The keys padded to a power of two (a repeated key matches nothing new), so a
+    handful of statement shapes are prepared once."""
+    return keys + [keys[-1]] * (_padded_size(len(keys)) - len(keys))
+
+
 def _key_params(keys: list[tuple[str, str, str]]) -> dict[str, str]:
-    """The keys bound as k{i}_0..2, padded to a power of two (a repeated key matches
-    nothing new), so a handful of statement shapes are compiled once."""
-    keys = keys + [keys[-1]] * (_padded_size(len(keys)) - len(keys))
-    return {f"k{i}_{n}": v for i, key in enumerate(keys) for n, v in enumerate(key)}
+    """The keys bound as k{i}_0..2."""
+    return {f"k{i}_{n}": v for i, key in enumerate(_padded(keys)) for n, v in enumerate(key)}
 
 
-@functools.lru_cache(maxsize=16)
-def _lookup(size: int) -> TextualSelect:
-    """Records matching `size` (room, sender, client id) keys bound as k{i}_0..2.
+def _stored_text(size: int, placeholder: Callable[[int, int], str]) -> str:
+    """Records matching `size` (room, sender, client id) keys.
 
-    The keys are joined as a VALUES list: PostgreSQL then probes the unique
-    (room, sender, client_id) index once per key, where a row-value IN scans
-    (and gets slower as rooms grow). SQLAlchemy's `values()` recompiles its rows
-    on every call, which cost more than the rest of the commit: hence text.
+    The keys are joined as a VALUES list: both databases then probe the unique
+    (room, sender, client_id) index once per key, where a row-value IN scans (and
+    gets slower as rooms grow), and one statement answers the whole batch.
     """
-    wanted = ", ".join(f"(:k{i}_0, :k{i}_1, :k{i}_2)" for i in range(size))
+    wanted = ", ".join(
+        "(" + ", ".join(placeholder(i, n) for n in range(3)) + ")" for i in range(size)
+    )
     columns = ", ".join(f"records.{name}" for name in RECORD_COLUMNS)
     # Only our own column names and placeholders go into the text: the values are bound.
     sql = f"WITH wanted (room_id, sender_user, client_id) AS (VALUES {wanted}) "
     sql += f"SELECT {columns} FROM records JOIN wanted ON records.room_id = wanted.room_id"  # noqa: S608
     sql += " AND records.sender_user = wanted.sender_user AND records.client_id = wanted.client_id"
-    return text(sql).columns(*records.c)
+    return sql
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup(size: int) -> TextualSelect:
+    """The lookup for SQLAlchemy, keys bound as k{i}_0..2 (its `values()` recompiles its
+    rows on every call, which cost more than the rest of the commit: hence text)."""
+    return text(_stored_text(size, lambda i, n: f":k{i}_{n}")).columns(*records.c)
+
+
+@functools.lru_cache(maxsize=16)
+def _stored_sql(count: int) -> str:
+    """The lookup for plain sqlite3, `count` keys padded, positional."""
+    return _stored_text(_padded_size(count), lambda _i, _n: "?")
 
 
 StoredRow = namedtuple("StoredRow", RECORD_COLUMNS)  # type: ignore[misc]  # a row, by name
@@ -177,8 +194,6 @@ class SqliteAppends:
     """
 
     TIPS = "SELECT {} FROM rooms WHERE id = ?".format(", ".join(TIP_COLUMNS))  # noqa: S608
-    STORED = "SELECT {} FROM records WHERE room_id = ? AND sender_user = ? AND client_id = ?"
-    STORED = STORED.format(", ".join(RECORD_COLUMNS))
     TARGET = "SELECT sender_user, kind FROM records WHERE room_id = ? AND channel = ? AND seq = ?"
     INSERT = "INSERT INTO records ({}) VALUES ({})".format(  # noqa: S608
         ", ".join(RECORD_COLUMNS), ", ".join("?" * len(RECORD_COLUMNS))
@@ -219,9 +234,9 @@ class SqliteAppends:
             else:
                 tips.append(TipRow(*self._converted(raw)))
             raws[room_id] = raw
-        stored = []
-        for key in idempotency_keys(drafts):
-            stored += [StoredRow._make(row) for row in conn.execute(self.STORED, key)]
+        keys = idempotency_keys(drafts)
+        params = [v for key in _padded(keys) for v in key]
+        stored = [StoredRow._make(row) for row in conn.execute(_stored_sql(len(keys)), params)]
         targets: dict[TargetKey, Target] = {}
         for target in target_keys(drafts):
             found = conn.execute(self.TARGET, target).fetchone()
