@@ -10,6 +10,7 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 
 TIMEOUT = 5.0
 
@@ -201,8 +202,9 @@ class StalledReader:
             data = self.sock.recv(1 << 20)
             self.protocol.receive_data(data)
             for event in self.protocol.events_received():
-                if event.opcode.name == "TEXT":
-                    frames.append(json.loads(event.data))
+                # after the handshake only frames arrive; Request/Response are handshake events
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    frames.append(json.loads(bytes(event.data)))
             if not data or self.protocol.close_rcvd is not None:
                 code = self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
                 self.sock.close()
