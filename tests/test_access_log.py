@@ -5,6 +5,8 @@ import hashlib
 import json
 import time
 
+from tests.conftest import RunningServer
+
 TAG = "mediation.access/1"
 
 
@@ -37,7 +39,7 @@ def recompute_chain(entries: list[dict]) -> None:
         assert e["hash"] == prev.hex(), f"entry {number} does not chain"
 
 
-async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server):
+async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server: RunningServer) -> None:
     room = await server.platform.open_room("T-aud")
     response = await server.platform.http.post(
         f"/api/rooms/{room}/tokens",
@@ -57,7 +59,9 @@ async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server):
     assert grant.expires_at <= time.time() + 8 * 3600 + 5  # capped, whatever was asked
 
 
-async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(server):
+async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-log")
     client, _ = await server.peer(room, "c-1", "client")  # parties are not logged
     await client.send("m", "joint", "hello")
@@ -79,7 +83,7 @@ async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(server
     recompute_chain(entries)
 
 
-async def test_concurrent_appends_stay_gapless_and_chained(server):
+async def test_concurrent_appends_stay_gapless_and_chained(server: RunningServer) -> None:
     log = server.services.access_log
     await asyncio.gather(
         *(log.append(f"a{i}", "auditor", "load", "read", "r_x") for i in range(20))
@@ -89,6 +93,6 @@ async def test_concurrent_appends_stay_gapless_and_chained(server):
     recompute_chain(entries)
 
 
-async def test_the_audit_log_needs_the_api_key(server):
+async def test_the_audit_log_needs_the_api_key(server: RunningServer) -> None:
     response = await server.platform.http.get("/api/audit-log")
     assert response.status_code == 401

@@ -4,12 +4,13 @@ and a restart loses no alarm (their state is in the database, not in timers)."""
 import asyncio
 import signal
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 
 from mediation.config import Settings
-from tests.conftest import free_port
+from tests.conftest import RunningServer, free_port
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
 
@@ -28,7 +29,7 @@ async def queue_entry(server, room: str, query: str = "") -> dict | None:
     return next((r for r in response.json()["rooms"] if r["id"] == room), None)
 
 
-async def test_a_room_left_in_the_queue_is_flagged_once(server):
+async def test_a_room_left_in_the_queue_is_flagged_once(server: RunningServer) -> None:
     room = await server.platform.open_room("T-unclaimed")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     alarm = await moderator.event("overdue", clock="unclaimed")
@@ -44,7 +45,7 @@ async def test_a_room_left_in_the_queue_is_flagged_once(server):
     assert await queue_entry(server, room) is None
 
 
-async def test_moderator_is_nudged_and_silent_parties_are_reminded(server):
+async def test_moderator_is_nudged_and_silent_parties_are_reminded(server: RunningServer) -> None:
     room = await server.platform.open_room("T-clocks")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -77,7 +78,7 @@ async def test_moderator_is_nudged_and_silent_parties_are_reminded(server):
     assert line["longest_wait_client_seconds"] >= 0.5
 
 
-async def test_alarms_fall_due_while_the_server_is_down(tmp_path):
+async def test_alarms_fall_due_while_the_server_is_down(tmp_path: Path) -> None:
     """The client asks, the server dies before the answer target, and comes back after it:
     the moderator is nudged exactly once, by the restarted process."""
     server = ServerProcess(

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 from transcripts.errors import Tampered
 
@@ -39,7 +40,7 @@ async def database_bytes(server) -> bytes:
     return b"".join(p.read_bytes() for p in files if p.exists())
 
 
-async def test_no_message_text_is_stored_in_clear(server):
+async def test_no_message_text_is_stored_in_clear(server: RunningServer) -> None:
     room = await server.platform.open_room("T-rest")
     await converse(server, room)
     raw = await database_bytes(server)
@@ -67,7 +68,9 @@ JOINT = "select sealed from records where room_id=:room and channel='joint'"
 SET_SEALED = "update records set sealed=:sealed where room_id=:room and channel=:channel"
 
 
-async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server):
+async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-flip")
     await converse(server, room)
     [(sealed,)] = await sql(server, JOINT, room=room)
@@ -80,7 +83,7 @@ async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server)
     assert "position 3" in refused.value.detail
 
 
-async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
+async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server: RunningServer) -> None:
     room = await server.platform.open_room("T-move")
     await converse(server, room)
     [(joint,)] = await sql(server, JOINT, room=room)
@@ -90,7 +93,7 @@ async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
         await fresh_store_read(server, room, "caucus:client")
 
 
-async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
+async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server: RunningServer) -> None:
     first = await server.platform.open_room("T-a")
     second = await server.platform.open_room("T-b")
     await converse(server, first)
@@ -101,7 +104,7 @@ async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
         await fresh_store_read(server, second, "joint")
 
 
-async def test_a_tampered_record_refuses_replay_over_the_socket(server):
+async def test_a_tampered_record_refuses_replay_over_the_socket(server: RunningServer) -> None:
     room = await server.platform.open_room("T-replay")
     await converse(server, room)
     await sql(

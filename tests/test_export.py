@@ -5,11 +5,13 @@ import base64
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from tests.conftest import RunningServer
 from transcripts import bundle
 from transcripts.signing import load_public_pem
 from transcripts.verify import verify
@@ -50,7 +52,7 @@ async def public_key(server):
     return load_public_pem(active["pem"].encode())
 
 
-async def test_an_intact_export_verifies_offline(server):
+async def test_an_intact_export_verifies_offline(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     verdict = verify(lines, await public_key(server))
@@ -83,7 +85,7 @@ def edited(lines: list[bytes], index: int, change) -> list[bytes]:
     return [*lines[:index], bundle.line(obj), *lines[index + 1 :]]
 
 
-async def test_each_alteration_of_the_bundle_fails_with_its_reason(server):
+async def test_each_alteration_of_the_bundle_fails_with_its_reason(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     key = await public_key(server)
@@ -105,7 +107,7 @@ async def test_each_alteration_of_the_bundle_fails_with_its_reason(server):
         assert reason in verdict.reason, (name, verdict.reason)
 
 
-async def test_re_signing_with_another_key_fails(server):
+async def test_re_signing_with_another_key_fails(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     footer = json.loads(lines[-1])
@@ -136,7 +138,7 @@ async def refused(server, room) -> str:
     return error["message"]
 
 
-async def test_a_changed_ciphertext_is_refused_at_export(server):
+async def test_a_changed_ciphertext_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     [row] = await server.services.store.rows_by_position(room, 5, 6, 1)
     sealed = row.sealed
@@ -149,19 +151,19 @@ async def test_a_changed_ciphertext_is_refused_at_export(server):
     assert "position 6" in await refused(server, room)
 
 
-async def test_a_deleted_row_is_refused_at_export(server):
+async def test_a_deleted_row_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     await tamper(server, "delete from records where room_id=:r and position=5", r=room)
     assert "position 5 is missing" in await refused(server, room)
 
 
-async def test_the_last_row_deleted_is_refused_at_export(server):
+async def test_the_last_row_deleted_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     await tamper(server, "delete from records where room_id=:r and position=7", r=room)
     assert "missing" in await refused(server, room)
 
 
-async def test_two_rows_swapped_are_refused_at_export(server):
+async def test_two_rows_swapped_are_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     rows = await server.services.store.rows_by_position(room, 3, 5, 2)
     for row, other in ((rows[0], rows[1]), (rows[1], rows[0])):
@@ -176,7 +178,7 @@ async def test_two_rows_swapped_are_refused_at_export(server):
     assert "position 4" in await refused(server, room)
 
 
-async def test_a_row_moved_to_another_room_is_refused_at_export(server):
+async def test_a_row_moved_to_another_room_is_refused_at_export(server: RunningServer) -> None:
     first = await conversation(server, "T-first")
     second = await conversation(server, "T-second")
     [row] = await server.services.store.rows_by_position(first, 3, 4, 1)
@@ -190,7 +192,9 @@ async def test_a_row_moved_to_another_room_is_refused_at_export(server):
     assert "position 4" in await refused(server, second)
 
 
-async def test_only_an_auditor_of_the_room_or_the_platform_may_export(server):
+async def test_only_an_auditor_of_the_room_or_the_platform_may_export(
+    server: RunningServer,
+) -> None:
     room = await conversation(server)
     other = await server.platform.open_room("T-other")
     auditor = await server.platform.token(room, "aud-1", "auditor")
@@ -206,7 +210,7 @@ async def test_only_an_auditor_of_the_room_or_the_platform_may_export(server):
         assert response.status_code == status
 
 
-async def test_the_html_rendering_is_readable_and_escaped(server):
+async def test_the_html_rendering_is_readable_and_escaped(server: RunningServer) -> None:
     room = await conversation(server)
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export?format=html", headers=server.platform.auth
@@ -218,7 +222,7 @@ async def test_the_html_rendering_is_readable_and_escaped(server):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_the_command_line_exports_and_verifies(server, tmp_path):
+async def test_the_command_line_exports_and_verifies(server: RunningServer, tmp_path: Path) -> None:
     room = await conversation(server)
     env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
     run = lambda *args: subprocess.run(  # noqa: E731

@@ -3,11 +3,13 @@ exported copies, and crypto-shredding a room takes its files with it."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from mediation import offline
+from tests.conftest import RunningServer
 from tests.files import download, export_with_files, mediation_cli, pdf, sha256, upload
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded, Tampered
@@ -30,7 +32,9 @@ async def room_with_files(server, ticket="T-custody"):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(server, tmp_path):
+async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(
+    server: RunningServer, tmp_path: Path
+) -> None:
     room, files = await room_with_files(server)
     run = mediation_cli(server)
     exported = await export_with_files(server, room, tmp_path)
@@ -60,7 +64,7 @@ async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(serv
     assert (missing.returncode, "missing" in missing.stdout) == (1, True)
 
 
-async def test_a_file_record_altered_in_the_bundle_fails_verify(server):
+async def test_a_file_record_altered_in_the_bundle_fails_verify(server: RunningServer) -> None:
     room, _files = await room_with_files(server, "T-bundle")
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
@@ -95,7 +99,9 @@ async def close_long_ago(server, room):
         )
 
 
-async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(server, tmp_path):
+async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(
+    server: RunningServer, tmp_path: Path
+) -> None:
     room, files = await room_with_files(server, "T-shred")
     token = await server.platform.token(room, "m-1", "moderator")
     root = server.settings.data_dir / "files" / room
@@ -123,7 +129,9 @@ async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(serv
     assert json.loads(export.content.splitlines()[0])["files"] == []
 
 
-async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(server):
+async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(
+    server: RunningServer,
+) -> None:
     room, files = await room_with_files(server, "T-sweep")
     locker = server.services.locker
     [first, _second] = files
@@ -162,7 +170,7 @@ async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(server):
     assert (await locker.row(room, first)).position == row.position  # its record was found
 
 
-async def test_the_html_export_lists_files_with_their_hashes_escaped(server):
+async def test_the_html_export_lists_files_with_their_hashes_escaped(server: RunningServer) -> None:
     room = await server.platform.open_room("T-html-files")
     token = await server.platform.token(room, "c-1", "client")
     made = (await upload(server, room, token, pdf(2000), "<b>invoice.pdf")).json()

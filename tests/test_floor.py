@@ -2,6 +2,8 @@
 
 import asyncio
 
+from tests.conftest import RunningServer
+
 
 async def floor(peer, cid, action, **fields):
     await peer.send_json({"type": "floor", "id": cid, "action": action, **fields})
@@ -26,7 +28,7 @@ async def three(server, ticket):
     ]
 
 
-async def test_a_muted_party_is_told_why_and_others_carry_on(server):
+async def test_a_muted_party_is_told_why_and_others_carry_on(server: RunningServer) -> None:
     client, freelancer, moderator = await three(server, "T-mute")
     ack = await floor(
         moderator, "f1", "mute", party="client", minutes=5, reason="let the freelancer finish"
@@ -50,7 +52,7 @@ async def test_a_muted_party_is_told_why_and_others_carry_on(server):
     assert await spoke(client, "c-ok")
 
 
-async def test_a_pause_stops_both_parties_but_not_the_moderator(server):
+async def test_a_pause_stops_both_parties_but_not_the_moderator(server: RunningServer) -> None:
     client, freelancer, moderator = await three(server, "T-pause")
     assert (await floor(moderator, "p1", "pause", minutes=2, reason="cool down"))["type"] == "ack"
     for peer, cid in ((client, "c1"), (freelancer, "f1")):
@@ -61,7 +63,9 @@ async def test_a_pause_stops_both_parties_but_not_the_moderator(server):
     assert await spoke(client, "c2")
 
 
-async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(server):
+async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(
+    server: RunningServer,
+) -> None:
     client, _, moderator = await three(server, "T-floor-bad")
     error = await floor(client, "x1", "mute", party="freelancer")
     assert (error["type"], error["code"]) == ("error", "forbidden")
@@ -71,7 +75,7 @@ async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(
     assert (error["type"], error["code"]) == ("error", "invalid")
 
 
-async def test_a_mute_outlives_everyone_leaving_the_room(server):
+async def test_a_mute_outlives_everyone_leaving_the_room(server: RunningServer) -> None:
     room = await server.platform.open_room("T-mute-lasts")
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")

@@ -65,7 +65,7 @@ async def committer(store, batches, **config):
     return gc, seen
 
 
-async def test_one_batch_many_outcomes(store):
+async def test_one_batch_many_outcomes(store) -> None:
     a, closed = await room(store, "r_a"), await room(store, "r_closed", "closed")
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
@@ -94,7 +94,7 @@ async def test_one_batch_many_outcomes(store):
     assert await store.heads(a) == {"joint": 2, "caucus:client": 1}
 
 
-async def test_a_record_the_database_refuses_sinks_only_itself(store):
+async def test_a_record_the_database_refuses_sinks_only_itself(store) -> None:
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
     await take_next_seq(store, broken)
     batches: list[int] = []
@@ -113,7 +113,7 @@ async def test_a_record_the_database_refuses_sinks_only_itself(store):
     assert batches[0] == 4  # tried together first, then isolated
 
 
-async def test_batches_grow_with_load_and_respect_the_cap(store):
+async def test_batches_grow_with_load_and_respect_the_cap(store) -> None:
     a = await room(store, "r_load")
     batches: list[int] = []
     gc, _ = await committer(store, batches, max_batch=50)
@@ -124,7 +124,7 @@ async def test_batches_grow_with_load_and_respect_the_cap(store):
     assert len(batches) < 300 / 10  # far fewer transactions than messages
 
 
-async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store):
+async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store) -> None:
     """A message that failed must not be overtaken by the same connection's later ones."""
     good = await room(store, "r_fence")
     broken = await room(store, "r_fence_broken")

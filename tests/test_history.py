@@ -1,5 +1,7 @@
 """The `history` frame: paging backwards through one readable channel."""
 
+from tests.conftest import RunningServer
+
 
 async def fill(server, room, n):
     moderator, _ = await server.peer(room, "m-1", "moderator")
@@ -11,7 +13,7 @@ async def fill(server, room, n):
     return moderator
 
 
-async def test_pages_backwards_until_the_first_message(server):
+async def test_pages_backwards_until_the_first_message(server: RunningServer) -> None:
     room = await server.platform.open_room("T-hist")
     await fill(server, room, 25)
     client, _ = await server.peer(room, "c-1", "client")
@@ -32,7 +34,9 @@ async def test_pages_backwards_until_the_first_message(server):
     assert page["messages"][0]["body"] == "joint 1"
 
 
-async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(server):
+async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-hist-hidden")
     await fill(server, room, 3)
     client, _ = await server.peer(room, "c-1", "client")
@@ -41,7 +45,7 @@ async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(server):
     assert (error["type"], error["code"], error["id"]) == ("error", "forbidden", "h")
 
 
-async def test_history_of_an_empty_channel_and_a_bad_limit(server):
+async def test_history_of_an_empty_channel_and_a_bad_limit(server: RunningServer) -> None:
     room = await server.platform.open_room("T-hist-empty")
     client, _ = await server.peer(room, "c-1", "client")
     await client.send_json({"type": "history", "channel": "caucus:client"})

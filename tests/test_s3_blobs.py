@@ -72,7 +72,7 @@ def pending_uploads(s3: S3) -> list[str]:
     return [u["Key"] for u in listed.get("Uploads", [])]
 
 
-async def test_small_and_multipart_files_round_trip(s3_server, s3):
+async def test_small_and_multipart_files_round_trip(s3_server, s3) -> None:
     room = await s3_server.platform.open_room("T-s3")
     token = await s3_server.platform.token(room, "c-1", "client")
     small = pdf(10_000)
@@ -92,7 +92,7 @@ async def test_small_and_multipart_files_round_trip(s3_server, s3):
     assert plain not in stored  # ciphertext only
 
 
-async def test_refusals_leave_no_object_and_no_dangling_parts(s3_server, s3):
+async def test_refusals_leave_no_object_and_no_dangling_parts(s3_server, s3) -> None:
     room = await s3_server.platform.open_room("T-s3-refused")
     token = await s3_server.platform.token(room, "c-1", "client")
     over = await upload(s3_server, room, token, generated(17 * 1024 * 1024))  # after 3 parts
@@ -103,7 +103,7 @@ async def test_refusals_leave_no_object_and_no_dangling_parts(s3_server, s3):
     assert pending_uploads(s3) == []  # the multipart upload was aborted
 
 
-async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server, s3):
+async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server, s3) -> None:
     room = await s3_server.platform.open_room("T-s3-tamper")
     token = await s3_server.platform.token(room, "c-1", "client")
     made = (await upload(s3_server, room, token, pdf(100_000))).json()
@@ -124,7 +124,7 @@ async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server,
     assert objects(s3) == []
 
 
-async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_server, s3):
+async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_server, s3) -> None:
     from tests.files import Resumable
 
     room = await s3_server.platform.open_room("T-s3-resume")
@@ -154,7 +154,9 @@ async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_
     assert objects(s3) == [f"{PREFIX}/{room}/{made['file']}"]
 
 
-async def test_an_unreachable_s3_answers_unavailable_for_every_operation(monkeypatch, backend):
+async def test_an_unreachable_s3_answers_unavailable_for_every_operation(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
     """A store whose endpoint is down says so (503 upstream), never a raw botocore error."""
     from botocore.config import Config
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import secrets
 import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -102,7 +103,7 @@ async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
             server.close()
 
 
-async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
+async def test_two_processes_behave_as_one_room(tmp_path: Path, pg_url, redis_prefix) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=4, per_client=100)
@@ -112,7 +113,9 @@ async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
     check(rooms, await stored_transcripts(pg_url, rooms), "two processes")
 
 
-async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg_url, redis_prefix):
+async def test_concurrent_writers_on_two_processes_keep_seq_gapless(
+    tmp_path: Path, pg_url, redis_prefix
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=300)
@@ -127,7 +130,7 @@ async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg
     assert sorted(r.position for r in records) == list(range(1, 904))
 
 
-async def test_redis_killed_and_restarted_mid_traffic(tmp_path, pg_url):
+async def test_redis_killed_and_restarted_mid_traffic(tmp_path: Path, pg_url) -> None:
     own_redis = RedisProcess(free_port(), tmp_path)
     own_redis.start()
     seen_while_down: list[dict[str, str]] = []
@@ -152,7 +155,7 @@ async def test_redis_killed_and_restarted_mid_traffic(tmp_path, pg_url):
     check(rooms, await stored_transcripts(pg_url, rooms), "redis outage")
 
 
-async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path, pg_url):
+async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path: Path, pg_url) -> None:
     proxy = TcpProxy(free_port(), POSTGRES_PORT)
     await proxy.open()
     via_proxy = pg_url.replace(f":{POSTGRES_PORT}/", f":{proxy.port}/")
@@ -184,7 +187,9 @@ async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path, pg_url
     check(rooms, await stored_transcripts(pg_url, rooms), "postgres outage")
 
 
-async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_prefix):
+async def test_workers_share_one_port_and_behave_as_one(
+    tmp_path: Path, pg_url, redis_prefix
+) -> None:
     server = node(
         tmp_path,
         "w",
@@ -208,8 +213,8 @@ async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_
 
 
 async def test_presence_spans_processes_and_a_dead_process_drops_out(
-    tmp_path, pg_url, redis_prefix
-):
+    tmp_path: Path, pg_url, redis_prefix
+) -> None:
     env = {"MEDIATION_REDIS_PREFIX": redis_prefix, "MEDIATION_REDIS_HEARTBEAT": "0.3"}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **env) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=0)
@@ -228,7 +233,9 @@ async def test_presence_spans_processes_and_a_dead_process_drops_out(
         assert (gone["user"], gone["online"]) == ("c0", False)
 
 
-async def test_queue_changes_reach_consoles_on_every_process(tmp_path, pg_url, redis_prefix):
+async def test_queue_changes_reach_consoles_on_every_process(
+    tmp_path: Path, pg_url, redis_prefix
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with (
         two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b),

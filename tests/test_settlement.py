@@ -3,6 +3,7 @@
 import csv
 import io
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
@@ -11,7 +12,7 @@ async def say(peer: Peer, cid: str, channel: str, body: str) -> None:
     assert ack["type"] == "ack", ack
 
 
-async def test_a_dispute_from_the_queue_to_a_rated_settlement(server):
+async def test_a_dispute_from_the_queue_to_a_rated_settlement(server: RunningServer) -> None:
     platform = server.platform
     room = await platform.open_room("T-full", priority="high")
     client, _ = await server.peer(room, "c-1", "client")

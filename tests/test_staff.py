@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
@@ -20,7 +21,7 @@ async def staff_token(server, user: str, role: str, **extra: Any) -> dict[str, s
     return {"authorization": f"Bearer {response.json()['token']}"}
 
 
-async def test_a_moderator_works_the_queue_with_a_staff_token(server):
+async def test_a_moderator_works_the_queue_with_a_staff_token(server: RunningServer) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-staff")
     moderator = await staff_token(server, "m-7", "moderator")
@@ -38,7 +39,7 @@ async def test_a_moderator_works_the_queue_with_a_staff_token(server):
     )
 
 
-async def test_staff_and_room_tokens_are_never_taken_for_each_other(server):
+async def test_staff_and_room_tokens_are_never_taken_for_each_other(server: RunningServer) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-scopes")
     room_token = await server.platform.token(room, "m-1", "moderator")
@@ -50,7 +51,9 @@ async def test_staff_and_room_tokens_are_never_taken_for_each_other(server):
     assert (refused["type"], refused["code"]) == ("error", "unauthorized")
 
 
-async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(server):
+async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(
+    server: RunningServer,
+) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-audit")
     no_purpose = await http.post(
@@ -70,7 +73,7 @@ async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(server)
     assert any(e["purpose"] == "chargeback review" for e in log["entries"])
 
 
-async def test_macros_render_with_the_rooms_own_values(server):
+async def test_macros_render_with_the_rooms_own_values(server: RunningServer) -> None:
     http = server.platform.http
     moderator = await staff_token(server, "m-1", "moderator")
     body = (
@@ -120,7 +123,7 @@ async def wait_for(condition, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_the_queue_streams_its_changes(server):
+async def test_the_queue_streams_its_changes(server: RunningServer) -> None:
     moderator = await staff_token(server, "m-1", "moderator")
     seen: list[dict[str, Any]] = []
     async with (
@@ -139,7 +142,7 @@ async def test_the_queue_streams_its_changes(server):
     assert unauthorized.status_code == 401
 
 
-async def test_a_staff_token_in_the_query_string_opens_nothing(server):
+async def test_a_staff_token_in_the_query_string_opens_nothing(server: RunningServer) -> None:
     """F1: no credential travels in a URL; `?token=` is no way in, not even to the stream."""
     token = (await staff_token(server, "m-1", "moderator"))["authorization"].split()[1]
     http = server.platform.http

@@ -2,6 +2,7 @@
 
 import asyncio
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
@@ -17,7 +18,9 @@ async def next_state(peer) -> dict:
             return event
 
 
-async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server):
+async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-life")
     client, welcome = await server.peer(room, "c-1", "client")
     assert welcome["room"]["state"] == "waiting"
@@ -46,7 +49,9 @@ async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server
     assert response.status_code == 200
 
 
-async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(server):
+async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-rules")
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")
@@ -62,7 +67,9 @@ async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(server):
     assert (await server.services.store.room(room)).state == "waiting"
 
 
-async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(server):
+async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(
+    server: RunningServer,
+) -> None:
     first = await server.platform.open_room("T-q1")
     second = await server.platform.open_room("T-q2")
     listed = (await server.platform.http.get("/api/queue", headers=server.platform.auth)).json()
@@ -81,7 +88,7 @@ async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(serv
     assert [r["id"] for r in listed["rooms"]] == [second]
 
 
-async def test_a_claim_reaches_the_parties_already_in_the_room(server):
+async def test_a_claim_reaches_the_parties_already_in_the_room(server: RunningServer) -> None:
     room = await server.platform.open_room("T-claim-live")
     client = await Peer.connect(server.ws_url)
     await client.hello(await server.platform.token(room, "c-1", "client"))
@@ -93,7 +100,9 @@ async def test_a_claim_reaches_the_parties_already_in_the_room(server):
     assert (event["state"], event["sender"]) == ("mediating", {"user": "m-9", "role": "moderator"})
 
 
-async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(server):
+async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(
+    server: RunningServer,
+) -> None:
     platform = server.platform
     old_normal = await platform.open_room("T-n1")
     newer_normal = await platform.open_room("T-n2")
