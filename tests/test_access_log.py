@@ -4,19 +4,21 @@ import asyncio
 import hashlib
 import json
 import time
+from typing import Any
 
 from tests.conftest import RunningServer
 
 TAG = "mediation.access/1"
 
 
-async def log_entries(server) -> list[dict]:
+async def log_entries(server: RunningServer) -> list[dict[str, Any]]:
     response = await server.platform.http.get("/api/audit-log", headers=server.platform.auth)
     assert response.status_code == 200
-    return response.json()["entries"]
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
 
 
-def recompute_chain(entries: list[dict]) -> None:
+def recompute_chain(entries: list[dict[str, Any]]) -> None:
     """The documented formula, re-implemented here with the standard library only."""
     prev = bytes(32)
     for number, e in enumerate(entries, start=1):

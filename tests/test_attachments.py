@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import zipfile
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -26,7 +27,7 @@ def sealed(data: bytes, file_id: str = "f_1", room: str = "r_1") -> list[bytes]:
 
 
 async def opened(frames: list[bytes], file_id: str = "f_1", sha256: str | None = None) -> bytes:
-    async def stored():
+    async def stored() -> AsyncIterator[bytes]:
         blob = b"".join(frames)
         for start in range(0, len(blob), 333):
             yield blob[start : start + 333]
@@ -36,7 +37,7 @@ async def opened(frames: list[bytes], file_id: str = "f_1", sha256: str | None =
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK, 5 * CHUNK + 17])
-async def test_every_size_round_trips_in_chunk_sized_frames(size) -> None:
+async def test_every_size_round_trips_in_chunk_sized_frames(size: int) -> None:
     data = os.urandom(size)
     frames = sealed(data)
     assert len(frames) == max(1, -(-size // CHUNK))
@@ -105,5 +106,5 @@ def plain_zip() -> bytes:
         (b"\xc3\x28 not utf-8", "application/octet-stream"),
     ],
 )
-def test_the_type_comes_from_the_bytes(head, expected) -> None:
+def test_the_type_comes_from_the_bytes(head: bytes, expected: str) -> None:
     assert detect(head) == expected

@@ -17,12 +17,15 @@ import pytest
 from tests.conftest import free_port
 from tests.databases import sqlite_url
 from tests.server_process import ServerProcess
-from tests.traffic import check, open_rooms, stored_transcripts
+from tests.traffic import Rooms, check, open_rooms, stored_transcripts
+from transcripts.store_types import Record
 
 pytestmark = pytest.mark.slow
 
 
-async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: int):
+async def run_with_interruptions(
+    tmp_path: Path, sig: signal.Signals, interruptions: int
+) -> tuple[Rooms, dict[str, list[Record]]]:
     server = ServerProcess(tmp_path, free_port())
     await asyncio.to_thread(server.start)
     try:

@@ -1,9 +1,10 @@
 """The `history` frame: paging backwards through one readable channel."""
 
 from tests.conftest import RunningServer
+from tests.peers import Peer
 
 
-async def fill(server, room, n):
+async def fill(server: RunningServer, room: str, n: int) -> Peer:
     moderator, _ = await server.peer(room, "m-1", "moderator")
     for i in range(1, n + 1):
         await moderator.send(f"j{i}", "joint", f"joint {i}")
@@ -18,7 +19,8 @@ async def test_pages_backwards_until_the_first_message(server: RunningServer) ->
     await fill(server, room, 25)
     client, _ = await server.peer(room, "c-1", "client")
     await client.drain()
-    pages, before = [], None
+    pages: list[list[int]] = []
+    before: int | None = None
     while True:
         frame = {"type": "history", "channel": "joint", "limit": 10, "id": f"p{len(pages)}"}
         if before is not None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from mediation import offline
 from mediation.server_secrets import load_secrets
 from tests.conftest import RunningServer
+from tests.peers import Peer
 from transcripts.errors import Tampered
 from transcripts.key_encryption_keys import Keyring
 from transcripts.schema import rooms
@@ -17,8 +18,8 @@ from transcripts.store import TranscriptStore
 from transcripts.verify import verify
 
 
-async def talk(peer, name: str, channel: str, count: int) -> list[int]:
-    seqs = []
+async def talk(peer: Peer, name: str, channel: str, count: int) -> list[int]:
+    seqs: list[int] = []
     for i in range(count):
         await peer.send(f"{name}-{i}", channel, f"{name} says {i}")
         seqs.append((await peer.next("ack"))["seq"])
@@ -77,7 +78,7 @@ async def test_a_key_a_room_still_needs_is_not_retired(server: RunningServer) ->
     assert active in load_secrets(server.settings).keyring.keks
 
 
-async def exported(server, room) -> list[bytes]:
+async def exported(server: RunningServer, room: str) -> list[bytes]:
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
     )

@@ -89,7 +89,7 @@ async def test_a_message_committed_while_a_room_goes_live_arrives_exactly_once(
     log = server.services.hub._log
     read_heads = log.heads
 
-    async def heads_after_a_commit(room_id):
+    async def heads_after_a_commit(room_id: str) -> dict[str, int]:
         draft = Draft(room_id, "joint", "m-1", "moderator", "during", "sent meanwhile", "x")
         await server.services.committer.append(draft)  # committed and fanned out
         return await read_heads(room_id)

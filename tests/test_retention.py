@@ -18,7 +18,7 @@ from transcripts.store import TranscriptStore
 from transcripts.verify import verify
 
 
-async def closed_room(server, ticket: str, days_ago: int) -> str:
+async def closed_room(server: RunningServer, ticket: str, days_ago: int) -> str:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     for i in range(3):
@@ -35,7 +35,7 @@ async def closed_room(server, ticket: str, days_ago: int) -> str:
     return room
 
 
-async def hold(server, room: str, reason: str) -> None:
+async def hold(server: RunningServer, room: str, reason: str) -> None:
     response = await server.platform.http.put(
         f"/api/rooms/{room}/legal-hold", json={"reason": reason}, headers=server.platform.auth
     )

@@ -20,7 +20,7 @@ async def test_a_reader_that_stalls_is_cut_off_while_the_others_keep_their_rate(
 
     async def watch() -> list[dict[str, object]]:
         """The moderator reads as messages come, as a client that keeps up does."""
-        got = []
+        got: list[dict[str, object]] = []
         while len(got) < 1000:
             frame = await moderator.recv()
             if frame["type"] == "message":

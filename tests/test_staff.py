@@ -3,6 +3,7 @@ page use instead of the platform's API key."""
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def staff_token(server, user: str, role: str, **extra: Any) -> dict[str, str]:
+async def staff_token(server: RunningServer, user: str, role: str, **extra: Any) -> dict[str, str]:
     response = await server.platform.http.post(
         "/api/staff/tokens",
         json={"user": user, "role": role, **extra},
@@ -117,7 +118,7 @@ async def read_events(stream: httpx.Response, into: list[dict[str, Any]]) -> Non
             into.append(json.loads(line.removeprefix("data: ")))
 
 
-async def wait_for(condition, timeout: float = 5.0) -> None:
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.05)
