@@ -3,9 +3,10 @@
 import json
 
 from tests.conftest import RunningServer
+from tests.peers import Peer
 
 
-async def room_of_three(server, ticket):
+async def room_of_three(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -13,11 +14,12 @@ async def room_of_three(server, ticket):
     return room, client, freelancer, moderator
 
 
-async def sent(peer, cid, channel, body) -> int:
+async def sent(peer: Peer, cid: str, channel: str, body: str) -> int:
     await peer.send(cid, channel, body)
     ack = await peer.next("ack", "error")
     assert ack["type"] == "ack", ack
-    return ack["seq"]
+    seq: int = ack["seq"]
+    return seq
 
 
 async def test_an_edit_reaches_everyone_and_the_original_stays(server: RunningServer) -> None:

@@ -35,7 +35,7 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     return error
 
 
-async def post_room(server: Any, body: Any, **kwargs: Any) -> httpx.Response:
+async def post_room(server: RunningServer, body: object, **kwargs: Any) -> httpx.Response:
     headers = kwargs.pop("headers", server.platform.auth)
     response: httpx.Response = await server.platform.http.post(
         "/api/rooms", json=body, headers=headers, **kwargs
@@ -43,14 +43,14 @@ async def post_room(server: Any, body: Any, **kwargs: Any) -> httpx.Response:
     return response
 
 
-async def post_token(server: Any, room: str, body: dict[str, Any]) -> httpx.Response:
+async def post_token(server: RunningServer, room: str, body: dict[str, Any]) -> httpx.Response:
     response: httpx.Response = await server.platform.http.post(
         f"/api/rooms/{room}/tokens", json=body, headers=server.platform.auth
     )
     return response
 
 
-async def lookup(server: Any, provider: str, ticket: str) -> list[dict[str, Any]]:
+async def lookup(server: RunningServer, provider: str, ticket: str) -> list[dict[str, Any]]:
     response = await server.platform.http.get(
         "/api/rooms", params={"provider": provider, "ticket": ticket}, headers=server.platform.auth
     )
@@ -71,7 +71,9 @@ async def lookup(server: Any, provider: str, ticket: str) -> list[dict[str, Any]
         pytest.param({"authorization": "Basic dXNlcjpwYXNz"}, id="basic-auth"),
     ],
 )
-async def test_opening_a_room_needs_the_api_key(server: RunningServer, headers) -> None:
+async def test_opening_a_room_needs_the_api_key(
+    server: RunningServer, headers: dict[str, str]
+) -> None:
     response = await post_room(server, room_body(), headers=headers)
     error_of(response, 401, "unauthorized")
     assert await lookup(server, "local", "T-1") == []
@@ -91,7 +93,7 @@ async def test_the_api_key_must_not_be_sent_in_another_scheme(server: RunningSer
     ],
 )
 async def test_every_platform_endpoint_needs_the_api_key(
-    server: RunningServer, method, path
+    server: RunningServer, method: str, path: str
 ) -> None:
     room = await server.platform.open_room("T-1")
     path = path.replace("r_x", room)
@@ -128,7 +130,7 @@ async def test_opening_a_room(server: RunningServer) -> None:
         pytest.param(b'{"ticket": {"provider": "local", "id": "T-1"}', id="truncated"),
     ],
 )
-async def test_malformed_json_is_invalid(server: RunningServer, content) -> None:
+async def test_malformed_json_is_invalid(server: RunningServer, content: bytes) -> None:
     response = await server.platform.http.post(
         "/api/rooms",
         content=content,
@@ -160,7 +162,9 @@ async def test_malformed_json_is_invalid(server: RunningServer, content) -> None
         pytest.param(room_body(ticket=""), id="empty-ticket-id"),
     ],
 )
-async def test_missing_or_mistyped_fields_are_invalid(server: RunningServer, body) -> None:
+async def test_missing_or_mistyped_fields_are_invalid(
+    server: RunningServer, body: dict[str, Any]
+) -> None:
     error_of(await post_room(server, body), 400, "invalid")
     assert await lookup(server, "local", "T-1") == []
 
@@ -218,7 +222,7 @@ async def test_look_a_room_up_by_its_ticket(server: RunningServer) -> None:
 
 
 @pytest.mark.parametrize("query", ["", "?provider=local", "?ticket=T-1"])
-async def test_a_lookup_needs_provider_and_ticket(server: RunningServer, query) -> None:
+async def test_a_lookup_needs_provider_and_ticket(server: RunningServer, query: str) -> None:
     response = await server.platform.http.get(f"/api/rooms{query}", headers=server.platform.auth)
     error_of(response, 400, "invalid")
 
@@ -246,14 +250,14 @@ async def test_a_token_for_the_rooms_own_client_works_over_the_socket(
     ("user", "role"), [("mallory", "client"), ("f-1", "client"), ("c-1", "freelancer")]
 )
 async def test_a_party_token_for_someone_else_is_forbidden(
-    server: RunningServer, user, role
+    server: RunningServer, user: str, role: str
 ) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     error_of(await post_token(server, room, {"user": user, "role": role}), 403, "forbidden")
 
 
 @pytest.mark.parametrize("role", ["moderator", "auditor"])
-async def test_a_staff_token_for_any_user(server: RunningServer, role) -> None:
+async def test_a_staff_token_for_any_user(server: RunningServer, role: str) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     body = {"user": "anyone-at-all", "role": role}
     if role == "auditor":
@@ -280,7 +284,9 @@ async def test_a_token_for_a_room_that_does_not_exist(server: RunningServer) -> 
         pytest.param({"user": "c-1", "role": "client", "ttl": -5}, id="negative-ttl"),
     ],
 )
-async def test_a_malformed_token_request_is_invalid(server: RunningServer, body) -> None:
+async def test_a_malformed_token_request_is_invalid(
+    server: RunningServer, body: dict[str, Any]
+) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     error_of(await post_token(server, room, body), 400, "invalid")
 

@@ -4,7 +4,7 @@ import asyncio
 
 from rooms.visibility import Role, readable
 from tests.conftest import RunningServer
-from tests.peers import without_joins
+from tests.peers import Peer, without_joins
 
 ROLES = {"client": "c-1", "freelancer": "f-1", "moderator": "m-1", "auditor": "a-1"}
 # (sender role, channel) for every write each role may make
@@ -20,8 +20,8 @@ WRITES = [
 ]
 
 
-async def join_all(server, room):
-    peers = {}
+async def join_all(server: RunningServer, room: str) -> dict[str, Peer]:
+    peers: dict[str, Peer] = {}
     for role, user in ROLES.items():
         peers[role], welcome = await server.peer(room, user, role)
         assert welcome["you"] == {"user": user, "role": role}

@@ -107,7 +107,9 @@ async def test_a_dispute_from_the_queue_to_a_rated_settlement(server: RunningSer
         {"type": "respond", "id": "r1", "proposal": middle["seq"], "answer": "accept"}
     )
     assert first_yes["type"] == "ack"
-    assert (await server.services.store.room(room)).state == "mediating"  # one yes is not a deal
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "mediating"  # one yes is not a deal
     second_yes = await freelancer.act(
         {"type": "respond", "id": "r2", "proposal": middle["seq"], "answer": "accept"}
     )
@@ -118,6 +120,7 @@ async def test_a_dispute_from_the_queue_to_a_rated_settlement(server: RunningSer
         assert resolved["target"] == middle["seq"]
         assert resolved["sender"] == {"user": "mediation", "role": "system"}
     row = await server.services.store.room(room)
+    assert row is not None and row.workflow is not None
     assert row.state == "resolved"
     assert row.workflow["settlement"] == terms
 

@@ -142,7 +142,7 @@ async def test_an_unsigned_token_is_unauthorized(server: RunningServer) -> None:
     ],
 )
 async def test_a_signed_token_with_bad_claims_is_unauthorized(
-    server: RunningServer, changes
+    server: RunningServer, changes: dict[str, str | None]
 ) -> None:
     room, moderator = await room_with_moderator(server)
     token = signed(server, claims_for(room, changes))
@@ -160,7 +160,7 @@ async def test_a_hand_signed_token_with_good_claims_joins(server: RunningServer)
 
 
 @pytest.mark.parametrize("token", ["garbage", "", "a.b.c", "e30.e30.", "🙂"])
-async def test_a_garbage_token_is_unauthorized(server: RunningServer, token) -> None:
+async def test_a_garbage_token_is_unauthorized(server: RunningServer, token: str) -> None:
     room, moderator = await room_with_moderator(server)
     await refused(server, token, "unauthorized", CloseCode.UNAUTHORIZED)
     await nobody_joined(server, room, moderator)
@@ -184,7 +184,7 @@ async def test_a_hello_without_a_token_is_invalid_and_joins_nothing(server: Runn
     [("mallory", "client"), ("mallory", "freelancer"), ("f-1", "client"), ("c-1", "freelancer")],
 )
 async def test_a_party_token_for_someone_not_that_party_is_forbidden(
-    server: RunningServer, user, role
+    server: RunningServer, user: str, role: str
 ) -> None:
     room, moderator = await room_with_moderator(server)
     token, _ = server.services.tokens.mint(room, user, Role(role))
@@ -203,7 +203,7 @@ async def test_a_refused_hello_leaves_no_live_room_behind(server: RunningServer)
 
 
 @pytest.mark.parametrize("role", ["moderator", "auditor"])
-async def test_staff_tokens_join_with_any_user_id(server: RunningServer, role) -> None:
+async def test_staff_tokens_join_with_any_user_id(server: RunningServer, role: str) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     client, _ = await server.peer(room, "c-1", "client")
     token, _ = server.services.tokens.mint(room, "staff-4711@support", Role(role))
@@ -224,7 +224,7 @@ async def test_a_token_in_the_query_string_is_ignored(
     room, moderator = await room_with_moderator(server)
     token = await server.platform.token(room, "c-1", "client")
     peer = await Peer.connect(f"{server.ws_url}?token={token}")
-    assert await peer.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
+    assert await peer.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert peer.received == []  # no welcome, no replay, no presence
     assert [f for f in await moderator.drain(0.2) if f["type"] == "presence"] == []
     online = [sub.member.user for sub in server.services.hub.rooms[room].subs.values()]

@@ -1,17 +1,20 @@
 """The room lifecycle: moderators move it, everyone sees it, and closed means read-only."""
 
 import asyncio
+from typing import Any
+
+import httpx
 
 from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def transition(peer, cid, to, reason=""):
+async def transition(peer: Peer, cid: str, to: str, reason: str = "") -> dict[str, Any]:
     await peer.send_json({"type": "transition", "id": cid, "to": to, "reason": reason})
     return await peer.next("ack", "error")
 
 
-async def next_state(peer) -> dict:
+async def next_state(peer: Peer) -> dict[str, Any]:
     while True:
         event = await peer.next("event")
         if event["kind"] == "state":
@@ -40,6 +43,7 @@ async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(
     error = await client.next("error", "ack")
     assert (error["code"], error["id"]) == ("room_closed", "late")
     room_row = await server.services.store.room(room)
+    assert room_row is not None
     assert room_row.state == "closed"
     _, welcome = await server.peer(room, "f-1", "freelancer")  # still readable
     assert welcome["room"]["state"] == "closed"
@@ -64,7 +68,9 @@ async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(
     unknown = await transition(moderator, "m2", "party-time")
     assert (unknown["type"], unknown["code"]) == ("error", "conflict")
     assert await server.services.store.heads(room) == before  # nothing stored
-    assert (await server.services.store.room(room)).state == "waiting"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "waiting"
 
 
 async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(
@@ -75,7 +81,7 @@ async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(
     listed = (await server.platform.http.get("/api/queue", headers=server.platform.auth)).json()
     assert [r["id"] for r in listed["rooms"]] == [first, second]  # longest waiting first
 
-    async def claim(moderator: str):
+    async def claim(moderator: str) -> httpx.Response:
         return await server.platform.http.post(
             f"/api/rooms/{first}/claim", json={"moderator": moderator}, headers=server.platform.auth
         )

@@ -10,7 +10,7 @@ from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def mediating_room(server, ticket: str) -> tuple[str, Peer, Peer, Peer]:
+async def mediating_room(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -20,15 +20,19 @@ async def mediating_room(server, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     return room, client, freelancer, moderator
 
 
-def propose(cid: str, amount: str = "100.00", currency: str = "USD", **extra: Any) -> dict:
+def propose(
+    cid: str, amount: str = "100.00", currency: str = "USD", **extra: Any
+) -> dict[str, Any]:
     return {"type": "propose", "id": cid, "amount": amount, "currency": currency, **extra}
 
 
-def respond(cid: str, proposal: int, answer: str = "accept") -> dict:
+def respond(cid: str, proposal: int, answer: str = "accept") -> dict[str, Any]:
     return {"type": "respond", "id": cid, "proposal": proposal, "answer": answer}
 
 
-async def refused(server, room: str, peer: Peer, frame: dict, code: str) -> dict:
+async def refused(
+    server: RunningServer, room: str, peer: Peer, frame: dict[str, Any], code: str
+) -> dict[str, Any]:
     """`frame` gets an error with `code`, and the room's transcript does not move."""
     before = await server.services.store.tip(room)
     reply = await peer.act(frame)
@@ -77,7 +81,9 @@ async def test_superseded_and_rejected_versions_cannot_be_accepted(server: Runni
     rejected = await client.act(respond("r2", counter["seq"], "reject"))
     assert rejected["type"] == "ack"
     await refused(server, room, client, respond("r3", counter["seq"]), "superseded")
-    assert (await server.services.store.room(room)).state == "mediating"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "mediating"
 
 
 async def test_an_expired_proposal_cannot_be_accepted(server: RunningServer) -> None:
@@ -125,7 +131,9 @@ async def test_transfer_and_escalation_keep_history_and_brief_only_moderators(
     brief = "Client says files missing; freelancer has mail receipts. Offer pending: none."
     moved = await moderator.act({"type": "transfer", "id": "t1", "to": "m-2", "brief": brief})
     assert (moved["type"], moved["channel"]) == ("ack", "notes"), moved
-    assert (await server.services.store.room(room)).moderator == "m-2"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.moderator == "m-2"
     second, welcome = await server.peer(room, "m-2", "moderator")
     handoff = await second.event("handoff")
     assert (handoff["brief"], handoff["moderator"], handoff["sender"]["user"]) == (
@@ -147,6 +155,7 @@ async def test_transfer_and_escalation_keep_history_and_brief_only_moderators(
         assert event["reason"] == "needs a senior look"
         assert all(f.get("kind") != "handoff" for f in await party.drain())
     row = await server.services.store.room(room)
+    assert row is not None
     assert (row.state, row.tier, row.moderator) == ("escalated", 2, None)
     queue = await server.platform.http.get("/api/queue?tier=2", headers=server.platform.auth)
     assert [r["id"] for r in queue.json()["rooms"]] == [room]
