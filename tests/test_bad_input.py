@@ -49,7 +49,7 @@ async def exchange(sender: Peer, receiver: Peer, cid: str, channel: str = "joint
     return seq
 
 
-async def parties(server: Any, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
+async def parties(server: RunningServer, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
     """A room with both parties in, and both their `joined` records stored."""
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
@@ -68,7 +68,7 @@ def presence_of(frames: list[dict[str, Any]], user: str) -> list[dict[str, Any]]
     return [f for f in frames if f["type"] == "presence" and f["user"] == user]
 
 
-async def heads(server: Any, room: str) -> dict[str, int]:
+async def heads(server: RunningServer, room: str) -> dict[str, int]:
     found: dict[str, int] = await server.services.store.heads(room)
     return found
 
@@ -87,7 +87,7 @@ async def heads(server: Any, room: str) -> dict[str, int]:
         pytest.param('{"id": "x", "channel": "joint", "body": "b"}', id="no-type"),
     ],
 )
-async def test_text_that_is_no_frame_is_invalid(server: RunningServer, raw) -> None:
+async def test_text_that_is_no_frame_is_invalid(server: RunningServer, raw: str) -> None:
     room, client, freelancer = await parties(server)
     await client.ws.send(raw)
     await expect_error(client, "invalid")
@@ -127,7 +127,7 @@ async def test_unknown_type_is_invalid(server: RunningServer) -> None:
     ],
 )
 async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(
-    server: RunningServer, frame
+    server: RunningServer, frame: dict[str, Any]
 ) -> None:
     room, client, freelancer = await parties(server)
     await client.send_json(frame)
@@ -147,7 +147,9 @@ async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(
         ),
     ],
 )
-async def test_send_without_a_usable_id_is_invalid(server: RunningServer, frame) -> None:
+async def test_send_without_a_usable_id_is_invalid(
+    server: RunningServer, frame: dict[str, Any]
+) -> None:
     room, client, freelancer = await parties(server)
     await client.send_json(frame)
     await expect_error(client, "invalid")
@@ -217,7 +219,7 @@ async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server: Runnin
     stranger = await Peer.connect(server.ws_url)
     refused = await stranger.hello(token)
     assert (refused["type"], refused["code"]) == ("error", "not_found"), refused
-    assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404
+    assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert await server.services.store.room("r_nope") is None
     assert await exchange(client, freelancer, "after-1") == 1
     assert await heads(server, room) == {"joint": 1, "room": 2}
@@ -232,7 +234,7 @@ async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(
     token = await server.platform.token(room, "mod-1", "moderator")
     refused = await moderator.hello(token, room=other)
     assert (refused["type"], refused["code"]) == ("error", "unauthorized"), refused
-    assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401
+    assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert not presence_of(await client.drain(0.2), "mod-1")
     assert ("mod-1", "moderator") not in client.joins()
     # naming the token's own room is fine
@@ -290,7 +292,7 @@ async def test_a_frame_over_max_frame_bytes_closes_1009(
     )
     room, client, freelancer = await parties(server)
     await client.send("huge", "joint", "x" * (9 * 1024))
-    assert await client.close_code_when_closed() == CloseCode.MESSAGE_TOO_BIG == 1009
+    assert await client.close_code_when_closed() == CloseCode.MESSAGE_TOO_BIG == 1009  # type: ignore[comparison-overlap]  # the enum is the wire code
     # the freelancer is told the client left, and carries on with a new socket of the client
     left = await freelancer.next("presence")
     assert (left["user"], left["online"]) == ("c-1", False), left
@@ -314,7 +316,7 @@ async def test_a_frame_over_max_frame_bytes_closes_1009(
     ],
 )
 async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(
-    server: RunningServer, role, channel
+    server: RunningServer, role: str, channel: str
 ) -> None:
     room, client, freelancer = await parties(server)
     moderator, _ = await server.peer(room, "mod-1", "moderator")
@@ -337,7 +339,7 @@ async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(
 
 @pytest.mark.parametrize("role", ["client", "freelancer", "moderator", "auditor"])
 async def test_nobody_may_write_the_room_channel_only_the_server_does(
-    server: RunningServer, role
+    server: RunningServer, role: str
 ) -> None:
     room, client, freelancer = await parties(server)
     if role in ("client", "freelancer"):
@@ -364,7 +366,7 @@ async def test_an_unknown_channel_is_invalid(server: RunningServer) -> None:
 
 
 @pytest.mark.parametrize("channel", ["joint", "caucus:client", "notes"])
-async def test_an_auditor_may_not_send(server: RunningServer, channel) -> None:
+async def test_an_auditor_may_not_send(server: RunningServer, channel: str) -> None:
     room, client, freelancer = await parties(server)
     auditor, _ = await server.peer(room, "aud-1", "auditor")
     await auditor.send("say", channel, "I am just watching")
@@ -392,7 +394,7 @@ async def test_no_hello_in_time_closes_4408(
     with pytest.raises(ConnectionClosed):
         await keep_sending(chatty, "not a hello", every=0.1, times=50)
     assert 0.4 < clock() - started < 3.0
-    assert await chatty.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
+    assert await chatty.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert await silent.close_code_when_closed() == CloseCode.HELLO_TIMEOUT
     assert silent.received == []
     assert {f["code"] for f in chatty.received if f["type"] == "error"} == {"invalid"}

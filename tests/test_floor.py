@@ -1,26 +1,30 @@
 """Floor control: moderators mute a party or pause the room; parties are told why."""
 
 import asyncio
+from typing import Any
 
 from tests.conftest import RunningServer
+from tests.peers import Peer
 
 
-async def floor(peer, cid, action, **fields):
+async def floor(peer: Peer, cid: str, action: str, **fields: object) -> dict[str, Any]:
     await peer.send_json({"type": "floor", "id": cid, "action": action, **fields})
     return await peer.next("ack", "error")
 
 
-async def refused(peer, cid) -> dict:
+async def refused(peer: Peer, cid: str) -> dict[str, Any]:
     await peer.send(cid, "joint", "may I?")
     return await peer.next("error", "ack")
 
 
-async def spoke(peer, cid) -> bool:
+async def spoke(peer: Peer, cid: str) -> bool:
     await peer.send(cid, "joint", "speaking")
-    return (await peer.next("ack", "error"))["type"] == "ack"
+    reply = await peer.next("ack", "error")
+    acked: bool = reply["type"] == "ack"
+    return acked
 
 
-async def three(server, ticket):
+async def three(server: RunningServer, ticket: str) -> list[Peer]:
     room = await server.platform.open_room(ticket)
     return [
         (await server.peer(room, u, r))[0]
