@@ -5,10 +5,12 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
 
 from tests.conftest import RunningServer
@@ -19,7 +21,7 @@ from transcripts.verify import verify
 BODIES = ["the files were late", "they were not <b>late</b>", "let's settle", "note: firm"]
 
 
-async def conversation(server, ticket="T-export"):
+async def conversation(server: RunningServer, ticket: str = "T-export") -> str:
     """Three people join and send four messages: positions 1-3 are the room's `joined`
     records of c-1, f-1 and m-1, positions 4-7 the messages (BODIES, in order)."""
     room = await server.platform.open_room(ticket)
@@ -39,14 +41,14 @@ async def conversation(server, ticket="T-export"):
     return room
 
 
-async def exported(server, room, token=None) -> list[bytes]:
+async def exported(server: RunningServer, room: str, token: str | None = None) -> list[bytes]:
     auth = {"authorization": f"Bearer {token}"} if token else server.platform.auth
     response = await server.platform.http.get(f"/api/rooms/{room}/export", headers=auth)
     assert response.status_code == 200, response.text
     return response.content.splitlines(keepends=True)
 
 
-async def public_key(server):
+async def public_key(server: RunningServer) -> Ed25519PublicKey:
     keys = (await server.platform.http.get("/.well-known/mediation-signing-keys")).json()
     [active] = [k for k in keys["keys"] if k["id"] == keys["active"]]
     return load_public_pem(active["pem"].encode())
@@ -79,7 +81,7 @@ async def test_an_intact_export_verifies_offline(server: RunningServer) -> None:
     ]
 
 
-def edited(lines: list[bytes], index: int, change) -> list[bytes]:
+def edited(lines: list[bytes], index: int, change: Callable[[dict[str, Any]], None]) -> list[bytes]:
     obj = json.loads(lines[index])
     change(obj)
     return [*lines[:index], bundle.line(obj), *lines[index + 1 :]]
@@ -90,7 +92,7 @@ async def test_each_alteration_of_the_bundle_fails_with_its_reason(server: Runni
     lines = await exported(server, room)
     key = await public_key(server)
 
-    def flip(obj):
+    def flip(obj: dict[str, Any]) -> None:
         obj["body"] = obj["body"][:-1] + chr(ord(obj["body"][-1]) ^ 1)
 
     swapped = [*lines[:4], lines[5], lines[4], *lines[6:]]  # the first two messages
@@ -121,21 +123,22 @@ async def test_re_signing_with_another_key_fails(server: RunningServer) -> None:
     assert "signature does not verify" in verdict.reason
 
 
-async def tamper(server, statement: str, **params):
+async def tamper(server: RunningServer, statement: str, **params: object) -> None:
     async with server.services.db.write() as conn:
         await conn.execute(text(statement), params)
     server.services.store.keys.ciphers.clear()  # as after a restart: nothing cached
 
 
-async def refused(server, room) -> str:
+async def refused(server: RunningServer, room: str) -> str:
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
     )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "tampered"
-    assert room in error["message"]
-    return error["message"]
+    message: str = error["message"]
+    assert room in message
+    return message
 
 
 async def test_a_changed_ciphertext_is_refused_at_export(server: RunningServer) -> None:
