@@ -11,8 +11,10 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
+from websockets.typing import Subprotocol
 
 TIMEOUT = 5.0
+SUBPROTOCOL = Subprotocol("mediation.v1")
 
 
 @dataclass
@@ -24,7 +26,7 @@ class Peer:
 
     @classmethod
     async def connect(cls, ws_url: str, **options: Any) -> "Peer":
-        ws = await websockets.connect(ws_url, subprotocols=["mediation.v1"], **options)  # type: ignore[list-item]
+        ws = await websockets.connect(ws_url, subprotocols=[SUBPROTOCOL], **options)
         return cls(ws)
 
     async def send_json(self, frame: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 exported copies, and crypto-shredding a room takes its files with it."""
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from transcripts.schema import rooms
 from transcripts.verify import verify
 
 
-async def room_with_files(server, ticket="T-custody"):
+async def room_with_files(
+    server: RunningServer, ticket: str = "T-custody"
+) -> tuple[str, dict[str, bytes]]:
     room = await server.platform.open_room(ticket)
     client = await server.platform.token(room, "c-1", "client")
     moderator = await server.platform.token(room, "m-1", "moderator")
-    files = {}
+    files: dict[str, bytes] = {}
     for token, name, channel, data in [
         (client, "contract.pdf", "joint", pdf(70 * 1024)),
         (moderator, "notes.txt", "notes", b"the client seems sincere\n"),
@@ -89,7 +92,7 @@ async def test_a_file_record_altered_in_the_bundle_fails_verify(server: RunningS
     assert "does not match its hash" in verdict.reason
 
 
-async def close_long_ago(server, room):
+async def close_long_ago(server: RunningServer, room: str) -> None:
     await server.services.store.set_state(room, "closed")
     async with server.services.db.write() as conn:
         await conn.execute(
@@ -136,15 +139,16 @@ async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(
     locker = server.services.locker
     [first, _second] = files
     row = await locker.row(room, first)
+    assert row is not None
     async with server.services.db.write() as conn:  # as if we crashed after its commit
         from transcripts.schema import files as table
 
         await conn.execute(update(table).where(table.c.id == first).values(position=None))
 
-    async def pieces():
+    async def pieces() -> AsyncIterator[bytes]:
         yield pdf(1000)
 
-    async def interrupted():
+    async def interrupted() -> AsyncIterator[bytes]:
         yield pdf(70 * 1024)
         raise ConnectionResetError
 
@@ -167,7 +171,9 @@ async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(
     assert await locker.sweep(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert await locker.row(room, "f_crashed") is None
     assert not await locker.blobs.exists(locker.key(room, "f_crashed"))
-    assert (await locker.row(room, first)).position == row.position  # its record was found
+    found = await locker.row(room, first)
+    assert found is not None
+    assert found.position == row.position  # its record was found
 
 
 async def test_the_html_export_lists_files_with_their_hashes_escaped(server: RunningServer) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ READS = {
 }
 
 
-async def tokens(server, room):
+async def tokens(server: RunningServer, room: str) -> dict[str, str]:
     return {role: await server.platform.token(room, user, role) for role, user in PEOPLE.items()}
 
 
@@ -52,7 +53,7 @@ async def test_each_role_uploads_where_it_writes_and_downloads_where_it_reads(
 ) -> None:
     room = await server.platform.open_room("T-files")
     token = await tokens(server, room)
-    uploaded = {}  # channel -> (file id, bytes)
+    uploaded: dict[str, tuple[str, bytes]] = {}  # channel -> (file id, bytes)
     for role in PEOPLE:
         for channel in CHANNELS:
             data = pdf(3000)
@@ -155,7 +156,7 @@ async def test_the_file_event_reaches_exactly_the_sockets_that_see_its_channel(
     ids=["html", "elf", "windows-exe", "unknown-binary"],
 )
 async def test_the_real_type_is_read_from_the_bytes_and_a_wrong_one_leaves_nothing(
-    server: RunningServer, name, content, detected
+    server: RunningServer, name: str, content: bytes, detected: str
 ) -> None:
     room = await server.platform.open_room("T-type")
     token = await server.platform.token(room, "c-1", "client")
@@ -232,11 +233,11 @@ async def test_a_file_far_larger_than_its_buffers_streams_through_in_bounded_mem
     assert download_peak < bound, f"download peaked at {download_peak / 2**20:.1f} MiB"
 
 
-def blob_path(server, room, file_id):
+def blob_path(server: RunningServer, room: str, file_id: str) -> Path:
     return server.settings.data_dir / "files" / room / file_id
 
 
-def flip_byte(path, offset):
+def flip_byte(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 1
     path.write_bytes(bytes(data))

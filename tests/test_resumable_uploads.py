@@ -5,6 +5,7 @@ aborts leave nothing behind."""
 import asyncio
 import json
 import tracemalloc
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,12 +35,14 @@ from transcripts.schema import uploads
 KIB, MIB = 1024, 1024 * 1024
 
 
-async def resumable(server, ticket, user="c-1", role="client"):
+async def resumable(
+    server: RunningServer, ticket: str, user: str = "c-1", role: str = "client"
+) -> tuple[str, Resumable]:
     room = await server.platform.open_room(ticket)
     return room, Resumable(server, room, await server.platform.token(room, user, role))
 
 
-async def settled_offset(up, url, want, timeout=20.0):
+async def settled_offset(up: Resumable, url: str, want: int, timeout: float = 20.0) -> int:
     """HEAD until the offset is `want` (the cut request commits after the client left)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while (offset := await up.offset(url)) != want:
@@ -155,7 +158,7 @@ DISALLOWED = pytest.mark.parametrize(  # bytes of types a room never accepts, ho
 
 @DISALLOWED
 async def test_a_disallowed_type_is_refused_from_its_first_bytes(
-    server: RunningServer, content, detected
+    server: RunningServer, content: bytes, detected: str
 ) -> None:
     _room, up = await resumable(server, "T-type-early", "c-1", "client")
     url = await up.start(len(content), "photo.png")
@@ -170,7 +173,7 @@ async def test_a_disallowed_type_is_refused_from_its_first_bytes(
 
 @DISALLOWED
 async def test_a_disallowed_type_found_at_the_finish_leaves_nothing(
-    server: RunningServer, content, detected
+    server: RunningServer, content: bytes, detected: str
 ) -> None:
     _room, up = await resumable(server, "T-type", "c-1", "client")
     url = await up.start(len(content), "photo.png")
@@ -297,7 +300,7 @@ async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(
 ) -> None:
     """The sealer runs ahead of the segment being written (a piece completes several
     chunks); the offset must count only chunks that are in a stored piece."""
-    from transcripts.uploads import Uploads
+    from transcripts.uploads import UploadRow, Uploads
 
     room = await server.platform.open_room("T-segments")
     chunk = server.services.locker.chunk_bytes
@@ -305,22 +308,28 @@ async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(
     data = pdf(10 * chunk + 99)
     row = await staging.create(room, ("c-1", "client"), "joint", "x.pdf", len(data))
 
-    async def failing():
+    async def reread(row: UploadRow) -> UploadRow:
+        """The upload as stored now, which must still be there."""
+        found = await staging.get(room, row.id)
+        assert found is not None
+        return found
+
+    async def failing() -> AsyncIterator[bytes]:
         yield data[: 4 * chunk]  # seals four chunks at once
         yield data[4 * chunk : 8 * chunk]
         raise ConnectionResetError  # an error, not a clean end: the open piece is lost
 
     with pytest.raises(ConnectionResetError):
         await staging.append(row, 0, failing())
-    row = await staging.get(room, row.id)
+    row = await reread(row)
     assert row.received == 6 * chunk  # two whole pieces of three chunks
     assert await staged(server) == (1, 2)  # the third piece's blob and row were removed
 
-    async def rest():
+    async def rest() -> AsyncIterator[bytes]:
         yield data[6 * chunk :]
 
     assert await staging.append(row, 6 * chunk, rest()) == len(data)
-    row = await staging.get(room, row.id)
+    row = await reread(row)
     facts = await staging.finish(row, ["application/pdf"])
     assert (facts.size, facts.sha256) == (len(data), sha256(data))
 
@@ -347,7 +356,7 @@ async def test_mediation_verify_checks_a_resumed_file_like_any_other(
     assert f"file {file_id} ('contract.pdf'" in broken.stdout
 
 
-async def window(size, start, end):
+async def window(size: int, start: int, end: int) -> AsyncIterator[bytes]:
     """Bytes [start, end) of `generated(size)`, piece by piece: never whole in memory."""
     at = 0
     async for piece in generated(size):

@@ -24,7 +24,7 @@ from tests.peers import Peer
 # helpers
 
 
-async def refused(server: Any, token: str, code: str, close: int) -> dict[str, Any]:
+async def refused(server: RunningServer, token: str, code: str, close: int) -> dict[str, Any]:
     """A hello with `token` gets an `error` with `code`, then the socket closes with `close`."""
     peer = await Peer.connect(server.ws_url)
     reply = await peer.hello(token)
@@ -34,14 +34,14 @@ async def refused(server: Any, token: str, code: str, close: int) -> dict[str, A
     return reply
 
 
-async def room_with_moderator(server: Any) -> tuple[str, Peer]:
+async def room_with_moderator(server: RunningServer) -> tuple[str, Peer]:
     """A room, watched by a moderator who would hear of anyone joining it."""
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     moderator, _ = await server.peer(room, "mod-1", "moderator")
     return room, moderator
 
 
-async def nobody_joined(server: Any, room: str, moderator: Peer) -> None:
+async def nobody_joined(server: RunningServer, room: str, moderator: Peer) -> None:
     """The moderator heard of no one, and can still talk with the real client."""
     assert [f for f in await moderator.drain(0.2) if f["type"] == "presence"] == []
     client, welcome = await server.peer(room, "c-1", "client")
@@ -52,7 +52,7 @@ async def nobody_joined(server: Any, room: str, moderator: Peer) -> None:
     assert (await moderator.next("message"))["id"] == "hi"
 
 
-def signed(server: Any, claims: dict[str, Any]) -> str:
+def signed(server: RunningServer, claims: dict[str, Any]) -> str:
     """A token with these claims, signed with the server's own secret."""
     key = OctKey.import_key(server.services.secrets.token_secret)
     token: str = jwt.encode({"alg": ALGORITHM}, claims, key)
