@@ -1,6 +1,7 @@
 """What lands on disk: ciphertext only, bound to its row."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -8,6 +9,7 @@ from sqlalchemy import text
 from tests.conftest import RunningServer
 from tests.peers import Peer
 from transcripts.errors import Tampered
+from transcripts.store_types import Record
 
 SECRETS = [
     "the invoice was paid on 3 March, ZEBRA-7731",
@@ -16,7 +18,7 @@ SECRETS = [
 ]
 
 
-async def converse(server, room):
+async def converse(server: RunningServer, room: str) -> None:
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     await client.send("s0", "joint", SECRETS[0])
@@ -27,7 +29,7 @@ async def converse(server, room):
     await moderator.next("ack")
 
 
-async def database_bytes(server) -> bytes:
+async def database_bytes(server: RunningServer) -> bytes:
     """What the database holds on disk, as raw bytes."""
     if server.services.db.is_sqlite:
         base = server.settings.data_dir / "mediation.db"
@@ -50,13 +52,13 @@ async def test_no_message_text_is_stored_in_clear(server: RunningServer) -> None
         assert secret.split()[-1].encode() not in raw  # not even the distinctive word
 
 
-async def sql(server, statement: str, **params: object) -> list[tuple]:
+async def sql(server: RunningServer, statement: str, **params: object) -> list[tuple[Any, ...]]:
     async with server.services.db.write() as conn:
         result = await conn.execute(text(statement), params)
         return [tuple(row) for row in result] if result.returns_rows else []
 
 
-async def fresh_store_read(server, room, channel):
+async def fresh_store_read(server: RunningServer, room: str, channel: str) -> list[Record]:
     """Read through a store with an empty key cache, as a restarted server would."""
     from transcripts.store import TranscriptStore
 
