@@ -11,6 +11,7 @@ import contextlib
 import json
 import secrets
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -18,11 +19,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import free_port
-from tests.databases import ADMIN_URL, unavailable
+from tests.databases import ADMIN_URL, PostgresDatabases, unavailable
 from tests.outages import RedisProcess, TcpProxy
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
-from tests.traffic import check, open_rooms, stored_transcripts
+from tests.traffic import Rooms, check, open_rooms, stored_transcripts
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ POSTGRES_PORT = int(ADMIN_URL.rsplit(":", 1)[1].split("/")[0])
 
 
 @pytest.fixture
-async def pg_url(postgres):
+async def pg_url(postgres: PostgresDatabases) -> AsyncIterator[str]:
     try:
         url = await postgres.create()
     except OSError as exc:
@@ -41,7 +42,7 @@ async def pg_url(postgres):
 
 
 @pytest.fixture
-async def redis_prefix():
+async def redis_prefix() -> AsyncIterator[str]:
     """A key prefix of our own on the shared Redis, removed afterwards."""
     prefix = "mediation-test-" + secrets.token_hex(4)
     client = aioredis.Redis.from_url(SHARED_REDIS)
@@ -55,7 +56,7 @@ async def redis_prefix():
     await client.aclose()
 
 
-def node(tmp_path, name: str, **env: str) -> ServerProcess:
+def node(tmp_path: Path, name: str, **env: str) -> ServerProcess:
     directory = tmp_path / name
     directory.mkdir()
     return ServerProcess(directory, free_port(), **env)
@@ -71,7 +72,7 @@ async def readiness(server: ServerProcess) -> dict[str, str]:
         return {**response.json(), "http": str(response.status_code)}
 
 
-def spread(rooms, first: ServerProcess, second: ServerProcess) -> None:
+def spread(rooms: Rooms, first: ServerProcess, second: ServerProcess) -> None:
     """Client on one process, freelancer on the other, moderator on either."""
     for members in rooms.values():
         members[0][1].urls = [first.ws_url]
@@ -79,7 +80,7 @@ def spread(rooms, first: ServerProcess, second: ServerProcess) -> None:
         members[2][1].urls = [first.ws_url, second.ws_url]
 
 
-async def run(rooms, during=None) -> None:
+async def run(rooms: Rooms, during: Callable[[], Awaitable[None]] | None = None) -> None:
     everyone = [c for members in rooms.values() for _, c in members]
     finish = asyncio.Event()
     running = [asyncio.create_task(c.run(finish)) for c in everyone]
@@ -91,7 +92,9 @@ async def run(rooms, during=None) -> None:
 
 
 @contextlib.asynccontextmanager
-async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
+async def two_nodes(
+    tmp_path: Path, pg_url: str, redis_url: str, **env: str
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Two server processes on one database and one Redis, stopped afterwards."""
     env = {"MEDIATION_DATABASE_URL": pg_url, "MEDIATION_REDIS_URL": redis_url, **env}
     a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
@@ -103,7 +106,9 @@ async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
             server.close()
 
 
-async def test_two_processes_behave_as_one_room(tmp_path: Path, pg_url, redis_prefix) -> None:
+async def test_two_processes_behave_as_one_room(
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=4, per_client=100)
@@ -114,7 +119,7 @@ async def test_two_processes_behave_as_one_room(tmp_path: Path, pg_url, redis_pr
 
 
 async def test_concurrent_writers_on_two_processes_keep_seq_gapless(
-    tmp_path: Path, pg_url, redis_prefix
+    tmp_path: Path, pg_url: str, redis_prefix: str
 ) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
@@ -130,7 +135,7 @@ async def test_concurrent_writers_on_two_processes_keep_seq_gapless(
     assert sorted(r.position for r in records) == list(range(1, 904))
 
 
-async def test_redis_killed_and_restarted_mid_traffic(tmp_path: Path, pg_url) -> None:
+async def test_redis_killed_and_restarted_mid_traffic(tmp_path: Path, pg_url: str) -> None:
     own_redis = RedisProcess(free_port(), tmp_path)
     own_redis.start()
     seen_while_down: list[dict[str, str]] = []
@@ -155,7 +160,9 @@ async def test_redis_killed_and_restarted_mid_traffic(tmp_path: Path, pg_url) ->
     check(rooms, await stored_transcripts(pg_url, rooms), "redis outage")
 
 
-async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path: Path, pg_url) -> None:
+async def test_postgres_refused_mid_traffic_loses_nothing_acked(
+    tmp_path: Path, pg_url: str
+) -> None:
     proxy = TcpProxy(free_port(), POSTGRES_PORT)
     await proxy.open()
     via_proxy = pg_url.replace(f":{POSTGRES_PORT}/", f":{proxy.port}/")
@@ -188,7 +195,7 @@ async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path: Path, 
 
 
 async def test_workers_share_one_port_and_behave_as_one(
-    tmp_path: Path, pg_url, redis_prefix
+    tmp_path: Path, pg_url: str, redis_prefix: str
 ) -> None:
     server = node(
         tmp_path,
@@ -213,7 +220,7 @@ async def test_workers_share_one_port_and_behave_as_one(
 
 
 async def test_presence_spans_processes_and_a_dead_process_drops_out(
-    tmp_path: Path, pg_url, redis_prefix
+    tmp_path: Path, pg_url: str, redis_prefix: str
 ) -> None:
     env = {"MEDIATION_REDIS_PREFIX": redis_prefix, "MEDIATION_REDIS_HEARTBEAT": "0.3"}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **env) as (a, b):
@@ -234,7 +241,7 @@ async def test_presence_spans_processes_and_a_dead_process_drops_out(
 
 
 async def test_queue_changes_reach_consoles_on_every_process(
-    tmp_path: Path, pg_url, redis_prefix
+    tmp_path: Path, pg_url: str, redis_prefix: str
 ) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with (
