@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    async_playwright,
+)
 
 CHROMIUM = Path(os.environ.get("MEDIATION_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -25,14 +32,14 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 # Anything the Content-Security-Policy blocks, in any frame, is a console error: a failure.
 REPORT_CSP_VIOLATIONS = """
 document.addEventListener('securitypolicyviolation', (e) => {
   console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'}`);
 });
 """
-DESKTOP = {"width": 1280, "height": 800}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 def chromium_or_skip() -> Path:
@@ -80,9 +87,9 @@ class Watched:
 
 
 async def open_page(
-    browser: Browser, name: str, url: str, viewport: dict[str, int] | None = None
+    browser: Browser, name: str, url: str, viewport: ViewportSize | None = None
 ) -> Watched:
-    context = await browser.new_context(viewport=viewport or DESKTOP)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=viewport or DESKTOP)
     await context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = await context.new_page()
     watched = Watched(name, context, page)

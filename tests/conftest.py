@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,7 +37,7 @@ class RunningServer:
     def ws_url(self) -> str:
         return self.base_url.replace("http", "ws", 1) + "/ws"
 
-    async def peer(self, room: str, user: str, role: str) -> tuple[Peer, dict[str, object]]:
+    async def peer(self, room: str, user: str, role: str) -> tuple[Peer, dict[str, Any]]:
         """A peer that has joined `room`, and its welcome."""
         token = await self.platform.token(room, user, role)  # first: hello deadlines are short
         peer = await Peer.connect(self.ws_url)

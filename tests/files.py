@@ -8,12 +8,12 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 from sqlalchemy import func, select
 
+from tests.conftest import RunningServer
 from transcripts.schema import files, records, upload_pieces, uploads
 
 PDF_HEAD = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
@@ -39,7 +39,7 @@ def named(name: str) -> dict[str, str]:
 
 
 async def upload(
-    server: Any,
+    server: RunningServer,
     room: str,
     token: str,
     content: bytes | AsyncIterator[bytes],
@@ -56,7 +56,7 @@ async def upload(
     return response
 
 
-async def download(server: Any, room: str, token: str, file_id: str) -> httpx.Response:
+async def download(server: RunningServer, room: str, token: str, file_id: str) -> httpx.Response:
     response: httpx.Response = await server.platform.http.get(
         f"/api/rooms/{room}/files/{file_id}", headers=bearer(token), timeout=60
     )
@@ -91,7 +91,7 @@ def generated_sha256(size: int, piece: int = 64 * 1024, head: bytes = PDF_HEAD) 
     return digest.hexdigest()
 
 
-async def stored(server: Any) -> tuple[int, int, list[str]]:
+async def stored(server: RunningServer) -> tuple[int, int, list[str]]:
     """(file rows, file records, blob files on disk incl. partial ones) of the whole server."""
     async with server.services.db.read() as conn:
         rows = await conn.scalar(select(func.count()).select_from(files))
@@ -103,7 +103,7 @@ async def stored(server: Any) -> tuple[int, int, list[str]]:
     return int(rows or 0), int(kinds or 0), blobs
 
 
-async def staged(server: Any) -> tuple[int, int]:
+async def staged(server: RunningServer) -> tuple[int, int]:
     """(unfinished uploads, their staged pieces) of the whole server."""
     async with server.services.db.read() as conn:
         made = await conn.scalar(select(func.count()).select_from(uploads))
@@ -114,7 +114,7 @@ async def staged(server: Any) -> tuple[int, int]:
 class Resumable:
     """One person's resumable uploads in one room, over the server's HTTP API."""
 
-    def __init__(self, server: Any, room: str, token: str) -> None:
+    def __init__(self, server: RunningServer, room: str, token: str) -> None:
         self.server, self.room, self.token = server, room, token
         self.http: httpx.AsyncClient = server.platform.http
 
@@ -180,7 +180,9 @@ class Resumable:
         await writer.wait_closed()
 
 
-def mediation_cli(server: Any) -> Callable[..., Awaitable[subprocess.CompletedProcess[str]]]:
+def mediation_cli(
+    server: RunningServer,
+) -> Callable[..., Awaitable[subprocess.CompletedProcess[str]]]:
     """`python -m mediation ARGS` against the server's data directory, off the event loop."""
     env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
 
@@ -206,7 +208,7 @@ class ExportedWithFiles:
     public_key: Path
 
 
-async def export_with_files(server: Any, room: str, into: Path) -> ExportedWithFiles:
+async def export_with_files(server: RunningServer, room: str, into: Path) -> ExportedWithFiles:
     """`mediation export ROOM --with-files`, and the signing key to verify it with."""
     run = mediation_cli(server)
     pem = into / "key.pem"

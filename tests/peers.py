@@ -10,8 +10,11 @@ import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.typing import Subprotocol
 
 TIMEOUT = 5.0
+SUBPROTOCOL = Subprotocol("mediation.v1")
 
 
 @dataclass
@@ -23,7 +26,7 @@ class Peer:
 
     @classmethod
     async def connect(cls, ws_url: str, **options: Any) -> "Peer":
-        ws = await websockets.connect(ws_url, subprotocols=["mediation.v1"], **options)  # type: ignore[list-item]
+        ws = await websockets.connect(ws_url, subprotocols=[SUBPROTOCOL], **options)
         return cls(ws)
 
     async def send_json(self, frame: dict[str, Any]) -> None:
@@ -201,8 +204,9 @@ class StalledReader:
             data = self.sock.recv(1 << 20)
             self.protocol.receive_data(data)
             for event in self.protocol.events_received():
-                if event.opcode.name == "TEXT":
-                    frames.append(json.loads(event.data))
+                # after the handshake only frames arrive; Request/Response are handshake events
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                    frames.append(json.loads(bytes(event.data)))
             if not data or self.protocol.close_rcvd is not None:
                 code = self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
                 self.sock.close()

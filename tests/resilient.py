@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from tests.peers import SUBPROTOCOL
 
 
 def contiguous(seqs: set[int]) -> int:
@@ -63,7 +66,7 @@ class ResilientClient:
     async def _session(self, until: asyncio.Event) -> None:
         async with websockets.connect(
             random.choice(self.urls),
-            subprotocols=["mediation.v1"],  # type: ignore[list-item]
+            subprotocols=[SUBPROTOCOL],
             open_timeout=2,
         ) as ws:
             since = {c: contiguous(s) for c, s in self.held.items()}
@@ -90,7 +93,7 @@ class ResilientClient:
 
     async def catch_up(self, quiet: float = 0.5) -> None:
         """Reconnect once with `since` and take everything until the socket is quiet."""
-        async with websockets.connect(self.urls[0], subprotocols=["mediation.v1"]) as ws:  # type: ignore[list-item]
+        async with websockets.connect(self.urls[0], subprotocols=[SUBPROTOCOL]) as ws:
             since = {c: contiguous(s) for c, s in self.held.items()}
             await ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
             seen: set[tuple[str, int]] = set()
@@ -100,7 +103,7 @@ class ResilientClient:
             except TimeoutError:
                 return
 
-    async def _write(self, ws: Any, until: asyncio.Event) -> None:
+    async def _write(self, ws: ClientConnection, until: asyncio.Event) -> None:
         while self.sent < self.total:
             if len(self.outbox) >= self.window:
                 await asyncio.sleep(0.002)

@@ -4,17 +4,21 @@ import asyncio
 import hashlib
 import json
 import time
+from typing import Any
+
+from tests.conftest import RunningServer
 
 TAG = "mediation.access/1"
 
 
-async def log_entries(server) -> list[dict]:
+async def log_entries(server: RunningServer) -> list[dict[str, Any]]:
     response = await server.platform.http.get("/api/audit-log", headers=server.platform.auth)
     assert response.status_code == 200
-    return response.json()["entries"]
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
 
 
-def recompute_chain(entries: list[dict]) -> None:
+def recompute_chain(entries: list[dict[str, Any]]) -> None:
     """The documented formula, re-implemented here with the standard library only."""
     prev = bytes(32)
     for number, e in enumerate(entries, start=1):
@@ -37,7 +41,7 @@ def recompute_chain(entries: list[dict]) -> None:
         assert e["hash"] == prev.hex(), f"entry {number} does not chain"
 
 
-async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server):
+async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server: RunningServer) -> None:
     room = await server.platform.open_room("T-aud")
     response = await server.platform.http.post(
         f"/api/rooms/{room}/tokens",
@@ -57,7 +61,9 @@ async def test_auditor_tokens_need_a_purpose_and_are_time_boxed(server):
     assert grant.expires_at <= time.time() + 8 * 3600 + 5  # capped, whatever was asked
 
 
-async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(server):
+async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-log")
     client, _ = await server.peer(room, "c-1", "client")  # parties are not logged
     await client.send("m", "joint", "hello")
@@ -79,7 +85,7 @@ async def test_every_auditor_read_and_export_is_logged_and_the_log_chains(server
     recompute_chain(entries)
 
 
-async def test_concurrent_appends_stay_gapless_and_chained(server):
+async def test_concurrent_appends_stay_gapless_and_chained(server: RunningServer) -> None:
     log = server.services.access_log
     await asyncio.gather(
         *(log.append(f"a{i}", "auditor", "load", "read", "r_x") for i in range(20))
@@ -89,6 +95,6 @@ async def test_concurrent_appends_stay_gapless_and_chained(server):
     recompute_chain(entries)
 
 
-async def test_the_audit_log_needs_the_api_key(server):
+async def test_the_audit_log_needs_the_api_key(server: RunningServer) -> None:
     response = await server.platform.http.get("/api/audit-log")
     assert response.status_code == 401

@@ -2,8 +2,11 @@
 
 import json
 
+from tests.conftest import RunningServer
+from tests.peers import Peer
 
-async def room_of_three(server, ticket):
+
+async def room_of_three(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -11,14 +14,15 @@ async def room_of_three(server, ticket):
     return room, client, freelancer, moderator
 
 
-async def sent(peer, cid, channel, body) -> int:
+async def sent(peer: Peer, cid: str, channel: str, body: str) -> int:
     await peer.send(cid, channel, body)
     ack = await peer.next("ack", "error")
     assert ack["type"] == "ack", ack
-    return ack["seq"]
+    seq: int = ack["seq"]
+    return seq
 
 
-async def test_an_edit_reaches_everyone_and_the_original_stays(server):
+async def test_an_edit_reaches_everyone_and_the_original_stays(server: RunningServer) -> None:
     room, client, freelancer, moderator = await room_of_three(server, "T-edit")
     seq = await sent(client, "m1", "joint", "the invoice is 500 EUR")
     await client.send_json(
@@ -52,7 +56,7 @@ async def test_an_edit_reaches_everyone_and_the_original_stays(server):
     ]
 
 
-async def test_a_retraction_is_marked_never_erased(server):
+async def test_a_retraction_is_marked_never_erased(server: RunningServer) -> None:
     room, client, freelancer, _ = await room_of_three(server, "T-retract")
     seq = await sent(client, "m1", "caucus:client", "I may have lost the files")
     await client.send_json(
@@ -69,7 +73,7 @@ async def test_a_retraction_is_marked_never_erased(server):
     assert not [f for f in await freelancer.drain() if f.get("channel") == "caucus:client"]
 
 
-async def test_only_the_sender_may_amend_and_only_a_message(server):
+async def test_only_the_sender_may_amend_and_only_a_message(server: RunningServer) -> None:
     room, client, freelancer, moderator = await room_of_three(server, "T-amend-bad")
     seq = await sent(client, "m1", "joint", "mine")
     before = await server.services.store.heads(room)
@@ -107,7 +111,7 @@ async def test_only_the_sender_may_amend_and_only_a_message(server):
     assert await server.services.store.heads(room) == before  # nothing stored
 
 
-async def test_amendments_are_chained_and_exported(server):
+async def test_amendments_are_chained_and_exported(server: RunningServer) -> None:
     room, client, _, _ = await room_of_three(server, "T-amend-export")
     seq = await sent(client, "m1", "joint", "first version")
     await client.send_json(

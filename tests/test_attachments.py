@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import zipfile
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -26,7 +27,7 @@ def sealed(data: bytes, file_id: str = "f_1", room: str = "r_1") -> list[bytes]:
 
 
 async def opened(frames: list[bytes], file_id: str = "f_1", sha256: str | None = None) -> bytes:
-    async def stored():
+    async def stored() -> AsyncIterator[bytes]:
         blob = b"".join(frames)
         for start in range(0, len(blob), 333):
             yield blob[start : start + 333]
@@ -36,7 +37,7 @@ async def opened(frames: list[bytes], file_id: str = "f_1", sha256: str | None =
 
 
 @pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 5 * CHUNK, 5 * CHUNK + 17])
-async def test_every_size_round_trips_in_chunk_sized_frames(size):
+async def test_every_size_round_trips_in_chunk_sized_frames(size: int) -> None:
     data = os.urandom(size)
     frames = sealed(data)
     assert len(frames) == max(1, -(-size // CHUNK))
@@ -44,7 +45,7 @@ async def test_every_size_round_trips_in_chunk_sized_frames(size):
     assert await opened(frames, sha256=hashlib.sha256(data).hexdigest()) == data
 
 
-async def test_frames_reordered_cut_extended_or_moved_do_not_open():
+async def test_frames_reordered_cut_extended_or_moved_do_not_open() -> None:
     frames = sealed(os.urandom(4 * CHUNK + 10))
     other_file = sealed(os.urandom(4 * CHUNK + 10), file_id="f_2")
     other_room = sealed(os.urandom(4 * CHUNK + 10), room="r_2")
@@ -66,7 +67,7 @@ async def test_frames_reordered_cut_extended_or_moved_do_not_open():
         pytest.fail(f"{name}: opened")
 
 
-async def test_a_different_whole_fails_its_sha256():
+async def test_a_different_whole_fails_its_sha256() -> None:
     with pytest.raises(Tampered, match="sha256"):
         await opened(sealed(b"the real contract"), sha256=hashlib.sha256(b"another").hexdigest())
 
@@ -105,5 +106,5 @@ def plain_zip() -> bytes:
         (b"\xc3\x28 not utf-8", "application/octet-stream"),
     ],
 )
-def test_the_type_comes_from_the_bytes(head, expected):
+def test_the_type_comes_from_the_bytes(head: bytes, expected: str) -> None:
     assert detect(head) == expected

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from mediation.config import Settings
 from mediation.protocol.codes import CloseCode
 from rooms.visibility import Role
+from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
 
 # helpers
@@ -47,7 +49,7 @@ async def exchange(sender: Peer, receiver: Peer, cid: str, channel: str = "joint
     return seq
 
 
-async def parties(server: Any, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
+async def parties(server: RunningServer, ticket: str = "T-1") -> tuple[str, Peer, Peer]:
     """A room with both parties in, and both their `joined` records stored."""
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
@@ -66,7 +68,7 @@ def presence_of(frames: list[dict[str, Any]], user: str) -> list[dict[str, Any]]
     return [f for f in frames if f["type"] == "presence" and f["user"] == user]
 
 
-async def heads(server: Any, room: str) -> dict[str, int]:
+async def heads(server: RunningServer, room: str) -> dict[str, int]:
     found: dict[str, int] = await server.services.store.heads(room)
     return found
 
@@ -85,7 +87,7 @@ async def heads(server: Any, room: str) -> dict[str, int]:
         pytest.param('{"id": "x", "channel": "joint", "body": "b"}', id="no-type"),
     ],
 )
-async def test_text_that_is_no_frame_is_invalid(server, raw):
+async def test_text_that_is_no_frame_is_invalid(server: RunningServer, raw: str) -> None:
     room, client, freelancer = await parties(server)
     await client.ws.send(raw)
     await expect_error(client, "invalid")
@@ -94,7 +96,7 @@ async def test_text_that_is_no_frame_is_invalid(server, raw):
     assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
-async def test_binary_frame_is_invalid(server):
+async def test_binary_frame_is_invalid(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     await client.ws.send(
         json.dumps({"type": "send", "id": "bin", "channel": "joint", "body": "as bytes"}).encode()
@@ -106,7 +108,7 @@ async def test_binary_frame_is_invalid(server):
     assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
-async def test_unknown_type_is_invalid(server):
+async def test_unknown_type_is_invalid(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     await client.send_json({"type": "shout", "id": "u1", "channel": "joint", "body": "HEY"})
     await expect_error(client, "invalid")
@@ -124,7 +126,9 @@ async def test_unknown_type_is_invalid(server):
         pytest.param({"type": "send", "id": "m1", "channel": None, "body": "b"}, id="null-channel"),
     ],
 )
-async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(server, frame):
+async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(
+    server: RunningServer, frame: dict[str, Any]
+) -> None:
     room, client, freelancer = await parties(server)
     await client.send_json(frame)
     await expect_error(client, "invalid", cid="m1")
@@ -143,7 +147,9 @@ async def test_send_with_missing_or_mistyped_fields_is_invalid_and_names_its_id(
         ),
     ],
 )
-async def test_send_without_a_usable_id_is_invalid(server, frame):
+async def test_send_without_a_usable_id_is_invalid(
+    server: RunningServer, frame: dict[str, Any]
+) -> None:
     room, client, freelancer = await parties(server)
     await client.send_json(frame)
     await expect_error(client, "invalid")
@@ -154,7 +160,9 @@ async def test_send_without_a_usable_id_is_invalid(server, frame):
 # the hello handshake
 
 
-async def test_send_before_hello_is_unauthorized_and_a_later_hello_works(server):
+async def test_send_before_hello_is_unauthorized_and_a_later_hello_works(
+    server: RunningServer,
+) -> None:
     room, client, freelancer = await parties(server)
     moderator = await Peer.connect(server.ws_url)
     await moderator.send("early", "joint", "too soon")
@@ -175,7 +183,7 @@ async def test_send_before_hello_is_unauthorized_and_a_later_hello_works(server)
     assert await heads(server, room) == {"joint": 2, "room": 3}
 
 
-async def test_a_second_hello_is_invalid(server):
+async def test_a_second_hello_is_invalid(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     token = await server.platform.token(room, "c-1", "client")
     await client.send_json({"type": "hello", "token": token, "since": {}})
@@ -186,7 +194,7 @@ async def test_a_second_hello_is_invalid(server):
     assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
-async def test_a_negative_since_is_invalid(server):
+async def test_a_negative_since_is_invalid(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     moderator = await Peer.connect(server.ws_url)
     token = await server.platform.token(room, "mod-1", "moderator")
@@ -205,26 +213,28 @@ async def test_a_negative_since_is_invalid(server):
     assert await heads(server, room) == {"joint": 2, "room": 3}  # the moderator joined once
 
 
-async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server):
+async def test_a_hello_for_a_room_that_does_not_exist_closes_4404(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     token, _ = server.services.tokens.mint("r_nope", "u", Role.MODERATOR)
     stranger = await Peer.connect(server.ws_url)
     refused = await stranger.hello(token)
     assert (refused["type"], refused["code"]) == ("error", "not_found"), refused
-    assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404
+    assert await stranger.close_code_when_closed() == CloseCode.NOT_FOUND == 4404  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert await server.services.store.room("r_nope") is None
     assert await exchange(client, freelancer, "after-1") == 1
     assert await heads(server, room) == {"joint": 1, "room": 2}
 
 
-async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(server):
+async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(
+    server: RunningServer,
+) -> None:
     room, client, freelancer = await parties(server)
     other = await server.platform.open_room("T-2", client="c-2", freelancer="f-2")
     moderator = await Peer.connect(server.ws_url)
     token = await server.platform.token(room, "mod-1", "moderator")
     refused = await moderator.hello(token, room=other)
     assert (refused["type"], refused["code"]) == ("error", "unauthorized"), refused
-    assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401
+    assert await moderator.close_code_when_closed() == CloseCode.UNAUTHORIZED == 4401  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert not presence_of(await client.drain(0.2), "mod-1")
     assert ("mod-1", "moderator") not in client.joins()
     # naming the token's own room is fine
@@ -239,7 +249,9 @@ async def test_a_hello_naming_another_room_than_the_tokens_closes_4401(server):
 # body size
 
 
-async def test_a_body_over_the_default_limit_is_too_large_and_at_the_limit_is_accepted(server):
+async def test_a_body_over_the_default_limit_is_too_large_and_at_the_limit_is_accepted(
+    server: RunningServer,
+) -> None:
     limit = server.settings.max_body_bytes
     assert limit == 16 * 1024
     room, client, freelancer = await parties(server)
@@ -254,7 +266,9 @@ async def test_a_body_over_the_default_limit_is_too_large_and_at_the_limit_is_ac
     assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
-async def test_the_body_limit_counts_utf8_bytes(start_server, settings):
+async def test_the_body_limit_counts_utf8_bytes(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(dataclasses.replace(settings, max_body_bytes=64))
     room, client, freelancer = await parties(server)
     await client.send("wide", "joint", "é" * 33)  # 33 characters, 66 bytes
@@ -270,13 +284,15 @@ async def test_the_body_limit_counts_utf8_bytes(start_server, settings):
     assert await heads(server, room) == {"joint": 2, "room": 2}
 
 
-async def test_a_frame_over_max_frame_bytes_closes_1009(start_server, settings):
+async def test_a_frame_over_max_frame_bytes_closes_1009(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(
         dataclasses.replace(settings, max_frame_bytes=8 * 1024, max_body_bytes=16 * 1024)
     )
     room, client, freelancer = await parties(server)
     await client.send("huge", "joint", "x" * (9 * 1024))
-    assert await client.close_code_when_closed() == CloseCode.MESSAGE_TOO_BIG == 1009
+    assert await client.close_code_when_closed() == CloseCode.MESSAGE_TOO_BIG == 1009  # type: ignore[comparison-overlap]  # the enum is the wire code
     # the freelancer is told the client left, and carries on with a new socket of the client
     left = await freelancer.next("presence")
     assert (left["user"], left["online"]) == ("c-1", False), left
@@ -299,7 +315,9 @@ async def test_a_frame_over_max_frame_bytes_closes_1009(start_server, settings):
         ("client", "notes"),
     ],
 )
-async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(server, role, channel):
+async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(
+    server: RunningServer, role: str, channel: str
+) -> None:
     room, client, freelancer = await parties(server)
     moderator, _ = await server.peer(room, "mod-1", "moderator")
     sender, other = (client, freelancer) if role == "client" else (freelancer, client)
@@ -320,7 +338,9 @@ async def test_writing_to_a_channel_the_sender_may_not_is_forbidden(server, role
 
 
 @pytest.mark.parametrize("role", ["client", "freelancer", "moderator", "auditor"])
-async def test_nobody_may_write_the_room_channel_only_the_server_does(server, role):
+async def test_nobody_may_write_the_room_channel_only_the_server_does(
+    server: RunningServer, role: str
+) -> None:
     room, client, freelancer = await parties(server)
     if role in ("client", "freelancer"):
         sender = client if role == "client" else freelancer
@@ -336,7 +356,7 @@ async def test_nobody_may_write_the_room_channel_only_the_server_does(server, ro
     assert await heads(server, room) == {"joint": 2, "room": joins}
 
 
-async def test_an_unknown_channel_is_invalid(server):
+async def test_an_unknown_channel_is_invalid(server: RunningServer) -> None:
     room, client, freelancer = await parties(server)
     await client.send("lost", "lobby", "anyone?")
     await expect_error(client, "invalid", cid="lost")
@@ -346,7 +366,7 @@ async def test_an_unknown_channel_is_invalid(server):
 
 
 @pytest.mark.parametrize("channel", ["joint", "caucus:client", "notes"])
-async def test_an_auditor_may_not_send(server, channel):
+async def test_an_auditor_may_not_send(server: RunningServer, channel: str) -> None:
     room, client, freelancer = await parties(server)
     auditor, _ = await server.peer(room, "aud-1", "auditor")
     await auditor.send("say", channel, "I am just watching")
@@ -361,7 +381,9 @@ async def test_an_auditor_may_not_send(server, channel):
 # timeouts and rate limits
 
 
-async def test_no_hello_in_time_closes_4408(start_server, settings):
+async def test_no_hello_in_time_closes_4408(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(dataclasses.replace(settings, hello_timeout=0.5))
     room, client, freelancer = await parties(server)
     clock = asyncio.get_running_loop().time
@@ -372,7 +394,7 @@ async def test_no_hello_in_time_closes_4408(start_server, settings):
     with pytest.raises(ConnectionClosed):
         await keep_sending(chatty, "not a hello", every=0.1, times=50)
     assert 0.4 < clock() - started < 3.0
-    assert await chatty.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
+    assert await chatty.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert await silent.close_code_when_closed() == CloseCode.HELLO_TIMEOUT
     assert silent.received == []
     assert {f["code"] for f in chatty.received if f["type"] == "error"} == {"invalid"}
@@ -381,7 +403,9 @@ async def test_no_hello_in_time_closes_4408(start_server, settings):
     assert await heads(server, room) == {"joint": 1, "room": 2}
 
 
-async def test_sending_past_the_burst_is_rate_limited(start_server, settings):
+async def test_sending_past_the_burst_is_rate_limited(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     limited = dataclasses.replace(settings, rate_burst=3, rate_per_second=4.0, rate_max_wait=0.0)
     server = await start_server(limited)
     room, client, freelancer = await parties(server)

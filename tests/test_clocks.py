@@ -4,12 +4,14 @@ and a restart loses no alarm (their state is in the database, not in timers)."""
 import asyncio
 import signal
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from mediation.config import Settings
-from tests.conftest import free_port
+from tests.conftest import RunningServer, free_port
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
 
@@ -23,17 +25,25 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-async def queue_entry(server, room: str, query: str = "") -> dict | None:
+async def queue_entry(server: RunningServer, room: str, query: str = "") -> dict[str, Any] | None:
     response = await server.platform.http.get(f"/api/queue{query}", headers=server.platform.auth)
-    return next((r for r in response.json()["rooms"] if r["id"] == room), None)
+    entries: list[dict[str, Any]] = response.json()["rooms"]
+    return next((r for r in entries if r["id"] == room), None)
 
 
-async def test_a_room_left_in_the_queue_is_flagged_once(server):
+async def listed(server: RunningServer, room: str, query: str = "") -> dict[str, Any]:
+    """The room's entry in the queue, which must be there."""
+    entry = await queue_entry(server, room, query)
+    assert entry is not None, f"{room} is not in the queue{query}"
+    return entry
+
+
+async def test_a_room_left_in_the_queue_is_flagged_once(server: RunningServer) -> None:
     room = await server.platform.open_room("T-unclaimed")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     alarm = await moderator.event("overdue", clock="unclaimed")
     assert alarm["channel"] == "notes"
-    entry = await queue_entry(server, room)
+    entry = await listed(server, room)
     assert [o["clock"] for o in entry["overdue"]] == ["unclaimed"]
     await asyncio.sleep(0.5)  # several more ticks: the episode fired already
     assert [f for f in moderator.received if f.get("kind") == "overdue"] == [alarm]
@@ -44,7 +54,7 @@ async def test_a_room_left_in_the_queue_is_flagged_once(server):
     assert await queue_entry(server, room) is None
 
 
-async def test_moderator_is_nudged_and_silent_parties_are_reminded(server):
+async def test_moderator_is_nudged_and_silent_parties_are_reminded(server: RunningServer) -> None:
     room = await server.platform.open_room("T-clocks")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -55,12 +65,12 @@ async def test_moderator_is_nudged_and_silent_parties_are_reminded(server):
     await client.send("c1", "joint", "hello? anyone?")
     nudge = await moderator.event("overdue", clock="answer", party="client")
     assert nudge["channel"] == "notes"
-    mine = await queue_entry(server, room, "?moderator=m-1")
+    mine = await listed(server, room, "?moderator=m-1")
     assert [(o["clock"], o["party"]) for o in mine["overdue"]] == [("answer", "client")]
 
     await moderator.send("m1", "joint", "Sorry for the wait: what was delivered?")
     await moderator.next("ack")
-    assert (await queue_entry(server, room, "?moderator=m-1"))["overdue"] == []
+    assert (await listed(server, room, "?moderator=m-1"))["overdue"] == []
     for party, peer in (("client", client), ("freelancer", freelancer)):
         reminder = await peer.event("reminder", party=party)
         assert (reminder["channel"], reminder["clock"]) == (f"caucus:{party}", "reply")
@@ -77,7 +87,7 @@ async def test_moderator_is_nudged_and_silent_parties_are_reminded(server):
     assert line["longest_wait_client_seconds"] >= 0.5
 
 
-async def test_alarms_fall_due_while_the_server_is_down(tmp_path):
+async def test_alarms_fall_due_while_the_server_is_down(tmp_path: Path) -> None:
     """The client asks, the server dies before the answer target, and comes back after it:
     the moderator is nudged exactly once, by the restarted process."""
     server = ServerProcess(
@@ -122,7 +132,9 @@ async def open_claimed_room(http: httpx.AsyncClient) -> str:
     return room
 
 
-async def join(http: httpx.AsyncClient, server: ServerProcess, room: str, user: str, role: str):
+async def join(
+    http: httpx.AsyncClient, server: ServerProcess, room: str, user: str, role: str
+) -> Peer:
     minted = await http.post(f"/api/rooms/{room}/tokens", json={"user": user, "role": role})
     peer = await Peer.connect(server.ws_url)
     welcome = await peer.hello(minted.json()["token"])

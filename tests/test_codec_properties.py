@@ -16,9 +16,9 @@ from mediation.protocol.codes import ErrorCode
 from mediation.protocol.frames import ClientFrame
 from transcripts.numbers import MAX_SEQ
 
-FRAMES: list[mi.StructType] = [
-    t for t in mi.type_info(ClientFrame).types if isinstance(t, mi.StructType)
-]
+CLIENT_FRAME = mi.type_info(ClientFrame)
+assert isinstance(CLIENT_FRAME, mi.UnionType)  # a tagged union of structs, one per frame type
+FRAMES: list[mi.StructType] = [t for t in CLIENT_FRAME.types if isinstance(t, mi.StructType)]
 TAGS = [str(frame.tag) for frame in FRAMES]
 FIELDS = sorted({field.name for frame in FRAMES for field in frame.fields})
 

@@ -10,18 +10,22 @@ client holds every seq it may see, having never been sent one twice.
 import asyncio
 import random
 import signal
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import free_port
 from tests.databases import sqlite_url
 from tests.server_process import ServerProcess
-from tests.traffic import check, open_rooms, stored_transcripts
+from tests.traffic import Rooms, check, open_rooms, stored_transcripts
+from transcripts.store_types import Record
 
 pytestmark = pytest.mark.slow
 
 
-async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: int):
+async def run_with_interruptions(
+    tmp_path: Path, sig: signal.Signals, interruptions: int
+) -> tuple[Rooms, dict[str, list[Record]]]:
     server = ServerProcess(tmp_path, free_port())
     await asyncio.to_thread(server.start)
     try:
@@ -46,13 +50,13 @@ async def run_with_interruptions(tmp_path, sig: signal.Signals, interruptions: i
     return rooms, await stored_transcripts(sqlite_url(tmp_path), rooms)
 
 
-async def test_sigkill_loses_nothing_acked_and_duplicates_nothing(tmp_path):
+async def test_sigkill_loses_nothing_acked_and_duplicates_nothing(tmp_path: Path) -> None:
     rooms, stored = await run_with_interruptions(tmp_path, signal.SIGKILL, interruptions=5)
     check(rooms, stored, "SIGKILL x5")
     assert all(c.connections > 1 for m in rooms.values() for _, c in m)  # lived through it
 
 
-async def test_sigterm_drains_and_clients_only_ever_see_going_away(tmp_path):
+async def test_sigterm_drains_and_clients_only_ever_see_going_away(tmp_path: Path) -> None:
     rooms, stored = await run_with_interruptions(tmp_path, signal.SIGTERM, interruptions=3)
     check(rooms, stored, "SIGTERM x3")
     for members in rooms.values():

@@ -1,12 +1,15 @@
 """What lands on disk: ciphertext only, bound to its row."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 from transcripts.errors import Tampered
+from transcripts.store_types import Record
 
 SECRETS = [
     "the invoice was paid on 3 March, ZEBRA-7731",
@@ -15,7 +18,7 @@ SECRETS = [
 ]
 
 
-async def converse(server, room):
+async def converse(server: RunningServer, room: str) -> None:
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     await client.send("s0", "joint", SECRETS[0])
@@ -26,7 +29,7 @@ async def converse(server, room):
     await moderator.next("ack")
 
 
-async def database_bytes(server) -> bytes:
+async def database_bytes(server: RunningServer) -> bytes:
     """What the database holds on disk, as raw bytes."""
     if server.services.db.is_sqlite:
         base = server.settings.data_dir / "mediation.db"
@@ -39,7 +42,7 @@ async def database_bytes(server) -> bytes:
     return b"".join(p.read_bytes() for p in files if p.exists())
 
 
-async def test_no_message_text_is_stored_in_clear(server):
+async def test_no_message_text_is_stored_in_clear(server: RunningServer) -> None:
     room = await server.platform.open_room("T-rest")
     await converse(server, room)
     raw = await database_bytes(server)
@@ -49,13 +52,13 @@ async def test_no_message_text_is_stored_in_clear(server):
         assert secret.split()[-1].encode() not in raw  # not even the distinctive word
 
 
-async def sql(server, statement: str, **params: object) -> list[tuple]:
+async def sql(server: RunningServer, statement: str, **params: object) -> list[tuple[Any, ...]]:
     async with server.services.db.write() as conn:
         result = await conn.execute(text(statement), params)
         return [tuple(row) for row in result] if result.returns_rows else []
 
 
-async def fresh_store_read(server, room, channel):
+async def fresh_store_read(server: RunningServer, room: str, channel: str) -> list[Record]:
     """Read through a store with an empty key cache, as a restarted server would."""
     from transcripts.store import TranscriptStore
 
@@ -67,7 +70,9 @@ JOINT = "select sealed from records where room_id=:room and channel='joint'"
 SET_SEALED = "update records set sealed=:sealed where room_id=:room and channel=:channel"
 
 
-async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server):
+async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-flip")
     await converse(server, room)
     [(sealed,)] = await sql(server, JOINT, room=room)
@@ -80,7 +85,7 @@ async def test_an_altered_ciphertext_fails_to_decrypt_with_a_clear_error(server)
     assert "position 3" in refused.value.detail
 
 
-async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
+async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server: RunningServer) -> None:
     room = await server.platform.open_room("T-move")
     await converse(server, room)
     [(joint,)] = await sql(server, JOINT, room=room)
@@ -90,7 +95,7 @@ async def test_a_ciphertext_moved_to_another_row_fails_to_decrypt(server):
         await fresh_store_read(server, room, "caucus:client")
 
 
-async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
+async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server: RunningServer) -> None:
     first = await server.platform.open_room("T-a")
     second = await server.platform.open_room("T-b")
     await converse(server, first)
@@ -101,7 +106,7 @@ async def test_a_ciphertext_moved_to_another_room_fails_to_decrypt(server):
         await fresh_store_read(server, second, "joint")
 
 
-async def test_a_tampered_record_refuses_replay_over_the_socket(server):
+async def test_a_tampered_record_refuses_replay_over_the_socket(server: RunningServer) -> None:
     room = await server.platform.open_room("T-replay")
     await converse(server, room)
     await sql(

@@ -5,11 +5,15 @@ import base64
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
 
+from tests.conftest import RunningServer
 from transcripts import bundle
 from transcripts.signing import load_public_pem
 from transcripts.verify import verify
@@ -17,7 +21,7 @@ from transcripts.verify import verify
 BODIES = ["the files were late", "they were not <b>late</b>", "let's settle", "note: firm"]
 
 
-async def conversation(server, ticket="T-export"):
+async def conversation(server: RunningServer, ticket: str = "T-export") -> str:
     """Three people join and send four messages: positions 1-3 are the room's `joined`
     records of c-1, f-1 and m-1, positions 4-7 the messages (BODIES, in order)."""
     room = await server.platform.open_room(ticket)
@@ -37,20 +41,20 @@ async def conversation(server, ticket="T-export"):
     return room
 
 
-async def exported(server, room, token=None) -> list[bytes]:
+async def exported(server: RunningServer, room: str, token: str | None = None) -> list[bytes]:
     auth = {"authorization": f"Bearer {token}"} if token else server.platform.auth
     response = await server.platform.http.get(f"/api/rooms/{room}/export", headers=auth)
     assert response.status_code == 200, response.text
     return response.content.splitlines(keepends=True)
 
 
-async def public_key(server):
+async def public_key(server: RunningServer) -> Ed25519PublicKey:
     keys = (await server.platform.http.get("/.well-known/mediation-signing-keys")).json()
     [active] = [k for k in keys["keys"] if k["id"] == keys["active"]]
     return load_public_pem(active["pem"].encode())
 
 
-async def test_an_intact_export_verifies_offline(server):
+async def test_an_intact_export_verifies_offline(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     verdict = verify(lines, await public_key(server))
@@ -77,18 +81,18 @@ async def test_an_intact_export_verifies_offline(server):
     ]
 
 
-def edited(lines: list[bytes], index: int, change) -> list[bytes]:
+def edited(lines: list[bytes], index: int, change: Callable[[dict[str, Any]], None]) -> list[bytes]:
     obj = json.loads(lines[index])
     change(obj)
     return [*lines[:index], bundle.line(obj), *lines[index + 1 :]]
 
 
-async def test_each_alteration_of_the_bundle_fails_with_its_reason(server):
+async def test_each_alteration_of_the_bundle_fails_with_its_reason(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     key = await public_key(server)
 
-    def flip(obj):
+    def flip(obj: dict[str, Any]) -> None:
         obj["body"] = obj["body"][:-1] + chr(ord(obj["body"][-1]) ^ 1)
 
     swapped = [*lines[:4], lines[5], lines[4], *lines[6:]]  # the first two messages
@@ -105,7 +109,7 @@ async def test_each_alteration_of_the_bundle_fails_with_its_reason(server):
         assert reason in verdict.reason, (name, verdict.reason)
 
 
-async def test_re_signing_with_another_key_fails(server):
+async def test_re_signing_with_another_key_fails(server: RunningServer) -> None:
     room = await conversation(server)
     lines = await exported(server, room)
     footer = json.loads(lines[-1])
@@ -119,24 +123,25 @@ async def test_re_signing_with_another_key_fails(server):
     assert "signature does not verify" in verdict.reason
 
 
-async def tamper(server, statement: str, **params):
+async def tamper(server: RunningServer, statement: str, **params: object) -> None:
     async with server.services.db.write() as conn:
         await conn.execute(text(statement), params)
     server.services.store.keys.ciphers.clear()  # as after a restart: nothing cached
 
 
-async def refused(server, room) -> str:
+async def refused(server: RunningServer, room: str) -> str:
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
     )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
     assert error["code"] == "tampered"
-    assert room in error["message"]
-    return error["message"]
+    message: str = error["message"]
+    assert room in message
+    return message
 
 
-async def test_a_changed_ciphertext_is_refused_at_export(server):
+async def test_a_changed_ciphertext_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     [row] = await server.services.store.rows_by_position(room, 5, 6, 1)
     sealed = row.sealed
@@ -149,19 +154,19 @@ async def test_a_changed_ciphertext_is_refused_at_export(server):
     assert "position 6" in await refused(server, room)
 
 
-async def test_a_deleted_row_is_refused_at_export(server):
+async def test_a_deleted_row_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     await tamper(server, "delete from records where room_id=:r and position=5", r=room)
     assert "position 5 is missing" in await refused(server, room)
 
 
-async def test_the_last_row_deleted_is_refused_at_export(server):
+async def test_the_last_row_deleted_is_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     await tamper(server, "delete from records where room_id=:r and position=7", r=room)
     assert "missing" in await refused(server, room)
 
 
-async def test_two_rows_swapped_are_refused_at_export(server):
+async def test_two_rows_swapped_are_refused_at_export(server: RunningServer) -> None:
     room = await conversation(server)
     rows = await server.services.store.rows_by_position(room, 3, 5, 2)
     for row, other in ((rows[0], rows[1]), (rows[1], rows[0])):
@@ -176,7 +181,7 @@ async def test_two_rows_swapped_are_refused_at_export(server):
     assert "position 4" in await refused(server, room)
 
 
-async def test_a_row_moved_to_another_room_is_refused_at_export(server):
+async def test_a_row_moved_to_another_room_is_refused_at_export(server: RunningServer) -> None:
     first = await conversation(server, "T-first")
     second = await conversation(server, "T-second")
     [row] = await server.services.store.rows_by_position(first, 3, 4, 1)
@@ -190,7 +195,9 @@ async def test_a_row_moved_to_another_room_is_refused_at_export(server):
     assert "position 4" in await refused(server, second)
 
 
-async def test_only_an_auditor_of_the_room_or_the_platform_may_export(server):
+async def test_only_an_auditor_of_the_room_or_the_platform_may_export(
+    server: RunningServer,
+) -> None:
     room = await conversation(server)
     other = await server.platform.open_room("T-other")
     auditor = await server.platform.token(room, "aud-1", "auditor")
@@ -206,7 +213,7 @@ async def test_only_an_auditor_of_the_room_or_the_platform_may_export(server):
         assert response.status_code == status
 
 
-async def test_the_html_rendering_is_readable_and_escaped(server):
+async def test_the_html_rendering_is_readable_and_escaped(server: RunningServer) -> None:
     room = await conversation(server)
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export?format=html", headers=server.platform.auth
@@ -218,7 +225,7 @@ async def test_the_html_rendering_is_readable_and_escaped(server):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_the_command_line_exports_and_verifies(server, tmp_path):
+async def test_the_command_line_exports_and_verifies(server: RunningServer, tmp_path: Path) -> None:
     room = await conversation(server)
     env = {"MEDIATION_DATA_DIR": str(server.settings.data_dir), "PATH": "/usr/bin:/bin"}
     run = lambda *args: subprocess.run(  # noqa: E731

@@ -2,12 +2,15 @@
 exported copies, and crypto-shredding a room takes its files with it."""
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from mediation import offline
+from tests.conftest import RunningServer
 from tests.files import download, export_with_files, mediation_cli, pdf, sha256, upload
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded, Tampered
@@ -15,11 +18,13 @@ from transcripts.schema import rooms
 from transcripts.verify import verify
 
 
-async def room_with_files(server, ticket="T-custody"):
+async def room_with_files(
+    server: RunningServer, ticket: str = "T-custody"
+) -> tuple[str, dict[str, bytes]]:
     room = await server.platform.open_room(ticket)
     client = await server.platform.token(room, "c-1", "client")
     moderator = await server.platform.token(room, "m-1", "moderator")
-    files = {}
+    files: dict[str, bytes] = {}
     for token, name, channel, data in [
         (client, "contract.pdf", "joint", pdf(70 * 1024)),
         (moderator, "notes.txt", "notes", b"the client seems sincere\n"),
@@ -30,7 +35,9 @@ async def room_with_files(server, ticket="T-custody"):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(server, tmp_path):
+async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(
+    server: RunningServer, tmp_path: Path
+) -> None:
     room, files = await room_with_files(server)
     run = mediation_cli(server)
     exported = await export_with_files(server, room, tmp_path)
@@ -60,7 +67,7 @@ async def test_export_with_files_verifies_and_a_changed_byte_names_the_file(serv
     assert (missing.returncode, "missing" in missing.stdout) == (1, True)
 
 
-async def test_a_file_record_altered_in_the_bundle_fails_verify(server):
+async def test_a_file_record_altered_in_the_bundle_fails_verify(server: RunningServer) -> None:
     room, _files = await room_with_files(server, "T-bundle")
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
@@ -85,7 +92,7 @@ async def test_a_file_record_altered_in_the_bundle_fails_verify(server):
     assert "does not match its hash" in verdict.reason
 
 
-async def close_long_ago(server, room):
+async def close_long_ago(server: RunningServer, room: str) -> None:
     await server.services.store.set_state(room, "closed")
     async with server.services.db.write() as conn:
         await conn.execute(
@@ -95,7 +102,9 @@ async def close_long_ago(server, room):
         )
 
 
-async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(server, tmp_path):
+async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(
+    server: RunningServer, tmp_path: Path
+) -> None:
     room, files = await room_with_files(server, "T-shred")
     token = await server.platform.token(room, "m-1", "moderator")
     root = server.settings.data_dir / "files" / room
@@ -123,20 +132,23 @@ async def test_shredding_a_room_makes_its_files_unreadable_and_removes_them(serv
     assert json.loads(export.content.splitlines()[0])["files"] == []
 
 
-async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(server):
+async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(
+    server: RunningServer,
+) -> None:
     room, files = await room_with_files(server, "T-sweep")
     locker = server.services.locker
     [first, _second] = files
     row = await locker.row(room, first)
+    assert row is not None
     async with server.services.db.write() as conn:  # as if we crashed after its commit
         from transcripts.schema import files as table
 
         await conn.execute(update(table).where(table.c.id == first).values(position=None))
 
-    async def pieces():
+    async def pieces() -> AsyncIterator[bytes]:
         yield pdf(1000)
 
-    async def interrupted():
+    async def interrupted() -> AsyncIterator[bytes]:
         yield pdf(70 * 1024)
         raise ConnectionResetError
 
@@ -159,10 +171,12 @@ async def test_an_interrupted_upload_is_swept_and_a_committed_one_kept(server):
     assert await locker.sweep(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert await locker.row(room, "f_crashed") is None
     assert not await locker.blobs.exists(locker.key(room, "f_crashed"))
-    assert (await locker.row(room, first)).position == row.position  # its record was found
+    found = await locker.row(room, first)
+    assert found is not None
+    assert found.position == row.position  # its record was found
 
 
-async def test_the_html_export_lists_files_with_their_hashes_escaped(server):
+async def test_the_html_export_lists_files_with_their_hashes_escaped(server: RunningServer) -> None:
     room = await server.platform.open_room("T-html-files")
     token = await server.platform.token(room, "c-1", "client")
     made = (await upload(server, room, token, pdf(2000), "<b>invoice.pdf")).json()

@@ -7,7 +7,7 @@ on the plain and the resumable path; the download's name carries an
 extension of the type found; names lose control and bidi characters.
 """
 
-from typing import Any
+from collections.abc import AsyncIterator
 from urllib.parse import unquote
 
 import httpx
@@ -112,7 +112,7 @@ async def test_a_plain_upload_with_a_late_script_is_refused_and_leaves_nothing(
     assert refused.status_code == 415, refused.text
     assert "text/html" in refused.json()["error"]["message"]
 
-    async def split() -> Any:  # the tag cut between two pieces of the request body
+    async def split() -> AsyncIterator[bytes]:  # the tag cut between two pieces of the request body
         cut = len(PROSE) + 4
         yield (PROSE + SCRIPT)[:cut]
         yield (PROSE + SCRIPT)[cut:]

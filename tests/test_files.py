@@ -7,10 +7,13 @@ import hashlib
 import json
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
 
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory
 from tests.files import (
     PNG_HEAD,
     bearer,
@@ -41,14 +44,16 @@ READS = {
 }
 
 
-async def tokens(server, room):
+async def tokens(server: RunningServer, room: str) -> dict[str, str]:
     return {role: await server.platform.token(room, user, role) for role, user in PEOPLE.items()}
 
 
-async def test_each_role_uploads_where_it_writes_and_downloads_where_it_reads(server):
+async def test_each_role_uploads_where_it_writes_and_downloads_where_it_reads(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-files")
     token = await tokens(server, room)
-    uploaded = {}  # channel -> (file id, bytes)
+    uploaded: dict[str, tuple[str, bytes]] = {}  # channel -> (file id, bytes)
     for role in PEOPLE:
         for channel in CHANNELS:
             data = pdf(3000)
@@ -75,7 +80,9 @@ async def test_each_role_uploads_where_it_writes_and_downloads_where_it_reads(se
                 assert response.json()["error"]["code"] == "not_found"
 
 
-async def test_a_download_cannot_run_in_the_browser_and_states_its_hash(server):
+async def test_a_download_cannot_run_in_the_browser_and_states_its_hash(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-headers")
     token = await server.platform.token(room, "c-1", "client")
     data = b"work log, day 1: delivered the mock-ups\n"
@@ -93,7 +100,7 @@ async def test_a_download_cannot_run_in_the_browser_and_states_its_hash(server):
     assert headers["repr-digest"] == f"sha-256=:{digest}:"
 
 
-async def test_tokens_for_another_room_or_none_get_nothing(server):
+async def test_tokens_for_another_room_or_none_get_nothing(server: RunningServer) -> None:
     room = await server.platform.open_room("T-auth")
     other = await server.platform.open_room("T-auth-other")
     token = await server.platform.token(room, "c-1", "client")
@@ -106,7 +113,9 @@ async def test_tokens_for_another_room_or_none_get_nothing(server):
     assert (await download(server, room, api_key, made["file"])).status_code == 401
 
 
-async def test_the_file_event_reaches_exactly_the_sockets_that_see_its_channel(server):
+async def test_the_file_event_reaches_exactly_the_sockets_that_see_its_channel(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-live")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -147,8 +156,8 @@ async def test_the_file_event_reaches_exactly_the_sockets_that_see_its_channel(s
     ids=["html", "elf", "windows-exe", "unknown-binary"],
 )
 async def test_the_real_type_is_read_from_the_bytes_and_a_wrong_one_leaves_nothing(
-    server, name, content, detected
-):
+    server: RunningServer, name: str, content: bytes, detected: str
+) -> None:
     room = await server.platform.open_room("T-type")
     token = await server.platform.token(room, "c-1", "client")
     response = await upload(server, room, token, content, name)
@@ -161,7 +170,9 @@ async def test_the_real_type_is_read_from_the_bytes_and_a_wrong_one_leaves_nothi
     assert png.json()["content_type"] == "image/png"
 
 
-async def test_too_large_is_refused_while_streaming_and_leaves_nothing(start_server, settings):
+async def test_too_large_is_refused_while_streaming_and_leaves_nothing(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(replace(settings, files_max_bytes=256 * 1024))
     room = await server.platform.open_room("T-big")
     token = await server.platform.token(room, "c-1", "client")
@@ -177,7 +188,7 @@ async def test_too_large_is_refused_while_streaming_and_leaves_nothing(start_ser
     assert exact.status_code == 201
 
 
-async def test_a_closed_room_refuses_uploads(server):
+async def test_a_closed_room_refuses_uploads(server: RunningServer) -> None:
     room = await server.platform.open_room("T-closed")
     token = await server.platform.token(room, "c-1", "client")
     await server.services.store.set_state(room, "closed")
@@ -188,8 +199,8 @@ async def test_a_closed_room_refuses_uploads(server):
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_a_file_far_larger_than_its_buffers_streams_through_in_bounded_memory(
-    start_server, settings
-):
+    start_server: ServerFactory, settings: Settings
+) -> None:
     """Up and down, the server holds about a chunk or a read at a time, never the file.
     tracemalloc sees every Python allocation in this process, server and client alike."""
     size, bound = 48 * 1024 * 1024, 6 * 1024 * 1024  # 48 MiB through 64 KiB chunks
@@ -222,17 +233,17 @@ async def test_a_file_far_larger_than_its_buffers_streams_through_in_bounded_mem
     assert download_peak < bound, f"download peaked at {download_peak / 2**20:.1f} MiB"
 
 
-def blob_path(server, room, file_id):
+def blob_path(server: RunningServer, room: str, file_id: str) -> Path:
     return server.settings.data_dir / "files" / room / file_id
 
 
-def flip_byte(path, offset):
+def flip_byte(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 1
     path.write_bytes(bytes(data))
 
 
-async def test_a_tampered_blob_is_refused_at_download_and_at_export(server):
+async def test_a_tampered_blob_is_refused_at_download_and_at_export(server: RunningServer) -> None:
     room = await server.platform.open_room("T-tamper")
     token = await server.platform.token(room, "c-1", "client")
     made = (await upload(server, room, token, pdf(200 * 1024))).json()  # four chunks
@@ -249,7 +260,7 @@ async def test_a_tampered_blob_is_refused_at_download_and_at_export(server):
     assert "position" in export.json()["error"]["message"]
 
 
-async def test_a_blob_cut_short_or_swapped_is_refused(server):
+async def test_a_blob_cut_short_or_swapped_is_refused(server: RunningServer) -> None:
     room = await server.platform.open_room("T-cut")
     token = await server.platform.token(room, "c-1", "client")
     first = (await upload(server, room, token, pdf(150 * 1024))).json()
@@ -264,7 +275,9 @@ async def test_a_blob_cut_short_or_swapped_is_refused(server):
     assert (await download(server, room, token, second["file"])).status_code == 200
 
 
-async def test_tampering_late_in_a_large_file_cuts_the_download_short(server):
+async def test_tampering_late_in_a_large_file_cuts_the_download_short(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-late")
     token = await server.platform.token(room, "c-1", "client")
     made = (await upload(server, room, token, pdf(3 * 1024 * 1024))).json()
@@ -273,7 +286,7 @@ async def test_tampering_late_in_a_large_file_cuts_the_download_short(server):
         await download(server, room, token, made["file"])
 
 
-async def test_deleting_a_file_is_recorded_and_removes_its_blob(server):
+async def test_deleting_a_file_is_recorded_and_removes_its_blob(server: RunningServer) -> None:
     room = await server.platform.open_room("T-delete")
     token = await tokens(server, room)
     made = (await upload(server, room, token["client"], pdf(1000))).json()
@@ -307,7 +320,7 @@ async def test_deleting_a_file_is_recorded_and_removes_its_blob(server):
     assert kinds[-2:] == ["file", "file_deleted"]
 
 
-async def test_downloads_are_on_the_access_log_before_the_bytes(server):
+async def test_downloads_are_on_the_access_log_before_the_bytes(server: RunningServer) -> None:
     room = await server.platform.open_room("T-custody")
     token = await tokens(server, room)
     made = (await upload(server, room, token["client"], pdf(1000))).json()
@@ -322,7 +335,9 @@ async def test_downloads_are_on_the_access_log_before_the_bytes(server):
     assert entries[1]["purpose"] == "quality review of the dispute"
 
 
-async def test_a_muted_party_attaches_nothing_even_with_the_room_unloaded(server):
+async def test_a_muted_party_attaches_nothing_even_with_the_room_unloaded(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-muted")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     await moderator.send_json(
@@ -343,7 +358,7 @@ async def test_a_muted_party_attaches_nothing_even_with_the_room_unloaded(server
     assert (await upload(server, room, freelancer, pdf(1000))).status_code == 201
 
 
-async def test_a_failing_blob_store_is_unavailable_and_leaves_no_row(server):
+async def test_a_failing_blob_store_is_unavailable_and_leaves_no_row(server: RunningServer) -> None:
     room = await server.platform.open_room("T-disk")
     token = await server.platform.token(room, "c-1", "client")
     root = server.settings.data_dir / "files"

@@ -1,24 +1,30 @@
 """Floor control: moderators mute a party or pause the room; parties are told why."""
 
 import asyncio
+from typing import Any
+
+from tests.conftest import RunningServer
+from tests.peers import Peer
 
 
-async def floor(peer, cid, action, **fields):
+async def floor(peer: Peer, cid: str, action: str, **fields: object) -> dict[str, Any]:
     await peer.send_json({"type": "floor", "id": cid, "action": action, **fields})
     return await peer.next("ack", "error")
 
 
-async def refused(peer, cid) -> dict:
+async def refused(peer: Peer, cid: str) -> dict[str, Any]:
     await peer.send(cid, "joint", "may I?")
     return await peer.next("error", "ack")
 
 
-async def spoke(peer, cid) -> bool:
+async def spoke(peer: Peer, cid: str) -> bool:
     await peer.send(cid, "joint", "speaking")
-    return (await peer.next("ack", "error"))["type"] == "ack"
+    reply = await peer.next("ack", "error")
+    acked: bool = reply["type"] == "ack"
+    return acked
 
 
-async def three(server, ticket):
+async def three(server: RunningServer, ticket: str) -> list[Peer]:
     room = await server.platform.open_room(ticket)
     return [
         (await server.peer(room, u, r))[0]
@@ -26,7 +32,7 @@ async def three(server, ticket):
     ]
 
 
-async def test_a_muted_party_is_told_why_and_others_carry_on(server):
+async def test_a_muted_party_is_told_why_and_others_carry_on(server: RunningServer) -> None:
     client, freelancer, moderator = await three(server, "T-mute")
     ack = await floor(
         moderator, "f1", "mute", party="client", minutes=5, reason="let the freelancer finish"
@@ -50,7 +56,7 @@ async def test_a_muted_party_is_told_why_and_others_carry_on(server):
     assert await spoke(client, "c-ok")
 
 
-async def test_a_pause_stops_both_parties_but_not_the_moderator(server):
+async def test_a_pause_stops_both_parties_but_not_the_moderator(server: RunningServer) -> None:
     client, freelancer, moderator = await three(server, "T-pause")
     assert (await floor(moderator, "p1", "pause", minutes=2, reason="cool down"))["type"] == "ack"
     for peer, cid in ((client, "c1"), (freelancer, "f1")):
@@ -61,7 +67,9 @@ async def test_a_pause_stops_both_parties_but_not_the_moderator(server):
     assert await spoke(client, "c2")
 
 
-async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(server):
+async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(
+    server: RunningServer,
+) -> None:
     client, _, moderator = await three(server, "T-floor-bad")
     error = await floor(client, "x1", "mute", party="freelancer")
     assert (error["type"], error["code"]) == ("error", "forbidden")
@@ -71,7 +79,7 @@ async def test_only_moderators_control_the_floor_and_bad_requests_store_nothing(
     assert (error["type"], error["code"]) == ("error", "invalid")
 
 
-async def test_a_mute_outlives_everyone_leaving_the_room(server):
+async def test_a_mute_outlives_everyone_leaving_the_room(server: RunningServer) -> None:
     room = await server.platform.open_room("T-mute-lasts")
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")

@@ -1,6 +1,7 @@
 """Group commit: one transaction for many messages, each with its own outcome."""
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import insert
@@ -13,10 +14,13 @@ from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.schema import records
 from transcripts.store import TranscriptStore
+from transcripts.store_types import Record
+
+DEFAULTS = GroupCommitConfig()
 
 
 @pytest.fixture
-async def store(database_url):
+async def store(database_url: str) -> AsyncIterator[TranscriptStore]:
     db = Database(database_url)
     if db.is_sqlite:
         await migrate.upgrade(db)
@@ -24,12 +28,12 @@ async def store(database_url):
     await db.close()
 
 
-async def room(store, name, state="mediating"):
+async def room(store: TranscriptStore, name: str, state: str = "mediating") -> str:
     await store.create_room(name, "local", name, "c", "f", state)
     return name
 
 
-async def take_next_seq(store, room_id):
+async def take_next_seq(store: TranscriptStore, room_id: str) -> None:
     """Corrupt a room: a stray row takes the seq its next message would get."""
     async with store.db.write() as conn:
         await conn.execute(
@@ -49,23 +53,32 @@ async def take_next_seq(store, room_id):
         )
 
 
-def draft(room_id, cid, channel="joint", origin="origin"):
+def draft(room_id: str, cid: str, channel: str = "joint", origin: str = "origin") -> Draft:
     return Draft(room_id, channel, "c", "client", cid, f"body {cid}", origin)
 
 
-async def committer(store, batches, **config):
-    seen = []
+async def committer(
+    store: TranscriptStore, batches: list[int], config: GroupCommitConfig = DEFAULTS
+) -> tuple[GroupCommitter, list[Record]]:
+    seen: list[Record] = []
     gc = GroupCommitter(
         store,
         seen.extend,
-        GroupCommitConfig(**config),
+        config,
         observe=lambda size, _: batches.append(size),
     )
     gc.start()
     return gc, seen
 
 
-async def test_one_batch_many_outcomes(store):
+def stored(outcome: Record | BaseException) -> Record:
+    """An append's outcome that must be its record (gather mixes in the refusals)."""
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+async def test_one_batch_many_outcomes(store: TranscriptStore) -> None:
     a, closed = await room(store, "r_a"), await room(store, "r_closed", "closed")
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
@@ -84,6 +97,7 @@ async def test_one_batch_many_outcomes(store):
     await gc.close()
     assert batches == [6]  # all in one transaction
     ok, missing, refused, again, caucus, last = results
+    ok, again, caucus, last = map(stored, (ok, again, caucus, last))
     assert (ok.channel, ok.seq, ok.position) == ("joint", 1, 1)
     assert isinstance(missing, UnknownRoom)
     assert isinstance(refused, RoomNotWritable)
@@ -94,7 +108,7 @@ async def test_one_batch_many_outcomes(store):
     assert await store.heads(a) == {"joint": 2, "caucus:client": 1}
 
 
-async def test_a_record_the_database_refuses_sinks_only_itself(store):
+async def test_a_record_the_database_refuses_sinks_only_itself(store: TranscriptStore) -> None:
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
     await take_next_seq(store, broken)
     batches: list[int] = []
@@ -108,15 +122,15 @@ async def test_a_record_the_database_refuses_sinks_only_itself(store):
     )
     await gc.close()
     assert isinstance(results[1], StoreUnavailable)
-    assert [r.seq for r in (results[0], results[2], results[3])] == [1, 2, 3]
+    assert [stored(r).seq for r in (results[0], results[2], results[3])] == [1, 2, 3]
     assert [r.room_id for r in fanned_out] == [good] * 3
     assert batches[0] == 4  # tried together first, then isolated
 
 
-async def test_batches_grow_with_load_and_respect_the_cap(store):
+async def test_batches_grow_with_load_and_respect_the_cap(store: TranscriptStore) -> None:
     a = await room(store, "r_load")
     batches: list[int] = []
-    gc, _ = await committer(store, batches, max_batch=50)
+    gc, _ = await committer(store, batches, GroupCommitConfig(max_batch=50))
     results = await asyncio.gather(*(gc.append(draft(a, str(i))) for i in range(300)))
     await gc.close()
     assert [r.seq for r in results] == list(range(1, 301))
@@ -124,7 +138,9 @@ async def test_batches_grow_with_load_and_respect_the_cap(store):
     assert len(batches) < 300 / 10  # far fewer transactions than messages
 
 
-async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store):
+async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(
+    store: TranscriptStore,
+) -> None:
     """A message that failed must not be overtaken by the same connection's later ones."""
     good = await room(store, "r_fence")
     broken = await room(store, "r_fence_broken")
@@ -138,7 +154,7 @@ async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(store):
     assert isinstance(results[0], StoreUnavailable)
     refused, fine = await asyncio.gather(gc.append(later), gc.append(other), return_exceptions=True)
     assert isinstance(refused, StoreUnavailable)  # fenced: never stored ahead of "first"
-    assert fine.seq == 1
+    assert stored(fine).seq == 1
     gc.forget("conn-1")
     assert (await gc.append(later)).seq == 2  # a fresh start after the client reconnects
     await gc.close()

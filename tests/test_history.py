@@ -1,7 +1,10 @@
 """The `history` frame: paging backwards through one readable channel."""
 
+from tests.conftest import RunningServer
+from tests.peers import Peer
 
-async def fill(server, room, n):
+
+async def fill(server: RunningServer, room: str, n: int) -> Peer:
     moderator, _ = await server.peer(room, "m-1", "moderator")
     for i in range(1, n + 1):
         await moderator.send(f"j{i}", "joint", f"joint {i}")
@@ -11,12 +14,13 @@ async def fill(server, room, n):
     return moderator
 
 
-async def test_pages_backwards_until_the_first_message(server):
+async def test_pages_backwards_until_the_first_message(server: RunningServer) -> None:
     room = await server.platform.open_room("T-hist")
     await fill(server, room, 25)
     client, _ = await server.peer(room, "c-1", "client")
     await client.drain()
-    pages, before = [], None
+    pages: list[list[int]] = []
+    before: int | None = None
     while True:
         frame = {"type": "history", "channel": "joint", "limit": 10, "id": f"p{len(pages)}"}
         if before is not None:
@@ -32,7 +36,9 @@ async def test_pages_backwards_until_the_first_message(server):
     assert page["messages"][0]["body"] == "joint 1"
 
 
-async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(server):
+async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-hist-hidden")
     await fill(server, room, 3)
     client, _ = await server.peer(room, "c-1", "client")
@@ -41,7 +47,7 @@ async def test_history_of_a_channel_the_party_cannot_read_is_forbidden(server):
     assert (error["type"], error["code"], error["id"]) == ("error", "forbidden", "h")
 
 
-async def test_history_of_an_empty_channel_and_a_bad_limit(server):
+async def test_history_of_an_empty_channel_and_a_bad_limit(server: RunningServer) -> None:
     room = await server.platform.open_room("T-hist-empty")
     client, _ = await server.peer(room, "c-1", "client")
     await client.send_json({"type": "history", "channel": "caucus:client"})

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 # helpers
@@ -34,7 +35,7 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     return error
 
 
-async def post_room(server: Any, body: Any, **kwargs: Any) -> httpx.Response:
+async def post_room(server: RunningServer, body: object, **kwargs: Any) -> httpx.Response:
     headers = kwargs.pop("headers", server.platform.auth)
     response: httpx.Response = await server.platform.http.post(
         "/api/rooms", json=body, headers=headers, **kwargs
@@ -42,14 +43,14 @@ async def post_room(server: Any, body: Any, **kwargs: Any) -> httpx.Response:
     return response
 
 
-async def post_token(server: Any, room: str, body: dict[str, Any]) -> httpx.Response:
+async def post_token(server: RunningServer, room: str, body: dict[str, Any]) -> httpx.Response:
     response: httpx.Response = await server.platform.http.post(
         f"/api/rooms/{room}/tokens", json=body, headers=server.platform.auth
     )
     return response
 
 
-async def lookup(server: Any, provider: str, ticket: str) -> list[dict[str, Any]]:
+async def lookup(server: RunningServer, provider: str, ticket: str) -> list[dict[str, Any]]:
     response = await server.platform.http.get(
         "/api/rooms", params={"provider": provider, "ticket": ticket}, headers=server.platform.auth
     )
@@ -70,13 +71,15 @@ async def lookup(server: Any, provider: str, ticket: str) -> list[dict[str, Any]
         pytest.param({"authorization": "Basic dXNlcjpwYXNz"}, id="basic-auth"),
     ],
 )
-async def test_opening_a_room_needs_the_api_key(server, headers):
+async def test_opening_a_room_needs_the_api_key(
+    server: RunningServer, headers: dict[str, str]
+) -> None:
     response = await post_room(server, room_body(), headers=headers)
     error_of(response, 401, "unauthorized")
     assert await lookup(server, "local", "T-1") == []
 
 
-async def test_the_api_key_must_not_be_sent_in_another_scheme(server):
+async def test_the_api_key_must_not_be_sent_in_another_scheme(server: RunningServer) -> None:
     headers = {"authorization": f"Token {server.platform.api_key}"}
     error_of(await post_room(server, room_body(), headers=headers), 401, "unauthorized")
 
@@ -89,7 +92,9 @@ async def test_the_api_key_must_not_be_sent_in_another_scheme(server):
         ("POST", "/api/rooms/r_x/tokens"),
     ],
 )
-async def test_every_platform_endpoint_needs_the_api_key(server, method, path):
+async def test_every_platform_endpoint_needs_the_api_key(
+    server: RunningServer, method: str, path: str
+) -> None:
     room = await server.platform.open_room("T-1")
     path = path.replace("r_x", room)
     response = await server.platform.http.request(
@@ -104,7 +109,7 @@ async def test_every_platform_endpoint_needs_the_api_key(server, method, path):
 # opening rooms
 
 
-async def test_opening_a_room(server):
+async def test_opening_a_room(server: RunningServer) -> None:
     response = await post_room(server, room_body("T-42", "alice", "bob"))
     assert response.status_code == 201, response.text
     room = response.json()
@@ -125,7 +130,7 @@ async def test_opening_a_room(server):
         pytest.param(b'{"ticket": {"provider": "local", "id": "T-1"}', id="truncated"),
     ],
 )
-async def test_malformed_json_is_invalid(server, content):
+async def test_malformed_json_is_invalid(server: RunningServer, content: bytes) -> None:
     response = await server.platform.http.post(
         "/api/rooms",
         content=content,
@@ -157,23 +162,25 @@ async def test_malformed_json_is_invalid(server, content):
         pytest.param(room_body(ticket=""), id="empty-ticket-id"),
     ],
 )
-async def test_missing_or_mistyped_fields_are_invalid(server, body):
+async def test_missing_or_mistyped_fields_are_invalid(
+    server: RunningServer, body: dict[str, Any]
+) -> None:
     error_of(await post_room(server, body), 400, "invalid")
     assert await lookup(server, "local", "T-1") == []
 
 
-async def test_an_unknown_ticket_provider_is_refused(server):
+async def test_an_unknown_ticket_provider_is_refused(server: RunningServer) -> None:
     error = error_of(await post_room(server, room_body(provider="jira")), 400, "invalid")
     assert "jira" in error["message"]
     assert await lookup(server, "jira", "T-1") == []
 
 
-async def test_the_client_and_the_freelancer_must_differ(server):
+async def test_the_client_and_the_freelancer_must_differ(server: RunningServer) -> None:
     error_of(await post_room(server, room_body(client="same", freelancer="same")), 400, "invalid")
     assert await lookup(server, "local", "T-1") == []
 
 
-async def test_a_ticket_has_one_open_room(server):
+async def test_a_ticket_has_one_open_room(server: RunningServer) -> None:
     first = await post_room(server, room_body("T-7"))
     assert first.status_code == 201, first.text
     existing = first.json()["id"]
@@ -190,7 +197,7 @@ async def test_a_ticket_has_one_open_room(server):
 # reading rooms
 
 
-async def test_get_a_room(server):
+async def test_get_a_room(server: RunningServer) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     response = await server.platform.http.get(f"/api/rooms/{room}", headers=server.platform.auth)
     assert response.status_code == 200, response.text
@@ -200,12 +207,12 @@ async def test_get_a_room(server):
     assert (found["client"], found["freelancer"]) == ("c-1", "f-1")
 
 
-async def test_get_a_room_that_does_not_exist(server):
+async def test_get_a_room_that_does_not_exist(server: RunningServer) -> None:
     response = await server.platform.http.get("/api/rooms/r_nope", headers=server.platform.auth)
     error_of(response, 404, "not_found")
 
 
-async def test_look_a_room_up_by_its_ticket(server):
+async def test_look_a_room_up_by_its_ticket(server: RunningServer) -> None:
     room = await server.platform.open_room("T-1")
     found = await lookup(server, "local", "T-1")
     assert [r["id"] for r in found] == [room]
@@ -215,7 +222,7 @@ async def test_look_a_room_up_by_its_ticket(server):
 
 
 @pytest.mark.parametrize("query", ["", "?provider=local", "?ticket=T-1"])
-async def test_a_lookup_needs_provider_and_ticket(server, query):
+async def test_a_lookup_needs_provider_and_ticket(server: RunningServer, query: str) -> None:
     response = await server.platform.http.get(f"/api/rooms{query}", headers=server.platform.auth)
     error_of(response, 400, "invalid")
 
@@ -223,7 +230,9 @@ async def test_a_lookup_needs_provider_and_ticket(server, query):
 # tokens
 
 
-async def test_a_token_for_the_rooms_own_client_works_over_the_socket(server):
+async def test_a_token_for_the_rooms_own_client_works_over_the_socket(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     response = await post_token(server, room, {"user": "c-1", "role": "client"})
     assert response.status_code == 201, response.text
@@ -240,13 +249,15 @@ async def test_a_token_for_the_rooms_own_client_works_over_the_socket(server):
 @pytest.mark.parametrize(
     ("user", "role"), [("mallory", "client"), ("f-1", "client"), ("c-1", "freelancer")]
 )
-async def test_a_party_token_for_someone_else_is_forbidden(server, user, role):
+async def test_a_party_token_for_someone_else_is_forbidden(
+    server: RunningServer, user: str, role: str
+) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     error_of(await post_token(server, room, {"user": user, "role": role}), 403, "forbidden")
 
 
 @pytest.mark.parametrize("role", ["moderator", "auditor"])
-async def test_a_staff_token_for_any_user(server, role):
+async def test_a_staff_token_for_any_user(server: RunningServer, role: str) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     body = {"user": "anyone-at-all", "role": role}
     if role == "auditor":
@@ -258,7 +269,7 @@ async def test_a_staff_token_for_any_user(server, role):
     assert welcome["you"] == {"user": "anyone-at-all", "role": role}
 
 
-async def test_a_token_for_a_room_that_does_not_exist(server):
+async def test_a_token_for_a_room_that_does_not_exist(server: RunningServer) -> None:
     response = await post_token(server, "r_nope", {"user": "mod-1", "role": "moderator"})
     error_of(response, 404, "not_found")
 
@@ -273,7 +284,9 @@ async def test_a_token_for_a_room_that_does_not_exist(server):
         pytest.param({"user": "c-1", "role": "client", "ttl": -5}, id="negative-ttl"),
     ],
 )
-async def test_a_malformed_token_request_is_invalid(server, body):
+async def test_a_malformed_token_request_is_invalid(
+    server: RunningServer, body: dict[str, Any]
+) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     error_of(await post_token(server, room, body), 400, "invalid")
 
@@ -281,7 +294,7 @@ async def test_a_malformed_token_request_is_invalid(server, body):
 # limits and health
 
 
-async def test_an_oversized_body_is_too_large(server):
+async def test_an_oversized_body_is_too_large(server: RunningServer) -> None:
     body = room_body("T-1")
     body["padding"] = "x" * (64 * 1024 + 1)  # unknown fields are ignored, so only size counts
     error_of(await post_room(server, body), 413, "too_large")
@@ -292,7 +305,7 @@ async def test_an_oversized_body_is_too_large(server):
     assert response.status_code == 201, response.text
 
 
-async def test_healthz(server):
+async def test_healthz(server: RunningServer) -> None:
     response = await server.platform.http.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}

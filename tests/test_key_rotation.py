@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from mediation import offline
 from mediation.server_secrets import load_secrets
+from tests.conftest import RunningServer
+from tests.peers import Peer
 from transcripts.errors import Tampered
 from transcripts.key_encryption_keys import Keyring
 from transcripts.schema import rooms
@@ -16,8 +18,8 @@ from transcripts.store import TranscriptStore
 from transcripts.verify import verify
 
 
-async def talk(peer, name: str, channel: str, count: int) -> list[int]:
-    seqs = []
+async def talk(peer: Peer, name: str, channel: str, count: int) -> list[int]:
+    seqs: list[int] = []
     for i in range(count):
         await peer.send(f"{name}-{i}", channel, f"{name} says {i}")
         seqs.append((await peer.next("ack"))["seq"])
@@ -25,7 +27,7 @@ async def talk(peer, name: str, channel: str, count: int) -> list[int]:
     return seqs
 
 
-async def test_rotation_while_three_clients_talk(server):
+async def test_rotation_while_three_clients_talk(server: RunningServer) -> None:
     settings = server.settings
     room = await server.platform.open_room("T-rotate")
     peers = [
@@ -69,21 +71,21 @@ async def test_rotation_while_three_clients_talk(server):
             retired.unwrap(row.id, old_kek, row.wrapped_key)  # nothing opens with it alone
 
 
-async def test_a_key_a_room_still_needs_is_not_retired(server):
+async def test_a_key_a_room_still_needs_is_not_retired(server: RunningServer) -> None:
     await server.platform.open_room("T-retire")
     active = load_secrets(server.settings).keyring.active
     assert await offline.retire(server.settings, active) == 1
     assert active in load_secrets(server.settings).keyring.keks
 
 
-async def exported(server, room) -> list[bytes]:
+async def exported(server: RunningServer, room: str) -> list[bytes]:
     response = await server.platform.http.get(
         f"/api/rooms/{room}/export", headers=server.platform.auth
     )
     return response.content.splitlines(keepends=True)
 
 
-async def test_signing_keys_rotate_and_old_exports_still_verify(server):
+async def test_signing_keys_rotate_and_old_exports_still_verify(server: RunningServer) -> None:
     room = await server.platform.open_room("T-sign")
     before = await exported(server, room)
     old = load_secrets(server.settings).signing

@@ -290,7 +290,9 @@ class Run:
 
 
 async def fuzz(deployment: Deployment, extreme_integers: bool) -> Run:
-    pid = deployment.process.proc.pid  # type: ignore[union-attr]
+    proc = deployment.process.proc
+    assert proc is not None  # started by the fixture
+    pid = proc.pid
     good = await well_behaved(deployment)
     vocab = await fuzz_vocabulary(deployment, extreme_integers)
     readers = [asyncio.create_task(good.read(role)) for role in good.ws]

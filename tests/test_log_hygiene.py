@@ -168,7 +168,7 @@ async def test_a_whole_session_leaves_no_body_name_reason_token_or_key_in_the_lo
     assert leaks(records, secrets_) == []
     # the capture saw the server: our access lines, for the stream refused and served
     lines = [
-        (r.method, r.path, r.status)  # type: ignore[attr-defined]
+        (r.method, r.path, r.status)  # type: ignore[attr-defined]  # the log call's `extra` fields
         for r in server_side(records)
         if r.name == "mediation.http.request_log"
     ]

@@ -3,10 +3,11 @@
 import asyncio
 import json
 import re
+from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import RunningServer, free_port
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
 
@@ -17,13 +18,13 @@ def metric(text: str, name: str) -> float:
     return float(match.group(1))
 
 
-async def test_readyz_reports_database_and_redis(server):
+async def test_readyz_reports_database_and_redis(server: RunningServer) -> None:
     response = await server.platform.http.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "database": "ok", "redis": "not configured"}
 
 
-async def test_metrics_count_what_happened(server):
+async def test_metrics_count_what_happened(server: RunningServer) -> None:
     room = await server.platform.open_room("T-metrics")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -47,7 +48,7 @@ async def test_metrics_count_what_happened(server):
     assert metric(text, "mediation_messages_delivered_total") == 5 + 2 * 2
 
 
-async def test_logs_are_json_name_the_room_and_never_hold_a_body_or_token(tmp_path):
+async def test_logs_are_json_name_the_room_and_never_hold_a_body_or_token(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path, free_port(), MEDIATION_LOG_FORMAT="json")
     await asyncio.to_thread(server.start)
     secret_body = "the password is HIPPOGRIFF-5521"

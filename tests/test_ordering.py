@@ -8,8 +8,19 @@ from rooms.ordering import InOrder
 
 @dataclass(frozen=True)
 class R:
+    """A stored message as the gate sees it: its channel and seq; the rest is filler."""
+
     channel: str
     seq: int
+    room_id: str = "r_1"
+    client_id: str = ""
+    sender_user: str = "c-1"
+    sender_role: str = "client"
+    body: str = ""
+    kind: str = "message"
+    ts: str = ""
+    origin: str = ""
+    duplicate: bool = False
 
 
 def test_in_order_passes_straight_through() -> None:

@@ -11,12 +11,13 @@ one draft's (that draft alone).
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from mediation import migrate
+from mediation.config import Settings
 from rooms.ports import Draft
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
@@ -141,7 +142,7 @@ class DownStore:
         self.error = error
         self.calls = 0
 
-    async def append_batch(self, drafts: Sequence[DraftLike]) -> Any:
+    async def append_batch(self, drafts: Sequence[DraftLike]) -> NoReturn:
         self.calls += 1
         raise self.error
 
@@ -161,7 +162,7 @@ class DownStore:
 async def test_a_storage_outage_still_fails_the_whole_batch_at_once(error: Exception) -> None:
     down = DownStore(error)
     drafts = [message("r_a", str(i), f"conn-{i}") for i in range(8)]
-    results, _ = await commit_together(down, drafts)  # type: ignore[arg-type]
+    results, _ = await commit_together(down, drafts)  # type: ignore[arg-type]  # a store that is down, not a TranscriptStore
     assert all(isinstance(r, StoreUnavailable) for r in results)
     assert down.calls == 1  # an outage is not bisected: one try, not one per draft
 
@@ -201,7 +202,7 @@ def unavailable_count(server: RunningServer) -> float:
 
 
 async def test_poisoned_edits_in_one_room_leave_another_room_untouched(
-    start_server: ServerFactory, settings: Any
+    start_server: ServerFactory, settings: Settings
 ) -> None:
     # a linger makes the rooms' drafts share batches, as under load
     server = await start_server(dataclasses.replace(settings, commit_linger_ms=20.0))

@@ -5,12 +5,16 @@ aborts leave nothing behind."""
 import asyncio
 import json
 import tracemalloc
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory
 from tests.files import (
     Resumable,
     bearer,
@@ -31,12 +35,14 @@ from transcripts.schema import uploads
 KIB, MIB = 1024, 1024 * 1024
 
 
-async def resumable(server, ticket, user="c-1", role="client"):
+async def resumable(
+    server: RunningServer, ticket: str, user: str = "c-1", role: str = "client"
+) -> tuple[str, Resumable]:
     room = await server.platform.open_room(ticket)
     return room, Resumable(server, room, await server.platform.token(room, user, role))
 
 
-async def settled_offset(up, url, want, timeout=20.0):
+async def settled_offset(up: Resumable, url: str, want: int, timeout: float = 20.0) -> int:
     """HEAD until the offset is `want` (the cut request commits after the client left)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while (offset := await up.offset(url)) != want:
@@ -45,7 +51,9 @@ async def settled_offset(up, url, want, timeout=20.0):
     return offset
 
 
-async def test_a_cut_patch_resumes_from_heads_offset_into_the_original_file(server):
+async def test_a_cut_patch_resumes_from_heads_offset_into_the_original_file(
+    server: RunningServer,
+) -> None:
     room, up = await resumable(server, "T-resume")
     data = pdf(5 * MIB + 12_345)  # a 4 MiB segment, more chunks, and a tail: all kept
     made = await up.create(len(data))
@@ -86,7 +94,7 @@ async def test_a_cut_patch_resumes_from_heads_offset_into_the_original_file(serv
     assert (await up.head(url)).status_code == 404  # finished: it is a file now
 
 
-async def test_a_wrong_offset_is_a_conflict_naming_the_current_one(server):
+async def test_a_wrong_offset_is_a_conflict_naming_the_current_one(server: RunningServer) -> None:
     _room, up = await resumable(server, "T-offset")
     data = pdf(150 * KIB)
     url = await up.start(len(data))
@@ -103,7 +111,7 @@ async def test_a_wrong_offset_is_a_conflict_naming_the_current_one(server):
     assert done.json()["sha256"] == sha256(data)
 
 
-async def test_two_patches_at_one_offset_cannot_both_land(server):
+async def test_two_patches_at_one_offset_cannot_both_land(server: RunningServer) -> None:
     room, up = await resumable(server, "T-race")
     data = pdf(300 * KIB)
     url = await up.start(len(data))
@@ -118,7 +126,7 @@ async def test_two_patches_at_one_offset_cannot_both_land(server):
     assert await staged(server) == (0, 0)
 
 
-async def test_only_the_uploader_may_continue_inspect_or_abort_it(server):
+async def test_only_the_uploader_may_continue_inspect_or_abort_it(server: RunningServer) -> None:
     room, up = await resumable(server, "T-owner")
     data = pdf(100 * KIB)
     url = await up.start(len(data))
@@ -149,7 +157,9 @@ DISALLOWED = pytest.mark.parametrize(  # bytes of types a room never accepts, ho
 
 
 @DISALLOWED
-async def test_a_disallowed_type_is_refused_from_its_first_bytes(server, content, detected):
+async def test_a_disallowed_type_is_refused_from_its_first_bytes(
+    server: RunningServer, content: bytes, detected: str
+) -> None:
     _room, up = await resumable(server, "T-type-early", "c-1", "client")
     url = await up.start(len(content), "photo.png")
     refused = await up.patch(url, 0, content[: 70 * KIB])  # the rest is never sent
@@ -162,7 +172,9 @@ async def test_a_disallowed_type_is_refused_from_its_first_bytes(server, content
 
 
 @DISALLOWED
-async def test_a_disallowed_type_found_at_the_finish_leaves_nothing(server, content, detected):
+async def test_a_disallowed_type_found_at_the_finish_leaves_nothing(
+    server: RunningServer, content: bytes, detected: str
+) -> None:
     _room, up = await resumable(server, "T-type", "c-1", "client")
     url = await up.start(len(content), "photo.png")
     first = 4 * KIB  # too few bytes to tell the type from: the finish decides
@@ -179,7 +191,7 @@ async def test_a_disallowed_type_found_at_the_finish_leaves_nothing(server, cont
     assert (await up.head(url)).status_code == 404
 
 
-async def test_abort_removes_the_upload_and_everything_it_staged(server):
+async def test_abort_removes_the_upload_and_everything_it_staged(server: RunningServer) -> None:
     _room, up = await resumable(server, "T-abort")
     data = pdf(200 * KIB)
     url = await up.start(len(data))
@@ -194,7 +206,9 @@ async def test_abort_removes_the_upload_and_everything_it_staged(server):
     assert (await up.patch(url, 150 * KIB, data[150 * KIB :])).status_code == 404
 
 
-async def test_too_large_is_refused_at_creation_and_past_the_length(start_server, settings):
+async def test_too_large_is_refused_at_creation_and_past_the_length(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(replace(settings, files_max_bytes=256 * KIB))
     _room, up = await resumable(server, "T-big")
     over = await up.create(256 * KIB + 1)
@@ -212,7 +226,9 @@ async def test_too_large_is_refused_at_creation_and_past_the_length(start_server
     assert bad.status_code == 400
 
 
-async def test_the_same_rules_as_a_plain_upload_apply_at_creation_and_at_each_patch(server):
+async def test_the_same_rules_as_a_plain_upload_apply_at_creation_and_at_each_patch(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-rules")
     auditor = Resumable(server, room, await server.platform.token(room, "a-1", "auditor"))
     assert (await auditor.create(1000)).status_code == 403  # an auditor writes nowhere
@@ -226,7 +242,7 @@ async def test_the_same_rules_as_a_plain_upload_apply_at_creation_and_at_each_pa
     assert (await client.create(1000)).status_code == 409
 
 
-async def test_an_expired_upload_is_gone_and_swept_with_its_blobs(server):
+async def test_an_expired_upload_is_gone_and_swept_with_its_blobs(server: RunningServer) -> None:
     _room, up = await resumable(server, "T-expire")
     data = pdf(100 * KIB)
     url = await up.start(len(data))
@@ -242,7 +258,7 @@ async def test_an_expired_upload_is_gone_and_swept_with_its_blobs(server):
     assert await staged(server) == (0, 0)
 
 
-async def test_an_empty_file_finishes_like_a_plain_empty_upload(server):
+async def test_an_empty_file_finishes_like_a_plain_empty_upload(server: RunningServer) -> None:
     room, up = await resumable(server, "T-empty")
     url = await up.start(0, "empty.txt")
     done = await up.patch(url, 0, b"")
@@ -257,7 +273,9 @@ async def test_an_empty_file_finishes_like_a_plain_empty_upload(server):
     assert (await download(server, room, up.token, facts["file"])).content == b""
 
 
-async def test_a_resumed_file_is_exported_and_verified_like_any_other(server):
+async def test_a_resumed_file_is_exported_and_verified_like_any_other(
+    server: RunningServer,
+) -> None:
     room, up = await resumable(server, "T-export")
     data = pdf(200 * KIB + 3)
     url = await up.start(len(data), "contract.pdf")
@@ -277,10 +295,12 @@ async def test_a_resumed_file_is_exported_and_verified_like_any_other(server):
     assert (listed["name"], listed["uploader"]["user"]) == ("contract.pdf", "c-1")
 
 
-async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(server):
+async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(
+    server: RunningServer,
+) -> None:
     """The sealer runs ahead of the segment being written (a piece completes several
     chunks); the offset must count only chunks that are in a stored piece."""
-    from transcripts.uploads import Uploads
+    from transcripts.uploads import UploadRow, Uploads
 
     room = await server.platform.open_room("T-segments")
     chunk = server.services.locker.chunk_bytes
@@ -288,28 +308,36 @@ async def test_a_request_failing_mid_segment_keeps_exactly_the_segments_stored(s
     data = pdf(10 * chunk + 99)
     row = await staging.create(room, ("c-1", "client"), "joint", "x.pdf", len(data))
 
-    async def failing():
+    async def reread(row: UploadRow) -> UploadRow:
+        """The upload as stored now, which must still be there."""
+        found = await staging.get(room, row.id)
+        assert found is not None
+        return found
+
+    async def failing() -> AsyncIterator[bytes]:
         yield data[: 4 * chunk]  # seals four chunks at once
         yield data[4 * chunk : 8 * chunk]
         raise ConnectionResetError  # an error, not a clean end: the open piece is lost
 
     with pytest.raises(ConnectionResetError):
         await staging.append(row, 0, failing())
-    row = await staging.get(room, row.id)
+    row = await reread(row)
     assert row.received == 6 * chunk  # two whole pieces of three chunks
     assert await staged(server) == (1, 2)  # the third piece's blob and row were removed
 
-    async def rest():
+    async def rest() -> AsyncIterator[bytes]:
         yield data[6 * chunk :]
 
     assert await staging.append(row, 6 * chunk, rest()) == len(data)
-    row = await staging.get(room, row.id)
+    row = await reread(row)
     facts = await staging.finish(row, ["application/pdf"])
     assert (facts.size, facts.sha256) == (len(data), sha256(data))
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_mediation_verify_checks_a_resumed_file_like_any_other(server, tmp_path):
+async def test_mediation_verify_checks_a_resumed_file_like_any_other(
+    server: RunningServer, tmp_path: Path
+) -> None:
     room, up = await resumable(server, "T-verify")
     data = pdf(150 * KIB)
     url = await up.start(len(data), "contract.pdf")
@@ -328,7 +356,7 @@ async def test_mediation_verify_checks_a_resumed_file_like_any_other(server, tmp
     assert f"file {file_id} ('contract.pdf'" in broken.stdout
 
 
-async def window(size, start, end):
+async def window(size: int, start: int, end: int) -> AsyncIterator[bytes]:
     """Bytes [start, end) of `generated(size)`, piece by piece: never whole in memory."""
     at = 0
     async for piece in generated(size):
@@ -338,7 +366,9 @@ async def window(size, start, end):
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-async def test_a_large_resumed_upload_stays_in_bounded_memory(start_server, settings):
+async def test_a_large_resumed_upload_stays_in_bounded_memory(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     """Staging, the finish's read-back and re-sealing all hold a chunk or a read at a time."""
     size, bound = 32 * MIB, 6 * MIB
     server = await start_server(replace(settings, files_max_bytes=size))

@@ -1,10 +1,15 @@
 """Reconnecting with `since`: exactly the missed visible messages, then live traffic."""
 
+import pytest
+
 from rooms.ports import Draft
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(server):
+async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-resume")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     token = await server.platform.token(room, "c-1", "client")
@@ -43,7 +48,9 @@ async def test_reconnect_with_since_gets_exactly_the_missed_visible_messages(ser
     assert (live["channel"], live["seq"]) == ("joint", 8)
 
 
-async def test_a_resent_id_is_stored_once_and_acked_with_the_original_seq(server):
+async def test_a_resent_id_is_stored_once_and_acked_with_the_original_seq(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-idem")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -61,7 +68,9 @@ async def test_a_resent_id_is_stored_once_and_acked_with_the_original_seq(server
     assert await server.services.store.heads(room) == {"joint": 2, "room": 2}
 
 
-async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
+async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-race")
     client, _ = await server.peer(room, "c-1", "client")
     for _ in range(3):
@@ -71,14 +80,16 @@ async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server):
     assert await server.services.store.heads(room) == {"joint": 1, "room": 1}
 
 
-async def test_a_message_committed_while_a_room_goes_live_arrives_exactly_once(server, monkeypatch):
+async def test_a_message_committed_while_a_room_goes_live_arrives_exactly_once(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first join of a room reads its heads; a record committed during that read
     is both fanned out live and inside the replay range, and must arrive once."""
     room = await server.platform.open_room("T-join-race")
     log = server.services.hub._log
     read_heads = log.heads
 
-    async def heads_after_a_commit(room_id):
+    async def heads_after_a_commit(room_id: str) -> dict[str, int]:
         draft = Draft(room_id, "joint", "m-1", "moderator", "during", "sent meanwhile", "x")
         await server.services.committer.append(draft)  # committed and fanned out
         return await read_heads(room_id)

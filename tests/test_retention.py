@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from mediation import offline
 from mediation.server_secrets import load_secrets
 from rooms.lifecycle import State
+from tests.conftest import RunningServer
 from tests.peers import Peer
 from transcripts.errors import Shredded, Tampered
 from transcripts.schema import records, rooms
@@ -17,7 +18,7 @@ from transcripts.store import TranscriptStore
 from transcripts.verify import verify
 
 
-async def closed_room(server, ticket: str, days_ago: int) -> str:
+async def closed_room(server: RunningServer, ticket: str, days_ago: int) -> str:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     for i in range(3):
@@ -34,14 +35,16 @@ async def closed_room(server, ticket: str, days_ago: int) -> str:
     return room
 
 
-async def hold(server, room: str, reason: str) -> None:
+async def hold(server: RunningServer, room: str, reason: str) -> None:
     response = await server.platform.http.put(
         f"/api/rooms/{room}/legal-hold", json={"reason": reason}, headers=server.platform.auth
     )
     assert response.status_code == 200
 
 
-async def test_dry_run_lists_and_apply_shreds_only_what_is_due(server, capsys):
+async def test_dry_run_lists_and_apply_shreds_only_what_is_due(
+    server: RunningServer, capsys: pytest.CaptureFixture[str]
+) -> None:
     old = await closed_room(server, "T-old", days_ago=400)
     held = await closed_room(server, "T-held", days_ago=400)
     recent = await closed_room(server, "T-recent", days_ago=10)
@@ -67,7 +70,7 @@ async def test_dry_run_lists_and_apply_shreds_only_what_is_due(server, capsys):
         assert len(await fresh().read(untouched, "joint", 0, 3, 3)) == 3
 
 
-async def test_after_shredding_no_key_recovers_any_plaintext(server):
+async def test_after_shredding_no_key_recovers_any_plaintext(server: RunningServer) -> None:
     room = await closed_room(server, "T-gone", days_ago=400)
     assert await offline.apply_retention(server.settings, dry_run=False, older_than=30) == 0
     async with server.services.db.read() as conn:
@@ -91,7 +94,9 @@ async def test_after_shredding_no_key_recovers_any_plaintext(server):
                 RoomCipher(room, kek).open(blob, b"", "probe")
 
 
-async def test_the_export_of_a_shredded_room_says_so_and_still_verifies(server):
+async def test_the_export_of_a_shredded_room_says_so_and_still_verifies(
+    server: RunningServer,
+) -> None:
     room = await closed_room(server, "T-export-gone", days_ago=400)
     await offline.apply_retention(server.settings, dry_run=False, older_than=30)
     response = await server.platform.http.get(
@@ -110,7 +115,7 @@ async def test_the_export_of_a_shredded_room_says_so_and_still_verifies(server):
     assert "shredded" in verdict.reason
 
 
-async def test_a_shredded_room_cannot_be_replayed(server):
+async def test_a_shredded_room_cannot_be_replayed(server: RunningServer) -> None:
     room = await closed_room(server, "T-replay-gone", days_ago=400)
     await offline.apply_retention(server.settings, dry_run=False, older_than=30)
     server.services.store.keys.ciphers.clear()  # other processes forget within CIPHER_TTL
@@ -120,6 +125,6 @@ async def test_a_shredded_room_cannot_be_replayed(server):
     assert await peer.close_code_when_closed() == 4404  # refused before any welcome
 
 
-async def test_no_period_means_nothing_is_shredded(server):
+async def test_no_period_means_nothing_is_shredded(server: RunningServer) -> None:
     await closed_room(server, "T-keep", days_ago=4000)
     assert await offline.apply_retention(server.settings, dry_run=False, older_than=None) == 2

@@ -3,7 +3,8 @@
 import asyncio
 
 from rooms.visibility import Role, readable
-from tests.peers import without_joins
+from tests.conftest import RunningServer
+from tests.peers import Peer, without_joins
 
 ROLES = {"client": "c-1", "freelancer": "f-1", "moderator": "m-1", "auditor": "a-1"}
 # (sender role, channel) for every write each role may make
@@ -19,8 +20,8 @@ WRITES = [
 ]
 
 
-async def join_all(server, room):
-    peers = {}
+async def join_all(server: RunningServer, room: str) -> dict[str, Peer]:
+    peers: dict[str, Peer] = {}
     for role, user in ROLES.items():
         peers[role], welcome = await server.peer(room, user, role)
         assert welcome["you"] == {"user": user, "role": role}
@@ -28,7 +29,7 @@ async def join_all(server, room):
     return peers
 
 
-async def test_each_role_receives_exactly_what_it_may_see_in_order(server):
+async def test_each_role_receives_exactly_what_it_may_see_in_order(server: RunningServer) -> None:
     room = await server.platform.open_room("T-e2e")
     peers = await join_all(server, room)
     rounds = 3
@@ -57,7 +58,7 @@ async def test_each_role_receives_exactly_what_it_may_see_in_order(server):
         assert all(m["channel"] in visible for m in seen)
 
 
-async def test_acks_and_messages_agree_on_gapless_per_channel_seq(server):
+async def test_acks_and_messages_agree_on_gapless_per_channel_seq(server: RunningServer) -> None:
     room = await server.platform.open_room("T-seq")
     peers = await join_all(server, room)
     seqs: dict[str, list[int]] = {}
@@ -73,7 +74,7 @@ async def test_acks_and_messages_agree_on_gapless_per_channel_seq(server):
         assert [m["seq"] for m in auditor.messages() if m["channel"] == channel] == got
 
 
-async def test_a_party_never_learns_about_channels_it_cannot_see(server):
+async def test_a_party_never_learns_about_channels_it_cannot_see(server: RunningServer) -> None:
     room = await server.platform.open_room("T-hidden")
     peers = await join_all(server, room)
     for n in range(4):
@@ -93,7 +94,9 @@ async def test_a_party_never_learns_about_channels_it_cannot_see(server):
     assert late.joins() == [("c-1", "client"), ("f-1", "freelancer"), ("m-1", "moderator")]
 
 
-async def test_sender_other_devices_get_the_message_sending_socket_gets_the_ack(server):
+async def test_sender_other_devices_get_the_message_sending_socket_gets_the_ack(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-devices")
     phone, _ = await server.peer(room, "c-1", "client")
     laptop, _ = await server.peer(room, "c-1", "client")
@@ -104,7 +107,7 @@ async def test_sender_other_devices_get_the_message_sending_socket_gets_the_ack(
     assert [f for f in await phone.drain() if f["type"] == "message"] == []
 
 
-async def test_presence_follows_connections(server):
+async def test_presence_follows_connections(server: RunningServer) -> None:
     room = await server.platform.open_room("T-presence")
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, welcome = await server.peer(room, "f-1", "freelancer")

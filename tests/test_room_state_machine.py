@@ -394,7 +394,7 @@ class RoomMachine(RuleBasedStateMachine):
 
 def test_a_room_keeps_order_visibility_and_its_chain(tmp_path: Path) -> None:
     template = asyncio.run(migrated_template(tmp_path))
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]  # hypothesis leaves it untyped
         lambda: RoomMachine(template),
         settings=settings(max_examples=40, stateful_step_count=60, deadline=None),
     )

@@ -8,13 +8,15 @@ docs/attachments.md for what this does and does not prove.
 
 import asyncio
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
-from tests.conftest import free_port
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory, free_port
 from tests.files import PDF_HEAD, download, generated, generated_sha256, pdf, sha256, upload
 
 PREFIX = "mediation/test"
@@ -22,13 +24,16 @@ PART = 5 * 1024 * 1024
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
 
 @dataclass(frozen=True)
 class S3:
     endpoint: str
     bucket: str
 
-    def client(self):
+    def client(self) -> "S3Client":
         return boto3.client("s3", endpoint_url=self.endpoint)
 
 
@@ -50,7 +55,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3]:
 
 
 @pytest.fixture
-async def s3_server(start_server, settings, s3):
+async def s3_server(start_server: ServerFactory, settings: Settings, s3: S3) -> RunningServer:
     return await start_server(
         replace(
             settings,
@@ -72,7 +77,7 @@ def pending_uploads(s3: S3) -> list[str]:
     return [u["Key"] for u in listed.get("Uploads", [])]
 
 
-async def test_small_and_multipart_files_round_trip(s3_server, s3):
+async def test_small_and_multipart_files_round_trip(s3_server: RunningServer, s3: S3) -> None:
     room = await s3_server.platform.open_room("T-s3")
     token = await s3_server.platform.token(room, "c-1", "client")
     small = pdf(10_000)
@@ -92,7 +97,9 @@ async def test_small_and_multipart_files_round_trip(s3_server, s3):
     assert plain not in stored  # ciphertext only
 
 
-async def test_refusals_leave_no_object_and_no_dangling_parts(s3_server, s3):
+async def test_refusals_leave_no_object_and_no_dangling_parts(
+    s3_server: RunningServer, s3: S3
+) -> None:
     room = await s3_server.platform.open_room("T-s3-refused")
     token = await s3_server.platform.token(room, "c-1", "client")
     over = await upload(s3_server, room, token, generated(17 * 1024 * 1024))  # after 3 parts
@@ -103,7 +110,9 @@ async def test_refusals_leave_no_object_and_no_dangling_parts(s3_server, s3):
     assert pending_uploads(s3) == []  # the multipart upload was aborted
 
 
-async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server, s3):
+async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(
+    s3_server: RunningServer, s3: S3
+) -> None:
     room = await s3_server.platform.open_room("T-s3-tamper")
     token = await s3_server.platform.token(room, "c-1", "client")
     made = (await upload(s3_server, room, token, pdf(100_000))).json()
@@ -124,7 +133,9 @@ async def test_a_tampered_object_is_refused_and_a_deleted_one_removed(s3_server,
     assert objects(s3) == []
 
 
-async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_server, s3):
+async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(
+    s3_server: RunningServer, s3: S3
+) -> None:
     from tests.files import Resumable
 
     room = await s3_server.platform.open_room("T-s3-resume")
@@ -154,7 +165,9 @@ async def test_a_resumable_upload_stages_as_objects_and_leaves_only_the_file(s3_
     assert objects(s3) == [f"{PREFIX}/{room}/{made['file']}"]
 
 
-async def test_an_unreachable_s3_answers_unavailable_for_every_operation(monkeypatch, backend):
+async def test_an_unreachable_s3_answers_unavailable_for_every_operation(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
     """A store whose endpoint is down says so (503 upstream), never a raw botocore error."""
     from botocore.config import Config
 
@@ -172,7 +185,7 @@ async def test_an_unreachable_s3_answers_unavailable_for_every_operation(monkeyp
     )
     store = S3BlobStore("evidence", "p", client=client)
 
-    async def one_piece():
+    async def one_piece() -> AsyncIterator[bytes]:
         yield b"x"
 
     for attempt in (

@@ -11,17 +11,19 @@ import contextlib
 import json
 import secrets
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import free_port
-from tests.databases import ADMIN_URL, unavailable
+from tests.databases import ADMIN_URL, PostgresDatabases, unavailable
 from tests.outages import RedisProcess, TcpProxy
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
-from tests.traffic import check, open_rooms, stored_transcripts
+from tests.traffic import Rooms, check, open_rooms, stored_transcripts
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +32,7 @@ POSTGRES_PORT = int(ADMIN_URL.rsplit(":", 1)[1].split("/")[0])
 
 
 @pytest.fixture
-async def pg_url(postgres):
+async def pg_url(postgres: PostgresDatabases) -> AsyncIterator[str]:
     try:
         url = await postgres.create()
     except OSError as exc:
@@ -40,7 +42,7 @@ async def pg_url(postgres):
 
 
 @pytest.fixture
-async def redis_prefix():
+async def redis_prefix() -> AsyncIterator[str]:
     """A key prefix of our own on the shared Redis, removed afterwards."""
     prefix = "mediation-test-" + secrets.token_hex(4)
     client = aioredis.Redis.from_url(SHARED_REDIS)
@@ -54,7 +56,7 @@ async def redis_prefix():
     await client.aclose()
 
 
-def node(tmp_path, name: str, **env: str) -> ServerProcess:
+def node(tmp_path: Path, name: str, **env: str) -> ServerProcess:
     directory = tmp_path / name
     directory.mkdir()
     return ServerProcess(directory, free_port(), **env)
@@ -70,7 +72,7 @@ async def readiness(server: ServerProcess) -> dict[str, str]:
         return {**response.json(), "http": str(response.status_code)}
 
 
-def spread(rooms, first: ServerProcess, second: ServerProcess) -> None:
+def spread(rooms: Rooms, first: ServerProcess, second: ServerProcess) -> None:
     """Client on one process, freelancer on the other, moderator on either."""
     for members in rooms.values():
         members[0][1].urls = [first.ws_url]
@@ -78,7 +80,7 @@ def spread(rooms, first: ServerProcess, second: ServerProcess) -> None:
         members[2][1].urls = [first.ws_url, second.ws_url]
 
 
-async def run(rooms, during=None) -> None:
+async def run(rooms: Rooms, during: Callable[[], Awaitable[None]] | None = None) -> None:
     everyone = [c for members in rooms.values() for _, c in members]
     finish = asyncio.Event()
     running = [asyncio.create_task(c.run(finish)) for c in everyone]
@@ -90,7 +92,9 @@ async def run(rooms, during=None) -> None:
 
 
 @contextlib.asynccontextmanager
-async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
+async def two_nodes(
+    tmp_path: Path, pg_url: str, redis_url: str, **env: str
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Two server processes on one database and one Redis, stopped afterwards."""
     env = {"MEDIATION_DATABASE_URL": pg_url, "MEDIATION_REDIS_URL": redis_url, **env}
     a, b = node(tmp_path, "a", **env), node(tmp_path, "b", **env)
@@ -102,7 +106,9 @@ async def two_nodes(tmp_path, pg_url: str, redis_url: str, **env: str):
             server.close()
 
 
-async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
+async def test_two_processes_behave_as_one_room(
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=4, per_client=100)
@@ -112,7 +118,9 @@ async def test_two_processes_behave_as_one_room(tmp_path, pg_url, redis_prefix):
     check(rooms, await stored_transcripts(pg_url, rooms), "two processes")
 
 
-async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg_url, redis_prefix):
+async def test_concurrent_writers_on_two_processes_keep_seq_gapless(
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=300)
@@ -127,7 +135,7 @@ async def test_concurrent_writers_on_two_processes_keep_seq_gapless(tmp_path, pg
     assert sorted(r.position for r in records) == list(range(1, 904))
 
 
-async def test_redis_killed_and_restarted_mid_traffic(tmp_path, pg_url):
+async def test_redis_killed_and_restarted_mid_traffic(tmp_path: Path, pg_url: str) -> None:
     own_redis = RedisProcess(free_port(), tmp_path)
     own_redis.start()
     seen_while_down: list[dict[str, str]] = []
@@ -152,7 +160,9 @@ async def test_redis_killed_and_restarted_mid_traffic(tmp_path, pg_url):
     check(rooms, await stored_transcripts(pg_url, rooms), "redis outage")
 
 
-async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path, pg_url):
+async def test_postgres_refused_mid_traffic_loses_nothing_acked(
+    tmp_path: Path, pg_url: str
+) -> None:
     proxy = TcpProxy(free_port(), POSTGRES_PORT)
     await proxy.open()
     via_proxy = pg_url.replace(f":{POSTGRES_PORT}/", f":{proxy.port}/")
@@ -184,7 +194,9 @@ async def test_postgres_refused_mid_traffic_loses_nothing_acked(tmp_path, pg_url
     check(rooms, await stored_transcripts(pg_url, rooms), "postgres outage")
 
 
-async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_prefix):
+async def test_workers_share_one_port_and_behave_as_one(
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     server = node(
         tmp_path,
         "w",
@@ -208,8 +220,8 @@ async def test_workers_share_one_port_and_behave_as_one(tmp_path, pg_url, redis_
 
 
 async def test_presence_spans_processes_and_a_dead_process_drops_out(
-    tmp_path, pg_url, redis_prefix
-):
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     env = {"MEDIATION_REDIS_PREFIX": redis_prefix, "MEDIATION_REDIS_HEARTBEAT": "0.3"}
     async with two_nodes(tmp_path, pg_url, SHARED_REDIS, **env) as (a, b):
         rooms = await open_rooms(a.base_url, [a.ws_url], rooms=1, per_client=0)
@@ -228,7 +240,9 @@ async def test_presence_spans_processes_and_a_dead_process_drops_out(
         assert (gone["user"], gone["online"]) == ("c0", False)
 
 
-async def test_queue_changes_reach_consoles_on_every_process(tmp_path, pg_url, redis_prefix):
+async def test_queue_changes_reach_consoles_on_every_process(
+    tmp_path: Path, pg_url: str, redis_prefix: str
+) -> None:
     prefix = {"MEDIATION_REDIS_PREFIX": redis_prefix}
     async with (
         two_nodes(tmp_path, pg_url, SHARED_REDIS, **prefix) as (a, b),

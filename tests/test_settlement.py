@@ -3,6 +3,7 @@
 import csv
 import io
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
@@ -11,7 +12,7 @@ async def say(peer: Peer, cid: str, channel: str, body: str) -> None:
     assert ack["type"] == "ack", ack
 
 
-async def test_a_dispute_from_the_queue_to_a_rated_settlement(server):
+async def test_a_dispute_from_the_queue_to_a_rated_settlement(server: RunningServer) -> None:
     platform = server.platform
     room = await platform.open_room("T-full", priority="high")
     client, _ = await server.peer(room, "c-1", "client")
@@ -106,7 +107,9 @@ async def test_a_dispute_from_the_queue_to_a_rated_settlement(server):
         {"type": "respond", "id": "r1", "proposal": middle["seq"], "answer": "accept"}
     )
     assert first_yes["type"] == "ack"
-    assert (await server.services.store.room(room)).state == "mediating"  # one yes is not a deal
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "mediating"  # one yes is not a deal
     second_yes = await freelancer.act(
         {"type": "respond", "id": "r2", "proposal": middle["seq"], "answer": "accept"}
     )
@@ -117,6 +120,7 @@ async def test_a_dispute_from_the_queue_to_a_rated_settlement(server):
         assert resolved["target"] == middle["seq"]
         assert resolved["sender"] == {"user": "mediation", "role": "system"}
     row = await server.services.store.room(room)
+    assert row is not None and row.workflow is not None
     assert row.state == "resolved"
     assert row.workflow["settlement"] == terms
 

@@ -2,12 +2,14 @@
 
 import asyncio
 
+from mediation.config import Settings
+from tests.conftest import ServerFactory
 from tests.peers import Peer, StalledReader
 
 
 async def test_a_reader_that_stalls_is_cut_off_while_the_others_keep_their_rate(
-    start_server, settings
-):
+    start_server: ServerFactory, settings: Settings
+) -> None:
     settings = type(settings)(**{**settings.__dict__, "send_queue": 64})
     server = await start_server(settings)
     room = await server.platform.open_room("T-slow")
@@ -18,7 +20,7 @@ async def test_a_reader_that_stalls_is_cut_off_while_the_others_keep_their_rate(
 
     async def watch() -> list[dict[str, object]]:
         """The moderator reads as messages come, as a client that keeps up does."""
-        got = []
+        got: list[dict[str, object]] = []
         while len(got) < 1000:
             frame = await moderator.recv()
             if frame["type"] == "message":

@@ -3,14 +3,16 @@ page use instead of the platform's API key."""
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def staff_token(server, user: str, role: str, **extra: Any) -> dict[str, str]:
+async def staff_token(server: RunningServer, user: str, role: str, **extra: Any) -> dict[str, str]:
     response = await server.platform.http.post(
         "/api/staff/tokens",
         json={"user": user, "role": role, **extra},
@@ -20,7 +22,7 @@ async def staff_token(server, user: str, role: str, **extra: Any) -> dict[str, s
     return {"authorization": f"Bearer {response.json()['token']}"}
 
 
-async def test_a_moderator_works_the_queue_with_a_staff_token(server):
+async def test_a_moderator_works_the_queue_with_a_staff_token(server: RunningServer) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-staff")
     moderator = await staff_token(server, "m-7", "moderator")
@@ -38,7 +40,7 @@ async def test_a_moderator_works_the_queue_with_a_staff_token(server):
     )
 
 
-async def test_staff_and_room_tokens_are_never_taken_for_each_other(server):
+async def test_staff_and_room_tokens_are_never_taken_for_each_other(server: RunningServer) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-scopes")
     room_token = await server.platform.token(room, "m-1", "moderator")
@@ -50,7 +52,9 @@ async def test_staff_and_room_tokens_are_never_taken_for_each_other(server):
     assert (refused["type"], refused["code"]) == ("error", "unauthorized")
 
 
-async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(server):
+async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(
+    server: RunningServer,
+) -> None:
     http = server.platform.http
     room = await server.platform.open_room("T-audit")
     no_purpose = await http.post(
@@ -70,7 +74,7 @@ async def test_an_auditor_finds_rooms_by_ticket_and_reads_with_a_purpose(server)
     assert any(e["purpose"] == "chargeback review" for e in log["entries"])
 
 
-async def test_macros_render_with_the_rooms_own_values(server):
+async def test_macros_render_with_the_rooms_own_values(server: RunningServer) -> None:
     http = server.platform.http
     moderator = await staff_token(server, "m-1", "moderator")
     body = (
@@ -114,13 +118,13 @@ async def read_events(stream: httpx.Response, into: list[dict[str, Any]]) -> Non
             into.append(json.loads(line.removeprefix("data: ")))
 
 
-async def wait_for(condition, timeout: float = 5.0) -> None:
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.05)
 
 
-async def test_the_queue_streams_its_changes(server):
+async def test_the_queue_streams_its_changes(server: RunningServer) -> None:
     moderator = await staff_token(server, "m-1", "moderator")
     seen: list[dict[str, Any]] = []
     async with (
@@ -139,7 +143,7 @@ async def test_the_queue_streams_its_changes(server):
     assert unauthorized.status_code == 401
 
 
-async def test_a_staff_token_in_the_query_string_opens_nothing(server):
+async def test_a_staff_token_in_the_query_string_opens_nothing(server: RunningServer) -> None:
     """F1: no credential travels in a URL; `?token=` is no way in, not even to the stream."""
     token = (await staff_token(server, "m-1", "moderator"))["authorization"].split()[1]
     http = server.platform.http

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -228,7 +229,7 @@ def test_removing_a_user_from_every_room_revokes_their_staff_and_room_tokens() -
 
 @pytest.mark.slow
 async def test_a_revocation_closes_sockets_on_every_process(
-    tmp_path: Any,
+    tmp_path: Path,
     pg_url: str,  # noqa: F811
     redis_prefix: str,  # noqa: F811
 ) -> None:

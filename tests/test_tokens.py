@@ -15,14 +15,16 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from mediation.auth.tokens import ALGORITHM, AUDIENCE, ISSUER, LEEWAY, TokenIssuer
+from mediation.config import Settings
 from mediation.protocol.codes import CloseCode
 from rooms.visibility import Role
+from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
 
 # helpers
 
 
-async def refused(server: Any, token: str, code: str, close: int) -> dict[str, Any]:
+async def refused(server: RunningServer, token: str, code: str, close: int) -> dict[str, Any]:
     """A hello with `token` gets an `error` with `code`, then the socket closes with `close`."""
     peer = await Peer.connect(server.ws_url)
     reply = await peer.hello(token)
@@ -32,14 +34,14 @@ async def refused(server: Any, token: str, code: str, close: int) -> dict[str, A
     return reply
 
 
-async def room_with_moderator(server: Any) -> tuple[str, Peer]:
+async def room_with_moderator(server: RunningServer) -> tuple[str, Peer]:
     """A room, watched by a moderator who would hear of anyone joining it."""
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     moderator, _ = await server.peer(room, "mod-1", "moderator")
     return room, moderator
 
 
-async def nobody_joined(server: Any, room: str, moderator: Peer) -> None:
+async def nobody_joined(server: RunningServer, room: str, moderator: Peer) -> None:
     """The moderator heard of no one, and can still talk with the real client."""
     assert [f for f in await moderator.drain(0.2) if f["type"] == "presence"] == []
     client, welcome = await server.peer(room, "c-1", "client")
@@ -50,7 +52,7 @@ async def nobody_joined(server: Any, room: str, moderator: Peer) -> None:
     assert (await moderator.next("message"))["id"] == "hi"
 
 
-def signed(server: Any, claims: dict[str, Any]) -> str:
+def signed(server: RunningServer, claims: dict[str, Any]) -> str:
     """A token with these claims, signed with the server's own secret."""
     key = OctKey.import_key(server.services.secrets.token_secret)
     token: str = jwt.encode({"alg": ALGORITHM}, claims, key)
@@ -83,7 +85,7 @@ def b64(data: dict[str, Any]) -> str:
 # refused tokens
 
 
-async def test_an_expired_token_is_unauthorized(server):
+async def test_an_expired_token_is_unauthorized(server: RunningServer) -> None:
     room, moderator = await room_with_moderator(server)
     token, _ = server.services.tokens.mint(room, "c-1", Role.CLIENT, ttl=-(LEEWAY + 90))
     reply = await refused(server, token, "unauthorized", CloseCode.UNAUTHORIZED)
@@ -91,14 +93,16 @@ async def test_an_expired_token_is_unauthorized(server):
     await nobody_joined(server, room, moderator)
 
 
-async def test_a_token_just_past_expiry_is_within_the_clock_skew_leeway(server):
+async def test_a_token_just_past_expiry_is_within_the_clock_skew_leeway(
+    server: RunningServer,
+) -> None:
     room, _ = await room_with_moderator(server)
     token, _ = server.services.tokens.mint(room, "c-1", Role.CLIENT, ttl=-(LEEWAY // 3))
     peer = await Peer.connect(server.ws_url)
     assert (await peer.hello(token))["type"] == "welcome"
 
 
-async def test_a_token_signed_with_another_secret_is_unauthorized(server):
+async def test_a_token_signed_with_another_secret_is_unauthorized(server: RunningServer) -> None:
     room, moderator = await room_with_moderator(server)
     forger = TokenIssuer(b"not the server's secret, but long enough", 3600)
     token, _ = forger.mint(room, "c-1", Role.CLIENT)
@@ -106,7 +110,7 @@ async def test_a_token_signed_with_another_secret_is_unauthorized(server):
     await nobody_joined(server, room, moderator)
 
 
-async def test_a_token_whose_claims_were_edited_is_unauthorized(server):
+async def test_a_token_whose_claims_were_edited_is_unauthorized(server: RunningServer) -> None:
     room, moderator = await room_with_moderator(server)
     token = await server.platform.token(room, "c-1", "client")
     header, payload, signature = token.split(".")
@@ -118,7 +122,7 @@ async def test_a_token_whose_claims_were_edited_is_unauthorized(server):
     await nobody_joined(server, room, moderator)
 
 
-async def test_an_unsigned_token_is_unauthorized(server):
+async def test_an_unsigned_token_is_unauthorized(server: RunningServer) -> None:
     room, moderator = await room_with_moderator(server)
     token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(room))}."
     await refused(server, token, "unauthorized", CloseCode.UNAUTHORIZED)
@@ -137,14 +141,16 @@ async def test_an_unsigned_token_is_unauthorized(server):
         pytest.param({"iss": "someone-else"}, id="wrong-issuer"),
     ],
 )
-async def test_a_signed_token_with_bad_claims_is_unauthorized(server, changes):
+async def test_a_signed_token_with_bad_claims_is_unauthorized(
+    server: RunningServer, changes: dict[str, str | None]
+) -> None:
     room, moderator = await room_with_moderator(server)
     token = signed(server, claims_for(room, changes))
     await refused(server, token, "unauthorized", CloseCode.UNAUTHORIZED)
     await nobody_joined(server, room, moderator)
 
 
-async def test_a_hand_signed_token_with_good_claims_joins(server):
+async def test_a_hand_signed_token_with_good_claims_joins(server: RunningServer) -> None:
     """The control for the test above: the same recipe, claims intact, is accepted."""
     room, _ = await room_with_moderator(server)
     peer = await Peer.connect(server.ws_url)
@@ -154,13 +160,13 @@ async def test_a_hand_signed_token_with_good_claims_joins(server):
 
 
 @pytest.mark.parametrize("token", ["garbage", "", "a.b.c", "e30.e30.", "🙂"])
-async def test_a_garbage_token_is_unauthorized(server, token):
+async def test_a_garbage_token_is_unauthorized(server: RunningServer, token: str) -> None:
     room, moderator = await room_with_moderator(server)
     await refused(server, token, "unauthorized", CloseCode.UNAUTHORIZED)
     await nobody_joined(server, room, moderator)
 
 
-async def test_a_hello_without_a_token_is_invalid_and_joins_nothing(server):
+async def test_a_hello_without_a_token_is_invalid_and_joins_nothing(server: RunningServer) -> None:
     room, moderator = await room_with_moderator(server)
     peer = await Peer.connect(server.ws_url)
     await peer.send_json({"type": "hello", "since": {}})
@@ -177,14 +183,16 @@ async def test_a_hello_without_a_token_is_invalid_and_joins_nothing(server):
     ("user", "role"),
     [("mallory", "client"), ("mallory", "freelancer"), ("f-1", "client"), ("c-1", "freelancer")],
 )
-async def test_a_party_token_for_someone_not_that_party_is_forbidden(server, user, role):
+async def test_a_party_token_for_someone_not_that_party_is_forbidden(
+    server: RunningServer, user: str, role: str
+) -> None:
     room, moderator = await room_with_moderator(server)
     token, _ = server.services.tokens.mint(room, user, Role(role))
     await refused(server, token, "forbidden", CloseCode.FORBIDDEN)
     await nobody_joined(server, room, moderator)
 
 
-async def test_a_refused_hello_leaves_no_live_room_behind(server):
+async def test_a_refused_hello_leaves_no_live_room_behind(server: RunningServer) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     token, _ = server.services.tokens.mint(room, "mallory", Role.CLIENT)
     await refused(server, token, "forbidden", CloseCode.FORBIDDEN)
@@ -195,7 +203,7 @@ async def test_a_refused_hello_leaves_no_live_room_behind(server):
 
 
 @pytest.mark.parametrize("role", ["moderator", "auditor"])
-async def test_staff_tokens_join_with_any_user_id(server, role):
+async def test_staff_tokens_join_with_any_user_id(server: RunningServer, role: str) -> None:
     room = await server.platform.open_room("T-1", client="c-1", freelancer="f-1")
     client, _ = await server.peer(room, "c-1", "client")
     token, _ = server.services.tokens.mint(room, "staff-4711@support", Role(role))
@@ -209,12 +217,14 @@ async def test_staff_tokens_join_with_any_user_id(server, role):
     assert (await peer.next("message"))["id"] == "hi"
 
 
-async def test_a_token_in_the_query_string_is_ignored(start_server, settings):
+async def test_a_token_in_the_query_string_is_ignored(
+    start_server: ServerFactory, settings: Settings
+) -> None:
     server = await start_server(dataclasses.replace(settings, hello_timeout=0.5))
     room, moderator = await room_with_moderator(server)
     token = await server.platform.token(room, "c-1", "client")
     peer = await Peer.connect(f"{server.ws_url}?token={token}")
-    assert await peer.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408
+    assert await peer.close_code_when_closed() == CloseCode.HELLO_TIMEOUT == 4408  # type: ignore[comparison-overlap]  # the enum is the wire code
     assert peer.received == []  # no welcome, no replay, no presence
     assert [f for f in await moderator.drain(0.2) if f["type"] == "presence"] == []
     online = [sub.member.user for sub in server.services.hub.rooms[room].subs.values()]

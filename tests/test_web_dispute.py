@@ -151,26 +151,26 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await bob.shot("party-phone-attachment")
 
     # a caucus with each side: the other side only sees that one runs
-    for party, label, insider, outsider in (
+    for side, label, insider, outsider in (
         ("client", "Caucus: client", alice, bob),
         ("freelancer", "Caucus: freelancer", bob, alice),
     ):
-        await shortcut(maya.page, party[0])
+        await shortcut(maya.page, side[0])
         await expect(outsider.page.locator(".caucus-indicator")).to_contain_text(
-            f"private session with the {party}"
+            f"private session with the {side}"
         )
         await expect(insider.page.locator(".caucus-indicator")).to_contain_text("with you")
-        await say(maya.page, label, f"Just between us, {party}: what would you accept?")
+        await say(maya.page, label, f"Just between us, {side}: what would you accept?")
         tab = insider.page.get_by_role("tab", name="Private with moderator")
         await expect(tab.locator(".badge")).to_contain_text("1 unread")
         await tab.click()
-        await seen_once(insider, f"Just between us, {party}")
-        await say(insider.page, "Private with moderator", f"{party} would take a fair split")
-        await seen_once(maya, f"{party} would take a fair split")
-        if party == "client":
+        await seen_once(insider, f"Just between us, {side}")
+        await say(insider.page, "Private with moderator", f"{side} would take a fair split")
+        await seen_once(maya, f"{side} would take a fair split")
+        if side == "client":
             await maya.shot("console-room-caucus")
             await bob.shot("party-phone-caucus-indicator")
-        await shortcut(maya.page, party[0])
+        await shortcut(maya.page, side[0])
         await expect(outsider.page.locator(".caucus-indicator")).to_be_hidden()
         await insider.page.get_by_role("tab", name="Joint").click()
     await expect(alice.page.locator("li.msg", has_text="freelancer would take")).to_have_count(0)

@@ -26,8 +26,9 @@ async def test_the_web_client_resends_rate_limited_messages_in_order(
     start_server: ServerFactory, settings: Settings, browser: Browser
 ) -> None:
     # a wait shorter than a token's refill: past the burst, sends are refused at first
-    limits = dict(rate_per_second=10.0, rate_burst=5, rate_max_wait=0.05)
-    server = await start_server(dataclasses.replace(settings, **limits))
+    server = await start_server(
+        dataclasses.replace(settings, rate_per_second=10.0, rate_burst=5, rate_max_wait=0.05)
+    )
     room = await server.platform.open_room("T-web-rate", client="alice", freelancer="bob")
     token = await server.platform.token(room, "alice", "client")
     alice = await open_page(browser, "alice", f"{server.base_url}/#room={room}&token={token}")

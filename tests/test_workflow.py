@@ -1,23 +1,29 @@
 """The room lifecycle: moderators move it, everyone sees it, and closed means read-only."""
 
 import asyncio
+from typing import Any
 
+import httpx
+
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def transition(peer, cid, to, reason=""):
+async def transition(peer: Peer, cid: str, to: str, reason: str = "") -> dict[str, Any]:
     await peer.send_json({"type": "transition", "id": cid, "to": to, "reason": reason})
     return await peer.next("ack", "error")
 
 
-async def next_state(peer) -> dict:
+async def next_state(peer: Peer) -> dict[str, Any]:
     while True:
         event = await peer.next("event")
         if event["kind"] == "state":
             return event
 
 
-async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server):
+async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-life")
     client, welcome = await server.peer(room, "c-1", "client")
     assert welcome["room"]["state"] == "waiting"
@@ -37,6 +43,7 @@ async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server
     error = await client.next("error", "ack")
     assert (error["code"], error["id"]) == ("room_closed", "late")
     room_row = await server.services.store.room(room)
+    assert room_row is not None
     assert room_row.state == "closed"
     _, welcome = await server.peer(room, "f-1", "freelancer")  # still readable
     assert welcome["room"]["state"] == "closed"
@@ -46,7 +53,9 @@ async def test_a_dispute_moves_through_its_lifecycle_and_everyone_sees_it(server
     assert response.status_code == 200
 
 
-async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(server):
+async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(
+    server: RunningServer,
+) -> None:
     room = await server.platform.open_room("T-rules")
     client, _ = await server.peer(room, "c-1", "client")
     moderator, _ = await server.peer(room, "m-1", "moderator")
@@ -59,16 +68,20 @@ async def test_parties_cannot_move_the_room_and_moves_follow_the_rules(server):
     unknown = await transition(moderator, "m2", "party-time")
     assert (unknown["type"], unknown["code"]) == ("error", "conflict")
     assert await server.services.store.heads(room) == before  # nothing stored
-    assert (await server.services.store.room(room)).state == "waiting"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "waiting"
 
 
-async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(server):
+async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(
+    server: RunningServer,
+) -> None:
     first = await server.platform.open_room("T-q1")
     second = await server.platform.open_room("T-q2")
     listed = (await server.platform.http.get("/api/queue", headers=server.platform.auth)).json()
     assert [r["id"] for r in listed["rooms"]] == [first, second]  # longest waiting first
 
-    async def claim(moderator: str):
+    async def claim(moderator: str) -> httpx.Response:
         return await server.platform.http.post(
             f"/api/rooms/{first}/claim", json={"moderator": moderator}, headers=server.platform.auth
         )
@@ -81,7 +94,7 @@ async def test_the_queue_lists_waiting_rooms_and_two_claims_have_one_winner(serv
     assert [r["id"] for r in listed["rooms"]] == [second]
 
 
-async def test_a_claim_reaches_the_parties_already_in_the_room(server):
+async def test_a_claim_reaches_the_parties_already_in_the_room(server: RunningServer) -> None:
     room = await server.platform.open_room("T-claim-live")
     client = await Peer.connect(server.ws_url)
     await client.hello(await server.platform.token(room, "c-1", "client"))
@@ -93,7 +106,9 @@ async def test_a_claim_reaches_the_parties_already_in_the_room(server):
     assert (event["state"], event["sender"]) == ("mediating", {"user": "m-9", "role": "moderator"})
 
 
-async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(server):
+async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(
+    server: RunningServer,
+) -> None:
     platform = server.platform
     old_normal = await platform.open_room("T-n1")
     newer_normal = await platform.open_room("T-n2")

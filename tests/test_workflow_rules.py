@@ -6,10 +6,11 @@ from typing import Any
 
 from rooms.ports import Draft
 from rooms.settlement import proposal_body, terms
+from tests.conftest import RunningServer
 from tests.peers import Peer
 
 
-async def mediating_room(server, ticket: str) -> tuple[str, Peer, Peer, Peer]:
+async def mediating_room(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
@@ -19,15 +20,19 @@ async def mediating_room(server, ticket: str) -> tuple[str, Peer, Peer, Peer]:
     return room, client, freelancer, moderator
 
 
-def propose(cid: str, amount: str = "100.00", currency: str = "USD", **extra: Any) -> dict:
+def propose(
+    cid: str, amount: str = "100.00", currency: str = "USD", **extra: Any
+) -> dict[str, Any]:
     return {"type": "propose", "id": cid, "amount": amount, "currency": currency, **extra}
 
 
-def respond(cid: str, proposal: int, answer: str = "accept") -> dict:
+def respond(cid: str, proposal: int, answer: str = "accept") -> dict[str, Any]:
     return {"type": "respond", "id": cid, "proposal": proposal, "answer": answer}
 
 
-async def refused(server, room: str, peer: Peer, frame: dict, code: str) -> dict:
+async def refused(
+    server: RunningServer, room: str, peer: Peer, frame: dict[str, Any], code: str
+) -> dict[str, Any]:
     """`frame` gets an error with `code`, and the room's transcript does not move."""
     before = await server.services.store.tip(room)
     reply = await peer.act(frame)
@@ -48,21 +53,23 @@ BAD_TERMS = [
 ]
 
 
-async def test_bad_amounts_and_currencies_are_invalid(server):
+async def test_bad_amounts_and_currencies_are_invalid(server: RunningServer) -> None:
     room, client, _, _ = await mediating_room(server, "T-money")
     for n, (amount, currency) in enumerate(BAD_TERMS):
         reply = await refused(server, room, client, propose(f"p{n}", amount, currency), "invalid")
         assert amount in reply["message"] or currency in reply["message"], reply
 
 
-async def test_a_party_cannot_accept_its_own_proposal_nor_the_moderator_any(server):
+async def test_a_party_cannot_accept_its_own_proposal_nor_the_moderator_any(
+    server: RunningServer,
+) -> None:
     room, client, _, moderator = await mediating_room(server, "T-own")
     made = await client.act(propose("p1"))
     await refused(server, room, client, respond("r1", made["seq"]), "forbidden")
     await refused(server, room, moderator, respond("r2", made["seq"]), "forbidden")
 
 
-async def test_superseded_and_rejected_versions_cannot_be_accepted(server):
+async def test_superseded_and_rejected_versions_cannot_be_accepted(server: RunningServer) -> None:
     room, client, freelancer, _ = await mediating_room(server, "T-versions")
     first = await client.act(propose("p1", "100.00"))
     counter = await freelancer.act(propose("p2", "150.00", counters=first["seq"]))
@@ -74,10 +81,12 @@ async def test_superseded_and_rejected_versions_cannot_be_accepted(server):
     rejected = await client.act(respond("r2", counter["seq"], "reject"))
     assert rejected["type"] == "ack"
     await refused(server, room, client, respond("r3", counter["seq"]), "superseded")
-    assert (await server.services.store.room(room)).state == "mediating"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.state == "mediating"
 
 
-async def test_an_expired_proposal_cannot_be_accepted(server):
+async def test_an_expired_proposal_cannot_be_accepted(server: RunningServer) -> None:
     room, _, freelancer, _ = await mediating_room(server, "T-expired")
     # the socket's shortest expiry is a minute: store one that lives a second instead
     soon = datetime.now(UTC) + timedelta(seconds=1)
@@ -89,14 +98,14 @@ async def test_an_expired_proposal_cannot_be_accepted(server):
     assert "expired" in reply["message"]
 
 
-async def test_proposals_need_a_room_in_mediation(server):
+async def test_proposals_need_a_room_in_mediation(server: RunningServer) -> None:
     room = await server.platform.open_room("T-early")
     client, _ = await server.peer(room, "c-1", "client")
     await client.saw_join("c-1", "client")  # stored: the transcript is still from here on
     await refused(server, room, client, propose("p1"), "conflict")
 
 
-async def test_ratings_come_from_parties_once_the_room_is_resolved(server):
+async def test_ratings_come_from_parties_once_the_room_is_resolved(server: RunningServer) -> None:
     room, client, _, moderator = await mediating_room(server, "T-rate")
     await refused(server, room, client, {"type": "rate", "id": "early", "rating": 4}, "conflict")
     resolved = await moderator.act({"type": "transition", "id": "done", "to": "resolved"})
@@ -106,7 +115,7 @@ async def test_ratings_come_from_parties_once_the_room_is_resolved(server):
     assert (await client.act({"type": "rate", "id": "ok", "rating": 4}))["type"] == "ack"
 
 
-async def test_only_moderators_hold_caucuses_transfer_and_escalate(server):
+async def test_only_moderators_hold_caucuses_transfer_and_escalate(server: RunningServer) -> None:
     room, client, _, _ = await mediating_room(server, "T-mod-only")
     caucus = {"type": "caucus", "id": "c", "party": "freelancer", "open": True}
     await refused(server, room, client, caucus, "forbidden")
@@ -114,13 +123,17 @@ async def test_only_moderators_hold_caucuses_transfer_and_escalate(server):
     await refused(server, room, client, transfer, "forbidden")
 
 
-async def test_transfer_and_escalation_keep_history_and_brief_only_moderators(server):
+async def test_transfer_and_escalation_keep_history_and_brief_only_moderators(
+    server: RunningServer,
+) -> None:
     room, client, freelancer, moderator = await mediating_room(server, "T-handoff")
     await client.send("c1", "joint", "the files never came")
     brief = "Client says files missing; freelancer has mail receipts. Offer pending: none."
     moved = await moderator.act({"type": "transfer", "id": "t1", "to": "m-2", "brief": brief})
     assert (moved["type"], moved["channel"]) == ("ack", "notes"), moved
-    assert (await server.services.store.room(room)).moderator == "m-2"
+    row = await server.services.store.room(room)
+    assert row is not None
+    assert row.moderator == "m-2"
     second, welcome = await server.peer(room, "m-2", "moderator")
     handoff = await second.event("handoff")
     assert (handoff["brief"], handoff["moderator"], handoff["sender"]["user"]) == (
@@ -142,6 +155,7 @@ async def test_transfer_and_escalation_keep_history_and_brief_only_moderators(se
         assert event["reason"] == "needs a senior look"
         assert all(f.get("kind") != "handoff" for f in await party.drain())
     row = await server.services.store.room(room)
+    assert row is not None
     assert (row.state, row.tier, row.moderator) == ("escalated", 2, None)
     queue = await server.platform.http.get("/api/queue?tier=2", headers=server.platform.auth)
     assert [r["id"] for r in queue.json()["rooms"]] == [room]

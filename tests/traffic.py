@@ -1,5 +1,7 @@
 """Busy rooms of resilient clients, and the end-state checks every scenario shares."""
 
+from collections.abc import Iterable
+
 import httpx
 
 from mediation.server_secrets import parse_master_keys
@@ -20,12 +22,15 @@ VISIBLE = {
     "moderator": {"joint", "caucus:client", "caucus:freelancer", "notes", "room"},
 }
 
+Rooms = dict[str, list[tuple[str, ResilientClient]]]
+"""Each room's id -> its members: (role, the client playing it)."""
+
 
 async def open_rooms(
     base_url: str, ws_urls: list[str], rooms: int, per_client: int, ticket: str = "BUSY"
-) -> dict[str, list[tuple[str, ResilientClient]]]:
+) -> Rooms:
     """Rooms of three resilient clients; each connects to any of `ws_urls`."""
-    clients: dict[str, list[tuple[str, ResilientClient]]] = {}
+    clients: Rooms = {}
     auth = {"authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=base_url, headers=auth) as http:
         for r in range(rooms):
@@ -54,11 +59,11 @@ async def open_rooms(
     return clients
 
 
-async def stored_transcripts(database_url: str, rooms) -> dict[str, list[Record]]:
+async def stored_transcripts(database_url: str, rooms: Iterable[str]) -> dict[str, list[Record]]:
     db = Database(database_url)
     store = TranscriptStore(db, parse_master_keys(MASTER_KEY))
     try:
-        result = {}
+        result: dict[str, list[Record]] = {}
         for room in rooms:
             heads = await store.heads(room)
             result[room] = [
@@ -69,7 +74,7 @@ async def stored_transcripts(database_url: str, rooms) -> dict[str, list[Record]
         await db.close()
 
 
-def check(rooms, stored, label: str) -> None:
+def check(rooms: Rooms, stored: dict[str, list[Record]], label: str) -> None:
     """Nothing acked is lost, nothing is stored or delivered twice, nothing is missing.
 
     Besides the messages, each room holds exactly one `joined` record per member
