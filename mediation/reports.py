@@ -16,8 +16,9 @@ import msgspec
 
 from rooms import clocks
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
+from rooms.records import CsatBody
 from rooms.visibility import PARTIES, caucus_of
-from rooms.workflow import CsatBody, Facts, Workflow
+from rooms.workflow import Facts, Workflow
 from transcripts.errors import TranscriptError
 from transcripts.store import TranscriptStore
 from transcripts.store_types import RoomRow

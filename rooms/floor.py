@@ -7,12 +7,14 @@ rooms then apply the records they deliver, so every process agrees. It only
 ever stops parties: moderators always speak.
 """
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from rooms import records
 from rooms.errors import Forbidden
+from rooms.kinds import FLOOR
+from rooms.records import FloorBody
 from rooms.visibility import PARTIES, Role
 
 ACTIONS = ("mute", "unmute", "pause", "resume")
@@ -25,10 +27,7 @@ def floor_body(action: str, party: str | None, minutes: int, reason: str) -> str
     if action in ("mute", "unmute") and party not in PARTIES:
         raise ValueError("mute and unmute name a party: client or freelancer")
     until = datetime.now(UTC) + timedelta(minutes=max(1, min(minutes, MAX_MINUTES)))
-    return json.dumps(
-        {"action": action, "party": party, "until": until.isoformat(), "reason": reason},
-        separators=(",", ":"),
-    )
+    return records.encode(FloorBody(action, party, until.isoformat(), reason))
 
 
 class Hold(msgspec.Struct):
@@ -41,12 +40,13 @@ class Floor(msgspec.Struct, omit_defaults=True):
     paused: Hold | None = None
 
     def apply(self, body: str) -> None:
-        change = json.loads(body)
-        hold = Hold(change["until"], change["reason"])
-        action, party = change["action"], change["party"]
-        if action == "mute":
+        change = records.body_of(FLOOR, body)
+        assert isinstance(change, FloorBody)
+        hold = Hold(change.until, change.reason)
+        action, party = change.action, change.party
+        if action == "mute" and party is not None:
             self.muted[party] = hold
-        elif action == "unmute":
+        elif action == "unmute" and party is not None:
             self.muted.pop(party, None)
         elif action == "pause":
             self.paused = hold

@@ -13,13 +13,12 @@ instant, so nothing falls between or is sent twice.
 
 import asyncio
 import hashlib
-import json
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms import door
+from rooms import door, records
 from rooms.broker import Broker, PresenceHint, QueueHint, RoomStale, RoomTraffic
 from rooms.door import Write
 from rooms.errors import Forbidden, NotFound, RoomError
@@ -37,6 +36,7 @@ from rooms.ports import (
     Typing,
 )
 from rooms.queue_feed import QueueFeed
+from rooms.records import Amendment, StateBody
 from rooms.visibility import (
     CHANNELS,
     NOTES,
@@ -87,7 +87,9 @@ class LiveRoom:
     def accept(self, record: StoredMessage) -> None:
         for ready in self.order.offer(record):
             if ready.kind == STATE:  # the room moved: later writes see its new state
-                self.info = replace(self.info, state=json.loads(ready.body)["to"])
+                moved = records.body_of(STATE, ready.body)
+                assert isinstance(moved, StateBody)
+                self.info = replace(self.info, state=moved.to)
             elif ready.kind == FLOOR:
                 self.floor.apply(ready.body)
             self._deliver(ready)
@@ -280,8 +282,7 @@ class Hub:
         """Edit (new `text`) or retract (`text` None) one's own message. The original stays;
         the log checks the target really is the sender's message."""
         kind = RETRACT if text is None else EDIT
-        payload = {"target": target} if text is None else {"target": target, "text": text}
-        return self.post(sink, client_id, channel, json.dumps(payload, separators=(",", ":")), kind)
+        return self.post(sink, client_id, channel, records.encode(Amendment(target, text)), kind)
 
     def committed(self, records: Sequence[StoredMessage]) -> None:
         """Freshly committed here: deliver locally and tell the other processes."""

@@ -17,8 +17,8 @@ RESPONSE = "response"  # accept or reject of a proposal (joint)
 CSAT = "csat"  # a party's rating once resolved (its caucus)
 OVERDUE = "overdue"  # a response clock passed its target (notes: the moderator is nudged)
 REMINDER = "reminder"  # a party has not replied in time (its caucus)
-# `file` and `file_deleted` (attachments) are named in transcripts/attachments.py: exports
-# and offline verification need them below this layer.
+FILE = "file"  # a file in the evidence locker (its channel)
+FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its channel)
 
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
 

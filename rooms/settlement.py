@@ -9,33 +9,15 @@ import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import msgspec
 from iso4217 import Currency
 
 from rooms.errors import RoomError
+from rooms.records import ProposalBody, ResponseBody, Terms, encode
 
 MAX_AMOUNT = 10**12
 DECIMAL = re.compile(r"[0-9]{1,13}(\.[0-9]{1,4})?")  # no sign, no exponent, no spaces
 MAX_EXPIRY_MINUTES = 30 * 24 * 60
 ANSWERS = ("accept", "reject")
-
-
-class Terms(msgspec.Struct, omit_defaults=True):
-    amount: str  # canonical decimal string, e.g. "1250.00"
-    currency: str  # ISO 4217 alphabetic code
-    text: str = ""
-    milestone: str | None = None
-
-
-class ProposalBody(msgspec.Struct, omit_defaults=True):
-    terms: Terms
-    expires_at: str  # ISO 8601 UTC
-    counters: int | None = None  # the seq of the proposal this one answers
-
-
-class ResponseBody(msgspec.Struct):
-    proposal: int
-    answer: str
 
 
 def terms(amount: str, currency: str, text: str = "", milestone: str | None = None) -> Terms:
@@ -65,10 +47,10 @@ def expiry(now: datetime, minutes: int) -> datetime:
 
 def proposal_body(proposed: Terms, expires_at: datetime, counters: int | None = None) -> str:
     expires = expires_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return msgspec.json.encode(ProposalBody(proposed, expires, counters)).decode()
+    return encode(ProposalBody(proposed, expires, counters))
 
 
 def response_body(proposal: int, answer: str) -> str:
     if answer not in ANSWERS:
         raise RoomError(f"answer is one of {', '.join(ANSWERS)}")
-    return msgspec.json.encode(ResponseBody(proposal, answer)).decode()
+    return encode(ResponseBody(proposal, answer))

@@ -16,14 +16,24 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, door, kinds
+from rooms import clocks, door, kinds, records
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
 from rooms.ports import Draft, StoredMessage
-from rooms.settlement import ProposalBody, ResponseBody, Terms, terms
+from rooms.records import (
+    AlarmBody,
+    CaucusBody,
+    CsatBody,
+    HandoffBody,
+    ProposalBody,
+    ResponseBody,
+    StateBody,
+    Terms,
+)
+from rooms.settlement import terms
 from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 
 T = TypeVar("T")
@@ -65,34 +75,6 @@ class Facts(msgspec.Struct, omit_defaults=True):
 CLEAR_FACTS = ("moderator", "tier", "clocks")
 
 
-class StateBody(msgspec.Struct, omit_defaults=True):
-    to: str
-    reason: str = ""
-    terms: Terms | None = None  # a settlement: the terms both parties accepted
-    proposal: int | None = None
-
-
-class CaucusBody(msgspec.Struct):
-    party: str
-    open: bool
-
-
-class HandoffBody(msgspec.Struct, omit_defaults=True):
-    brief: str
-    moderator: str | None = None  # a transfer names who takes over
-
-
-class CsatBody(msgspec.Struct, omit_defaults=True):
-    rating: int
-    comment: str = ""
-
-
-class AlarmBody(msgspec.Struct, omit_defaults=True):
-    clock: str
-    since: str
-    party: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class FollowUp:
     """A record the server writes itself: right after the one that caused it, in the same
@@ -123,15 +105,16 @@ class QueueFields:
     due_at: datetime | None
 
 
-def _decode(body: str, into: type[T]) -> T:
+def _body(record: StoredMessage, shape: type[T]) -> T:
+    """The record's body, decoded once by the one record model, in the shape its rule
+    expects."""
     try:
-        return msgspec.json.decode(body, type=into)
-    except msgspec.DecodeError as exc:
+        body = records.body_of(record.kind, record.body)
+    except records.BadBody as exc:
         raise RoomError(f"malformed event body: {exc}") from None
-
-
-def _encode(body: msgspec.Struct) -> str:
-    return msgspec.json.encode(body).decode()
+    if not isinstance(body, shape):
+        raise RoomError(f"a {record.kind} body is not a {shape.__name__}")
+    return body
 
 
 class Workflow:
@@ -199,7 +182,7 @@ class Workflow:
         return []
 
     def _state(self, room: Room, record: StoredMessage) -> list[FollowUp]:
-        body = _decode(record.body, StateBody)
+        body = _body(record, StateBody)
         if body.to not in next_states(room.state):
             raise Conflict(f"the room is {room.state}: it cannot move to {body.to!r}")
         facts, ts = room.facts, record.ts
@@ -227,7 +210,7 @@ class Workflow:
     def _proposal(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "proposals are made in the joint channel")
         _require_mediating(room, "proposals")
-        body = _decode(record.body, ProposalBody)
+        body = _body(record, ProposalBody)
         t = body.terms
         if terms(t.amount, t.currency, t.text, t.milestone) != t:
             raise RoomError("proposal terms are not in canonical form")
@@ -252,7 +235,7 @@ class Workflow:
         _require_mediating(room, "responses to proposals")
         if record.sender_role not in PARTIES:
             raise Forbidden("only the client and the freelancer answer a proposal")
-        body = _decode(record.body, ResponseBody)
+        body = _body(record, ResponseBody)
         offer = room.facts.offer
         if offer is None or offer.seq != body.proposal:
             raise Superseded(_not_open(body.proposal, offer))
@@ -275,10 +258,10 @@ class Workflow:
             offer.terms,
             offer.seq,
         )
-        return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", _encode(resolution))]
+        return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", records.encode(resolution))]
 
     def _caucus(self, room: Room, record: StoredMessage) -> list[FollowUp]:
-        body = _decode(record.body, CaucusBody)
+        body = _body(record, CaucusBody)
         _require(body.party in PARTIES, "a caucus is held with the client or the freelancer")
         _require_mediating(room, "private sessions")
         if body.open:
@@ -289,7 +272,7 @@ class Workflow:
 
     def _handoff(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == NOTES, "hand-off briefs are kept in the notes")
-        body = _decode(record.body, HandoffBody)
+        body = _body(record, HandoffBody)
         if body.moderator is not None:  # a transfer
             _require_mediating(room, "transfers")
             room.facts.moderator = body.moderator
@@ -303,7 +286,7 @@ class Workflow:
             raise Conflict("ratings are given once the room is resolved")
         if party in room.facts.csat:
             raise Conflict(f"the {party} has already rated this mediation")
-        body = _decode(record.body, CsatBody)
+        body = _body(record, CsatBody)
         _require(1 <= body.rating <= 5, "a rating is a whole number from 1 to 5")
         room.facts.csat[party] = Rating(body.rating, record.seq)
         return []
@@ -311,7 +294,7 @@ class Workflow:
     def _alarm(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         if record.sender_role != kinds.SYSTEM_ROLE:
             raise Forbidden("only the server raises clock alarms")
-        body = _decode(record.body, AlarmBody)
+        body = _body(record, AlarmBody)
         alarm = Alarm(body.clock, body.party, body.since)
         if alarm not in clocks.pending(room.facts.clocks, room.state):
             raise Conflict(f"the {alarm.key} clock is no longer running or already fired")
@@ -322,26 +305,26 @@ class Workflow:
 
 
 def state_body(to: str, reason: str) -> str:
-    return _encode(StateBody(to, reason))
+    return records.encode(StateBody(to, reason))
 
 
 def caucus_body(party: str, open_: bool) -> str:
     if party not in PARTIES:
         raise RoomError("a caucus is held with the client or the freelancer")
-    return _encode(CaucusBody(party, open_))
+    return records.encode(CaucusBody(party, open_))
 
 
 def handoff_body(brief: str, moderator: str | None = None) -> str:
-    return _encode(HandoffBody(brief, moderator))
+    return records.encode(HandoffBody(brief, moderator))
 
 
 def csat_body(rating: int, comment: str) -> str:
-    return _encode(CsatBody(rating, comment))
+    return records.encode(CsatBody(rating, comment))
 
 
 def alarm_record(alarm: Alarm) -> FollowUp:
     """The record the scheduler writes when `alarm` is due (idempotent by its client id)."""
-    body = _encode(AlarmBody(alarm.clock, alarm.since, alarm.party))
+    body = records.encode(AlarmBody(alarm.clock, alarm.since, alarm.party))
     client_id = f"alarm:{alarm.key}:{alarm.since}"
     if alarm.clock == clocks.REPLY and alarm.party is not None:
         return FollowUp(caucus_of(alarm.party), kinds.REMINDER, client_id, body)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mediation.protocol.codec import FrameError, decode
 from mediation.protocol.codes import ErrorCode
 from mediation.protocol.frames import ClientFrame
-from transcripts.numbers import MAX_SEQ
+from rooms.numbers import MAX_SEQ
 
 CLIENT_FRAME = mi.type_info(ClientFrame)
 assert isinstance(CLIENT_FRAME, mi.UnionType)  # a tagged union of structs, one per frame type

@@ -18,40 +18,32 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
+from rooms.kinds import FILE, FILE_DELETED
+from rooms.records import FileBody, FileDeletedBody, body_of
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Tampered
 from transcripts.key_encryption_keys import NONCE_BYTES
 
-FILE, FILE_DELETED = "file", "file_deleted"  # the kinds of their transcript records
 TAG = "mediation.file/1"
 TAG_BYTES = 16
 OVERHEAD = NONCE_BYTES + TAG_BYTES
 
 
-class FileFacts(msgspec.Struct):
-    """The body of a `file` record: what the hash chain says about a file."""
-
-    file: str  # its id
-    name: str
-    content_type: str  # as detected from its bytes
-    size: int
-    sha256: str  # hex, of the plaintext
-
-    def body(self) -> str:
-        return msgspec.json.encode(self).decode()
-
-
-class _Target(msgspec.Struct):
-    file: str
+FileFacts = FileBody  # the body of a `file` record: what the hash chain says about a file
 
 
 def facts_of(body: str) -> FileFacts:
-    return msgspec.json.decode(body, type=FileFacts)
+    """The facts a `file` record's body holds (rooms.records: the one record model)."""
+    facts = body_of(FILE, body)
+    assert isinstance(facts, FileFacts)
+    return facts
 
 
 def target_of(body: str) -> str:
     """The file a `file_deleted` record names."""
-    return msgspec.json.decode(body, type=_Target).file
+    deleted = body_of(FILE_DELETED, body)
+    assert isinstance(deleted, FileDeletedBody)
+    return deleted.file
 
 
 def chunk_aad(room_id: str, file_id: str, index: int, final: bool) -> bytes:

@@ -17,8 +17,9 @@ from typing import Any
 
 import msgspec
 
+from rooms.kinds import FILE, FILE_DELETED
 from transcripts import bundle, chain
-from transcripts.attachments import FILE, FILE_DELETED, FileFacts, facts_of, target_of
+from transcripts.attachments import FileFacts, facts_of, target_of
 from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.locker import Locker

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
-from transcripts.attachments import FILE, FileFacts, Sealer, facts_of, unseal
+from rooms.kinds import FILE
+from transcripts.attachments import FileFacts, Sealer, facts_of, unseal
 from transcripts.blobs import BlobStore
 from transcripts.content_types import Sniffer
 from transcripts.errors import Tampered, TooLarge

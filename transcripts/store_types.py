@@ -7,13 +7,13 @@ Shared by the room directory, the append transaction, the key cache and their ca
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Any, Protocol
 
-import msgspec
 from sqlalchemy import Row
 
+from rooms.kinds import EDIT
+from rooms.records import Amendment, BadBody, body_of
 from transcripts import chain
-from transcripts.numbers import MAX_SEQ
 
 MESSAGE = "message"
 AMENDMENTS = ("edit", "retract")  # kinds whose body names a target message: {"target": seq}
@@ -147,19 +147,14 @@ def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:
     )
 
 
-class _Amendment(msgspec.Struct):
-    target: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
-
-
-_decode_amendment = msgspec.json.Decoder(_Amendment).decode
-
-
 def amendment_target(body: str) -> int:
     """The seq an edit or retraction names; ValueError unless it is one we could have given."""
     try:
-        return _decode_amendment(body).target
-    except msgspec.DecodeError:
+        amendment = body_of(EDIT, body)  # an edit's and a retraction's bodies: one shape
+    except BadBody:
         raise ValueError("an amendment names its target message by its seq") from None
+    assert isinstance(amendment, Amendment)
+    return amendment.target
 
 
 def utc_timestamp(at: datetime | None = None) -> str:

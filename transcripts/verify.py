@@ -13,8 +13,9 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from rooms.kinds import FILE, FILE_DELETED
 from transcripts import bundle, chain
-from transcripts.attachments import FILE, FILE_DELETED, facts_of, target_of
+from transcripts.attachments import facts_of, target_of
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from mediation.http.auth import Participant
 from mediation.http.disposition import BadDisposition, disposition_name
 from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
-from rooms import door
+from rooms import door, records
 from rooms.door import KnownRoom, Write
 from rooms.errors import RoomError
+from rooms.kinds import FILE
 from rooms.ports import Draft
-from transcripts.attachments import FILE, FileFacts
+from transcripts.attachments import FileFacts
 from transcripts.errors import TranscriptError
 from transcripts.file_names import clean_name
 from transcripts.locker import client_id
@@ -93,7 +94,7 @@ async def record_file(
     room_id = who.room.id
     try:
         draft = await through_door(
-            found, who, Write(FILE, channel, client_id(facts.file), facts.body())
+            found, who, Write(FILE, channel, client_id(facts.file), records.encode(facts))
         )
         record = await found.committer.append(draft)
     except BaseException:

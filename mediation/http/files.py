@@ -13,7 +13,6 @@ who see the channel's messages; to anyone else it does not exist (404).
 """
 
 import base64
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -35,10 +34,13 @@ from mediation.http.file_rules import (
     writable,
 )
 from mediation.services import Services
+from rooms import records
 from rooms.door import Write
+from rooms.kinds import FILE_DELETED
+from rooms.records import FileDeletedBody
 from rooms.visibility import JOINT, Role, can_read
 from transcripts import retention
-from transcripts.attachments import FILE_DELETED, FileFacts
+from transcripts.attachments import FileFacts
 from transcripts.blobs import BlobMissing, BlobUnavailable
 from transcripts.errors import Shredded, Tampered, TranscriptError
 from transcripts.file_names import download_name
@@ -190,7 +192,7 @@ async def remove(request: Request) -> JSONResponse:
     if hold is not None:
         raise ApiError(409, "legal_hold", f"room {room_id} is under legal hold: {hold}")
     reason = (await read_json(request, Deletion, empty=Deletion())).reason[:MAX_REASON]
-    body = json.dumps({"file": file_id, "reason": reason}, separators=(",", ":"))
+    body = records.encode(FileDeletedBody(file_id, reason))
     draft = await through_door(
         found, who, Write(FILE_DELETED, record.channel, f"file_deleted:{file_id}", body)
     )

@@ -13,9 +13,9 @@ from mediation.http.errors import ApiError
 from mediation.http.params import read_query
 from mediation.transcript_html import POLICY as html_policy
 from mediation.transcript_html import render
+from rooms.numbers import MAX_SEQ
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.export import export_bundle
-from transcripts.numbers import MAX_SEQ
 from transcripts.signing import public_pem
 
 log = logging.getLogger(__name__)

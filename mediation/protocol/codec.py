@@ -1,5 +1,8 @@
 """Bytes <-> frames, and engine events -> frames."""
 
+import logging
+from typing import Any
+
 import msgspec
 
 from mediation.protocol.codes import ErrorCode
@@ -12,8 +15,10 @@ from mediation.protocol.frames import (
     TypingFrame,
     Who,
 )
+from rooms import records
 from rooms.ports import Event, Presence, StoredMessage, Typing
-from rooms.settlement import Terms
+
+log = logging.getLogger(__name__)
 
 
 class FrameError(Exception):
@@ -84,40 +89,19 @@ def message(record: StoredMessage) -> Message | EventFrame:
     )
 
 
-class _Payload(msgspec.Struct):
-    """The JSON body of a record that is not a message: the union of every kind's fields."""
-
-    target: int | None = None
-    text: str | None = None
-    to: str | None = None
-    reason: str | None = None
-    action: str | None = None
-    party: str | None = None
-    until: str | None = None
-    terms: Terms | None = None
-    expires_at: str | None = None
-    counters: int | None = None
-    proposal: int | None = None
-    answer: str | None = None
-    open: bool | None = None
-    moderator: str | None = None
-    brief: str | None = None
-    rating: int | None = None
-    comment: str | None = None
-    clock: str | None = None
-    since: str | None = None
-    file: str | None = None
-    name: str | None = None
-    content_type: str | None = None
-    size: int | None = None
-    sha256: str | None = None
-
-
-_decode_payload = msgspec.json.Decoder(_Payload).decode
-
-
 def _event(record: StoredMessage) -> EventFrame:
-    p = _decode_payload(record.body) if record.body else _Payload()
+    """An event frame: the record's header, and its body's fields (as the one record
+    model decodes them) under their wire names. A kind this process does not know (a
+    newer peer's, mid-upgrade) still goes out, with its header alone."""
+    fields: dict[str, Any] = {}
+    try:
+        body = records.body_of(record.kind, record.body or "{}")
+    except records.BadBody:
+        log.warning("a %s record's body has no known shape: sent without it", record.kind)
+    else:
+        written = msgspec.to_builtins(body)  # the fields its body holds, as stored
+        fields = {name: getattr(body, name) for name in written}
+    get = fields.get
     return EventFrame(
         record.seq,
         record.client_id,
@@ -125,28 +109,28 @@ def _event(record: StoredMessage) -> EventFrame:
         record.kind,
         Who(record.sender_user, record.sender_role),
         record.ts,
-        target=_first(p.target, p.counters, p.proposal),
-        body=p.text,
-        state=p.to,
-        reason=p.reason,
-        action=p.action,
-        party=p.party,
-        until=p.until,
-        terms=p.terms,
-        expires_at=p.expires_at,
-        answer=p.answer,
-        open=p.open,
-        moderator=p.moderator,
-        brief=p.brief,
-        rating=p.rating,
-        comment=p.comment,
-        clock=p.clock,
-        since=p.since,
-        file=p.file,
-        name=p.name,
-        content_type=p.content_type,
-        size=p.size,
-        sha256=p.sha256,
+        target=_first(get("target"), get("counters"), get("proposal")),
+        body=get("text"),
+        state=get("to"),
+        reason=get("reason"),
+        action=get("action"),
+        party=get("party"),
+        until=get("until"),
+        terms=get("terms"),
+        expires_at=get("expires_at"),
+        answer=get("answer"),
+        open=get("open"),
+        moderator=get("moderator"),
+        brief=get("brief"),
+        rating=get("rating"),
+        comment=get("comment"),
+        clock=get("clock"),
+        since=get("since"),
+        file=get("file"),
+        name=get("name"),
+        content_type=get("content_type"),
+        size=get("size"),
+        sha256=get("sha256"),
     )
 
 

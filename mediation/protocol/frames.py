@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from rooms.settlement import MAX_EXPIRY_MINUTES, Terms
-from transcripts.numbers import MAX_SEQ
+from rooms.numbers import MAX_SEQ
+from rooms.records import Terms
+from rooms.settlement import MAX_EXPIRY_MINUTES
 
 ClientId = Annotated[str, Meta(min_length=1, max_length=64)]
 UserName = Annotated[str, Meta(min_length=1, max_length=128)]

@@ -1,0 +1,155 @@
+"""The one record model: every kind of record and the shape of its body.
+
+A record is its header (room, position, channel, seq, kind, sender, client id,
+timestamp: `transcripts.chain.header`, both the hash chain's input and the
+AEAD's associated data) and its body. A message's body is its text; every
+other kind's is the canonical JSON of the struct `BODIES` names for it. The
+kind travels beside the body (its own column, its own frame field), so the body
+carries no tag: `body_of(kind, text)` decodes it with the decoder made once for
+that kind, and `encode(body)` writes one. The workflow's rules, the hub, the
+wire codec and the store all read and write bodies here, and nowhere else.
+"""
+
+from typing import Annotated
+
+import msgspec
+
+from rooms import kinds
+from rooms.numbers import MAX_SEQ
+
+Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+
+
+class Terms(msgspec.Struct, omit_defaults=True):
+    amount: str  # canonical decimal string, e.g. "1250.00"
+    currency: str  # ISO 4217 alphabetic code
+    text: str = ""
+    milestone: str | None = None
+
+
+class Joined(msgspec.Struct):
+    """Someone's first join: the body is `{}`; who joined is the record's sender."""
+
+
+class Amendment(msgspec.Struct, omit_defaults=True):
+    """An edit (`text`) or a retraction (no text) of the sender's own message `target`."""
+
+    target: Seq
+    text: str | None = None
+
+
+class StateBody(msgspec.Struct, omit_defaults=True):
+    to: str
+    reason: str = ""
+    terms: Terms | None = None  # a settlement: the terms both parties accepted
+    proposal: int | None = None
+
+
+class FloorBody(msgspec.Struct):
+    action: str  # mute, unmute, pause, resume
+    party: str | None
+    until: str  # ISO 8601
+    reason: str
+
+
+class CaucusBody(msgspec.Struct):
+    party: str
+    open: bool
+
+
+class HandoffBody(msgspec.Struct, omit_defaults=True):
+    brief: str
+    moderator: str | None = None  # a transfer names who takes over
+
+
+class ProposalBody(msgspec.Struct, omit_defaults=True):
+    terms: Terms
+    expires_at: str  # ISO 8601 UTC
+    counters: int | None = None  # the seq of the proposal this one answers
+
+
+class ResponseBody(msgspec.Struct):
+    proposal: int
+    answer: str
+
+
+class CsatBody(msgspec.Struct, omit_defaults=True):
+    rating: int
+    comment: str = ""
+
+
+class AlarmBody(msgspec.Struct, omit_defaults=True):
+    clock: str
+    since: str
+    party: str | None = None
+
+
+class FileBody(msgspec.Struct):
+    """A file in the evidence locker: what it *is* lives in its sealed record."""
+
+    file: str  # its id
+    name: str
+    content_type: str  # as detected from its bytes
+    size: int
+    sha256: str  # hex, of the plaintext
+
+
+class FileDeletedBody(msgspec.Struct):
+    file: str
+    reason: str = ""  # always written, even empty
+
+
+Body = (
+    Joined
+    | Amendment
+    | StateBody
+    | FloorBody
+    | CaucusBody
+    | HandoffBody
+    | ProposalBody
+    | ResponseBody
+    | CsatBody
+    | AlarmBody
+    | FileBody
+    | FileDeletedBody
+)
+
+BODIES: dict[str, type[Body]] = {
+    kinds.JOINED: Joined,
+    kinds.EDIT: Amendment,
+    kinds.RETRACT: Amendment,
+    kinds.STATE: StateBody,
+    kinds.FLOOR: FloorBody,
+    kinds.CAUCUS: CaucusBody,
+    kinds.HANDOFF: HandoffBody,
+    kinds.PROPOSAL: ProposalBody,
+    kinds.RESPONSE: ResponseBody,
+    kinds.CSAT: CsatBody,
+    kinds.OVERDUE: AlarmBody,
+    kinds.REMINDER: AlarmBody,
+    kinds.FILE: FileBody,
+    kinds.FILE_DELETED: FileDeletedBody,
+}
+
+_DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}
+_encode = msgspec.json.Encoder().encode
+
+
+class BadBody(ValueError):
+    """A body that is not its kind's shape (or a kind that has none)."""
+
+
+def body_of(kind: str, text: str) -> Body:
+    """The body of a record of `kind` (not a message: that one is plain text)."""
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        raise BadBody(f"a {kind} record has no structured body")
+    try:
+        body: Body = decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        raise BadBody(f"a {kind} body: {exc}") from None
+    return body
+
+
+def encode(body: Body) -> str:
+    return _encode(body).decode()
