@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -47,7 +46,7 @@ from bench.loop import run_async
 from bench.pacing import RatePacing
 from bench.results import Recorder, percentile_ms
 from bench.seats import Seat, provision_room
-from bench.servers import Server, running_server, shared_secrets
+from bench.servers import Server, pinned_cpus, running_server, shared_secrets
 from bench.usage import process_cpu_seconds, process_rss_bytes
 
 HELP = "a well-behaved room's latency next to bad tokens, floods, a stalled reader, idle sockets"
@@ -306,15 +305,6 @@ def report(phases: Sequence[Phase], rooms: int, rate: float, seconds: float) -> 
     return "\n".join(lines)
 
 
-def cpus() -> tuple[int | None, int | None]:
-    """The CPU for the server and the one for the load, as ../shared/perf pins them;
-    (None, None) with fewer than two CPUs, or without taskset."""
-    mine = sorted(os.sched_getaffinity(0))
-    if len(mine) < 2 or shutil.which("taskset") is None:
-        return None, None
-    return mine[0], mine[1]
-
-
 def main(argv: Sequence[str]) -> None:
     args = argparse.ArgumentParser(prog="python -m bench abuse", description=HELP)
     args.add_argument("--rooms", type=int, default=5, help="well-behaved rooms, 3 sockets each")
@@ -323,7 +313,7 @@ def main(argv: Sequence[str]) -> None:
     args.add_argument("--warmup", type=float, default=2.0)
     opts = args.parse_args(argv)
     budget = 120 + 8 * (opts.seconds + SETTLE + ABUSER_START + ABUSER_GRACE)
-    server_cpu, load_cpu = cpus()
+    server_cpu, load_cpu = pinned_cpus()
     if load_cpu is not None:
         os.sched_setaffinity(0, [load_cpu])  # before any thread: they inherit it
     with running_server({**shared_secrets(), **DEFAULT_LIMITS}, server_cpu) as server:

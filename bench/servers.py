@@ -1,10 +1,12 @@
 """The servers under test: `mediation serve` subprocesses, each on a free port
-with its own temporary data dir, spoken to over HTTP; all removed afterwards."""
+with its own temporary data dir, spoken to over HTTP, or the bare relay
+(`python -m bench.bare_relay`); all removed afterwards."""
 
 import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,29 +119,65 @@ class Server:
                 self.process.wait()
 
 
+def pinned_cpus() -> tuple[int | None, int | None]:
+    """The CPU for the server and the one for the load, as ../shared/perf pins them;
+    (None, None) with fewer than two CPUs, or without taskset."""
+    mine = sorted(os.sched_getaffinity(0))
+    if len(mine) < 2 or shutil.which("taskset") is None:
+        return None, None
+    return mine[0], mine[1]
+
+
+@contextmanager
+def running(
+    module: list[str],
+    env: Mapping[str, str],
+    port: int,
+    api_key: str,
+    log_path: Path,
+    cpu: int | None,
+) -> Iterator[Server]:
+    """`python -m <module...>` listening on `port`, its output in `log_path`, once healthy;
+    stopped afterwards. With `cpu`, it and all its threads are pinned to that CPU (taskset,
+    which execs it: the pid is the server's)."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 (our own modules, pinned by taskset)
+            [*pin, sys.executable, "-m", *module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    server = Server(port, api_key, process, log_path)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def running_server(settings: Mapping[str, str], cpu: int | None = None) -> Iterator[Server]:
-    """A fresh `mediation serve` on a free port, with its own temp data dir; all removed after.
-    With `cpu`, the server and all its threads are pinned to that CPU (taskset, which execs
-    it: the pid is the server's)."""
-    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    """A fresh `mediation serve` on a free port, with its own temp data dir; all removed
+    after. Pinned to `cpu` if given."""
     with tempfile.TemporaryDirectory(prefix="mediation-bench-") as tmp:
         data_dir, port = Path(tmp), free_port()
-        log_path = data_dir / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603 (our own module, pinned by taskset)
-                [*pin, sys.executable, "-m", "mediation", "serve"],
-                env=server_env(data_dir, {**settings, "PORT": str(port)}),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        server = Server(port, settings["MEDIATION_API_KEY"], process, log_path)
-        try:
-            server.wait_healthy()
-            yield server
-        finally:
-            server.stop()
+        env = server_env(data_dir, {**settings, "PORT": str(port)})
+        api_key = settings["MEDIATION_API_KEY"]
+        with running(["mediation", "serve"], env, port, api_key, data_dir / "server.log", cpu) as s:
+            yield s
+
+
+@contextmanager
+def running_relay(cpu: int | None = None) -> Iterator[Server]:
+    """The bare relay (bench/bare_relay.py) on a free port, its log in a temp dir removed
+    after; no API key (it has no HTTP API). Pinned to `cpu` if given."""
+    with tempfile.TemporaryDirectory(prefix="mediation-bench-") as tmp:
+        port = free_port()
+        module = ["bench.bare_relay", "--port", str(port)]
+        with running(module, os.environ, port, "", Path(tmp) / "relay.log", cpu) as relay:
+            yield relay
 
 
 @contextmanager
