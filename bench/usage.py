@@ -34,10 +34,13 @@ def machine_busy_seconds() -> float:
 
 
 def commit_batches(server: Server) -> tuple[float, float]:
-    """Group commits so far, and the messages in them."""
+    """Group commits so far, and the messages in them; none without /metrics (the bare relay)."""
+    status, metrics = server.fetch("GET", "/metrics")
+    if status != 200:
+        return 0.0, 0.0
     samples = dict(
         line.split(" ", 1)
-        for line in server.fetch("GET", "/metrics")[1].decode().splitlines()
+        for line in metrics.decode().splitlines()
         if line.startswith("mediation_commit_batch_size_")
     )
     return (
