@@ -1,4 +1,4 @@
-"""The command line: `python -m bench [commit|scale-out|export|rules] [options]`
+"""The command line: `python -m bench [commit|relay|scale-out|export|rules|abuse] [options]`
 runs a scenario and prints its report."""
 
 import argparse
@@ -8,11 +8,15 @@ import sys
 from collections.abc import Sequence
 
 import bench
-from bench import abuse, commit, export, rules, scale_out
+from bench import abuse, commit, export, relay, rules, scale_out
 from bench.report import headline, ratios, table
 from bench.scenario import Options, Scenario
 
-SCENARIOS: dict[str, Scenario] = {"commit": commit.SCENARIO, "scale-out": scale_out.SCENARIO}
+SCENARIOS: dict[str, Scenario] = {
+    "commit": commit.SCENARIO,
+    "relay": relay.SCENARIO,
+    "scale-out": scale_out.SCENARIO,
+}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -92,11 +92,13 @@ def run_mode(
     deployment: AbstractContextManager[list[Server]],
     options: Options,
     pacing: Callable[[], Pacing],
+    seating: Callable[[Server, int], list[Seat]] = provision,
 ) -> Result:
-    """Start the deployment, open the rooms, run the load; stop it all again."""
+    """Start the deployment, open the rooms (over the first server's API by default),
+    run the load; stop it all again."""
     log(f"[{mode}] starting")
     with deployment as servers:
-        seats = provision(servers[0], options.rooms)
+        seats = seating(servers[0], options.rooms)
         log(
             f"[{mode}] {len(servers)} server process(es), {options.rooms} rooms, "
             f"{len(seats)} sockets; {options.warmup:g} s warm-up + {options.seconds:g} s measured"

@@ -34,6 +34,7 @@ RATIOS: dict[str, Callable[[Result], float]] = {  # name: the figure compared
     "ack p50": lambda r: r.ack_p50_ms,
     "ack p99": lambda r: r.ack_p99_ms,
     "server CPU": lambda r: r.usage.server_cpu,
+    "µs/msg": lambda r: r.server_us_per_msg,
 }
 
 

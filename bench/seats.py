@@ -1,7 +1,8 @@
-"""Who takes part: the rooms and tokens opened over the HTTP API, the channels
-each role writes to, and which server process each socket joins."""
+"""Who takes part: the rooms and tokens opened over the HTTP API (or minted by
+the bench, for the bare relay), the channels each role writes to, and which
+server process each socket joins."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,9 +25,14 @@ class Seat:
     token: str
 
 
+def participants(index: int) -> dict[str, str]:
+    """Room `index`'s user of each role."""
+    return {"client": f"c-{index}", "freelancer": f"f-{index}", "moderator": f"m-{index}"}
+
+
 def provision_room(server: Server, index: int) -> list[Seat]:
     """One room, and a token for each of its three participants."""
-    users = {"client": f"c-{index}", "freelancer": f"f-{index}", "moderator": f"m-{index}"}
+    users = participants(index)
     room = server.post(
         "/api/rooms",
         {
@@ -50,6 +56,16 @@ def provision(server: Server, rooms: int) -> list[Seat]:
     with ThreadPoolExecutor(8) as pool:
         per_room = pool.map(lambda i: provision_room(server, i), range(rooms))
         return [seat for seats in per_room for seat in seats]
+
+
+def minted(rooms: int, token: Callable[[str, str, str], str]) -> list[Seat]:
+    """Seats without a product server: `token(room, user, role)` makes each token
+    (the bare relay's, which checks none)."""
+    return [
+        Seat(index, role, user, token(f"bench-{index}", user, role))
+        for index in range(rooms)
+        for role, user in participants(index).items()
+    ]
 
 
 def place(seat: Seat, servers: Sequence[Server]) -> Server:
