@@ -30,13 +30,13 @@ from rooms.kinds import (
 )
 from rooms.lifecycle import NEXT, State
 from rooms.ports import Draft, Member
-from rooms.settlement import ProposalBody, Terms, proposal_body, response_body, terms
+from rooms.records import ProposalBody, StateBody, Terms
+from rooms.settlement import proposal_body, response_body, terms
 from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, JOINT, NOTES, ROOM, Role
 from rooms.workflow import (
     CLEAR_FACTS,
     Rating,
     Room,
-    StateBody,
     Workflow,
     alarm_record,
     caucus_body,
