@@ -33,7 +33,7 @@ from rooms.records import (
     StateBody,
     Terms,
 )
-from rooms.settlement import terms
+from rooms.settlement import ANSWERS, terms
 from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 
 T = TypeVar("T")
@@ -236,6 +236,7 @@ class Workflow:
         if record.sender_role not in PARTIES:
             raise Forbidden("only the client and the freelancer answer a proposal")
         body = _body(record, ResponseBody)
+        _require(body.answer in ANSWERS, f"answer is one of {', '.join(ANSWERS)}")
         offer = room.facts.offer
         if offer is None or offer.seq != body.proposal:
             raise Superseded(_not_open(body.proposal, offer))

@@ -621,3 +621,13 @@ def test_ratings_read_back_still_count_once() -> None:
     back.refused("conflict", CLIENT, CSAT, CAUCUS_CLIENT, csat_body(5, ""))
     back.write(FREELANCER, CSAT, CAUCUS_FREELANCER, csat_body(2, ""), 30)
     assert set(back.room.facts.csat) == {"client", "freelancer"}
+
+
+def test_an_answer_is_accept_or_reject_even_past_the_socket() -> None:
+    """Only the socket checked the answer: a response from any other door (an HTTP
+    integration, a bug) that is neither must not pass as a rejection."""
+    m = mediating()
+    proposal = m.propose(CLIENT, seconds=10)
+    body = msgspec.json.encode({"proposal": proposal.seq, "answer": "maybe"}).decode()
+    m.refused("invalid", FREELANCER, RESPONSE, JOINT, body, 20)
+    assert m.room.facts.offer is not None
