@@ -28,8 +28,9 @@ def uvicorn_config(
         app,
         host=settings.host,
         port=settings.port,
-        # websockets-sansio (the legacy mode costs ~40% throughput), closing failed
-        # connections so that their close frame (1009: message too big) arrives
+        # websockets-sansio (the legacy mode costs ~40% throughput), writing text frames
+        # without ASGI, closing failed connections so that their close frame (1009:
+        # message too big) arrives
         ws=WebSocketProtocol,
         loop="uvloop",
         # httptools, with a deadline for headers, a cap on open connections, and an

@@ -1,4 +1,12 @@
-"""uvicorn's sans-I/O WebSocket protocol, failing a connection without losing its close frame.
+"""uvicorn's sans-I/O WebSocket protocol, with direct text writes and close frames that arrive.
+
+Text frames can skip ASGI: the protocol offers itself to the app as a
+`TextSender` (mediation/ws/text_sender.py) in the scope's extensions, and a
+connection writes each frame with `send_text`: encoded by websockets and
+handed to the transport in one synchronous call, with no middleware `send`
+wrappers and no await per frame. `writable` (uvicorn's, cleared while the
+transport's buffer is over its high-water mark) tells the connection when to
+hold frames back instead.
 
 When websockets fails a connection (a message over `ws_max_size`, counted
 across its fragments: 1009; bad UTF-8: 1007; a protocol error: 1002) uvicorn
@@ -22,11 +30,33 @@ attempts filled the log with a thousand false errors, and the formatting
 was a fifth of what refusing them cost.
 """
 
+from typing import cast
+
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.http11 import Request
+
+from mediation.ws.text_sender import TEXT_SENDER, TextSender
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if self.response.status_code == 101:  # the app runs: offer it the direct way out
+            sender: TextSender = self
+            cast(dict[str, object], self.scope["extensions"])[TEXT_SENDER] = sender
+
+    def send_text(self, data: bytes) -> bool:
+        if self.disconnected or self.transport.is_closing():
+            return False
+        try:
+            self.conn.send_text(data)  # InvalidState once either side sent a close frame
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
+
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if (

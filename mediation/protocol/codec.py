@@ -56,8 +56,9 @@ def _frame_id(data: str) -> str | None:
         return None
 
 
-def encode(frame: ServerFrame) -> str:
-    return _encode(frame).decode()
+def encode(frame: ServerFrame) -> bytes:
+    """The frame as JSON text, UTF-8 encoded: what a text frame carries."""
+    return _encode(frame)
 
 
 def to_frame(event: Event | ServerFrame) -> ServerFrame:
