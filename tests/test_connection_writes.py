@@ -30,12 +30,14 @@ class RecordingSender:
         self.writable = asyncio.Event()
         self.writable.set()
         self.frames: list[dict[str, Any]] = []
+        self.written: list[bytes] = []
         self.open = True
 
     def send_text(self, data: bytes) -> bool:
         if not self.open:
             return False
         self.frames.append(json.loads(data))
+        self.written.append(data)
         return True
 
 
@@ -213,3 +215,21 @@ async def test_without_the_extension_frames_go_through_asgi_in_order() -> None:
     texts = [json.loads(m["text"]) for m in socket.sent if m["type"] == "websocket.send"]
     assert seqs(texts) == [1, 2, 3]
     assert socket.closes == [(1000, "")]
+
+
+async def test_an_event_pushed_to_several_sockets_in_a_row_is_encoded_once() -> None:
+    senders = [RecordingSender() for _ in range(3)]
+    conns = [(await opened(sender))[0] for sender in senders]
+    writers = [await writing(conn) for conn in conns]
+    joined = Presence("f-1", Role.FREELANCER, True)
+    for conn in conns:  # as LiveRoom fans a record out
+        conn.push(joined)
+    first = senders[0].written[0]
+    assert all(sender.written == [first] for sender in senders)
+    assert all(sender.written[0] is first for sender in senders)  # the same bytes
+    again = Presence("f-1", Role.FREELANCER, True)  # equal, but another event
+    conns[0].push(again)
+    assert senders[0].written[1] == first and senders[0].written[1] is not first
+    for conn, writer in zip(conns, writers, strict=True):
+        conn.close(CloseCode.NORMAL, "")
+        await writer

@@ -23,7 +23,7 @@ from collections import deque
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from mediation.metrics import Metrics
-from mediation.protocol.codec import encode, to_frame
+from mediation.protocol.codec import LastEncoded, encode, to_frame
 from mediation.protocol.codes import CloseCode
 from mediation.protocol.frames import Error, EventFrame, Message, ServerFrame
 from mediation.ws.text_sender import text_sender
@@ -31,6 +31,7 @@ from rooms.ports import Event
 
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
+_encoded = LastEncoded()  # one for every socket: fan-out writes to them one after another
 # `_close` once a write failed: the peer left or the socket closed under us (never sent)
 GONE = (1006, "")
 
@@ -78,7 +79,7 @@ class Connection:
             and self._wakeup is not None  # the writer runs: welcome and replay went first
             and sender.writable.is_set()
         ):
-            self._write(to_frame(event))  # nothing waits before it
+            self._write(event)  # nothing waits before it
             return
         if self._queue is None:
             self._queue = deque()
@@ -115,11 +116,12 @@ class Connection:
         if self._close is GONE:
             raise WebSocketDisconnect(GONE[0])
 
-    def _write(self, frame: ServerFrame) -> None:
+    def _write(self, event: Event | ServerFrame) -> None:
         """Straight to the transport (`_sender` is set)."""
         assert self._sender is not None
+        frame, data = _encoded(event)
         self._count(frame)
-        if not self._sender.send_text(encode(frame)):
+        if not self._sender.send_text(data):
             self._gone()
 
     def _gone(self) -> None:
@@ -160,4 +162,4 @@ class Connection:
             elif not sender.writable.is_set():
                 await sender.writable.wait()  # meanwhile TOO_SLOW may empty the queue
             else:
-                self._write(to_frame(self._queue.popleft()))
+                self._write(self._queue.popleft())
