@@ -8,6 +8,13 @@ wrappers and no await per frame. `writable` (uvicorn's, cleared while the
 transport's buffer is over its high-water mark) tells the connection when to
 hold frames back instead.
 
+Reading pauses only when the app falls behind: uvicorn paused the transport
+after every message it queued for the app and resumed it when the app took
+it, two epoll_ctl calls per frame received. Here it pauses once more than
+`READ_BACKLOG` messages wait, and uvicorn's `receive` resumes it once the
+app has taken them all: a client that floods a slow session is still held
+back by TCP.
+
 When websockets fails a connection (a message over `ws_max_size`, counted
 across its fragments: 1009; bad UTF-8: 1007; a protocol error: 1002) uvicorn
 wrote the close frame and closed the TCP connection at once. The client's
@@ -39,6 +46,8 @@ from websockets.http11 import Request
 
 from mediation.ws.text_sender import TEXT_SENDER, TextSender
 
+READ_BACKLOG = 8  # messages waiting for the app before reading pauses
+
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Request) -> None:
@@ -65,6 +74,26 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             and self.initial_response is not None
         ):
             self.handshake_complete = True  # answered: refused is done, not unfinished
+
+    def send_receive_event_to_app(self) -> None:
+        """uvicorn's, but pausing reading only past READ_BACKLOG waiting messages."""
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:  # past `websocket.close`: dropped; reading goes on till the close
+            return
+        if self.curr_msg_data_type == "bytes":
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        else:
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                self.conn.send_close(1007)  # invalid frame payload data
+                self.handle_parser_exception()
+                return
+            self.queue.put_nowait({"type": "websocket.receive", "text": text})
+        if not self.read_paused and self.queue.qsize() > READ_BACKLOG:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         if self.conn.parser_exc is not None:  # failed already: drop what still comes
