@@ -2,11 +2,17 @@
 
 Text frames can skip ASGI: the protocol offers itself to the app as a
 `TextSender` (mediation/ws/text_sender.py) in the scope's extensions, and a
-connection writes each frame with `send_text`: encoded by websockets and
-handed to the transport in one synchronous call, with no middleware `send`
-wrappers and no await per frame. `writable` (uvicorn's, cleared while the
-transport's buffer is over its high-water mark) tells the connection when to
-hold frames back instead.
+connection writes each frame with `send_text`: framed by websockets in one
+synchronous call, with no middleware `send` wrappers and no await per frame.
+`writable` (uvicorn's, cleared while the transport's buffer is over its
+high-water mark) tells the connection when to hold frames back instead.
+
+The frames of one turn of the event loop leave in one `transport.write`, one
+syscall, at the end of the turn: a group commit hands a socket its acks and
+every record of the batch at once. They wait in websockets' own outgoing
+buffer, which every other write (a close, a pong) drains first, so nothing
+overtakes them; `FLUSH_FRAMES` of them go out at once, so that a big batch or
+a replay meets the transport's high-water mark (and `writable`) as it grows.
 
 Reading pauses only when the app falls behind: uvicorn paused the transport
 after every message it queued for the app and resumed it when the app took
@@ -37,7 +43,7 @@ attempts filled the log with a thousand false errors, and the formatting
 was a fifth of what refusing them cost.
 """
 
-from typing import cast
+from typing import Any, cast
 
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -47,9 +53,15 @@ from websockets.http11 import Request
 from mediation.ws.text_sender import TEXT_SENDER, TextSender
 
 READ_BACKLOG = 8  # messages waiting for the app before reading pauses
+FLUSH_FRAMES = 64  # frames framed in one turn of the loop before they go out at once
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flush_scheduled = False
+        self.framed = 0  # since the last flush
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:  # the app runs: offer it the direct way out
@@ -63,8 +75,21 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.conn.send_text(data)  # InvalidState once either side sent a close frame
         except InvalidState:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.framed += 1
+        if self.framed >= FLUSH_FRAMES:
+            self.flush()
+        elif not self.flush_scheduled:
+            self.flush_scheduled = True
+            self.loop.call_soon(self.flush)
         return True
+
+    def flush(self) -> None:
+        """Write what `send_text` framed this turn, in one write."""
+        self.flush_scheduled = False
+        self.framed = 0
+        data = self.conn.data_to_send()  # empty if a close or a pong took it along
+        if data and not (self.disconnected or self.transport.is_closing()):
+            self.transport.write(b"".join(data))
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)

@@ -16,7 +16,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.uri import parse_uri
 
 from mediation.ws.text_sender import TEXT_SENDER, TextSender
-from mediation.ws_protocol import READ_BACKLOG, WebSocketProtocol
+from mediation.ws_protocol import FLUSH_FRAMES, READ_BACKLOG, WebSocketProtocol
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -28,6 +28,7 @@ class RecordingTransport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.written = bytearray()
+        self.writes = 0
         self.reading = True
         self.pauses = 0
         self.closing = False
@@ -39,6 +40,7 @@ class RecordingTransport(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.written += data
+        self.writes += 1
 
     def pause_reading(self) -> None:
         self.reading = False
@@ -69,6 +71,7 @@ class Peer:
     def __init__(self) -> None:
         self.scope: dict[str, Any] = {}
         self.receive: Receive | None = None
+        self.send_asgi: Send | None = None
         self.accepted = asyncio.Event()
         self.done = asyncio.Event()  # the test lets the app return
         config = uvicorn.Config(
@@ -81,7 +84,7 @@ class Peer:
         self.client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/ws"))
 
     async def app(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        self.scope, self.receive = scope, receive
+        self.scope, self.receive, self.send_asgi = scope, receive, send
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
         self.accepted.set()
@@ -150,9 +153,16 @@ async def test_text_frames_go_out_without_asgi_until_the_socket_closes() -> None
     await peer.open()
     sender: TextSender = peer.scope["extensions"][TEXT_SENDER]
     assert sender.writable.is_set()
+    writes = peer.transport.writes
     assert sender.send_text('{"type":"ack","n":"é"}'.encode())
-    [frame] = peer.received()
-    assert bytes(frame.data).decode() == '{"type":"ack","n":"é"}'
+    assert sender.send_text(b'{"type":"ack","n":2}')
+    assert peer.transport.written == b""  # until the end of this turn of the loop
+    await asyncio.sleep(0)
+    assert peer.transport.writes == writes + 1  # both frames in one write: one syscall
+    assert [bytes(f.data).decode() for f in peer.received()] == [
+        '{"type":"ack","n":"é"}',
+        '{"type":"ack","n":2}',
+    ]
     peer.client.send_close(1000)
     peer.to_server()
     assert not sender.send_text(b'{"type":"ack"}')  # the peer closed: nothing more goes out
@@ -167,4 +177,31 @@ async def test_a_text_message_that_is_not_utf8_closes_with_1007() -> None:
     [close] = peer.received()
     assert Close.parse(close.data).code == 1007
     assert (await peer.take()) == {"type": "websocket.disconnect", "code": 1007}
+    await peer.finish()
+
+
+async def test_a_close_goes_out_after_the_frames_waiting_for_the_end_of_the_turn() -> None:
+    peer = Peer()
+    await peer.open()
+    sender: TextSender = peer.scope["extensions"][TEXT_SENDER]
+    assert sender.send_text(b'{"type":"error"}')
+    assert peer.send_asgi is not None
+    await peer.send_asgi({"type": "websocket.close", "code": 4429, "reason": "too slow"})
+    text, close = peer.received()
+    assert bytes(text.data) == b'{"type":"error"}'
+    assert Close.parse(close.data).code == 4429
+    await asyncio.sleep(0)
+    assert peer.received() == []  # the flush found nothing left
+    await peer.finish()
+
+
+async def test_a_long_run_of_frames_goes_out_before_the_turn_ends() -> None:
+    peer = Peer()
+    await peer.open()
+    sender: TextSender = peer.scope["extensions"][TEXT_SENDER]
+    for n in range(FLUSH_FRAMES + 1):  # a big batch, a replay: the transport sees them grow
+        assert sender.send_text(b'{"n":%d}' % n)
+    assert len(peer.received()) == FLUSH_FRAMES
+    await asyncio.sleep(0)
+    assert [bytes(f.data) for f in peer.received()] == [b'{"n":%d}' % FLUSH_FRAMES]
     await peer.finish()

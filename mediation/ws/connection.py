@@ -1,11 +1,12 @@
 """One socket's outgoing side: frames written in order, a bounded queue for a slow client.
 
 Everything a client receives passes through here in order. Under our server
-(a `TextSender` in the scope) a frame pushed while nothing waits is written
-to the transport at once; it waits in the queue only while the transport is
-paused (its buffer over the high-water mark) or frames before it wait, and
-the socket's writer drains the queue as the transport takes more. Under
-another server every frame goes through the queue and Starlette's `send`.
+(a `TextSender` in the scope) a frame pushed while nothing waits is handed
+to the protocol at once (it leaves with the socket's other frames of this
+turn of the loop); it waits in the queue only while the transport is paused
+(its buffer over the high-water mark) or frames before it wait, and the
+socket's writer drains the queue as the transport takes more. Under another
+server every frame goes through the queue and Starlette's `send`.
 
 A client that falls `limit` frames behind is cut off with TOO_SLOW rather
 than let the queue grow: it reconnects and resumes with `since`, and the
