@@ -9,9 +9,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import uvicorn
 from uvicorn.server import ServerState
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Close, Frame, Opcode
 from websockets.uri import parse_uri
 
@@ -68,20 +70,26 @@ class RecordingTransport(asyncio.Transport):
 class Peer:
     """A client socket, its server protocol, and the app's side of the exchange."""
 
-    def __init__(self) -> None:
+    def __init__(self, deflate: bool = False) -> None:
         self.scope: dict[str, Any] = {}
         self.receive: Receive | None = None
         self.send_asgi: Send | None = None
         self.accepted = asyncio.Event()
         self.done = asyncio.Event()  # the test lets the app return
         config = uvicorn.Config(
-            self.app, ws=WebSocketProtocol, interface="asgi3", lifespan="off", log_config=None
+            self.app,
+            ws=WebSocketProtocol,
+            ws_per_message_deflate=deflate,
+            interface="asgi3",
+            lifespan="off",
+            log_config=None,
         )
         config.load()
         self.transport = RecordingTransport()
         self.server = WebSocketProtocol(config, ServerState(), {})
         self.server.connection_made(self.transport)
-        self.client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/ws"))
+        offers = [ClientPerMessageDeflateFactory()] if deflate else []
+        self.client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/ws"), extensions=offers)
 
     async def app(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         self.scope, self.receive, self.send_asgi = scope, receive, send
@@ -204,4 +212,21 @@ async def test_a_long_run_of_frames_goes_out_before_the_turn_ends() -> None:
     assert len(peer.received()) == FLUSH_FRAMES
     await asyncio.sleep(0)
     assert [bytes(f.data) for f in peer.received()] == [b'{"n":%d}' % FLUSH_FRAMES]
+    await peer.finish()
+
+
+@pytest.mark.parametrize("deflate", [False, True])
+async def test_text_frames_of_every_length_arrive_whole(deflate: bool) -> None:
+    peer = Peer(deflate)
+    await peer.open()
+    sender: TextSender = peer.scope["extensions"][TEXT_SENDER]
+    payloads = [b"x" * n for n in (0, 1, 125, 126, 127, 65535, 65536, 100_000)]
+    for payload in payloads:  # the three ways a length is written, at their bounds
+        assert sender.send_text(payload)
+    await asyncio.sleep(0)
+    sent = len(peer.transport.written)
+    frames = peer.received()
+    assert [bytes(f.data) for f in frames] == payloads
+    assert all(f.opcode is Opcode.TEXT and f.fin for f in frames)
+    assert (sent < len(b"".join(payloads)) // 10) == deflate  # compressed when negotiated
     await peer.finish()
