@@ -13,11 +13,11 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
-from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
+from mediation.loop_metrics import LoopHistogram
 from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
@@ -129,7 +129,7 @@ class Session:
         tokens: TokenIssuer,
         settings: Settings,
         conn: Connection,
-        ack_latency: Histogram,
+        ack_latency: LoopHistogram,
         access_log: AccessLog,
         people: People[Revocable],
     ) -> None:
