@@ -33,6 +33,7 @@ from rooms.ports import Event
 log = logging.getLogger(__name__)
 _ids = itertools.count(1)
 _encoded = LastEncoded()  # one for every socket: fan-out writes to them one after another
+DELIVERIES = frozenset({Message, EventFrame})  # the frames that carry transcript records
 # `_close` once a write failed: the peer left or the socket closed under us (never sent)
 GONE = (1006, "")
 
@@ -133,9 +134,10 @@ class Connection:
         self._wake()
 
     def _count(self, frame: ServerFrame) -> None:
-        if isinstance(frame, Message | EventFrame):  # every transcript record delivered
+        # exact types: isinstance on msgspec Structs costs ~0.1 us a check, per frame here
+        if type(frame) in DELIVERIES:  # every transcript record delivered
             self._metrics.messages_out.inc()
-        elif isinstance(frame, Error):
+        elif type(frame) is Error:
             self._metrics.errors.labels(frame.code).inc()
 
     async def write_loop(self) -> None:
