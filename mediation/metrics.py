@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from mediation.loop_metrics import LoopCounter, LoopHistogram
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 
@@ -21,7 +23,7 @@ class Metrics:
         self.messages_in = Counter(
             "mediation_messages_stored", "Messages committed by this process", registry=r
         )
-        self.messages_out = Counter(
+        self.messages_out = LoopCounter(  # once per frame delivered: no lock
             "mediation_messages_delivered", "Message frames written to sockets", registry=r
         )
         self.errors = Counter(
@@ -36,7 +38,7 @@ class Metrics:
         self.slow_consumers = Counter(
             "mediation_slow_consumers", "Sockets cut off for reading too slowly", registry=r
         )
-        self.ack_latency = Histogram(
+        self.ack_latency = LoopHistogram(  # once per ack: no lock
             "mediation_ack_latency_seconds",
             "From a send frame read to its ack queued",
             buckets=LATENCY_BUCKETS,

@@ -61,8 +61,30 @@ def _frame_id(data: str) -> str | None:
         return None
 
 
-def encode(frame: ServerFrame) -> str:
-    return _encode(frame).decode()
+def encode(frame: ServerFrame) -> bytes:
+    """The frame as JSON text, UTF-8 encoded: what a text frame carries."""
+    return _encode(frame)
+
+
+class LastEncoded:
+    """Events -> (frame, its bytes), remembering the last: fan-out pushes one record to
+    every reader of its channel in a row (LiveRoom._deliver), so it is converted and
+    encoded once, not once per socket. It holds the event itself (a strong reference):
+    `is` cannot take a new event for a freed one whose id it got."""
+
+    __slots__ = ("_data", "_event", "_frame")
+
+    def __init__(self) -> None:
+        self._event: object = None
+        self._frame: ServerFrame | None = None
+        self._data = b""
+
+    def __call__(self, event: Event | ServerFrame) -> tuple[ServerFrame, bytes]:
+        if event is not self._event or self._frame is None:
+            self._frame = to_frame(event)
+            self._data = encode(self._frame)
+            self._event = event
+        return self._frame, self._data
 
 
 def to_frame(event: Event | ServerFrame) -> ServerFrame:

@@ -13,11 +13,11 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
-from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
+from mediation.loop_metrics import LoopHistogram
 from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
@@ -129,7 +129,7 @@ class Session:
         tokens: TokenIssuer,
         settings: Settings,
         conn: Connection,
-        ack_latency: Histogram,
+        ack_latency: LoopHistogram,
         access_log: AccessLog,
         people: People[Revocable],
     ) -> None:
@@ -155,15 +155,17 @@ class Session:
         except FrameError as exc:
             await self.reply(Error(exc.code, str(exc), exc.frame_id))
             return
-        if isinstance(frame, Hello):
+        if isinstance(frame, Send):  # most frames: one check (~0.1 us each on a Struct)
+            await self._write(frame)
+        elif isinstance(frame, TypingHint):
+            if self._person is not None and self._person.bucket.take():  # best effort
+                self._hub.typing(self._conn, frame.channel)
+        elif isinstance(frame, Hello):
             await self._hello(frame)
         elif isinstance(frame, History):
             await self._history(frame)
         elif isinstance(frame, Token):
             await self._refresh(frame)
-        elif isinstance(frame, TypingHint):
-            if self._person is not None and self._person.bucket.take():  # best effort
-                self._hub.typing(self._conn, frame.channel)
         else:
             await self._write(frame)
 
@@ -248,7 +250,7 @@ class Session:
         if self.joined is None:
             await self.reply(Error(ErrorCode.UNAUTHORIZED, "say hello first", frame.id))
             return
-        body = frame.body if isinstance(frame, Send | Edit) else ""
+        body = frame.body if isinstance(frame, (Send, Edit)) else ""  # no union built per call
         if len(body.encode()) > self._settings.max_body_bytes:
             limit = self._settings.max_body_bytes
             await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))

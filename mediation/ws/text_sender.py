@@ -1,0 +1,34 @@
+"""A socket's fast way out for text frames, offered by the server through the ASGI scope.
+
+Through ASGI a frame passes every middleware's wrapped `send`, Starlette's
+state checks and uvicorn's async `send` (await writable, the handshake's
+state) before it reaches the transport: most of what writing it costs. Our
+uvicorn protocol (mediation/ws_protocol.py) offers itself in
+`scope["extensions"]` under `TEXT_SENDER` instead, and a connection writes
+each frame with one synchronous call. Under another server (a test client)
+the extension is missing and frames go the ASGI way.
+
+Only text frames go this way: the accept and the close still pass through
+ASGI, so the request log sees the socket's status.
+"""
+
+import asyncio
+from typing import Protocol
+
+from starlette.types import Scope
+
+TEXT_SENDER = "mediation.text_sender"
+
+
+class TextSender(Protocol):
+    writable: asyncio.Event  # cleared while the transport's buffer is over its high-water mark
+
+    def send_text(self, data: bytes) -> bool:
+        """Write one text frame (`data`: UTF-8) now; False once the socket closes or is gone."""
+        ...
+
+
+def text_sender(scope: Scope) -> TextSender | None:
+    extensions = scope.get("extensions") or {}
+    sender: TextSender | None = extensions.get(TEXT_SENDER)
+    return sender
