@@ -16,7 +16,7 @@ from mediation import gc_tuning, logs
 from mediation.abuse import Throttled
 from mediation.config import Settings
 from mediation.guard import Refused, Throttle, guarded_http
-from mediation.lingering import LingeringSansIOProtocol
+from mediation.lean_protocol import LeanSansIOProtocol
 from mediation.services import Services
 
 
@@ -29,8 +29,9 @@ def uvicorn_config(
         host=settings.host,
         port=settings.port,
         # websockets-sansio (the legacy mode costs ~40% throughput), closing failed
-        # connections so that their close frame (1009: message too big) arrives
-        ws=LingeringSansIOProtocol,
+        # connections so that their close frame (1009: message too big) arrives, and
+        # holding less per open socket
+        ws=LeanSansIOProtocol,
         loop="uvloop",
         # httptools, with a deadline for headers, a cap on open connections, and an
         # early 429 for a throttled peer address
