@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from mediation.server_secrets import load_secrets
 from mediation.services import Services
 from rooms.visibility import Role
 from transcripts.database import Database
+
+log = logging.getLogger(__name__)
 
 DEMO_TICKET = "DEMO-1"
 DEMO_TOKEN_TTL = 24 * 3600
@@ -39,9 +42,12 @@ def _migrate_apart(settings: Settings) -> None:
     for good (mediation.migrate)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if asyncio.run(_sqlite_behind(settings)):
-        done = subprocess.run([sys.executable, "-m", "mediation", "migrate"], check=False)
+        done = subprocess.run(  # its logs go where ours do; its "schema at" line, not
+            [sys.executable, "-m", "mediation", "migrate"], stdout=subprocess.DEVNULL, check=False
+        )
         if done.returncode != 0:
             raise SystemExit(done.returncode)
+        log.info("schema migrated to %s", migrate.HEAD)
 
 
 async def _sqlite_behind(settings: Settings) -> bool:
