@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from mediation import gc_tuning, logs
 from mediation.abuse import Throttled
+from mediation.app import SocketsFirst
 from mediation.config import Settings
 from mediation.guard import Refused, Throttle, guarded_http
 from mediation.lean_protocol import LeanSansIOProtocol
@@ -25,7 +26,8 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     logs.uvicorn_hygiene()
     return uvicorn.Config(
-        app,
+        SocketsFirst(app),  # a socket skips Starlette's layers: less held per socket
+        interface="asgi3",  # SocketsFirst is a plain callable returning a coroutine
         host=settings.host,
         port=settings.port,
         # websockets-sansio (the legacy mode costs ~40% throughput), closing failed
