@@ -4,8 +4,10 @@ Thousands of sockets stay open and mostly idle, so what each one holds is
 most of the server's memory (docs/benchmarks.md, "Memory"). On top of
 `LingeringSansIOProtocol` (how a failed connection closes), this one:
 
-- drops the handshake's request and response once the socket is accepted:
-  nothing reads them again, and their headers are ~4 KiB a socket;
+- empties the handshake's request and response once the socket is accepted:
+  nothing reads them again, and their headers are ~4 KiB a socket (the ASGI
+  scope keeps its own copy of the request's; websockets' parser keeps the
+  request object itself until the socket closes, so its headers are cleared);
 - receives into an `Inbox` instead of an `asyncio.Queue`: a Queue is four
   deques of 64 slots each (~3 KiB empty), here for one reader and the one or
   two messages uvicorn lets wait (it stops reading the socket until the app
@@ -97,4 +99,5 @@ class LeanSansIOProtocol(LingeringSansIOProtocol):
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
-            del self.request, self.response  # the handshake is over: nothing reads them
+            self.request.headers.clear()  # the handshake is over: nothing reads them
+            del self.request, self.response

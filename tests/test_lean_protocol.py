@@ -2,11 +2,14 @@
 asyncio.Queue and asyncio.Event uvicorn's protocol was written for."""
 
 import asyncio
+import gc
 
 import pytest
 from uvicorn._types import ASGIReceiveEvent
 
-from mediation.lean_protocol import Flag, Inbox
+from mediation.lean_protocol import Flag, Inbox, LeanSansIOProtocol
+from tests.conftest import RunningServer
+from tests.peers import Peer
 
 CONNECT: ASGIReceiveEvent = {"type": "websocket.connect"}
 HELLO: ASGIReceiveEvent = {"type": "websocket.receive", "text": "hello"}
@@ -52,3 +55,28 @@ async def test_the_flag_lets_waiters_through_once_set() -> None:
             await flag.wait()
     flag.set()
     assert flag.is_set()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_socket_forgets_its_handshake_once_accepted_and_works_on(
+    server: RunningServer,
+) -> None:
+    room = await server.platform.open_room("T-lean")
+    token = await server.platform.token(room, "c-1", "client")
+    repeated = [("X-Repeated", "1"), ("X-Repeated", "2")]  # one name, two values
+    peer = await Peer.connect(server.ws_url, additional_headers=repeated)
+    try:
+        assert (await peer.hello(token))["type"] == "welcome"
+        ours = [
+            o
+            for o in gc.get_objects()
+            if isinstance(o, LeanSansIOProtocol) and o.client == peer.ws.local_address
+        ]
+        assert len(ours) == 1
+        assert not hasattr(ours[0], "request")
+        assert not hasattr(ours[0], "response")
+        assert (b"x-repeated", b"2") in ours[0].scope["headers"]  # the app's copy stays
+        await peer.send("c1", "joint", "still here")
+        assert (await peer.next("ack"))["seq"] >= 1
+    finally:
+        await peer.close()
