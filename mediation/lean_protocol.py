@@ -14,7 +14,9 @@ most of the server's memory (docs/benchmarks.md, "Memory"). On top of
   has taken the last one);
 - keeps "the transport may be written to" in a `Flag` instead of an
   `asyncio.Event` (another 64-slot deque), waited on only while a slow
-  client's buffer is full.
+  client's buffer is full;
+- waits for its next keepalive ping on a `mediation.timers` timer, not a
+  loop timer of its own.
 """
 
 import asyncio
@@ -23,6 +25,7 @@ from typing import Any
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 
 from mediation.lingering import LingeringSansIOProtocol
+from mediation.timers import timers
 
 
 class Inbox:
@@ -101,3 +104,9 @@ class LeanSansIOProtocol(LingeringSansIOProtocol):
         if message["type"] == "websocket.accept" and self.handshake_complete:
             self.request.headers.clear()  # the handshake is over: nothing reads them
             del self.request, self.response
+
+    def schedule_ping(self) -> None:
+        """uvicorn's, on the shared timers (the pong deadline, short-lived, stays its own)."""
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_timer = timers().call_later(delay, self.send_keepalive_ping)  # type: ignore[assignment]

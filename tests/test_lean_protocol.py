@@ -4,12 +4,16 @@ asyncio.Queue and asyncio.Event uvicorn's protocol was written for."""
 import asyncio
 import gc
 
+import httpx
 import pytest
 from uvicorn._types import ASGIReceiveEvent
 
+from mediation.app import create_app
+from mediation.config import Settings
 from mediation.lean_protocol import Flag, Inbox, LeanSansIOProtocol
+from mediation.server import DrainingServer
 from tests.conftest import RunningServer
-from tests.peers import Peer
+from tests.peers import Peer, Platform
 
 CONNECT: ASGIReceiveEvent = {"type": "websocket.connect"}
 HELLO: ASGIReceiveEvent = {"type": "websocket.receive", "text": "hello"}
@@ -80,3 +84,47 @@ async def test_a_socket_forgets_its_handshake_once_accepted_and_works_on(
         assert (await peer.next("ack"))["seq"] >= 1
     finally:
         await peer.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_keepalive_pings_on_the_shared_timers_and_closes_a_silent_peer_with_1011(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    server = DrainingServer(app, settings)
+    server.config.log_level = "warning"
+    server.config.ws_ping_interval, server.config.ws_ping_timeout = 0.2, 0.3
+    running = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}")
+        platform = Platform(http, app.state.services.secrets.api_key)
+        room = await platform.open_room("T-ping")
+        token = await platform.token(room, "c-1", "client")
+        answering = await Peer.connect(f"ws://127.0.0.1:{settings.port}/ws")  # pongs itself
+        assert (await answering.hello(token))["type"] == "welcome"
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", settings.port)
+        writer.write(
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+        async with asyncio.timeout(2):
+            ping = await reader.readexactly(2)
+            assert ping[0] == 0x89  # FIN + ping
+            await reader.readexactly(ping[1])
+            close = await reader.readexactly(2)  # no pong from us: the server gives up
+            assert close[0] == 0x88
+            assert int.from_bytes((await reader.readexactly(close[1]))[:2], "big") == 1011
+        writer.close()
+
+        await answering.send("c1", "joint", "still here after a few pings")
+        assert (await answering.next("ack"))["seq"] >= 1
+        await answering.close()
+        await http.aclose()
+    finally:
+        server.should_exit = True
+        await running
