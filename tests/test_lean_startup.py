@@ -14,7 +14,15 @@ from tests.databases import sqlite_url
 from transcripts.database import Database
 from transcripts.key_encryption_keys import Keyring, new_key
 
-COLD = ("alembic", "redis", "boto3", "botocore", "mediation.offline", "mediation.workers")
+COLD = (
+    "alembic",  # migrations, when the schema is behind
+    "redis",  # MEDIATION_REDIS_URL
+    "boto3",  # MEDIATION_FILES_STORE=s3://...
+    "botocore",
+    "iso4217",  # the first settlement proposal
+    "mediation.offline",  # export, verify, keys, retention
+    "mediation.workers",  # serve --workers N
+)
 
 
 def imported_after(code: str) -> list[str]:
