@@ -1,6 +1,6 @@
 """The application factory: routes, error handlers, and the lifespan that wires services."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -9,6 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from mediation.config import Settings
 from mediation.http import (
@@ -30,6 +32,7 @@ from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
 FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+SOCKET_PATH = "/ws"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -55,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *files.routes,
             *uploads.routes,
             *revocations.routes,
-            WebSocketRoute("/ws", serve_socket),
+            WebSocketRoute(SOCKET_PATH, serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],
         middleware=[
@@ -69,3 +72,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+
+
+class SocketsFirst:
+    """The ASGI app uvicorn runs: a socket on /ws goes straight to its endpoint, through
+    the access log only; everything else to the Starlette app, as before.
+
+    A socket stays open for hours, and every ASGI layer it passes keeps a suspended
+    frame (and some a WebSocket object) for as long: ~5 KiB a socket for Starlette's
+    application, error and exception middleware, router, route and session wrappers.
+    None of them acts on a socket: the security headers are for HTTP, the exception
+    handlers answer what only HTTP routes raise, and an unhandled error reaches
+    uvicorn either way. `__call__` returns the callee's coroutine instead of awaiting
+    it, so this adds no frame of its own (uvicorn must be told: interface="asgi3").
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self._socket = RequestLog(self._serve_socket)
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket" and scope["path"] == SOCKET_PATH:
+            scope["app"] = self.app  # where the endpoint finds the services
+            return self._socket(scope, receive, send)
+        return self.app(scope, receive, send)
+
+    @staticmethod
+    def _serve_socket(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        return serve_socket(WebSocket(scope, receive, send))

@@ -2,21 +2,24 @@
 
 import argparse
 import asyncio
+import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediation import logs, migrate, offline
+from mediation import logs, migrate
 from mediation.app import create_app
 from mediation.config import Settings
 from mediation.room_opening import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
 from mediation.server import DrainingServer
 from mediation.server_secrets import load_secrets
 from mediation.services import Services
-from mediation.workers import run_workers
 from rooms.visibility import Role
 from transcripts.database import Database
+
+log = logging.getLogger(__name__)
 
 DEMO_TICKET = "DEMO-1"
 DEMO_TOKEN_TTL = 24 * 3600
@@ -24,10 +27,35 @@ DEMO_STAFF_TTL = 12 * 3600
 
 
 def serve(settings: Settings, workers: int) -> None:
+    _migrate_apart(settings)
     if workers > 1:
+        from mediation.workers import run_workers  # multiprocessing: only for --workers
+
         run_workers(settings, workers)
     else:
         DrainingServer(create_app(settings), settings).run()
+
+
+def _migrate_apart(settings: Settings) -> None:
+    """Bring a SQLite schema to head in a child process, `mediation migrate`. The server
+    would migrate it itself, but Alembic, once imported, would hold ~11 MiB of its memory
+    for good (mediation.migrate)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if asyncio.run(_sqlite_behind(settings)):
+        done = subprocess.run(  # its logs go where ours do; its "schema at" line, not
+            [sys.executable, "-m", "mediation", "migrate"], stdout=subprocess.DEVNULL, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(done.returncode)
+        log.info("schema migrated to %s", migrate.HEAD)
+
+
+async def _sqlite_behind(settings: Settings) -> bool:
+    db = Database(settings.resolved_database_url)
+    try:
+        return db.is_sqlite and await migrate.current(db) != migrate.HEAD
+    finally:
+        await db.close()
 
 
 async def _demo(settings: Settings) -> None:
@@ -116,17 +144,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(_demo(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
-    elif args.command == "export":
-        sys.exit(asyncio.run(_export(settings, args)))
-    elif args.command == "verify":
-        sys.exit(offline.verify_file(args.bundle, args.public_key, args.files))
-    elif args.command == "retention":
-        sys.exit(asyncio.run(offline.apply_retention(settings, args.dry_run, args.older_than)))
-    elif args.command == "keys":
-        sys.exit(_keys(settings, args))
+    else:
+        sys.exit(_offline(settings, args))
 
 
-def _keys(settings: Settings, args: argparse.Namespace) -> int:
+def _offline(settings: Settings, args: argparse.Namespace) -> int:
+    """The commands that work on stored data without a server: their modules (export,
+    HTML rendering, verification, key rotation) are imported here, never by `serve`."""
+    from mediation import offline
+
+    if args.command == "export":
+        return asyncio.run(_export(settings, args))
+    if args.command == "verify":
+        return offline.verify_file(args.bundle, args.public_key, args.files)
+    if args.command == "retention":
+        return asyncio.run(offline.apply_retention(settings, args.dry_run, args.older_than))
     if args.keys_command == "rotate":
         return asyncio.run(offline.rotate(settings, args.signing))
     if args.keys_command == "rewrap":
@@ -137,6 +169,8 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from mediation import offline  # see _offline
+
     if args.out is None:
         return await offline.export(
             settings, args.room, sys.stdout.buffer, args.html, args.with_files

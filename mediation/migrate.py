@@ -3,27 +3,34 @@
 The embedded SQLite default migrates itself at startup: a laptop run needs
 no setup. PostgreSQL is migrated by `mediation migrate` (the Procfile's
 release step); a server finding it behind refuses to start.
+
+Alembic (with Mako) is ~11 MiB resident once imported, for the life of the
+process. A server whose schema is at `HEAD` never needs it: the revision is
+read with plain SQL, and Alembic is imported only to migrate.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 
 from transcripts.database import Database
 from transcripts.key_encryption_keys import Keyring
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 SCRIPTS = Path(__file__).parent / "migrations"
+HEAD = "0008"  # the newest revision in migrations/versions (a test holds the two together)
 
 
 class SchemaBehind(RuntimeError):
     pass
 
 
-def _config(connection: Connection | None = None, keyring: Keyring | None = None) -> Config:
+def _config(connection: Connection | None = None, keyring: Keyring | None = None) -> "Config":
+    from alembic.config import Config  # only to migrate: see the module's docstring
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection
@@ -32,14 +39,22 @@ def _config(connection: Connection | None = None, keyring: Keyring | None = None
 
 
 def _upgrade(connection: Connection, keyring: Keyring | None) -> None:
+    from alembic import command  # only to migrate: see the module's docstring
+
     command.upgrade(_config(connection, keyring), "head")
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table("alembic_version"):
+        return None  # a new, empty database
+    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if revision is None else str(revision)
 
 
 def head() -> str | None:
+    """The newest revision as Alembic finds it in the scripts (HEAD should say the same)."""
+    from alembic.script import ScriptDirectory  # reads every migration script
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
@@ -57,11 +72,12 @@ async def current(db: Database) -> str | None:
 
 
 async def prepare(db: Database, keyring: Keyring) -> None:
+    found = await current(db)
+    if found == HEAD:
+        return
     if db.is_sqlite:
         await upgrade(db, keyring)
         return
-    found, wanted = await current(db), head()
-    if found != wanted:
-        raise SchemaBehind(
-            f"database schema is at {found}, this server needs {wanted}: run `mediation migrate`"
-        )
+    raise SchemaBehind(
+        f"database schema is at {found}, this server needs {HEAD}: run `mediation migrate`"
+    )

@@ -14,10 +14,11 @@ from starlette.applications import Starlette
 
 from mediation import gc_tuning, logs
 from mediation.abuse import Throttled
+from mediation.app import SocketsFirst
 from mediation.config import Settings
 from mediation.guard import Refused, Throttle, guarded_http
+from mediation.lean_protocol import LeanSansIOProtocol
 from mediation.services import Services
-from mediation.ws_protocol import WebSocketProtocol
 
 
 def uvicorn_config(
@@ -25,13 +26,14 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     logs.uvicorn_hygiene()
     return uvicorn.Config(
-        app,
+        SocketsFirst(app),  # a socket skips Starlette's layers: less held per socket
+        interface="asgi3",  # SocketsFirst is a plain callable returning a coroutine
         host=settings.host,
         port=settings.port,
         # websockets-sansio (the legacy mode costs ~40% throughput), writing text frames
         # without ASGI, closing failed connections so that their close frame (1009:
-        # message too big) arrives
-        ws=WebSocketProtocol,
+        # message too big) arrives, and holding less per open socket
+        ws=LeanSansIOProtocol,
         loop="uvloop",
         # httptools, with a deadline for headers, a cap on open connections, and an
         # early 429 for a throttled peer address

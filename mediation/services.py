@@ -21,7 +21,6 @@ from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
-from mediation.redis_broker import RedisBroker
 from mediation.revoking import Revocable, Revoker
 from mediation.server_secrets import Secrets, load_secrets
 from mediation.storage import open_blobs
@@ -103,6 +102,20 @@ def abuse_of(settings: Settings) -> Abuse:
     )
 
 
+def redis_broker(settings: Settings, store: TranscriptStore, node: str, metrics: Metrics) -> Broker:
+    """Fan-out between processes. redis-py is ~6 MiB resident once imported: only then."""
+    from mediation.redis_broker import RedisBroker
+
+    return RedisBroker(
+        settings.redis_url,
+        SealedRecordCodec(store),
+        node,
+        settings.redis_prefix,
+        heartbeat=settings.redis_heartbeat,
+        observe_lag=metrics.redis_lag.observe,
+    )
+
+
 UPLOAD_SWEEP_AGE = timedelta(days=1)  # an upload unfinished for this long was interrupted
 
 
@@ -177,17 +190,8 @@ class Services:
             observe=metrics.observe_batch,
         )
         node = secrets.token_hex(4)
-        broker: Broker = (
-            RedisBroker(
-                settings.redis_url,
-                SealedRecordCodec(store),
-                node,
-                settings.redis_prefix,
-                heartbeat=settings.redis_heartbeat,
-                observe_lag=metrics.redis_lag.observe,
-            )
-            if settings.redis_url
-            else LocalBroker()
+        broker = (
+            redis_broker(settings, store, node, metrics) if settings.redis_url else LocalBroker()
         )
         hub = Hub(TranscriptLog(committer, store), RoomsFromStore(store), broker)
         metrics.watch(lambda: len(hub.rooms), lambda: broker.healthy)

@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from mediation.config import Settings
 from transcripts.blobs import BlobStore, LocalBlobStore
-from transcripts.s3_blobs import S3BlobStore
 
 
 def open_blobs(settings: Settings) -> BlobStore:
@@ -14,6 +13,8 @@ def open_blobs(settings: Settings) -> BlobStore:
     url = urlsplit(settings.files_store)
     if url.scheme != "s3" or not url.netloc:
         raise ValueError(f"MEDIATION_FILES_STORE must be s3://bucket/prefix, not {url.geturl()!r}")
+    from transcripts.s3_blobs import S3BlobStore  # botocore and boto3: only when configured
+
     return S3BlobStore(
         url.netloc,
         url.path,

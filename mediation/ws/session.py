@@ -47,6 +47,7 @@ from mediation.protocol.frames import (
     Who,
 )
 from mediation.revoking import Revocable
+from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
 from rooms.errors import RoomError
@@ -144,7 +145,7 @@ class Session:
         # Writes refused for the rate, in the order they first came, until each is resent:
         # a dict as an ordered set.
         self._held: dict[str, None] = {}  # empty dicts share their storage: cheap
-        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry: Timer | None = None
         self.grant: Grant | None = None
         self.joined: Joined | None = None
 
@@ -380,8 +381,7 @@ class Session:
             self._expiry.cancel()
         closes_at = self._tokens.closes_at(self.grant)
         delay = max(0.0, closes_at - time.time())
-        loop = asyncio.get_running_loop()
-        self._expiry = loop.call_later(delay, self.end, CloseCode.UNAUTHORIZED, "token expired")
+        self._expiry = timers().call_later(delay, self.end, CloseCode.UNAUTHORIZED, "token expired")
         return closes_at
 
     def _settled(
