@@ -12,9 +12,12 @@ from typing import NoReturn
 
 import asyncpg
 import pytest
+from sqlalchemy import insert
 
 from mediation import migrate
 from transcripts.database import Database
+from transcripts.schema import records
+from transcripts.store import TranscriptStore
 
 ADMIN_URL = os.environ.get("MEDIATION_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -85,3 +88,24 @@ async def fresh_database(backend: str, directory: Path, postgres: PostgresDataba
         return await postgres.create()
     except (OSError, asyncpg.PostgresError) as exc:
         unavailable("PostgreSQL", exc)
+
+
+async def take_next_seq(store: TranscriptStore, room_id: str, seq: int) -> None:
+    """Corrupt a room: a stray row in `joint` takes `seq`, the one its next message would
+    get, so committing that message fails on the database's own constraint."""
+    async with store.db.write() as conn:
+        await conn.execute(
+            insert(records).values(
+                room_id=room_id,
+                position=99,
+                channel="joint",
+                seq=seq,
+                kind="message",
+                sender_user="x",
+                sender_role="client",
+                client_id="stray",
+                ts="ts",
+                sealed=b"\0",
+                hash=b"\0",
+            )
+        )

@@ -4,7 +4,7 @@ commits (SQLite's warm rooms) never outlives the row it was read from."""
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from mediation import migrate
 from mediation.config import Settings
@@ -12,10 +12,11 @@ from mediation.workflow_rules import StoreRules
 from rooms.kinds import STATE
 from rooms.ports import Draft
 from rooms.workflow import Workflow, state_body
+from tests.databases import take_next_seq
 from transcripts.database import Database
 from transcripts.errors import RoomNotWritable
 from transcripts.key_encryption_keys import Keyring, new_key
-from transcripts.schema import records, rooms
+from transcripts.schema import rooms
 from transcripts.store import TranscriptStore
 from transcripts.store_types import Record
 
@@ -55,22 +56,7 @@ async def test_a_batch_rolled_back_leaves_no_rules_state_behind(store: Transcrip
     await store.create_room("r_b", "local", "r_b", "c", "f", "waiting")
     for room_id in ("r_a", "r_b"):  # both rooms kept warm by a first commit
         await store.append_batch([message(room_id, "1")])
-    async with store.db.write() as conn:  # r_a's next message will collide: the batch fails
-        await conn.execute(
-            insert(records).values(
-                room_id="r_a",
-                position=99,
-                channel="joint",
-                seq=2,
-                kind="message",
-                sender_user="x",
-                sender_role="client",
-                client_id="stray",
-                ts="ts",
-                sealed=b"\0",
-                hash=b"\0",
-            )
-        )
+    await take_next_seq(store, "r_a", 2)  # r_a's next message collides: the batch fails
     with pytest.raises(Exception):  # noqa: B017, PT011  (each driver names it its own way)
         await store.append_batch([claim("r_b", "claim"), message("r_a", "2")])
     results, _ = await store.append_batch([message("r_b", "2")])

@@ -4,15 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import insert
 
 from mediation import migrate
 from rooms.ports import Draft
+from tests.databases import take_next_seq
 from transcripts.database import Database
 from transcripts.errors import RoomNotWritable, StoreUnavailable, UnknownRoom
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.key_encryption_keys import Keyring, new_key
-from transcripts.schema import records
 from transcripts.store import TranscriptStore
 from transcripts.store_types import Record
 
@@ -31,26 +30,6 @@ async def store(database_url: str) -> AsyncIterator[TranscriptStore]:
 async def room(store: TranscriptStore, name: str, state: str = "mediating") -> str:
     await store.create_room(name, "local", name, "c", "f", state)
     return name
-
-
-async def take_next_seq(store: TranscriptStore, room_id: str) -> None:
-    """Corrupt a room: a stray row takes the seq its next message would get."""
-    async with store.db.write() as conn:
-        await conn.execute(
-            insert(records).values(
-                room_id=room_id,
-                position=99,
-                channel="joint",
-                seq=1,
-                kind="message",
-                sender_user="x",
-                sender_role="client",
-                client_id="stray",
-                ts="ts",
-                sealed=b"\0",
-                hash=b"\0",
-            )
-        )
 
 
 def draft(room_id: str, cid: str, channel: str = "joint", origin: str = "origin") -> Draft:
@@ -110,7 +89,7 @@ async def test_one_batch_many_outcomes(store: TranscriptStore) -> None:
 
 async def test_a_record_the_database_refuses_sinks_only_itself(store: TranscriptStore) -> None:
     good, broken = await room(store, "r_good"), await room(store, "r_broken")
-    await take_next_seq(store, broken)
+    await take_next_seq(store, broken, 1)
     batches: list[int] = []
     gc, fanned_out = await committer(store, batches)
     results = await asyncio.gather(
@@ -144,7 +123,7 @@ async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(
     """A message that failed must not be overtaken by the same connection's later ones."""
     good = await room(store, "r_fence")
     broken = await room(store, "r_fence_broken")
-    await take_next_seq(store, broken)
+    await take_next_seq(store, broken, 1)
     batches: list[int] = []
     gc, _ = await committer(store, batches)
     failing = Draft(broken, "joint", "c", "client", "first", "x", "conn-1")

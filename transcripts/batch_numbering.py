@@ -192,27 +192,13 @@ class Numbering:
         if tip.state == CLOSED:
             return RoomNotWritable(f"room {draft.room_id} is closed")
         position, seq, ts = tip.position + 1, tip.heads.get(draft.channel, 0) + 1, self._ts
-        head = chain.header(
-            draft.room_id,
-            position,
-            draft.channel,
-            seq,
-            draft.kind,
-            draft.sender_user,
-            draft.sender_role,
-            draft.client_id,
-            ts,
-        )
-        body = draft.body.encode()
+        header = (
+            *(draft.room_id, position, draft.channel, seq, draft.kind),
+            *(draft.sender_user, draft.sender_role, draft.client_id),
+        )  # the record's first fields and the hashed header's, in the same order
+        head, body = chain.header(*header, ts), draft.body.encode()
         record = Record(
-            draft.room_id,
-            position,
-            draft.channel,
-            seq,
-            draft.kind,
-            draft.sender_user,
-            draft.sender_role,
-            draft.client_id,
+            *header,
             draft.body,
             ts,
             chain.link(tip.chain_head, head, body),
