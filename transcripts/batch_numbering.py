@@ -164,7 +164,7 @@ class Numbering:
 
     def ruled(self) -> dict[str, RuledRoom]:
         """Each room's rules state as this batch leaves it (for the next batch's `warm`)."""
-        return {room_id: tip.ruled for room_id, tip in self._tips.items() if tip.ruled}
+        return {r: tip.ruled for r, tip in self._tips.items() if tip.ruled is not None}
 
     def _refusal(self, draft: DraftLike) -> TranscriptError | None:
         """An edit or retraction must name a message of its own sender in the same channel."""
