@@ -63,6 +63,8 @@ def draft(room: RoomNow, member: Member, write: Write, origin: str = "") -> Draf
 
 
 def check(room: RoomNow, member: Member, kind: str, channel: str) -> None:
+    """RoomError (its code: invalid, forbidden, room_closed) unless `member` may write a
+    `kind` record to `channel` of `room` now; asked before bytes come, and again with them."""
     role = member.role
     if channel not in CHANNELS:
         raise RoomError(f"no channel {channel!r}; channels are {', '.join(CHANNELS)}")
