@@ -23,6 +23,7 @@ from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from mediation.lean_protocol import Flag
 from mediation.metrics import Metrics
 from mediation.protocol.codec import LastEncoded, encode, to_frame
 from mediation.protocol.codes import CloseCode
@@ -59,7 +60,7 @@ class Connection:
         self._metrics = metrics
         self._limit = limit
         self._queue: deque[Event | ServerFrame] | None = None
-        self._wakeup: asyncio.Event | None = None  # once the writer runs
+        self._wakeup: Flag | None = None  # once the writer runs
         self._close: tuple[int, str] | None = None
         self._ended: asyncio.Event | None = None
         self.draining = False
@@ -141,7 +142,7 @@ class Connection:
             self._metrics.errors.labels(frame.code).inc()
 
     async def write_loop(self) -> None:
-        self._wakeup = wakeup = asyncio.Event()
+        self._wakeup = wakeup = Flag()  # an asyncio.Event holds a 64-slot deque per socket
         wakeup.set()  # what was queued before the writer ran goes first
         try:
             while True:
@@ -166,3 +167,4 @@ class Connection:
                 await sender.writable.wait()  # meanwhile TOO_SLOW may empty the queue
             else:
                 self._write(self._queue.popleft())
+        self._queue = None  # drained: most sockets never queue again (made when needed)
