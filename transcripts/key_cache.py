@@ -36,17 +36,12 @@ class KeyCache:
         if self._reload is not None:
             self.keyring = self._reload()
 
-    async def facts_of(self, row: Row[*tuple[Any, ...]]) -> dict[str, Any]:
-        """The room's facts: those in clear, and the sealed ones opened (once per batch)."""
-        cipher = await self.cipher(row.id, (row.kek_id, row.wrapped_key))
-        return {**row.workflow, **self.facts_with(cipher, row.sealed_facts)}
-
     async def open_facts(
         self, room_id: str, kek_id: str, wrapped_key: bytes | None, sealed: bytes | None
     ) -> dict[str, Any]:
         if sealed is None or wrapped_key is None:  # none yet, or shredded: gone with the key
             return {}
-        return self._facts.open(await self.cipher(room_id, (kek_id, wrapped_key)), sealed)
+        return self.facts_with(await self.cipher(room_id, (kek_id, wrapped_key)), sealed)
 
     def facts_with(self, cipher: RoomCipher | None, sealed: bytes | None) -> dict[str, Any]:
         """Sealed facts opened with the room's cipher (None once shredded: gone with it)."""
