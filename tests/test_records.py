@@ -2,6 +2,8 @@
 
 import pytest
 
+from mediation.protocol.codec import message
+from mediation.protocol.frames import EventFrame
 from rooms import kinds
 from rooms.records import (
     BODIES,
@@ -14,6 +16,7 @@ from rooms.records import (
     body_of,
     encode,
 )
+from tests.records import Record as StoredRecord
 
 
 def test_every_kind_but_a_message_has_a_body_shape() -> None:
@@ -60,3 +63,20 @@ def test_bodies_are_written_as_stored_and_read_back(kind: str, body: object, tex
 def test_a_body_not_of_its_kinds_shape_is_refused(kind: str, text: str) -> None:
     with pytest.raises(BadBody):
         body_of(kind, text)
+
+
+def test_an_event_frame_carries_its_bodys_fields_under_their_wire_names() -> None:
+    record = StoredRecord(
+        "r_1", "room", 4, "c-1", "m-1", "moderator", '{"to":"mediating"}', "state"
+    )
+    frame = message(record)
+    assert isinstance(frame, EventFrame)
+    assert (frame.state, frame.reason, frame.kind, frame.seq) == ("mediating", None, "state", 4)
+
+
+def test_a_kind_this_process_does_not_know_goes_out_with_its_header_alone() -> None:
+    """A newer peer's record, mid-upgrade: delivered, never a crash of the reader's socket."""
+    record = StoredRecord("r_1", "room", 5, "c-2", "m-1", "moderator", '{"x":1}', "vote")
+    frame = message(record)
+    assert isinstance(frame, EventFrame)
+    assert (frame.kind, frame.seq, frame.state, frame.body) == ("vote", 5, None, None)
