@@ -1,34 +1,56 @@
 """The mediation workflow (rooms.workflow) in the shape the transcript store applies.
 
 The store knows nothing of proposals or clocks; it hands each record to
-these rules inside its commit and writes back the columns they return.
+these rules inside its commit and writes back the columns they return, and
+the outbox rows for the events the rules raised (one per destination that
+wants each event, `mediation.outbox.routes`).
 """
 
 from collections.abc import Sequence
 from typing import Any
 
+from mediation.outbox.routes import Routes
+from rooms import events
 from rooms.errors import RoomError
+from rooms.events import Event
 from rooms.ports import Draft
 from rooms.workflow import Room, Workflow
 from transcripts.errors import Refused
-from transcripts.store_types import Record
+from transcripts.store_types import Effect, Record, RoomRow
 
 
 class StoreRules:
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(self, workflow: Workflow, routes: Routes | None = None) -> None:
         self.workflow = workflow
+        self.routes = routes or Routes()
 
-    def load(self, state: str, workflow: dict[str, Any]) -> "RuledRoom":
-        return RuledRoom(self.workflow, self.workflow.load(state, workflow))
+    def load(self, state: str, workflow: dict[str, Any], provider: str) -> "RuledRoom":
+        return RuledRoom(self, self.workflow.load(state, workflow), provider)
 
-    def opened(self, state: str, ts: str) -> "RuledRoom":
-        return RuledRoom(self.workflow, self.workflow.opened(state, ts))
+    def opened(self, state: str, ts: str, provider: str) -> "RuledRoom":
+        return RuledRoom(self, self.workflow.opened(state, ts), provider)
+
+    def created(self, room: RoomRow) -> Sequence[Effect]:
+        data: dict[str, Any] = {"client": room.client_user, "freelancer": room.freelancer_user}
+        data |= {"priority": room.priority, "state": room.state, "position": 0}
+        data["at"] = room.created_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        event = Event(events.ROOM_CREATED, data)
+        return self.effects(room.id, room.ticket_provider, f"{room.id}.0", event)
+
+    def effects(self, room_id: str, provider: str, at: str, event: Event) -> list[Effect]:
+        """One outbox row per destination that wants `event`; `at` names the record that
+        raised it (the event id is the same for every destination)."""
+        return [
+            Effect(destination, room_id, event.topic, f"{at}.{event.topic}", event.data)
+            for destination in self.routes.of(event.topic, provider)
+        ]
 
 
 class RuledRoom:
-    def __init__(self, workflow: Workflow, room: Room) -> None:
-        self._workflow = workflow
+    def __init__(self, rules: StoreRules, room: Room, provider: str) -> None:
+        self._rules = rules
         self._room = room
+        self._provider = provider
 
     @property
     def state(self) -> str:
@@ -36,14 +58,28 @@ class RuledRoom:
 
     def apply(self, record: Record) -> Sequence[Draft]:
         try:
-            follow_ups = self._workflow.apply(self._room, record)
+            follow_ups = self._rules.workflow.apply(self._room, record)
         except RoomError as exc:
+            self._room.raised.clear()
             raise Refused(exc.code, str(exc)) from None
         return [f.draft(record.room_id) for f in follow_ups]
 
+    def effects(self, record: Record) -> Sequence[Effect]:
+        raised, self._room.raised = self._room.raised, []
+        if not raised or not self._rules.routes:
+            return []
+        out: list[Effect] = []
+        for event in raised:
+            data = {**event.data, "state": self._room.state, "position": record.position}
+            data["at"] = record.ts
+            at = f"{record.room_id}.{record.position}"
+            out += self._rules.effects(record.room_id, self._provider, at, Event(event.topic, data))
+        return out
+
     def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        queue = self._workflow.queue_fields(self._room)
-        clear, sealed = self._workflow.dump(self._room)
+        workflow = self._rules.workflow
+        queue = workflow.queue_fields(self._room)
+        clear, sealed = workflow.dump(self._room)
         return sealed, {
             "workflow": clear,
             "moderator": queue.moderator,

@@ -10,16 +10,17 @@ were. Nothing here does I/O: every process applies the same rules.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, door, kinds, records
+from rooms import clocks, door, events, kinds, records
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
+from rooms.events import Event
 from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
 from rooms.ports import Draft, StoredMessage
@@ -39,6 +40,12 @@ from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 T = TypeVar("T")
 
 
+class Acceptance(msgspec.Struct):
+    role: str
+    user: str
+    at: str  # the accepting record's timestamp (a party's own proposal: when it was made)
+
+
 class Offer(msgspec.Struct):
     """The proposal that is open now: only this version can be accepted."""
 
@@ -48,6 +55,7 @@ class Offer(msgspec.Struct):
     terms: Terms
     expires_at: str
     accepted: list[str] = []  # the parties that accepted it (a party's own counts)
+    acceptances: list[Acceptance] = []  # who accepted it when (older offers: empty)
 
 
 class Rating(msgspec.Struct):
@@ -67,6 +75,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     csat: dict[str, Rating] = {}
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
+    brief: bool = False  # a hand-off brief waits in the notes for the next escalation
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -93,6 +102,9 @@ class FollowUp:
 class Room:
     state: str
     facts: Facts
+    # What the rules raised while applying records, for the store to put in the outbox
+    # in the same commit (never stored with the facts).
+    raised: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +202,24 @@ class Workflow:
             facts.moderator = record.sender_user
             facts.clocks.claimed_at = facts.clocks.claimed_at or ts
             facts.clocks.queued_at = None
+            event = Event(events.ROOM_CLAIMED, {"moderator": facts.moderator, "tier": facts.tier})
         elif body.to == State.ESCALATED:
             facts.tier += 1
             facts.moderator = None
             facts.clocks.queued_at = ts
+            event = Event(events.ROOM_ESCALATED, {"tier": facts.tier, "brief": facts.brief})
         elif body.to == State.RESOLVED:
             facts.clocks.resolved_at = ts
             facts.settlement = body.terms
             facts.offer = None
+            event = Event(events.ROOM_RESOLVED, {"terms": _public(body.terms)})
+        else:
+            event = Event(events.ROOM_CLOSED)
+        facts.brief = False  # a brief is for the escalation that follows it
         if body.to != State.MEDIATING:
             facts.caucus = None  # a private session ends with the mediation
         room.state = body.to
+        room.raised.append(event)
         return []
 
     def _floor(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -227,7 +246,12 @@ class Workflow:
             t,
             body.expires_at,
             [record.sender_role] if by_party else [],
+            [Acceptance(record.sender_role, record.sender_user, record.ts)] if by_party else [],
         )
+        by = {"role": record.sender_role, "user": record.sender_user}
+        made = {"proposal": record.seq, "by": by, "terms": _public(t)}
+        made |= {"expires_at": body.expires_at, "counters": body.counters}
+        room.raised.append(Event(events.PROPOSAL_MADE, made))
         return self._message(room, record)
 
     def _response(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -251,8 +275,12 @@ class Workflow:
             room.facts.offer = None
             return follow
         offer.accepted.append(record.sender_role)
+        offer.acceptances.append(Acceptance(record.sender_role, record.sender_user, record.ts))
         if not set(offer.accepted) >= PARTIES:
             return follow
+        accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
+        agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
+        room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
         resolution = StateBody(
             State.RESOLVED,
             f"settled: both parties accepted proposal #{offer.seq}",
@@ -277,6 +305,8 @@ class Workflow:
         if body.moderator is not None:  # a transfer
             _require_mediating(room, "transfers")
             room.facts.moderator = body.moderator
+        else:  # an escalation's brief: the outside world hears that there is one
+            room.facts.brief = True
         return []
 
     def _csat(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -303,6 +333,14 @@ class Workflow:
         kept.fired[alarm.key] = alarm.since
         kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
         return []
+
+
+def _public(t: Terms | None) -> dict[str, Any] | None:
+    """Terms as they leave the server: amount, currency, milestone; never the text
+    somebody wrote (the store adds it only when the operator turns that on)."""
+    if t is None:
+        return None
+    return {"amount": t.amount, "currency": t.currency, "milestone": t.milestone}
 
 
 def state_body(to: str, reason: str) -> str:

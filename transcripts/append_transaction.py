@@ -3,8 +3,9 @@
 It locks the tips of the rooms involved (in id order), reads the drafts already
 stored under their idempotency keys and the messages amendments name, lets
 `batch_numbering` decide every record (rules, numbers, chain, seal), inserts
-them and moves the tips. Numbers are assigned inside that transaction, so `seq`
-and `position` stay gapless with any number of writers on any number of machines.
+them, moves the tips and writes the outbox rows the rules asked for. Numbers
+are assigned inside that transaction, so `seq` and `position` stay gapless
+with any number of writers on any number of machines.
 
 Two shells around the same decisions: on SQLite the whole transaction is one
 function on the writer's thread (`sqlite_writer`, plain `sqlite3`, statements
@@ -21,6 +22,7 @@ from sqlalchemy import TextualSelect, bindparam, insert, select, text, tuple_, u
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from transcripts import outbox
 from transcripts.batch_numbering import (
     TIP_COLUMNS,
     Numbered,
@@ -34,6 +36,7 @@ from transcripts.batch_numbering import (
 from transcripts.database import Database
 from transcripts.errors import TranscriptError
 from transcripts.key_cache import KeyCache
+from transcripts.outbox import insert_effects
 from transcripts.schema import records, rooms
 from transcripts.store_types import DraftLike, Record, RuledRoom, Rules
 
@@ -110,6 +113,7 @@ class Appender:
             for row in await conn.execute(query):
                 targets[(row.room_id, row.channel, row.seq)] = (row.sender_user, row.kind)
         numbered = self._numbering(tips, stored, targets).run(drafts)
+        await insert_effects(conn, numbered.effects)
         if numbered.fresh:
             await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
             for names, moved in _by_columns(numbered.moved).items():
@@ -244,6 +248,8 @@ class SqliteAppends:
                 targets[target] = (found[0], found[1])
         batch = numbering(tips, stored, targets, warm)
         numbered = batch.run(drafts)
+        if numbered.effects:
+            conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
         if numbered.fresh:
             conn.executemany(
                 self.INSERT,

@@ -23,6 +23,7 @@ from transcripts.store_types import (
     CLOSED,
     MESSAGE,
     DraftLike,
+    Effect,
     Record,
     RuledRoom,
     Rules,
@@ -51,6 +52,7 @@ TIP_COLUMNS = (  # what the transaction locks and reads of each room
     "tier",
     "waiting_since",
     "due_at",
+    "ticket_provider",
 )
 
 
@@ -71,6 +73,7 @@ class TipRow:
     tier: int
     waiting_since: datetime | None
     due_at: datetime | None
+    ticket_provider: str
 
 
 @dataclass(slots=True)
@@ -89,6 +92,7 @@ class Numbered:
     results: list[Record | TranscriptError] = field(default_factory=list)  # one per draft
     fresh: list[Record] = field(default_factory=list)  # to insert, in commit order
     moved: list[dict[str, Any]] = field(default_factory=list)  # room columns to write back
+    effects: list[Effect] = field(default_factory=list)  # outbox rows, in commit order
 
 
 def idempotency_keys(drafts: Iterable[DraftLike]) -> list[IdempotencyKey]:
@@ -126,6 +130,7 @@ class Numbering:
         self._warm = warm or {}
         self._ts = utc_timestamp()  # the batch commits at one instant: one timestamp
         self._tips = {row.id: self._tip(row, rules) for row in tips}
+        self._effects: list[Effect] = []
         self._known: dict[IdempotencyKey, Record] = {}
         for row in stored:
             cipher = self._tips[row.room_id].cipher
@@ -140,7 +145,7 @@ class Numbering:
         ruled = self._warm.get(row.id)
         if ruled is None and rules is not None:
             facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
-            ruled = rules.load(row.state, facts)
+            ruled = rules.load(row.state, facts, row.ticket_provider)
         return _Tip(row, row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
 
     def run(self, drafts: Sequence[DraftLike]) -> Numbered:
@@ -160,6 +165,7 @@ class Numbering:
             out.results.append(outcome[0])
         touched = sorted({r.room_id for r in out.fresh})
         out.moved = [self._columns(room_id) for room_id in touched]
+        out.effects = self._effects
         return out
 
     def ruled(self) -> dict[str, RuledRoom]:
@@ -212,6 +218,7 @@ class Numbering:
             except Refused as refusal:
                 return refusal
             tip.state = tip.ruled.state
+            self._effects.extend(tip.ruled.effects(record))
         tip.position, tip.heads[draft.channel], tip.chain_head = position, seq, record.hash
         stored = [record]
         for follow_up in follow_ups:

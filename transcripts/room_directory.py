@@ -16,6 +16,7 @@ from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.key_cache import KEY_COLUMNS, KeyCache
 from transcripts.key_encryption_keys import new_key
+from transcripts.outbox import insert_effects
 from transcripts.schema import rooms
 from transcripts.sealed_facts import seal_facts
 from transcripts.store_types import CLOSED, PRIORITIES, RoomRow, Rules, utc_timestamp
@@ -66,7 +67,8 @@ class RoomDirectory:
         data_key = new_key()
         kek_id, wrapped = self._keys.keyring.wrap(room_id, data_key)
         now = datetime.now(UTC)
-        ruled = None if self._rules is None else self._rules.opened(state, utc_timestamp(now))
+        ts = utc_timestamp(now)
+        ruled = None if self._rules is None else self._rules.opened(state, ts, ticket_provider)
         private, columns = ruled.columns() if ruled is not None else ({}, {})
         row = RoomRow(
             room_id,
@@ -104,6 +106,8 @@ class RoomDirectory:
                     due_at=row.due_at,
                 )
             )
+            if self._rules is not None:
+                await insert_effects(conn, self._rules.created(row))
         return replace(row, workflow={**(row.workflow or {}), **private})
 
     async def room(self, room_id: str) -> RoomRow | None:

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -15,8 +16,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -176,3 +179,30 @@ revocations = Table(  # revoked tokens (sockets, issue 12): refused until they w
     Column("issued_before", BigInteger, nullable=False),  # unix s: tokens issued up to then
     Column("expires_at", BigInteger, nullable=False, index=True),  # unix s: kept until then
 )
+
+ROW_ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite's rowid: autoincrement
+
+outbox = Table(  # every outbound effect (issue 14), written in the commit that caused it
+    "outbox",
+    metadata,
+    Column("id", ROW_ID, primary_key=True, autoincrement=True),
+    Column("destination", String(64), nullable=False),  # "webhook", "zendesk", "mail", ...
+    Column("room_id", String(40), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("event_id", String(160), nullable=False),  # the same on every attempt
+    Column("data", Text, nullable=False),  # JSON: ids, states, terms; never what anybody wrote
+    Column("status", String(8), nullable=False),  # pending, done, dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("uncertain", Boolean, nullable=False, server_default=false()),  # may have applied
+    # unix seconds: when it was made, when it may be tried next, whose claim holds until when
+    Column("created_at", Float, nullable=False),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("last_error", String(512), nullable=True),
+    UniqueConstraint("destination", "event_id"),
+)
+# What workers look for (pending rows falling due) and the order they keep (per
+# destination and room, by id).
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_lane", outbox.c.destination, outbox.c.room_id, outbox.c.status, outbox.c.id)

@@ -40,6 +40,17 @@ class DraftLike(Protocol):
     def kind(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """An outbound effect decided in a commit: one outbox row, written in that commit."""
+
+    destination: str  # who gets it: "webhook", "zendesk", "mail", ...
+    room_id: str
+    topic: str  # "room.claimed", ...
+    event_id: str  # the same for every destination and every attempt
+    data: dict[str, Any]  # ids, states, terms: never what anybody wrote
+
+
 class RuledRoom(Protocol):
     """One room under the workflow's rules, for the length of one commit."""
 
@@ -56,16 +67,25 @@ class RuledRoom(Protocol):
         the room columns (`workflow`, the facts kept in clear, and the queue's)."""
         ...
 
+    def effects(self, record: "Record") -> Sequence[Effect]:
+        """What the outside world must hear of `record`, just applied: outbox rows."""
+        ...
+
 
 class Rules(Protocol):
     """The workflow's rules, supplied from above and applied inside every commit, on the
     locked tip: racing claims, settlements and alarms are decided exactly once."""
 
-    def load(self, state: str, workflow: dict[str, Any]) -> RuledRoom:
-        """The room with its facts: those kept in clear and the sealed ones, opened."""
+    def load(self, state: str, workflow: dict[str, Any], provider: str) -> RuledRoom:
+        """The room with its facts: those kept in clear and the sealed ones, opened;
+        `provider`: its ticket's (where its events go may depend on it)."""
         ...
 
-    def opened(self, state: str, ts: str) -> RuledRoom: ...
+    def opened(self, state: str, ts: str, provider: str) -> RuledRoom: ...
+
+    def created(self, room: "RoomRow") -> Sequence[Effect]:
+        """What the outside world must hear of a room just opened: outbox rows."""
+        ...
 
 
 class SealedFields(Protocol):

@@ -1,0 +1,53 @@
+"""outbox: every outbound effect, written in the commit that caused it
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-01 03:10:00.000000
+
+Written to match transcripts.schema.outbox (issue 14).
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0009'
+down_revision: Union[str, Sequence[str], None] = '0008'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('destination', sa.String(length=64), nullable=False),
+    sa.Column('room_id', sa.String(length=40), nullable=False),
+    sa.Column('topic', sa.String(length=64), nullable=False),
+    sa.Column('event_id', sa.String(length=160), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('uncertain', sa.Boolean(), server_default=sa.false(), nullable=False),
+    sa.Column('created_at', sa.Float(), nullable=False),
+    sa.Column('next_attempt_at', sa.Float(), nullable=False),
+    sa.Column('lease_until', sa.Float(), nullable=True),
+    sa.Column('finished_at', sa.Float(), nullable=True),
+    sa.Column('last_error', sa.String(length=512), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    sa.UniqueConstraint('destination', 'event_id', name=op.f('uq_outbox_destination_event_id'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_lane', ['destination', 'room_id', 'status', 'id'], unique=False)
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_lane')
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')

@@ -1,0 +1,37 @@
+"""What the outside world hears of a room: events the workflow's rules raise.
+
+A rule that sees a record change something the host platform, the ticketing
+system or an away party cares about raises an `Event` on the room. The store
+turns each into outbox rows in the same commit (one per destination that
+wants it), so an event exists exactly when its record does. Events carry ids,
+states and terms, never what anybody wrote (docs/webhooks.md lists them).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ROOM_CREATED = "room.created"
+ROOM_CLAIMED = "room.claimed"
+ROOM_ESCALATED = "room.escalated"
+PROPOSAL_MADE = "proposal.made"
+SETTLEMENT_AGREED = "settlement.agreed"
+ROOM_RESOLVED = "room.resolved"
+ROOM_CLOSED = "room.closed"
+PARTY_WAITING = "party.waiting"
+
+TOPICS = (
+    ROOM_CREATED,
+    ROOM_CLAIMED,
+    ROOM_ESCALATED,
+    PROPOSAL_MADE,
+    SETTLEMENT_AGREED,
+    ROOM_RESOLVED,
+    ROOM_CLOSED,
+    PARTY_WAITING,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    topic: str
+    data: dict[str, Any] = field(default_factory=dict)
