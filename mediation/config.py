@@ -82,6 +82,23 @@ class Settings:
     mint_per_second: float = 1000.0  # and then sustained: a busy platform, not a flood
     join_burst: int = 20  # room tokens a staff member mints with /join, at once
     join_per_second: float = 0.5  # and then sustained
+    # The outbox and its destinations (issue 14; docs/operations.md, "Integrations").
+    # Credentials live here only: never in a log, an error or an outbox row.
+    outbox_tick: float = 1.0  # seconds between looks for due rows in each process
+    outbox_retry_initial: float = 1.0  # first retry within this many seconds, then doubling
+    outbox_retry_max: float = 3600.0  # the longest wait between two attempts
+    outbox_max_age: float = 3 * 24 * 3600.0  # undelivered this long: a dead letter
+    webhook_url: str = ""  # the host platform's endpoint; empty: no webhooks
+    webhook_secret: str = ""  # whsec_...: Standard Webhooks signing secret
+    webhook_topics: tuple[str, ...] = ()  # empty: every event
+    zendesk_url: str = ""  # https://acme.zendesk.com; empty: no Zendesk
+    zendesk_email: str = ""  # with zendesk_api_token: email/token basic auth
+    zendesk_api_token: str = ""
+    zendesk_oauth_token: str = ""  # or an OAuth bearer token
+    zendesk_webhook_secret: str = ""  # signs Zendesk's calls to /api/integrations/zendesk
+    zendesk_claim_status: str = "open"  # the ticket's status once a moderator claims
+    zendesk_resolved_status: str = "solved"  # once the parties settle
+    zendesk_tags: tuple[str, ...] = ("mediation",)
 
     @property
     def resolved_database_url(self) -> str:
@@ -160,6 +177,26 @@ class Settings:
             mint_per_second=float(get("MINT_PER_SECOND", str(defaults.mint_per_second))),
             join_burst=int(get("JOIN_BURST", str(defaults.join_burst))),
             join_per_second=float(get("JOIN_PER_SECOND", str(defaults.join_per_second))),
+            # the outbox (issue 14)
+            outbox_tick=float(get("OUTBOX_TICK", str(defaults.outbox_tick))),
+            outbox_retry_initial=float(
+                get("OUTBOX_RETRY_INITIAL", str(defaults.outbox_retry_initial))
+            ),
+            outbox_retry_max=float(get("OUTBOX_RETRY_MAX", str(defaults.outbox_retry_max))),
+            outbox_max_age=float(get("OUTBOX_MAX_AGE", str(defaults.outbox_max_age))),
+            webhook_url=get("WEBHOOK_URL"),
+            webhook_secret=get("WEBHOOK_SECRET"),
+            webhook_topics=_list(get("WEBHOOK_TOPICS")),
+            zendesk_url=get("ZENDESK_URL").rstrip("/"),
+            zendesk_email=get("ZENDESK_EMAIL"),
+            zendesk_api_token=get("ZENDESK_API_TOKEN"),
+            zendesk_oauth_token=get("ZENDESK_OAUTH_TOKEN"),
+            zendesk_webhook_secret=get("ZENDESK_WEBHOOK_SECRET"),
+            zendesk_claim_status=get("ZENDESK_CLAIM_STATUS", defaults.zendesk_claim_status),
+            zendesk_resolved_status=get(
+                "ZENDESK_RESOLVED_STATUS", defaults.zendesk_resolved_status
+            ),
+            zendesk_tags=_list(get("ZENDESK_TAGS", ",".join(defaults.zendesk_tags))),
         )
 
 

@@ -63,6 +63,23 @@ class Metrics:
             registry=r,
         )
         self.redis_up = Gauge("mediation_redis_up", "1 when Redis is reachable", registry=r)
+        self.outbox_deliveries = Counter(  # outcome: delivered, retry, dead
+            "mediation_outbox_deliveries",
+            "Outbox delivery attempts, by destination and outcome",
+            ["destination", "outcome"],
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "mediation_outbox_pending", "Outbox rows not yet delivered", registry=r
+        )
+        self.outbox_oldest_age = Gauge(
+            "mediation_outbox_oldest_pending_seconds",
+            "Age of the oldest outbox row not yet delivered (0: none)",
+            registry=r,
+        )
+        self.outbox_dead = Gauge(
+            "mediation_outbox_dead", "Outbox rows given up on (dead letters)", registry=r
+        )
 
     def watch(self, live_rooms: Callable[[], int], redis_up: Callable[[], bool]) -> None:
         self.live_rooms.set_function(live_rooms)

@@ -57,7 +57,7 @@ async def open_room(
         raise RoomConflict(existing)
     await services.tickets.ensure(ticket_id)
     try:
-        return await services.store.create_room(
+        room = await services.store.create_room(
             "r_" + secrets.token_urlsafe(12),
             provider,
             ticket_id,
@@ -70,6 +70,8 @@ async def open_room(
         existing = await services.store.open_room_for_ticket(provider, ticket_id)
         assert existing is not None
         raise RoomConflict(existing) from None
+    services.outbox_worker.wake()  # its room.created rows, if any destination wants them
+    return room
 
 
 AUDITOR_TTL = 3600  # auditors read for a stated purpose, for an hour by default

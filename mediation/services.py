@@ -4,6 +4,7 @@ import asyncio
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, cast
@@ -19,6 +20,8 @@ from mediation.auth.tokens import TokenIssuer
 from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
+from mediation.outbox.configured import configured
+from mediation.outbox.worker import OutboxWorker, Schedule
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.revoking import Revocable, Revoker
@@ -28,6 +31,7 @@ from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
 from mediation.ws.people import People
 from rooms.broker import Broker, LocalBroker
+from rooms.events import RAISED_BY
 from rooms.floor import Floor
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
@@ -37,9 +41,10 @@ from transcripts.database import Database
 from transcripts.errors import Shredded
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
+from transcripts.outbox import Outbox
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
-from transcripts.store_types import RoomRow
+from transcripts.store_types import Record, RoomRow
 from transcripts.uploads import Uploads
 
 log = logging.getLogger(__name__)
@@ -116,6 +121,15 @@ def redis_broker(settings: Settings, store: TranscriptStore, node: str, metrics:
     )
 
 
+def outbox_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        tick=settings.outbox_tick,
+        initial=settings.outbox_retry_initial,
+        max_delay=settings.outbox_retry_max,
+        max_age=settings.outbox_max_age,
+    )
+
+
 UPLOAD_SWEEP_AGE = timedelta(days=1)  # an upload unfinished for this long was interrupted
 
 
@@ -166,6 +180,8 @@ class Services:
     abuse: Abuse
     people: People[Revocable]  # joined sockets per person per room, and their send buckets
     revoker: Revoker
+    outbox: Outbox
+    outbox_worker: OutboxWorker
     sockets: set[Closable] = field(default_factory=set)
     addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
@@ -176,16 +192,25 @@ class Services:
         db = Database(settings.resolved_database_url)
         workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
+        routes, destinations = configured(settings)
         store = TranscriptStore(
             db,
             keys.keyring,
             reload=lambda: load_secrets(settings).keyring,
-            rules=StoreRules(workflow),
+            rules=StoreRules(workflow, routes),
         )
         metrics = Metrics()
+        outbox = Outbox(db)
+        outbox_worker = OutboxWorker(outbox, destinations, metrics, outbox_schedule(settings))
+
+        def committed(records: Sequence[Record]) -> None:
+            hub.committed(records)  # hub is bound below
+            if routes and any(r.kind in RAISED_BY for r in records):
+                outbox_worker.wake()  # its rows are in: no need to wait for the tick
+
         committer = GroupCommitter(
             store,
-            committed=lambda records: hub.committed(records),  # hub is bound below
+            committed=committed,
             config=GroupCommitConfig(settings.commit_max_batch, settings.commit_linger_ms / 1000),
             observe=metrics.observe_batch,
         )
@@ -205,6 +230,7 @@ class Services:
         committer.start()
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
+        outbox_worker.start()
         tokens = TokenIssuer(
             keys.token_secret, settings.token_ttl, settings.token_leeway, revocations
         )
@@ -229,6 +255,8 @@ class Services:
             abuse_of(settings),
             people,
             revoker,
+            outbox,
+            outbox_worker,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -238,6 +266,7 @@ class Services:
         resends them after it reconnects, so nobody sees an error.
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
+        await self.outbox_worker.close()  # its rows too: claimed again once leases end
         self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
         open_sockets = list(self.sockets)
         for conn in open_sockets:
@@ -252,6 +281,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.clocks.close()
+        await self.outbox_worker.close()
         await self.committer.close()
         await self.broker.close()
         await self.locker.blobs.close()

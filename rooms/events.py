@@ -10,6 +10,8 @@ states and terms, never what anybody wrote (docs/webhooks.md lists them).
 from dataclasses import dataclass, field
 from typing import Any
 
+from rooms import kinds
+
 ROOM_CREATED = "room.created"
 ROOM_CLAIMED = "room.claimed"
 ROOM_ESCALATED = "room.escalated"
@@ -29,6 +31,10 @@ TOPICS = (
     ROOM_CLOSED,
     PARTY_WAITING,
 )
+
+# The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
+# none of them wrote no outbox row.
+RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE})
 
 
 @dataclass(frozen=True, slots=True)

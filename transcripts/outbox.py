@@ -21,7 +21,7 @@ from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from transcripts.database import Database
-from transcripts.schema import outbox
+from transcripts.schema import outbox, rooms
 from transcripts.store_types import Effect
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
@@ -117,10 +117,10 @@ _ROW = (
 )
 
 
-def _row(raw: Any) -> OutboxRow:
+def _row(raw: Any, abandoned: bool = False) -> OutboxRow:
     values = list(raw)
     values[5] = msgspec.json.decode(values[5])
-    values[8] = bool(values[8])
+    values[8] = bool(values[8]) or abandoned
     return OutboxRow(*values)
 
 
@@ -149,7 +149,7 @@ class Outbox:
         )
         free = (outbox.c.lease_until.is_(None)) | (outbox.c.lease_until < now)
         query = (
-            select(*_ROW)
+            select(*_ROW, outbox.c.lease_until)
             .where(
                 outbox.c.status == PENDING,
                 outbox.c.next_attempt_at <= now,
@@ -163,14 +163,29 @@ class Outbox:
         async with self.db.write() as conn:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(of=outbox, skip_locked=True)
-            rows = [_row(raw) for raw in await conn.execute(query)]
-            if rows:
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(lease_until=now + lease)
-                )
+            found = (await conn.execute(query)).all()
+            # A lease that ran out unfinished: its holder died mid-delivery, maybe after
+            # the other side applied it. The next attempt looks before it sends again.
+            rows = [_row(raw[:-1], abandoned=raw[-1] is not None) for raw in found]
+            for uncertain in (False, True):
+                ids = [r.id for r in rows if r.uncertain is uncertain]
+                if ids:
+                    await conn.execute(
+                        update(outbox)
+                        .where(outbox.c.id.in_(ids))
+                        .values(lease_until=now + lease, uncertain=uncertain)
+                    )
         return rows
+
+    async def tickets(self, room_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Each room's ticket: (provider, id)."""
+        query = select(rooms.c.id, rooms.c.ticket_provider, rooms.c.ticket_id).where(
+            rooms.c.id.in_(sorted(set(room_ids)))
+        )
+        async with self.db.read() as conn:
+            return {
+                row.id: (row.ticket_provider, row.ticket_id) for row in await conn.execute(query)
+            }
 
     async def delivered(self, row_id: int, now: float) -> None:
         await self._finish(row_id, DONE, now, None)
