@@ -28,6 +28,7 @@ from starlette.routing import Route
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed"}
 TICKET = re.compile(r"/api/v2/tickets/([^/]+)\.json")
 COMMENTS = re.compile(r"/api/v2/tickets/([^/]+)/comments\.json")
+TAGS = re.compile(r"/api/v2/tickets/([^/]+)/tags\.json")
 
 
 @dataclass
@@ -135,6 +136,8 @@ class FakeZendesk:
         path = request.url.path
         if (match := COMMENTS.fullmatch(path)) and request.method == "GET":
             return self._comments(request, match[1])
+        if (match := TAGS.fullmatch(path)) and request.method == "PUT":
+            return await self._add_tags(request, match[1])
         if (match := TICKET.fullmatch(path)) and request.method in ("GET", "PUT"):
             ticket = self.tickets.get(match[1])
             if ticket is None:
@@ -158,14 +161,27 @@ class FakeZendesk:
         if (comment := update.get("comment")) is not None:
             self.add_comment(ticket, comment["body"], public=comment.get("public", True))
         ticket.status = update.get("status", ticket.status)
-        if "tags" in update:
+        if "tags" in update:  # a single ticket's update replaces its tags
             ticket.tags = list(update["tags"])
-        ticket.tags += [t for t in update.get("additional_tags", []) if t not in ticket.tags]
         if self.hang_after_apply > 0:
             self.hang_after_apply -= 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), self.hang_seconds)
         return JSONResponse({"ticket": ticket.json(), "audit": {"ticket_id": ticket.id}})
+
+    async def _add_tags(self, request: Request, ticket_id: str) -> Response:
+        """The Tags API's "add tags": the ticket keeps its own and gains these."""
+        ticket = self.tickets.get(ticket_id)
+        if ticket is None:
+            return not_found()
+        try:
+            tags = json.loads(await request.body()).get("tags")
+        except (ValueError, AttributeError):
+            return invalid("body is not a JSON object")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            return invalid("tags must be a list of strings")
+        ticket.tags += [t for t in tags if t not in ticket.tags]
+        return JSONResponse({"tags": ticket.tags})
 
     def _comments(self, request: Request, ticket_id: str) -> Response:
         ticket = self.tickets.get(ticket_id)
@@ -208,7 +224,7 @@ def validate(update: object) -> str | None:
             return "comment body is blank or public is not a boolean"
     if "status" in update and update["status"] not in STATUSES:
         return "status is not a ticket status"
-    for key in ("tags", "additional_tags"):
+    for key in ("tags",):
         tags = update.get(key, [])
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             return f"{key} must be a list of strings"

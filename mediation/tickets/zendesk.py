@@ -87,13 +87,14 @@ class ZendeskApi:
     async def add_note(
         self, ticket_id: str, body: str, *, status: str | None, tags: list[str], marker: str
     ) -> None:
-        """One private comment ending with `marker`; `status` set unless None; `tags`
-        added to the ticket's own (`additional_tags`), not replacing them."""
+        """One private comment ending with `marker`, `status` set unless None; first `tags`
+        added to the ticket's own (the Tags API's "add tags", `PUT .../tags.json`: a
+        ticket update's `tags` would replace them, and repeating an add is harmless)."""
+        if tags:
+            await self._call("PUT", self._ticket_url(ticket_id, "/tags.json"), json={"tags": tags})
         ticket: dict[str, Any] = {"comment": {"body": f"{body}\n\n{marker}", "public": False}}
         if status is not None:
             ticket["status"] = status
-        if tags:
-            ticket["additional_tags"] = list(tags)
         await self._call("PUT", self._ticket_url(ticket_id, ".json"), json={"ticket": ticket})
 
     async def has_marker(self, ticket_id: str, marker: str) -> bool:
