@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from mediation.contacts import Contact, stored
 from mediation.services import Services, room_info
 from mediation.tickets.local import PROVIDER as LOCAL
 from rooms.errors import Forbidden
@@ -47,6 +48,7 @@ async def open_room(
     client: str,
     freelancer: str,
     priority: str = "normal",
+    contacts: list[Contact] | None = None,
 ) -> RoomRow:
     if provider not in PROVIDERS:
         raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(PROVIDERS)}")
@@ -65,6 +67,7 @@ async def open_room(
             freelancer,
             State.WAITING,
             priority,
+            stored(contacts or []),
         )
     except IntegrityError:  # a concurrent request opened it first
         existing = await services.store.open_room_for_ticket(provider, ticket_id)

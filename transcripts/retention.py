@@ -54,7 +54,7 @@ async def shred(db: Database, room_id: str, cutoff: datetime) -> bool:
         result = await conn.execute(
             update(rooms)
             .where(rooms.c.id == room_id, _due(cutoff))
-            .values(wrapped_key=None, sealed_facts=None)
+            .values(wrapped_key=None, sealed_facts=None, sealed_contacts=None)
         )
     return result.rowcount == 1
 

@@ -14,11 +14,12 @@ from sqlalchemy.sql import ColumnElement
 from transcripts import chain
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
+from transcripts.errors import Shredded
 from transcripts.key_cache import KEY_COLUMNS, KeyCache
 from transcripts.key_encryption_keys import new_key
 from transcripts.outbox import insert_effects
 from transcripts.schema import rooms
-from transcripts.sealed_facts import seal_facts
+from transcripts.sealed_facts import open_contacts, seal_contacts, seal_facts
 from transcripts.store_types import CLOSED, PRIORITIES, RoomRow, Rules, utc_timestamp
 
 ROOM_COLUMNS = (  # in RoomRow's field order
@@ -62,7 +63,9 @@ class RoomDirectory:
         freelancer_user: str,
         state: str,
         priority: str = "normal",
+        contacts: list[dict[str, Any]] | None = None,
     ) -> RoomRow:
+        """A new room; `contacts` (how to reach its people) sealed under its new key."""
         self._keys.refresh_keyring()  # wrap under the key that is active now
         data_key = new_key()
         kek_id, wrapped = self._keys.keyring.wrap(room_id, data_key)
@@ -100,6 +103,7 @@ class RoomDirectory:
                     priority=priority,
                     workflow=row.workflow or {},
                     sealed_facts=seal_facts(RoomCipher(room_id, data_key), private),
+                    sealed_contacts=seal_contacts(RoomCipher(room_id, data_key), contacts or []),
                     moderator=row.moderator,
                     tier=row.tier,
                     waiting_since=row.waiting_since,
@@ -182,6 +186,19 @@ class RoomDirectory:
             .order_by(rooms.c.created_at.desc())
         )
         return await self._rooms(query)
+
+    async def contacts(self, room_id: str) -> list[dict[str, Any]]:
+        """How to reach the room's people, opened; [] when none were given, the room is
+        unknown or its key was destroyed (the contacts went with it)."""
+        query = select(rooms.c.sealed_contacts).where(rooms.c.id == room_id)
+        async with self.db.read() as conn:
+            sealed = await conn.scalar(query)
+        if sealed is None:
+            return []
+        try:
+            return open_contacts(await self._keys.cipher(room_id), sealed)
+        except Shredded:
+            return []
 
     async def heads(self, room_id: str) -> dict[str, int]:
         async with self.db.read() as conn:

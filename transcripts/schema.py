@@ -80,6 +80,9 @@ rooms = Table(
     Column("tier", Integer, nullable=False, server_default="1"),
     Column("waiting_since", UTCDateTime, nullable=True),
     Column("due_at", UTCDateTime, nullable=True),  # the next response clock alarm
+    # How to reach the people of the room (name, email, locale): personal data, sealed
+    # under the room's data key like its records, gone with it. NULL: none given.
+    Column("sealed_contacts", LargeBinary, nullable=True),
 )
 
 Index("ix_rooms_queue", rooms.c.state, rooms.c.tier, rooms.c.waiting_since)

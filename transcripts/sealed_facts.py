@@ -19,10 +19,24 @@ import msgspec
 from transcripts.envelope import RoomCipher
 
 FACTS_TAG = "mediation.workflow-facts/1"
+CONTACTS_TAG = "mediation.contacts/1"  # how to reach the room's people: sealed the same way
 
 
-def facts_aad(room_id: str) -> bytes:
-    return msgspec.json.encode([FACTS_TAG, room_id])
+def facts_aad(room_id: str, tag: str = FACTS_TAG) -> bytes:
+    return msgspec.json.encode([tag, room_id])
+
+
+def seal_contacts(cipher: RoomCipher, contacts: list[dict[str, Any]]) -> bytes | None:
+    if not contacts:
+        return None
+    return cipher.seal(msgspec.json.encode(contacts), facts_aad(cipher.room_id, CONTACTS_TAG))
+
+
+def open_contacts(cipher: RoomCipher, sealed: bytes | None) -> list[dict[str, Any]]:
+    if sealed is None:
+        return []
+    plain = cipher.open(sealed, facts_aad(cipher.room_id, CONTACTS_TAG), "contacts")
+    return msgspec.json.decode(plain, type=list[dict[str, Any]])
 
 
 def seal_facts(cipher: RoomCipher, facts: dict[str, Any]) -> bytes | None:

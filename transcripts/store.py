@@ -45,6 +45,7 @@ class TranscriptStore:
         self.rooms_due = self.directory.rooms_due
         self.rooms_between = self.directory.rooms_between
         self.heads = self.directory.heads
+        self.contacts = self.directory.contacts
         self.tip = self.directory.tip
         self.read = self.reads.read
         self.rows_by_position = self.reads.rows_by_position

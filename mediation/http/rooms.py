@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mediation.contacts import Contacts
 from mediation.http.auth import PLATFORM, require_api_key, require_staff, spend
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
@@ -39,6 +40,7 @@ class CreateRoom(Struct):
     client: Name
     freelancer: Name
     priority: Literal["urgent", "high", "normal", "low"] = "normal"  # the ticket's
+    people: Contacts = []  # how to reach them while away: sealed, never echoed back
 
 
 class CreateToken(Struct):
@@ -73,6 +75,7 @@ async def create_room(request: Request) -> JSONResponse:
             body.client,
             body.freelancer,
             body.priority,
+            body.people,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None

@@ -1,4 +1,4 @@
-"""outbox: every outbound effect, written in the commit that caused it
+"""outbox: every outbound effect, written in the commit that caused it; rooms' sealed contacts
 
 Revision ID: 0009
 Revises: 0008
@@ -39,6 +39,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('destination', 'event_id', name=op.f('uq_outbox_destination_event_id'))
     )
+    with op.batch_alter_table('rooms', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sealed_contacts', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_outbox_lane', ['destination', 'room_id', 'status', 'id'], unique=False)
@@ -51,3 +53,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('rooms', schema=None) as batch_op:
+        batch_op.drop_column('sealed_contacts')
