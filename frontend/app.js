@@ -8,15 +8,38 @@ import { RoomView } from './room/view.js';
 import { connectRoom } from './room/connect.js';
 import { listenToHost } from './room/host.js';
 
-function main() {
+// A notice mail's single-use link (`#signin=CODE`): exchanged once for a room token,
+// which then replaces the code in the address bar (a reload keeps working; the code
+// is spent). Null when the code was used or has expired.
+async function signIn(code) {
+  const answer = await fetch('/api/sign-in', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  });
+  if (!answer.ok) return null;
+  const { room, token } = await answer.json();
+  history.replaceState(null, '', `#room=${encodeURIComponent(room)}&token=${encodeURIComponent(token)}`);
+  return { room, token };
+}
+
+async function main() {
   // A different join link pasted into the address bar means a different room.
   window.addEventListener('hashchange', () => location.reload());
   applyStaticStrings(document);
   document.title = t('app.title');
 
-  const { room, token, embed, host } = fragmentParams(location.hash);
+  let { room, token, embed, host, signin } = fragmentParams(location.hash);
   if (embed === '1') document.documentElement.classList.add('embedded');
   const view = new RoomView(document.getElementById('app'), {});
+  if (signin && !token) {
+    const signed = await signIn(signin);
+    if (!signed) {
+      view.showSpentLink();
+      return;
+    }
+    ({ room, token } = signed);
+  }
   if (!room || !token) {
     view.showMissingLink();
     return;

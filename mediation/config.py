@@ -99,6 +99,13 @@ class Settings:
     zendesk_claim_status: str = "open"  # the ticket's status once a moderator claims
     zendesk_resolved_status: str = "solved"  # once the parties settle
     zendesk_tags: tuple[str, ...] = ("mediation",)
+    # Notice to people who are away: a mail and a `party.waiting` webhook.
+    smtp_url: str = ""  # smtp://user:pass@host:587 (STARTTLS if offered), smtps://; empty: none
+    mail_from: str = ""  # "Mediation <disputes@example.com>"
+    notify_after: float = 120.0  # seconds away, with something unread, before a notice
+    notify_every: float = 3600.0  # at most one notice per person per room this often
+    notice_tick: float = 15.0  # how often each process looks for people owed a notice
+    party_url: str = ""  # the host's page for a room, "{room}" replaced; empty: sign-in links
 
     @property
     def resolved_database_url(self) -> str:
@@ -197,6 +204,12 @@ class Settings:
                 "ZENDESK_RESOLVED_STATUS", defaults.zendesk_resolved_status
             ),
             zendesk_tags=_list(get("ZENDESK_TAGS", ",".join(defaults.zendesk_tags))),
+            smtp_url=get("SMTP_URL"),
+            mail_from=get("MAIL_FROM"),
+            notify_after=float(get("NOTIFY_AFTER", str(defaults.notify_after))),
+            notify_every=float(get("NOTIFY_EVERY", str(defaults.notify_every))),
+            notice_tick=float(get("NOTICE_TICK", str(defaults.notice_tick))),
+            party_url=get("PARTY_URL"),
         )
 
 

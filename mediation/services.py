@@ -16,10 +16,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from mediation import migrate
 from mediation.abuse import Abuse
 from mediation.auth.revocations import Revocations
+from mediation.auth.sign_ins import SignIns
 from mediation.auth.tokens import TokenIssuer
 from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
+from mediation.notices import Notices
 from mediation.outbox.configured import configured
 from mediation.outbox.worker import OutboxWorker, Schedule
 from mediation.protocol.codes import CloseCode
@@ -42,6 +44,7 @@ from transcripts.errors import Shredded
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.locker import Locker
 from transcripts.outbox import Outbox
+from transcripts.presence import Presence
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
 from transcripts.store_types import Record, RoomRow
@@ -182,6 +185,8 @@ class Services:
     revoker: Revoker
     outbox: Outbox
     outbox_worker: OutboxWorker
+    notices: Notices
+    sign_ins: SignIns
     sockets: set[Closable] = field(default_factory=set)
     addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
@@ -192,12 +197,11 @@ class Services:
         db = Database(settings.resolved_database_url)
         workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
-        routes, destinations = configured(settings)
+        sign_ins = SignIns(db)
+        routes, destinations = configured(settings, lambda room: store.contacts(room), sign_ins)
+        rules = StoreRules(workflow, routes)
         store = TranscriptStore(
-            db,
-            keys.keyring,
-            reload=lambda: load_secrets(settings).keyring,
-            rules=StoreRules(workflow, routes),
+            db, keys.keyring, reload=lambda: load_secrets(settings).keyring, rules=rules
         )
         metrics = Metrics()
         outbox = Outbox(db)
@@ -231,6 +235,17 @@ class Services:
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
         outbox_worker.start()
+        notices = Notices(
+            Presence(db),
+            people.present,
+            rules,
+            store.contacts,
+            outbox_worker.wake,
+            settings.notify_after,
+            settings.notify_every,
+            settings.notice_tick,
+        )
+        notices.start()
         tokens = TokenIssuer(
             keys.token_secret, settings.token_ttl, settings.token_leeway, revocations
         )
@@ -257,6 +272,8 @@ class Services:
             revoker,
             outbox,
             outbox_worker,
+            notices,
+            sign_ins,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -267,6 +284,7 @@ class Services:
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
         await self.outbox_worker.close()  # its rows too: claimed again once leases end
+        await self.notices.close()
         self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
         open_sockets = list(self.sockets)
         for conn in open_sockets:
@@ -282,6 +300,7 @@ class Services:
     async def stop(self) -> None:
         await self.clocks.close()
         await self.outbox_worker.close()
+        await self.notices.close()
         await self.committer.close()
         await self.broker.close()
         await self.locker.blobs.close()

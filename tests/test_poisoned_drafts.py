@@ -26,7 +26,7 @@ from transcripts.errors import Refused, StoreUnavailable, TranscriptError
 from transcripts.group_commit import GroupCommitConfig, GroupCommitter
 from transcripts.key_encryption_keys import Keyring, new_key
 from transcripts.store import TranscriptStore
-from transcripts.store_types import DraftLike, Record
+from transcripts.store_types import DraftLike, Effect, Record, RoomRow
 
 HUGE = 2**63  # one past what a 64-bit column holds
 POISON_EDIT = f'{{"target":{HUGE},"text":"boom"}}'
@@ -40,11 +40,17 @@ class Exploding:
 
     state = "mediating"
 
-    def load(self, state: str, workflow: dict[str, Any]) -> "Exploding":
+    def load(self, state: str, workflow: dict[str, Any], provider: str) -> "Exploding":
         return self
 
-    def opened(self, state: str, ts: str) -> "Exploding":
+    def opened(self, state: str, ts: str, provider: str) -> "Exploding":
         return self
+
+    def created(self, room: RoomRow) -> Sequence[Effect]:
+        return ()
+
+    def effects(self, record: Record) -> Sequence[Effect]:
+        return ()
 
     def apply(self, record: Record) -> Sequence[DraftLike]:
         if record.client_id == "poison":

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, case, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from transcripts import chain
+from transcripts import chain, presence
 from transcripts.database import Database
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded
@@ -109,6 +109,12 @@ class RoomDirectory:
                     waiting_since=row.waiting_since,
                     due_at=row.due_at,
                 )
+            )
+            await presence.ensure(  # parties away from the start get notices too
+                conn,
+                room_id,
+                [(client_user, "client"), (freelancer_user, "freelancer")],
+                now.timestamp(),
             )
             if self._rules is not None:
                 await insert_effects(conn, self._rules.created(row))

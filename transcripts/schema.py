@@ -209,3 +209,28 @@ outbox = Table(  # every outbound effect (issue 14), written in the commit that 
 # destination and room, by id).
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_lane", outbox.c.destination, outbox.c.room_id, outbox.c.status, outbox.c.id)
+
+presence = Table(  # who was last here when, for notice to people who are away (issue 14)
+    "presence",
+    metadata,
+    Column("room_id", String(40), primary_key=True),
+    Column("user", String(128), primary_key=True),
+    Column("role", String(16), nullable=False),
+    # unix s: a socket of theirs was open then (refreshed while one is), or the room opened
+    Column("seen_at", Float, nullable=False),
+    Column("seen_position", BigInteger, nullable=False),  # the room's by then: later is unread
+    Column("notified_at", Float, nullable=True),  # the last notice, at most one per period
+    Column("notified_position", BigInteger, nullable=False, server_default="0"),
+)
+Index("ix_presence_seen_at", presence.c.seen_at)
+
+sign_ins = Table(  # single-use sign-in links in notice mail (issue 14): by the code's hash
+    "sign_ins",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),  # sha256 hex: the code itself is mailed
+    Column("room_id", String(40), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+    Column("used_at", Float, nullable=True),
+)

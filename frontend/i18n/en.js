@@ -7,6 +7,9 @@ export default {
     'link.missing.title': 'A personal join link is needed',
     'link.missing.body':
       'Open this page with the join link you were given. It ends with #room=…&token=…',
+    'link.spent.title': 'This sign-in link was already used or has expired',
+    'link.spent.body':
+      'Each link in a notice opens the room once, for a day. Open the newest mail, or ask the platform for a new link.',
 
     'room.ticket': 'Ticket {provider}/{id}',
     'room.state': 'State: {state}',

@@ -68,6 +68,11 @@ export class RoomView {
     this._banner('error', t('link.missing.title'), t('link.missing.body'));
   }
 
+  showSpentLink() {
+    this.el.room.hidden = true;
+    this._banner('error', t('link.spent.title'), t('link.spent.body'));
+  }
+
   setStatus({ state, code, message }) {
     if (state === 'online') {
       this._banner(null);

@@ -36,7 +36,7 @@ def client_address(caller: HTTPConnection) -> str:
     return caller.client.host if caller.client else ""
 
 
-def _checked(request: Request) -> Services:
+def unthrottled(request: Request) -> Services:
     """The services, once the caller's address is not throttled for failed attempts."""
     found = services(request)
     try:
@@ -54,7 +54,7 @@ def _refused(request: Request, found: Services, message: str) -> ApiError:
 
 
 def require_api_key(request: Request) -> Services:
-    found = _checked(request)
+    found = unthrottled(request)
     if not _has_api_key(request, found):
         raise _refused(request, found, "a valid API key is required (Authorization: Bearer)")
     return found
@@ -84,7 +84,7 @@ PLATFORM = Actor("api-key", "platform", "")
 
 def require_staff(request: Request, *roles: Role) -> Actor:
     """The platform, or a staff token of one of `roles`."""
-    found = _checked(request)
+    found = unthrottled(request)
     if _has_api_key(request, found):
         return PLATFORM
     try:
@@ -97,7 +97,7 @@ def require_staff(request: Request, *roles: Role) -> Actor:
 
 
 async def require_reader(request: Request, room_id: str, action: str) -> Actor:
-    found = _checked(request)
+    found = unthrottled(request)
     if _has_api_key(request, found):
         return PLATFORM
     try:
@@ -128,7 +128,7 @@ class Participant:
 
 async def require_participant(request: Request, room_id: str) -> Participant:
     """The holder of a room token for `room_id` (parties: the room's own)."""
-    found = _checked(request)
+    found = unthrottled(request)
     try:
         grant = found.tokens.verify(_bearer(request))
     except InvalidToken as exc:

@@ -2,13 +2,19 @@
 
 from collections.abc import Sequence
 
+from mediation.auth.sign_ins import SignIns
 from mediation.config import Settings
+from mediation.notices import ContactsOf, NoticeMail
 from mediation.outbox.delivery import Destination
+from mediation.outbox.mail import Mailer, MailSettings
 from mediation.outbox.routes import Route, Routes
 from mediation.outbox.webhooks import WebhookEndpoint, Webhooks
+from rooms import events
 
 
-def configured(settings: Settings) -> tuple[Routes, Sequence[Destination]]:
+def configured(
+    settings: Settings, contacts: ContactsOf, sign_ins: SignIns
+) -> tuple[Routes, Sequence[Destination]]:
     routes: list[Route] = []
     destinations: list[Destination] = []
     if settings.webhook_url:
@@ -16,4 +22,10 @@ def configured(settings: Settings) -> tuple[Routes, Sequence[Destination]]:
         endpoint = WebhookEndpoint("webhook", settings.webhook_url, settings.webhook_secret, topics)
         routes.append(Route(endpoint.name, topics))
         destinations.append(Webhooks(endpoint))
+    if settings.smtp_url:
+        mailer = Mailer(MailSettings(settings.smtp_url, settings.mail_from))
+        public = settings.public_url or f"http://{settings.host}:{settings.port}"
+        mail = NoticeMail(mailer, contacts, sign_ins, public, settings.party_url)
+        routes.append(Route(mail.name, frozenset({events.PARTY_WAITING})))
+        destinations.append(mail)
     return Routes(routes), destinations

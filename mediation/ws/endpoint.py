@@ -65,6 +65,7 @@ async def _serve(ws: WebSocket, services: Services) -> None:
             if not await _receive_one(ws, session, deadline):
                 return
         writer = asyncio.create_task(conn.write_loop())
+        await _present(services, session)
         while await _receive_one(ws, session):
             pass
     except WebSocketDisconnect:
@@ -82,6 +83,7 @@ async def _serve(ws: WebSocket, services: Services) -> None:
     finally:
         if session.joined is not None:
             log.info("left", extra=session.log_fields(session.joined))
+            services.notices.left(session.joined.room.id, session.joined.member.user)
         session.left()
         await services.hub.leave(conn)
         services.committer.forget(conn.id)
@@ -92,6 +94,16 @@ async def _serve(ws: WebSocket, services: Services) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
         conn.ended.set()
+
+
+async def _present(services: Services, session: Session) -> None:
+    """Their socket is open: they count as reading the room (for notices to the away)."""
+    joined = session.joined
+    assert joined is not None
+    try:
+        await services.notices.joined(joined.room.id, joined.member.user, joined.member.role)
+    except Exception as exc:  # the store is away: a notice may come late, nothing worse
+        log.warning("presence not saved: %s", exc.__class__.__name__)
 
 
 async def _receive_one(ws: WebSocket, session: Session, deadline: float | None = None) -> bool:

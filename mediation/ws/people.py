@@ -61,6 +61,10 @@ class People(Generic[S]):
         for person in list(self._people.values()):
             yield from list(person.sockets)
 
+    def present(self) -> list[Key]:
+        """The people with a socket here now."""
+        return [key for key, person in self._people.items() if person.sockets]
+
     def __len__(self) -> int:
         return len(self._people)
 

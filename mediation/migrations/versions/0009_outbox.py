@@ -1,4 +1,4 @@
-"""outbox: every outbound effect, written in the commit that caused it; rooms' sealed contacts
+"""outbox: every outbound effect, written in the commit that caused it; rooms' sealed contacts; presence; sign-in links
 
 Revision ID: 0009
 Revises: 0008
@@ -39,6 +39,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('destination', 'event_id', name=op.f('uq_outbox_destination_event_id'))
     )
+    op.create_table('presence',
+    sa.Column('room_id', sa.String(length=40), nullable=False),
+    sa.Column('user', sa.String(length=128), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('seen_at', sa.Float(), nullable=False),
+    sa.Column('seen_position', sa.BigInteger(), nullable=False),
+    sa.Column('notified_at', sa.Float(), nullable=True),
+    sa.Column('notified_position', sa.BigInteger(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('room_id', 'user', name=op.f('pk_presence'))
+    )
+    with op.batch_alter_table('presence', schema=None) as batch_op:
+        batch_op.create_index('ix_presence_seen_at', ['seen_at'], unique=False)
+    op.create_table('sign_ins',
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('room_id', sa.String(length=40), nullable=False),
+    sa.Column('user', sa.String(length=128), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('expires_at', sa.Float(), nullable=False),
+    sa.Column('used_at', sa.Float(), nullable=True),
+    sa.PrimaryKeyConstraint('code_hash', name=op.f('pk_sign_ins'))
+    )
+    with op.batch_alter_table('sign_ins', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_ins_expires_at'), ['expires_at'], unique=False)
     with op.batch_alter_table('rooms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sealed_contacts', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -53,5 +76,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('sign_ins', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sign_ins_expires_at'))
+    op.drop_table('sign_ins')
+    with op.batch_alter_table('presence', schema=None) as batch_op:
+        batch_op.drop_index('ix_presence_seen_at')
+    op.drop_table('presence')
     with op.batch_alter_table('rooms', schema=None) as batch_op:
         batch_op.drop_column('sealed_contacts')

@@ -1,0 +1,164 @@
+"""Notice to people who are away: one mail and one `party.waiting` webhook when someone
+has unread records and no open socket, none for who is here, never anyone's words."""
+
+import asyncio
+import re
+import time
+from dataclasses import replace
+
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory
+from tests.peers import Peer
+from tests.smtp_server import SmtpServer
+from tests.test_outbox import SECRET, until
+from tests.webhook_receiver import WebhookReceiver
+
+AWAY = 0.4  # seconds away before a notice, compressed
+
+PEOPLE = [
+    {"user": "c-1", "name": "Alice Doe", "email": "alice@example.com", "locale": "en"},
+    {"user": "f-1", "name": "Bruno Roy", "email": "bruno@example.com", "locale": "fr"},
+    {"user": "m-1", "name": "Maya", "email": "maya@example.com"},
+]
+
+
+def noticing(settings: Settings, smtp: SmtpServer, receiver: WebhookReceiver) -> Settings:
+    return replace(
+        settings,
+        smtp_url=smtp.url(),
+        mail_from="Mediation <disputes@example.com>",
+        webhook_url=receiver.url,
+        webhook_secret=SECRET,
+        notify_after=AWAY,
+        notify_every=3600,
+        notice_tick=0.05,
+        outbox_tick=0.05,
+        outbox_retry_initial=0.05,
+        outbox_retry_max=0.2,
+    )
+
+
+async def open_with_people(server: RunningServer, ticket: str) -> str:
+    platform = server.platform
+    answer = await platform.http.post(
+        "/api/rooms",
+        json={
+            "ticket": {"provider": "local", "id": ticket},
+            "client": "c-1",
+            "freelancer": "f-1",
+            "people": PEOPLE,
+        },
+        headers=platform.auth,
+    )
+    assert answer.status_code == 201, answer.text
+    assert "alice@example.com" not in answer.text  # contacts are never echoed back
+    room: str = answer.json()["id"]
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    return room
+
+
+async def say(peer: Peer, cid: str, channel: str, body: str) -> None:
+    ack = await peer.act({"type": "send", "id": cid, "channel": channel, "body": body})
+    assert ack["type"] == "ack", ack
+
+
+async def test_away_parties_get_one_notice_the_present_none_and_no_words_leave(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        server = await start_server(noticing(settings, smtp, receiver))
+        room = await open_with_people(server, "T-away")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        client, _ = await server.peer(room, "c-1", "client")
+        await say(client, "c1", "joint", "I am here for a moment")
+        await client.close()  # the client leaves; the freelancer never came
+        await say(moderator, "m1", "joint", "SECRET-WORDS for both of you")
+        await say(moderator, "m2", "caucus:freelancer", "PRIVATE-WORDS for the freelancer")
+        await until(lambda: len(smtp.received) >= 2)
+        await asyncio.sleep(4 * AWAY)  # nothing more: one per person per period
+        by_address = {r.rcpt_tos[0]: r for r in smtp.received}
+        assert sorted(by_address) == ["alice@example.com", "bruno@example.com"]
+        waiting = [e for e in receiver.events if e.type == "party.waiting"]
+        assert sorted((e.data["user"], e.data["unread"]) for e in waiting) == [
+            ("c-1", 1),  # the joint message; the freelancer's caucus is not hers
+            ("f-1", 4),  # the claim, the client's word, the joint one, the caucus
+        ]
+        for mail in smtp.received:
+            raw = mail.raw.decode("ascii", "replace")
+            assert "SECRET-WORDS" not in raw and "PRIVATE-WORDS" not in raw
+        for request in receiver.requests:
+            assert b"SECRET-WORDS" not in request.body and b"PRIVATE-WORDS" not in request.body
+            assert b"@example.com" not in request.body  # contacts never leave by webhook
+        french = by_address["bruno@example.com"].message
+        assert french["Content-Language"] == "fr"
+        assert "Bruno Roy" in str(french["To"])
+        await moderator.close()
+
+
+async def test_someone_online_is_not_notified(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        server = await start_server(noticing(settings, smtp, receiver))
+        room = await open_with_people(server, "T-here")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        client, _ = await server.peer(room, "c-1", "client")
+        freelancer, _ = await server.peer(room, "f-1", "freelancer")
+        await say(moderator, "m1", "joint", "hello both")
+        await say(client, "c1", "joint", "hello")
+        await asyncio.sleep(6 * AWAY)
+        assert smtp.received == []
+        assert [e for e in receiver.events if e.type == "party.waiting"] == []
+        for peer in (moderator, client, freelancer):
+            await peer.close()
+
+
+async def test_the_mails_link_signs_in_once(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        server = await start_server(noticing(settings, smtp, receiver))
+        room = await open_with_people(server, "T-link")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        await say(moderator, "m1", "caucus:client", "a word for the client")
+        await until(lambda: len(smtp.received) >= 1)
+        assert smtp.received[0].rcpt_tos == ["alice@example.com"]
+        text = smtp.received[0].message.get_body(("plain",))
+        assert text is not None
+        found = re.search(r"#signin=([\w-]+)", text.get_content())
+        assert found, text.get_content()
+        http = server.platform.http
+        first = await http.post("/api/sign-in", json={"code": found[1]})
+        assert first.status_code == 200, first.text
+        assert (first.json()["room"], first.json()["user"]) == (room, "c-1")
+        peer = await Peer.connect(server.ws_url)
+        welcome = await peer.hello(first.json()["token"])
+        assert welcome["type"] == "welcome"
+        await peer.close()
+        again = await http.post("/api/sign-in", json={"code": found[1]})
+        assert again.status_code == 401
+        assert again.json()["error"]["code"] == "unauthorized"
+        await moderator.close()
+
+
+async def test_two_processes_looking_at_once_send_one_notice(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        quiet = replace(noticing(settings, smtp, receiver), notice_tick=3600)
+        server = await start_server(quiet)
+        room = await open_with_people(server, "T-race")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        await say(moderator, "m1", "joint", "anyone?")
+        await asyncio.sleep(AWAY * 1.5)
+        notices = server.services.notices
+        later = time.time()
+        sent = await asyncio.gather(*(notices.round(later) for _ in range(4)))
+        assert sum(sent) == 2  # the client and the freelancer, once each
+        await until(lambda: len(smtp.received) >= 2)
+        await asyncio.sleep(0.5)
+        assert len(smtp.received) == 2
+        await moderator.close()
