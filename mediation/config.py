@@ -99,6 +99,7 @@ class Settings:
     zendesk_claim_status: str = "open"  # the ticket's status once a moderator claims
     zendesk_resolved_status: str = "solved"  # once the parties settle
     zendesk_tags: tuple[str, ...] = ("mediation",)
+    zendesk_timeout: float = 10.0  # seconds for one Zendesk API call
 
     @property
     def resolved_database_url(self) -> str:
@@ -197,6 +198,7 @@ class Settings:
                 "ZENDESK_RESOLVED_STATUS", defaults.zendesk_resolved_status
             ),
             zendesk_tags=_list(get("ZENDESK_TAGS", ",".join(defaults.zendesk_tags))),
+            zendesk_timeout=float(get("ZENDESK_TIMEOUT", str(defaults.zendesk_timeout))),
         )
 
 

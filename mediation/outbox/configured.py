@@ -1,4 +1,5 @@
-"""The destinations and routes the settings turn on (none by default)."""
+"""The destinations and routes the settings turn on (none by default): the webhook
+endpoint, and each ticket provider's own (Zendesk's notes, for Zendesk rooms)."""
 
 from collections.abc import Sequence
 
@@ -6,9 +7,12 @@ from mediation.config import Settings
 from mediation.outbox.delivery import Destination
 from mediation.outbox.routes import Route, Routes
 from mediation.outbox.webhooks import WebhookEndpoint, Webhooks
+from mediation.tickets.providers import TicketProviders
 
 
 def configured(settings: Settings) -> tuple[Routes, Sequence[Destination]]:
+    """Routes and destinations; the destinations own HTTP clients, closed by the worker's
+    `aclose` at shutdown."""
     routes: list[Route] = []
     destinations: list[Destination] = []
     if settings.webhook_url:
@@ -16,4 +20,9 @@ def configured(settings: Settings) -> tuple[Routes, Sequence[Destination]]:
         endpoint = WebhookEndpoint("webhook", settings.webhook_url, settings.webhook_secret, topics)
         routes.append(Route(endpoint.name, topics))
         destinations.append(Webhooks(endpoint))
+    for name, provider in TicketProviders(settings).items():
+        outbound = provider.outbound()
+        if outbound is not None:
+            routes.append(outbound.route(name))
+            destinations.append(outbound.destination)
     return Routes(routes), destinations
