@@ -16,6 +16,7 @@ from mediation.config import Settings
 from mediation.http import (
     files,
     health,
+    integrations,
     macros,
     outbox,
     reports,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *revocations.routes,
             *outbox.routes,
             *sign_in.routes,
+            *integrations.routes,
             WebSocketRoute(SOCKET_PATH, serve_socket),
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],

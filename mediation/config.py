@@ -106,6 +106,7 @@ class Settings:
     notify_every: float = 3600.0  # at most one notice per person per room this often
     notice_tick: float = 15.0  # how often each process looks for people owed a notice
     party_url: str = ""  # the host's page for a room, "{room}" replaced; empty: sign-in links
+    zendesk_timeout: float = 10.0  # seconds for one Zendesk API call
 
     @property
     def resolved_database_url(self) -> str:
@@ -210,6 +211,7 @@ class Settings:
             notify_every=float(get("NOTIFY_EVERY", str(defaults.notify_every))),
             notice_tick=float(get("NOTICE_TICK", str(defaults.notice_tick))),
             party_url=get("PARTY_URL"),
+            zendesk_timeout=float(get("ZENDESK_TIMEOUT", str(defaults.zendesk_timeout))),
         )
 
 

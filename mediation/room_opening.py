@@ -1,21 +1,21 @@
 """Opening rooms for tickets and minting their tokens: the rules the HTTP API and CLI share."""
 
+import functools
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from mediation.config import Settings
 from mediation.contacts import Contact, stored
 from mediation.services import Services, room_info
-from mediation.tickets.local import PROVIDER as LOCAL
+from mediation.tickets.providers import TicketProviders
 from rooms.errors import Forbidden
 from rooms.hub import admit
 from rooms.lifecycle import State
 from rooms.ports import Member
 from rooms.visibility import Role
 from transcripts.store_types import RoomRow
-
-PROVIDERS = (LOCAL,)
 
 
 class RoomConflict(Exception):
@@ -49,15 +49,22 @@ async def open_room(
     freelancer: str,
     priority: str = "normal",
     contacts: list[Contact] | None = None,
+    subject: str = "",
 ) -> RoomRow:
-    if provider not in PROVIDERS:
-        raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(PROVIDERS)}")
+    """The room for the ticket, opened now; RoomConflict when the ticket has an open one.
+    The provider must be one the settings turn on (`providers(settings)`)."""
+    known = providers(services.settings)
+    if provider not in known:
+        raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(known)}")
     if client == freelancer:
         raise BadRequest("the client and the freelancer must be different users")
     existing = await services.store.open_room_for_ticket(provider, ticket_id)
     if existing is not None:
         raise RoomConflict(existing)
-    await services.tickets.ensure(ticket_id)
+    try:
+        await known[provider].opening(services.db, ticket_id, subject)
+    except ValueError as exc:  # not a ticket id of this provider
+        raise BadRequest(str(exc)) from None
     try:
         room = await services.store.create_room(
             "r_" + secrets.token_urlsafe(12),
@@ -75,6 +82,12 @@ async def open_room(
         raise RoomConflict(existing) from None
     services.outbox_worker.wake()  # its room.created rows, if any destination wants them
     return room
+
+
+@functools.lru_cache(maxsize=16)
+def providers(settings: Settings) -> TicketProviders:
+    """The ticket providers these settings turn on (made once per settings)."""
+    return TicketProviders(settings)
 
 
 AUDITOR_TTL = 3600  # auditors read for a stated purpose, for an hour by default

@@ -299,7 +299,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.clocks.close()
-        await self.outbox_worker.close()
+        await self.outbox_worker.aclose()  # and its destinations' HTTP clients
         await self.notices.close()
         await self.committer.close()
         await self.broker.close()

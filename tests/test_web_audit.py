@@ -59,3 +59,20 @@ async def test_a_dropped_bundle_passes_or_fails_as_offline(
     await expect(verdict.locator(".verdict-reason")).to_have_text(offline.reason)
     await page.shot("audit-verify-fail")
     assert_no_errors(page)
+
+
+async def test_a_room_named_in_the_fragment_opens_at_once(
+    server: RunningServer, browser: Browser
+) -> None:
+    """The link a Zendesk note gives (`#room=ID`), with the auditor's token beside it."""
+    platform = server.platform
+    room = await platform.open_room("T-web-audit-link")
+    body = {"user": "ada", "role": "auditor", "purpose": "quality review of a Zendesk ticket"}
+    minted = await platform.http.post("/api/staff/tokens", json=body, headers=platform.auth)
+    assert minted.status_code == 201, minted.text
+    token = minted.json()["token"]
+    page = await open_page(
+        browser, "auditor", f"{server.base_url}/audit.html#token={token}&room={room}"
+    )
+    await expect(page.page.locator("#room .verdict")).to_have_attribute("data-result", "pass")
+    assert_no_errors(page)

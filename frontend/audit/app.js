@@ -1,6 +1,7 @@
 // The auditor's page: find a room by ticket, read its transcript, export
 // the signed bundle and the readable version, and verify any bundle file
 // dropped onto the page. Opened with a staff token: /audit.html#token=..
+// (`&room=ID` opens that room at once: the link a Zendesk note gives).
 
 import { fragmentParams, h } from '../shared/dom.js';
 import { Api } from '../shared/api.js';
@@ -37,7 +38,7 @@ function showVerdict(box, verdict, source) {
 function main() {
   applyStaticStrings(document);
   document.title = t('audit.title');
-  const { token } = fragmentParams(location.hash);
+  const { token, room } = fragmentParams(location.hash);
   const keyFor = publishedKeys(async (path) => (await fetch(path)).json());
   setUpVerifier(keyFor);
   if (!token) {
@@ -75,6 +76,7 @@ function main() {
       h('button', { type: 'button', text: t('audit.read'), onclick: () => openRoom(api, room.id, keyFor) }))));
     results.querySelector('button')?.focus();
   });
+  if (room) openRoom(api, room, keyFor);
 }
 
 async function openRoom(api, roomId, keyFor) {

@@ -1,4 +1,5 @@
-"""The destinations and routes the settings turn on (none by default)."""
+"""The destinations and routes the settings turn on (none by default): the webhook
+endpoint, and each ticket provider's own (Zendesk's notes, for Zendesk rooms)."""
 
 from collections.abc import Sequence
 
@@ -9,12 +10,15 @@ from mediation.outbox.delivery import Destination
 from mediation.outbox.mail import Mailer, MailSettings
 from mediation.outbox.routes import Route, Routes
 from mediation.outbox.webhooks import WebhookEndpoint, Webhooks
+from mediation.tickets.providers import TicketProviders
 from rooms import events
 
 
 def configured(
     settings: Settings, contacts: ContactsOf, sign_ins: SignIns
 ) -> tuple[Routes, Sequence[Destination]]:
+    """Routes and destinations; the destinations own HTTP clients, closed by the worker's
+    `aclose` at shutdown."""
     routes: list[Route] = []
     destinations: list[Destination] = []
     if settings.webhook_url:
@@ -28,4 +32,9 @@ def configured(
         mail = NoticeMail(mailer, contacts, sign_ins, public, settings.party_url)
         routes.append(Route(mail.name, frozenset({events.PARTY_WAITING})))
         destinations.append(mail)
+    for name, provider in TicketProviders(settings).items():
+        outbound = provider.outbound()
+        if outbound is not None:
+            routes.append(outbound.route(name))
+            destinations.append(outbound.destination)
     return Routes(routes), destinations

@@ -10,6 +10,8 @@ later hears events from then on, not before.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mediation.outbox.delivery import Destination
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -21,6 +23,17 @@ class Route:
         return (self.topics is None or topic in self.topics) and (
             self.providers is None or provider in self.providers
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A ticket provider's destination and the topics it hears, for its own rooms only."""
+
+    destination: Destination
+    topics: frozenset[str]
+
+    def route(self, provider: str) -> Route:
+        return Route(self.destination.name, self.topics, frozenset({provider}))
 
 
 class Routes:

@@ -84,6 +84,14 @@ class OutboxWorker:
                 await self._task
             self._task = None
 
+    async def aclose(self) -> None:
+        """`close`, then close the destinations that hold a client (their `aclose`)."""
+        await self.close()
+        for destination in self._destinations.values():
+            closing = getattr(destination, "aclose", None)
+            if closing is not None:
+                await closing()
+
     async def _run(self) -> None:
         while True:
             try:

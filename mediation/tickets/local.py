@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mediation.config import Settings
 from mediation.tickets.schema import tickets
 from transcripts.database import Database
 
@@ -55,3 +56,19 @@ class LocalTickets:
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return TicketRecord(*row) if row is not None else None
+
+
+class LocalProvider:
+    """The built-in provider: tickets in our own table, no outbound destination."""
+
+    name = PROVIDER
+
+    async def opening(self, db: Database, ticket_id: str, subject: str) -> None:
+        await LocalTickets(db).ensure(ticket_id, subject)
+
+    def outbound(self) -> None:
+        return None
+
+
+def provider(_settings: Settings) -> LocalProvider:
+    return LocalProvider()

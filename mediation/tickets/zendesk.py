@@ -17,7 +17,11 @@ from urllib.parse import quote
 
 import httpx
 
+from mediation.config import Settings
 from mediation.outbox.delivery import Delivered, Delivery, Outcome, Permanent, Retry
+from mediation.outbox.routes import Outbound
+from rooms import events
+from transcripts.database import Database
 
 PROVIDER: Final = "zendesk"
 PAGE_SIZE: Final = 100  # comments per page, Zendesk's most
@@ -26,6 +30,16 @@ DEFAULT_STATUSES: Final[Mapping[str, str | None]] = {
     "room.claimed": "open",
     "room.resolved": "solved",
 }
+# The room events that become notes on the ticket.
+TOPICS: Final = frozenset(
+    {
+        events.ROOM_CREATED,
+        events.ROOM_CLAIMED,
+        events.ROOM_ESCALATED,
+        events.ROOM_RESOLVED,
+        events.ROOM_CLOSED,
+    }
+)
 _TICKET_ID = re.compile(r"[0-9]{1,20}")
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9 '._-]{0,59}")
 # Raised once the request may have reached Zendesk: it may have been applied.
@@ -174,15 +188,29 @@ class ZendeskNotes:
         *,
         statuses: Mapping[str, str | None] | None = None,
         tags: Sequence[str] = ("mediation",),
+        audit_base: str = "",
     ) -> None:
         self._api = api
         self._statuses = {**DEFAULT_STATUSES, **(statuses or {})}  # None: status unchanged
         self._tags = list(tags)
+        self._audit_base = audit_base.rstrip("/")  # where the auditor page is served
+
+    async def aclose(self) -> None:
+        await self._api.aclose()
+
+    def audit_url(self, room_id: str) -> str | None:
+        """The room on the auditor page (opened with a staff token in the fragment too)."""
+        if not self._audit_base:
+            return None
+        return f"{self._audit_base}/audit.html#room={quote(room_id, safe='')}"
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         if delivery.ticket_provider != PROVIDER:
             return Delivered()
-        body = render_note(delivery.topic, delivery.room_id, delivery.data)
+        data = delivery.data
+        if delivery.topic == events.ROOM_RESOLVED and (audit := self.audit_url(delivery.room_id)):
+            data = {**data, "audit_url": audit}
+        body = render_note(delivery.topic, delivery.room_id, data)
         if body is None:
             return Delivered()
         ticket = delivery.ticket_id
@@ -205,6 +233,41 @@ class ZendeskNotes:
         except (httpx.HTTPError, ZendeskError, ZendeskProtocolError) as exc:
             return _failure(exc, uncertain=delivery.uncertain or _maybe_applied(exc))
         return Delivered()
+
+
+class ZendeskProvider:
+    """Rooms for Zendesk tickets: nothing kept here, a note on the ticket per event."""
+
+    name = PROVIDER
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def opening(self, db: Database, ticket_id: str, subject: str) -> None:
+        if not _TICKET_ID.fullmatch(ticket_id):
+            raise ValueError("a Zendesk ticket id is a number")
+
+    def outbound(self) -> Outbound:
+        s = self._settings
+        api = ZendeskApi(
+            s.zendesk_url,
+            email=s.zendesk_email or None,
+            api_token=s.zendesk_api_token or None,
+            oauth_token=s.zendesk_oauth_token or None,
+            timeout=s.zendesk_timeout,
+        )
+        statuses = {
+            events.ROOM_CLAIMED: s.zendesk_claim_status or None,
+            events.ROOM_RESOLVED: s.zendesk_resolved_status or None,
+        }
+        base = s.public_url or f"http://{s.host}:{s.port}"
+        notes = ZendeskNotes(api, statuses=statuses, tags=s.zendesk_tags, audit_base=base)
+        return Outbound(notes, TOPICS)
+
+
+def provider(settings: Settings) -> ZendeskProvider | None:
+    """Zendesk, when `MEDIATION_ZENDESK_URL` is set."""
+    return ZendeskProvider(settings) if settings.zendesk_url else None
 
 
 def render_note(topic: str, room_id: str, data: Mapping[str, Any]) -> str | None:
