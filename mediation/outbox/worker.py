@@ -1,8 +1,9 @@
 """The delivery worker: claims due outbox rows and hands each to its destination.
 
 Every process runs one. Each round it claims up to `batch` rows (the oldest
-pending row of each destination-and-room lane, leased for `lease` seconds),
-delivers them concurrently (different lanes never wait for each other) and
+pending row of each destination-and-room lane, leased for `lease` seconds and
+renewed while they are out, so a slow destination keeps its rows and a killed
+process frees them soon), delivers them concurrently (different lanes never wait for each other) and
 records each outcome: delivered; retried after an exponential backoff with
 full jitter (tenacity's), never before a `Retry-After`; or buried as a dead
 letter, when the other side refuses for good or the row has waited past
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Schedule:
     tick: float = 1.0  # seconds between looks for due rows (a local commit wakes it sooner)
-    lease: float = 120.0  # a claim holds this long: longer than any destination's timeout
+    # A claim holds this long, renewed every third of it while its delivery runs: a process
+    # killed mid-delivery blocks those rows' lanes for at most this long.
+    lease: float = 10.0
     batch: int = 32  # rows claimed per round
     initial: float = 1.0  # the first retry waits up to this (full jitter), doubling
     max_delay: float = 3600.0  # and never more than this
@@ -106,10 +109,27 @@ class OutboxWorker:
         if not rows:
             return False
         tickets = await self._outbox.tickets([row.room_id for row in rows])
-        await asyncio.gather(*(self._one(row, tickets.get(row.room_id)) for row in rows))
+        out = {row.id for row in rows}
+        renewing = asyncio.create_task(self._renew(out))
+        try:
+            await asyncio.gather(*(self._one(row, tickets.get(row.room_id), out) for row in rows))
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         return len(rows) == self._schedule.batch
 
-    async def _one(self, row: OutboxRow, ticket: tuple[str, str] | None) -> None:
+    async def _renew(self, out: set[int]) -> None:
+        """Keep the leases of the rows in `out` (those still being delivered) alive."""
+        lease = self._schedule.lease
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._outbox.renew(sorted(out), time.time() + lease)
+            except Exception as exc:  # the database is down: the lease may lapse
+                log.warning("outbox lease renewal failed: %s", exc.__class__.__name__)
+
+    async def _one(self, row: OutboxRow, ticket: tuple[str, str] | None, out: set[int]) -> None:
         destination = self._destinations[row.destination]
         provider, ticket_id = ticket or ("", "")
         delivery = Delivery(
@@ -130,6 +150,7 @@ class OutboxWorker:
         except Exception as exc:  # a destination's bug must not stop the others
             log.exception("outbox destination %s failed", row.destination)
             outcome = Retry(f"internal error: {exc.__class__.__name__}")
+        out.discard(row.id)
         await self._record(row, outcome)
 
     async def _record(self, row: OutboxRow, outcome: Outcome) -> None:
