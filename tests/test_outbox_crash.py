@@ -88,8 +88,8 @@ async def one_room(
         welcome = await peer.hello(minted.json()["token"])
         assert welcome["type"] == "welcome", welcome
         for k in range(proposals):
-            frame = {"type": "propose", "id": f"{role}-{k}", "amount": str(100 + k)}
-            frame |= {"currency": "USD", "text": "terms", "expires_in": 3600}
+            frame: dict[str, Any] = {"type": "propose", "id": f"{role}-{k}"}
+            frame |= {"amount": str(100 + k), "currency": "USD", "expires_in": 3600}
             answer = await peer.act(frame)
             assert answer["type"] == "ack", answer
         await peer.close()
@@ -195,9 +195,8 @@ async def test_two_processes_deliver_each_event_once_in_room_order(
 ) -> None:
     async with WebhookReceiver(SECRET) as receiver, httpx.AsyncClient(timeout=10) as http:
         env = {"MEDIATION_REDIS_PREFIX": redis_prefix, **hook_env(receiver)}
-        async with scale_out.two_nodes(
-            tmp_path, database_url, scale_out.SHARED_REDIS, **env
-        ) as (a, b):
+        nodes = scale_out.two_nodes(tmp_path, database_url, scale_out.SHARED_REDIS, **env)
+        async with nodes as (a, b):
             rooms = await raise_events(
                 [a.base_url, b.base_url], [a.ws_url, b.ws_url], rooms=16, proposals=3
             )
