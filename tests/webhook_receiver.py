@@ -59,6 +59,7 @@ class WebhookReceiver:
     events: list[Event] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     duplicates: Counter[str] = field(default_factory=Counter)
+    held: list[str] = field(default_factory=list)  # webhook-ids whose 2xx was held back
     _answers: list[_Answer] = field(default_factory=list)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -75,6 +76,10 @@ class WebhookReceiver:
         """Answer the next `times` requests with `status` (and `Retry-After`). A 2xx is
         answered after verifying and recording; `delay` holds the answer back that long."""
         self._answers.append(_Answer(status, times, retry_after, delay))
+
+    def answer_promptly(self) -> None:
+        """Forget the answers still queued: from now on every request gets a prompt 204."""
+        self._answers.clear()
 
     def _take_answer(self) -> _Answer | None:
         if not self._answers:
@@ -106,6 +111,7 @@ class WebhookReceiver:
                 Event(event_id, payload["type"], payload["timestamp"], payload["data"])
             )
         if answer is not None and answer.delay:
+            self.held.append(event_id)
             await asyncio.sleep(answer.delay)
         return Response(status_code=answer.status if answer is not None else 204)
 

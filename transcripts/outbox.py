@@ -3,8 +3,9 @@ retried or buried by the delivery workers of every process.
 
 Rows of one destination and one room go out one at a time, in commit order:
 a row is claimable only while no older row of its lane is pending. A claim
-is a lease (`lease_until`): a process that dies mid-delivery leaves its rows
-to be claimed again once the lease runs out, so nothing is lost; a delivery
+is a lease (`lease_until`), renewed while the delivery runs: a process that
+dies mid-delivery leaves its rows to be claimed again once the lease runs out
+(seconds, not the length of a destination's timeout), so nothing is lost; a delivery
 that may have been applied before a crash or a timeout is marked `uncertain`,
 and its destination looks before it sends again, so nothing is doubled.
 On PostgreSQL the claim skips rows another process is claiming
@@ -186,6 +187,20 @@ class Outbox:
             return {
                 row.id: (row.ticket_provider, row.ticket_id) for row in await conn.execute(query)
             }
+
+    async def renew(self, row_ids: Sequence[int], until: float) -> None:
+        """Extend the leases of rows still being delivered (and still leased)."""
+        if row_ids:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id.in_(sorted(row_ids)),
+                        outbox.c.status == PENDING,
+                        outbox.c.lease_until.is_not(None),
+                    )
+                    .values(lease_until=until)
+                )
 
     async def delivered(self, row_id: int, now: float) -> None:
         await self._finish(row_id, DONE, now, None)

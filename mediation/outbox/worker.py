@@ -1,8 +1,10 @@
 """The delivery worker: claims due outbox rows and hands each to its destination.
 
-Every process runs one. Each round it claims up to `batch` rows (the oldest
-pending row of each destination-and-room lane, leased for `lease` seconds),
-delivers them concurrently (different lanes never wait for each other) and
+Every process runs one. It keeps up to `batch` rows out at once (each the oldest
+pending row of each destination-and-room lane, leased for `lease` seconds and
+renewed while they are out, so a slow destination keeps its rows and a killed
+process frees them soon), delivers each in its own task (a slow lane never
+holds up another: its place is refilled as soon as any delivery ends) and
 records each outcome: delivered; retried after an exponential backoff with
 full jitter (tenacity's), never before a `Retry-After`; or buried as a dead
 letter, when the other side refuses for good or the row has waited past
@@ -37,7 +39,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Schedule:
     tick: float = 1.0  # seconds between looks for due rows (a local commit wakes it sooner)
-    lease: float = 120.0  # a claim holds this long: longer than any destination's timeout
+    # A claim holds this long, renewed every third of it while its delivery runs: a process
+    # killed mid-delivery blocks those rows' lanes for at most this long.
+    lease: float = 10.0
     batch: int = 32  # rows claimed per round
     initial: float = 1.0  # the first retry waits up to this (full jitter), doubling
     max_delay: float = 3600.0  # and never more than this
@@ -66,23 +70,28 @@ class OutboxWorker:
         self._schedule = schedule
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._out: dict[int, asyncio.Task[None]] = {}  # rows being delivered, by id
 
     def start(self) -> None:
         if self._destinations and self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox")
 
     def wake(self) -> None:
-        """Rows were committed here: look now."""
+        """Rows were committed here (or a delivery finished): look now."""
         self._wakeup.set()
 
     async def close(self) -> None:
-        """Stop between rounds; claimed rows not yet finished are claimed again elsewhere
-        once their lease ends (marked uncertain only if an attempt timed out)."""
+        """Stop; claimed rows not yet finished are claimed again (here after a restart, or
+        elsewhere) once their lease ends, and their next attempt looks before it sends."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        out = list(self._out.values())
+        for task in out:
+            task.cancel()
+        await asyncio.gather(*out, return_exceptions=True)
 
     async def aclose(self) -> None:
         """`close`, then close the destinations that hold a client (their `aclose`)."""
@@ -93,31 +102,66 @@ class OutboxWorker:
                 await closing()
 
     async def _run(self) -> None:
-        while True:
-            try:
-                busy = await self.round()
-            except Exception as exc:  # the database is down: try again next tick
-                log.warning("outbox round failed: %s", exc.__class__.__name__)
-                busy = False
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._schedule.tick)
-                self._wakeup.clear()
+        renewing = asyncio.create_task(self._renew(), name="outbox-leases")
+        try:
+            while True:
+                try:
+                    busy = await self.round()
+                except Exception as exc:  # the database is down: try again next tick
+                    log.warning("outbox round failed: %s", exc.__class__.__name__)
+                    busy = False
+                if not busy:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._schedule.tick)
+                    self._wakeup.clear()
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def round(self) -> bool:
-        """Claim and deliver once; True when a full batch was claimed (more may wait)."""
+        """Claim what is due, up to `batch` rows out at once, and start delivering it; True
+        when every free place was filled (more may wait). A slow delivery holds only its
+        own lane: the others are claimed and delivered meanwhile."""
         now = time.time()
-        rows = await self._outbox.claim(
-            now, self._schedule.lease, self._schedule.batch, list(self._destinations)
+        room = self._schedule.batch - len(self._out)
+        rows = (
+            await self._outbox.claim(now, self._schedule.lease, room, list(self._destinations))
+            if room > 0
+            else []
         )
         await self._measure(now)
         if not rows:
             return False
         tickets = await self._outbox.tickets([row.room_id for row in rows])
-        await asyncio.gather(*(self._one(row, tickets.get(row.room_id)) for row in rows))
-        return len(rows) == self._schedule.batch
+        for row in rows:
+            self._out[row.id] = asyncio.create_task(
+                self._one(row, tickets.get(row.room_id)), name=f"outbox-{row.id}"
+            )
+        return len(rows) == room
+
+    async def _renew(self) -> None:
+        """Keep the leases of the rows being delivered alive."""
+        lease = self._schedule.lease
+        while True:
+            await asyncio.sleep(lease / 3)
+            if not self._out:
+                continue
+            try:
+                await self._outbox.renew(sorted(self._out), time.time() + lease)
+            except Exception as exc:  # the database is down: the lease may lapse
+                log.warning("outbox lease renewal failed: %s", exc.__class__.__name__)
 
     async def _one(self, row: OutboxRow, ticket: tuple[str, str] | None) -> None:
+        try:
+            await self._deliver(row, ticket)
+        except Exception as exc:  # its outcome not recorded: claimed again after the lease
+            log.warning("outbox row %d not recorded: %s", row.id, exc.__class__.__name__)
+        finally:
+            self._out.pop(row.id, None)
+            self.wake()  # a place is free, and the lane's next row may be due
+
+    async def _deliver(self, row: OutboxRow, ticket: tuple[str, str] | None) -> None:
         destination = self._destinations[row.destination]
         provider, ticket_id = ticket or ("", "")
         delivery = Delivery(
