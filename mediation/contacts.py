@@ -38,3 +38,8 @@ def stored(contacts: list[Contact]) -> list[dict[str, Any]]:
 def read(stored: list[dict[str, Any]]) -> dict[str, Contact]:
     """The room's contacts by user id."""
     return {c.user: c for c in convert(stored, list[Contact])}
+
+
+def names(stored: list[dict[str, Any]]) -> dict[str, str]:
+    """Display names by user id, for those who have one: names only, never emails or locales."""
+    return {user: c.name for user, c in read(stored).items() if c.name}

@@ -139,7 +139,12 @@ class Platform:
         return {"authorization": f"Bearer {self.api_key}"}
 
     async def open_room(
-        self, ticket: str, client: str = "c-1", freelancer: str = "f-1", priority: str = "normal"
+        self,
+        ticket: str,
+        client: str = "c-1",
+        freelancer: str = "f-1",
+        priority: str = "normal",
+        people: list[dict[str, str]] | None = None,
     ) -> str:
         response = await self.http.post(
             "/api/rooms",
@@ -148,6 +153,7 @@ class Platform:
                 "client": client,
                 "freelancer": freelancer,
                 "priority": priority,
+                "people": people or [],
             },
             headers=self.auth,
         )

@@ -87,9 +87,11 @@ async function openRoom(api, roomId, keyFor) {
   let bytes;
   let roomApi;
   let files;
+  let names = {};
   try {
     const joined = await api.post(`/api/rooms/${encodeURIComponent(roomId)}/join`);
     roomApi = new Api(joined.token);
+    names = joined.names ?? {};
     files = new RoomFiles(roomId, joined.token); // auditors read every channel, so every file
     bytes = await roomApi.get(`/api/rooms/${encodeURIComponent(roomId)}/export`, { as: 'bytes' });
   } catch (exc) {
@@ -122,11 +124,12 @@ async function openRoom(api, roomId, keyFor) {
     h('p', { class: 'muted', text: t('audit.roomMeta', { id: room.id, state: stateLabel(room.state),
       count: bundle.records.length, when: bundle.header.exported_at }) }),
     h('p', { class: 'muted', text: t('audit.people', {
-      people: room.participants.map((p) => `${p.user} (${p.role})`).join(', ') }) }),
+      people: room.participants.map((p) => (Object.hasOwn(names, p.user)
+        ? `${names[p.user]} · ${p.user} (${p.role})` : `${p.user} (${p.role})`)).join(', ') }) }),
     verdict,
     h('div', { class: 'export-buttons' }, bundleButton, htmlButton),
     filter,
-    renderTranscript(bundle.records, room.shredded, { download: (facts) => files.save(facts) }));
+    renderTranscript(bundle.records, room.shredded, { download: (facts) => files.save(facts), names }));
   showVerdict(verdict, await verifyBundle(bytes, keyFor), t('audit.thisExport'));
   $('room-body').focus();
 }

@@ -43,7 +43,7 @@ function asEvent(record) {
   }
 }
 
-function describe(record, files) {
+function describe(record, files, name) {
   if (record.kind === 'message') return record.body;
   if (record.kind === 'file') {
     const f = payload(record);
@@ -64,7 +64,7 @@ function describe(record, files) {
   }
   if (record.kind === 'edit') return t('audit.edit', { target: frame.target, text: frame.text });
   if (record.kind === 'retract') return t('audit.retract', { target: frame.target });
-  return eventText(frame, null) ?? record.kind;
+  return eventText(frame, null, name) ?? record.kind;
 }
 
 function time(iso) {
@@ -93,16 +93,19 @@ function fileActions(facts, deleted, download) {
 
 /**
  * @param {object[]} records  the bundle's records, in room order
- * @param {{download?(facts): Promise<void>}} options  how to fetch a file, if the reader may
+ * @param {{download?(facts): Promise<void>, names?: Object<string, string>}} options  how to
+ *   fetch a file, if the reader may; the people's display names by user id (ids show without)
  */
-export function renderTranscript(records, shredded, { download = null } = {}) {
+export function renderTranscript(records, shredded, { download = null, names = {} } = {}) {
+  const known = new Map(Object.entries(names));
+  const name = (user) => known.get(user) ?? user;
   const rows = new Map(); // "channel#seq" -> history list of a message
   const files = new Map(); // file id -> its facts
   const deleted = new Set(records.filter((r) => r.kind === 'file_deleted' && !shredded)
     .map((r) => payload(r).file));
   const items = records.map((r) => {
     if (r.kind === 'file' && !shredded) files.set(payload(r).file, payload(r));
-    const body = shredded ? t('audit.shredded') : describe(r, files);
+    const body = shredded ? t('audit.shredded') : describe(r, files, name);
     const history = h('ul', { class: 'history', hidden: true });
     if (r.kind === 'message') rows.set(`${r.channel}#${r.seq}`, history);
     if ((r.kind === 'edit' || r.kind === 'retract') && !shredded) {
@@ -117,7 +120,8 @@ export function renderTranscript(records, shredded, { download = null } = {}) {
       h('p', { class: 'record-meta' },
         h('span', { class: 'position', text: `#${r.position}` }),
         h('span', { class: `channel-tag channel-${r.channel.replace(':', '-')}`, text: channelLabel(r.channel, 'auditor') }),
-        h('span', { class: 'who', text: r.sender.user }),
+        h('span', { class: 'who', 'data-user': r.sender.user, text: name(r.sender.user) }),
+        known.has(r.sender.user) ? h('span', { class: 'user-id', text: r.sender.user }) : null,
         h('span', { class: 'role', text: roleLabel(r.sender.role) }),
         time(r.ts),
         r.kind !== 'message' ? h('span', { class: 'kind', text: r.kind }) : null),

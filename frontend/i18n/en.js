@@ -90,6 +90,7 @@ export default {
     'list.and': ', ',
     'status.reconnectingDetail': 'Your messages are kept and sent as soon as the connection is back.',
     'people.muted': 'muted',
+    'people.id': 'user id: {user}',
     'typing.one': '{user} ({channel})',
     'typing.line': '{who} typing…',
     'announce.message': '{user} in {channel}: {body}',

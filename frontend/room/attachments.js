@@ -12,7 +12,7 @@ const HASH_SHOWN = 12;
 export class Attachments {
   /**
    * @param {{you(): {user, role}, files(): import('./files.js').RoomFiles,
-   *          writable(): boolean, notice({code, message}): void}} room
+   *          writable(): boolean, notice({code, message}): void, name(user): string}} room
    */
   constructor(room) {
     this.room = room;
@@ -31,7 +31,7 @@ export class Attachments {
       'data-state': 'available', 'data-ts': String(new Date(frame.ts).getTime()) },
       h('article', { 'aria-label': title },
         h('p', { class: 'meta' },
-          h('span', { class: 'who', text: frame.sender.user }), ' ',
+          h('span', { class: 'who', 'data-user': frame.sender.user, text: this.room.name(frame.sender.user) }), ' ',
           h('span', { class: 'role', text: roleLabel(frame.sender.role) }),
           time(frame.ts)),
         h('div', { class: 'file-row' },
@@ -57,7 +57,7 @@ export class Attachments {
     card.item.dataset.state = 'deleted';
     card.status.hidden = false;
     card.status.textContent = t(frame.reason ? 'file.removedWhy' : 'file.removed', {
-      who: frame.sender.user, when: formatTime(new Date(frame.ts)).short, reason: frame.reason ?? '',
+      who: this.room.name(frame.sender.user), when: formatTime(new Date(frame.ts)).short, reason: frame.reason ?? '',
     });
     this._actions(card);
     return true;

@@ -10,8 +10,9 @@ function partyName(party, you) {
   return t(`party.${party}`);
 }
 
-export function eventText(frame, you) {
-  const who = frame.sender?.user ?? '';
+/** @param {(user: string) => string} name  a user's display name (their id when none) */
+export function eventText(frame, you, name = (user) => user) {
+  const who = name(frame.sender?.user ?? '');
   switch (frame.kind) {
     case 'state':
       if (frame.terms) return t('event.settled', { seq: frame.target });
@@ -32,7 +33,7 @@ export function eventText(frame, you) {
       });
     case 'handoff':
       return frame.moderator
-        ? t('event.transfer', { who, to: frame.moderator, brief: frame.brief })
+        ? t('event.transfer', { who, to: name(frame.moderator), brief: frame.brief })
         : t('event.brief', { who, brief: frame.brief });
     case 'response':
       return t(`event.response.${frame.answer}`, { who, seq: frame.target });

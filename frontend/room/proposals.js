@@ -10,7 +10,7 @@ import { formatMoney, formatTime, roleLabel, t } from '../i18n.js';
 const PARTIES = ['client', 'freelancer'];
 
 export class Proposals {
-  /** @param {{you, act(type, fields, channel), state(): string}} room */
+  /** @param {{you, act(type, fields, channel), state(): string, name(user): string}} room */
   constructor(room) {
     this.room = room;
     this.cards = new Map(); // seq -> {item, status, actions, frame, outcome}
@@ -36,7 +36,7 @@ export class Proposals {
       'data-ts': String(new Date(frame.ts).getTime()) },
       h('article', { 'aria-label': title },
         h('p', { class: 'meta' },
-          h('span', { class: 'who', text: frame.sender.user }), ' ',
+          h('span', { class: 'who', 'data-user': frame.sender.user, text: this.room.name(frame.sender.user) }), ' ',
           h('span', { class: 'role', text: roleLabel(byRole) }),
           this._time(frame.ts)),
         h('h3', { class: 'card-title', text: title }),
@@ -56,7 +56,7 @@ export class Proposals {
     if (frame.answer === 'accept') {
       this.offer.accepted.add(frame.sender.role);
     } else {
-      this._finish(frame.target, 'rejected', { who: frame.sender.user });
+      this._finish(frame.target, 'rejected', { who: this.room.name(frame.sender.user) });
       this.offer = null;
     }
     this.refresh();

@@ -43,17 +43,20 @@ export class RoomView {
     this.active = null;
     this.outgoing = new Map(); // entry id -> <li> of our own unacked message
     this.participants = new Map(); // "role:user" -> {user, role, online}
+    this.names = new Map(); // user -> display name, from the last welcome (read at hello only)
     this.typists = new Map(); // "role:user" -> {user, role, channel, timer}
     this.caucus = null; // the party in a private session now
     this.muted = new Map(); // party -> until (Date)
     this.pausedUntil = null;
     this.proposals = new Proposals({
       you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
+      name: (user) => this.nameOf(user),
     });
     this.files = null; // the room's RoomFiles, set by connectRoom
     const room = {
       you: () => this.you, files: () => this.files, writable: () => !this.readOnly,
       notice: (error) => this.notice(error), announce: (text) => this.announcer.say(text),
+      name: (user) => this.nameOf(user),
     };
     this.attachments = new Attachments(room);
     this.uploads = new Uploads(room);
@@ -114,6 +117,18 @@ export class RoomView {
     this.el.notices.append(item);
   }
 
+  /** What to show for a user: their display name when the room has one, else their id. */
+  nameOf(user) {
+    return this.names.get(user) ?? user;
+  }
+
+  /** A user's name as a text element; the id stays on hover when a name replaces it. */
+  _who(user, className = 'who') {
+    const name = this.nameOf(user);
+    return h('span', { class: className, 'data-user': user,
+      title: name === user ? null : t('people.id', { user }), text: name });
+  }
+
   get readOnly() {
     return !this.you || this.you.role === 'auditor' || this.room?.state === 'closed';
   }
@@ -125,11 +140,12 @@ export class RoomView {
     this.you = you;
     this.proposals.room.you = you;
     this.room = { ...room };
+    this.names = new Map(Object.entries(room.names ?? {}));
     if (this.heads === null) this.heads = { ...head };
     this.el.room.hidden = false;
     this._renderMeta();
     if (this.titleFromTicket) this.el.title.textContent = t('room.ticket', room.ticket);
-    this.el.you.textContent = t('room.you', { user: you.user, role: roleLabel(you.role) });
+    this.el.you.textContent = t('room.you', { user: this.nameOf(you.user), role: roleLabel(you.role) });
 
     this.participants.clear();
     for (const p of room.participants) this.participants.set(`${p.role}:${p.user}`, { ...p });
@@ -173,7 +189,7 @@ export class RoomView {
 
   _renderTyping() {
     const names = [...this.typists.values()].map((x) => t('typing.one', {
-      user: x.user, channel: channelLabel(x.channel, this.you.role),
+      user: this.nameOf(x.user), channel: channelLabel(x.channel, this.you.role),
     }));
     this.el.typing.textContent = names.length ? t('typing.line', { who: names.join(t('list.and')) }) : '';
   }
@@ -184,7 +200,7 @@ export class RoomView {
       const muted = this.muted.get(p.role);
       return h('li', { class: 'person', 'data-role': p.role, 'data-online': String(p.online) },
         h('span', { class: `dot ${p.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
-        h('span', { class: 'name', text: p.user }),
+        this._who(p.user, 'name'),
         ' ',
         h('span', { class: 'role', text: roleLabel(p.role) }),
         isYou ? h('span', { class: 'you', text: ` ${t('people.you')}` }) : null,
@@ -362,7 +378,8 @@ export class RoomView {
     this._place(frame.channel, item, frame.seq);
     if (!own && this._isNews(frame)) {
       this.announcer.say(t('announce.message', {
-        user: frame.sender.user, channel: channelLabel(frame.channel, this.you.role), body: frame.body,
+        user: this.nameOf(frame.sender.user), channel: channelLabel(frame.channel, this.you.role),
+        body: frame.body,
       }));
     }
   }
@@ -401,7 +418,7 @@ export class RoomView {
   }
 
   _systemLine(frame) {
-    const text = eventText(frame, this.you);
+    const text = eventText(frame, this.you, (user) => this.nameOf(user));
     if (text === null) return;
     const channel = paneFor(frame, this.you.role);
     if (!this.panes.has(channel)) return;
@@ -455,7 +472,7 @@ export class RoomView {
     this._place('joint', item, frame.seq);
     if (this._isNews(frame) && frame.sender.user !== this.you.user) {
       this.announcer.say(t('announce.proposal', {
-        user: frame.sender.user, amount: formatMoney(frame.terms.amount, frame.terms.currency),
+        user: this.nameOf(frame.sender.user), amount: formatMoney(frame.terms.amount, frame.terms.currency),
       }));
     }
   }
@@ -465,7 +482,7 @@ export class RoomView {
     this._place(frame.channel, this.attachments.card(frame), frame.seq, { countUnread: !mine });
     if (this._isNews(frame) && !mine) {
       this.announcer.say(t('announce.file', {
-        user: frame.sender.user, name: frame.name, channel: channelLabel(frame.channel, this.you.role),
+        user: this.nameOf(frame.sender.user), name: frame.name, channel: channelLabel(frame.channel, this.you.role),
       }));
     }
   }
@@ -584,7 +601,7 @@ export class RoomView {
   _item({ own, user, role, body, time }) {
     return h('li', { class: own ? 'msg own' : 'msg', 'data-ts': time ? String(time.getTime()) : null },
       h('p', { class: 'meta' },
-        h('span', { class: 'who', text: user }), ' ',
+        this._who(user), ' ',
         h('span', { class: 'role', text: roleLabel(role) }),
         time ? this._time(time) : null),
       h('p', { class: 'body', text: body }));

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mediation.contacts import names
 from mediation.http.auth import PLATFORM, require_api_key, require_staff, services, spend
 from mediation.http.errors import ApiError, read_json
 from mediation.http.rooms import Name
@@ -52,7 +53,8 @@ async def create_staff_token(request: Request) -> JSONResponse:
 
 
 async def join_room(request: Request) -> JSONResponse:
-    """POST /api/rooms/{id}/join (staff token): a room token for the caller, in its role."""
+    """POST /api/rooms/{id}/join (staff token): a room token for the caller, in its role, and
+    the people's display names (what a page that opens no socket, the audit page, shows)."""
     actor = require_staff(request, Role.MODERATOR, Role.AUDITOR)
     if actor.is_platform:
         raise ApiError(400, "invalid", "the platform mints room tokens with /tokens")
@@ -78,6 +80,7 @@ async def join_room(request: Request) -> JSONResponse:
             "expires_at": _expiry(issued.expires_at),
             "room": room.id,
             "jti": issued.jti,
+            "names": names(await found.store.contacts(room.id)),
         },
         201,
     )

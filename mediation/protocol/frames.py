@@ -180,11 +180,14 @@ class Ticket(Struct):
     id: str
 
 
-class RoomView(Struct):
+class RoomView(Struct, omit_defaults=True):
     id: str
     ticket: Ticket
     state: str
     participants: list[Participant]
+    # display names by user id, for the people the room was opened with who have one
+    # (never emails or locales); read at hello only, absent when there are none
+    names: dict[str, str] = {}
 
 
 class Welcome(_Frame, tag="welcome"):

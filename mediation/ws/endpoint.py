@@ -55,6 +55,7 @@ async def _serve(ws: WebSocket, services: Services) -> None:
         services.metrics.ack_latency,
         services.access_log,
         services.people,
+        services.store.contacts,
     )
     services.sockets.add(conn)
     services.metrics.connections.inc()

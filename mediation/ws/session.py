@@ -10,13 +10,16 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
+from mediation.contacts import names as display_names
 from mediation.loop_metrics import LoopHistogram
 from mediation.protocol.codec import FrameError, decode, message, to_frame
 from mediation.protocol.codes import CloseCode, ErrorCode
@@ -90,7 +93,13 @@ def iso(unix: float) -> str:
     return datetime.fromtimestamp(unix, UTC).isoformat()
 
 
-def welcome(joined: Joined, expires_at: str | None = None) -> Welcome:
+# the room's contacts, opened (the store's `contacts`): read once per hello, for the names
+ContactsOf = Callable[[str], Awaitable[list[dict[str, Any]]]]
+
+
+def welcome(
+    joined: Joined, expires_at: str | None = None, names: dict[str, str] | None = None
+) -> Welcome:
     room = joined.room
     here = set(joined.online)
     parties = [Member(room.client, Role.CLIENT), Member(room.freelancer, Role.FREELANCER)]
@@ -101,6 +110,7 @@ def welcome(joined: Joined, expires_at: str | None = None) -> Welcome:
             Ticket(room.ticket_provider, room.ticket_id),
             room.state,
             [Participant(m.user, m.role, m in here) for m in everyone],
+            names or {},
         ),
         Who(joined.member.user, joined.member.role),
         joined.heads,
@@ -113,6 +123,7 @@ class Session:
         "_access_log",
         "_ack_latency",
         "_conn",
+        "_contacts",
         "_expiry",
         "_held",
         "_hub",
@@ -133,8 +144,10 @@ class Session:
         ack_latency: LoopHistogram,
         access_log: AccessLog,
         people: People[Revocable],
+        contacts: ContactsOf,
     ) -> None:
         self._hub = hub
+        self._contacts = contacts
         self._access_log = access_log
         self._ack_latency = ack_latency
         self._tokens = tokens
@@ -238,11 +251,21 @@ class Session:
     async def _join(self, member: Member, room_id: str, since: dict[str, int]) -> None:
         joined = await self._hub.join(room_id, member, self._conn)
         log.info("joined", extra=self.log_fields(joined))
+        names = await self._names(room_id)
         closes_at = self._arm_expiry()
-        await self._conn.send_now(welcome(joined, iso(closes_at)))
+        await self._conn.send_now(welcome(joined, iso(closes_at), names))
         async for record in self._hub.backlog(joined, since):
             await self._conn.send_now(to_frame(record))
         self.joined = joined
+
+    async def _names(self, room_id: str) -> dict[str, str]:
+        """The people's display names, read once per hello (a name given later shows from the
+        next hello); best effort: without them the app shows user ids."""
+        try:
+            return display_names(await self._contacts(room_id))
+        except (SQLAlchemyError, TranscriptError) as exc:
+            log.warning("names of room %s not read: %s", room_id, exc.__class__.__name__)
+            return {}
 
     async def _write(self, frame: Writes) -> None:
         """Everything that stores a record: each gets exactly one ack or error."""
