@@ -88,6 +88,7 @@ class Settings:
     outbox_retry_initial: float = 1.0  # first retry within this many seconds, then doubling
     outbox_retry_max: float = 3600.0  # the longest wait between two attempts
     outbox_max_age: float = 3 * 24 * 3600.0  # undelivered this long: a dead letter
+    outbox_lease: float = 10.0  # a claim's life, renewed while its delivery runs
     webhook_url: str = ""  # the host platform's endpoint; empty: no webhooks
     webhook_secret: str = ""  # whsec_...: Standard Webhooks signing secret
     webhook_topics: tuple[str, ...] = ()  # empty: every event
@@ -192,6 +193,7 @@ class Settings:
             ),
             outbox_retry_max=float(get("OUTBOX_RETRY_MAX", str(defaults.outbox_retry_max))),
             outbox_max_age=float(get("OUTBOX_MAX_AGE", str(defaults.outbox_max_age))),
+            outbox_lease=float(get("OUTBOX_LEASE", str(defaults.outbox_lease))),
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=get("WEBHOOK_SECRET"),
             webhook_topics=_list(get("WEBHOOK_TOPICS")),

@@ -6,6 +6,7 @@ never logged, never in an outbox row (the mail destination opens them when it
 sends), and names show in the web app instead of user ids.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from msgspec import Meta, Struct, convert, to_builtins
@@ -17,6 +18,8 @@ Email = Annotated[
 ]
 Locale = Annotated[str, Meta(min_length=2, max_length=35, pattern=r"^[A-Za-z]{2,3}([_-]\w{1,8})*$")]
 MAX_CONTACTS = 20
+# The store's reader of a room's contacts (opened, as stored): `TranscriptStore.contacts`.
+ContactsOf = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
 class Contact(Struct, forbid_unknown_fields=True, omit_defaults=True):

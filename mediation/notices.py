@@ -17,12 +17,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from mediation.auth.sign_ins import SignIns
-from mediation.contacts import Contact, read
+from mediation.contacts import Contact, ContactsOf, read
 from mediation.outbox.delivery import Delivery, Outcome, Permanent
 from mediation.outbox.mail import Mailer
 from mediation.workflow_rules import StoreRules
@@ -44,7 +44,6 @@ NOTICE_KINDS = (
     kinds.STATE,
 )
 NOTIFIED_ROLES = frozenset({Role.CLIENT, Role.FREELANCER, Role.MODERATOR})
-ContactsOf = Callable[[str], Awaitable[list[dict[str, object]]]]
 
 
 def what_waits(unread: Unread) -> str:

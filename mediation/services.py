@@ -130,6 +130,7 @@ def outbox_schedule(settings: Settings) -> Schedule:
         initial=settings.outbox_retry_initial,
         max_delay=settings.outbox_retry_max,
         max_age=settings.outbox_max_age,
+        lease=settings.outbox_lease,
     )
 
 

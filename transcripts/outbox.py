@@ -188,6 +188,17 @@ class Outbox:
                 row.id: (row.ticket_provider, row.ticket_id) for row in await conn.execute(query)
             }
 
+    async def release(self, row_ids: Sequence[int]) -> None:
+        """Rows whose delivery was cut short (a shutdown): free to claim at once, their next
+        attempt looking first (the cut attempt may have reached the other side)."""
+        if row_ids:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(sorted(row_ids)), outbox.c.status == PENDING)
+                    .values(lease_until=None, uncertain=True)
+                )
+
     async def renew(self, row_ids: Sequence[int], until: float) -> None:
         """Extend the leases of rows still being delivered (and still leased)."""
         if row_ids:

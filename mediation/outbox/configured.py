@@ -5,7 +5,8 @@ from collections.abc import Sequence
 
 from mediation.auth.sign_ins import SignIns
 from mediation.config import Settings
-from mediation.notices import ContactsOf, NoticeMail
+from mediation.contacts import ContactsOf
+from mediation.notices import NoticeMail
 from mediation.outbox.delivery import Destination
 from mediation.outbox.mail import Mailer, MailSettings
 from mediation.outbox.routes import Route, Routes

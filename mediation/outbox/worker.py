@@ -81,17 +81,22 @@ class OutboxWorker:
         self._wakeup.set()
 
     async def close(self) -> None:
-        """Stop; claimed rows not yet finished are claimed again (here after a restart, or
-        elsewhere) once their lease ends, and their next attempt looks before it sends."""
+        """Stop; deliveries cut short are released for the next process (or this one after
+        a restart) to claim at once, their next attempt looking before it sends. Released
+        or not (the database may be away), nothing is lost: a lease also runs out."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        out = list(self._out.values())
+        cut, out = sorted(self._out), list(self._out.values())
         for task in out:
             task.cancel()
         await asyncio.gather(*out, return_exceptions=True)
+        try:
+            await self._outbox.release(cut)
+        except Exception as exc:
+            log.warning("outbox leases not released: %s", exc.__class__.__name__)
 
     async def aclose(self) -> None:
         """`close`, then close the destinations that hold a client (their `aclose`)."""

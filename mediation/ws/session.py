@@ -10,15 +10,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
+from mediation.contacts import ContactsOf
 from mediation.contacts import names as display_names
 from mediation.loop_metrics import LoopHistogram
 from mediation.protocol.codec import FrameError, decode, message, to_frame
@@ -94,7 +93,6 @@ def iso(unix: float) -> str:
 
 
 # the room's contacts, opened (the store's `contacts`): read once per hello, for the names
-ContactsOf = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
 def welcome(
