@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rooms.clocks import Targets
@@ -22,16 +22,21 @@ FILE_TYPES = (  # what the evidence locker accepts by default, by the real type 
 
 @dataclass(frozen=True)
 class Settings:
+    """Credentials (keys, tokens, secrets, the SMTP URL) stay out of the repr, so out of
+    any log line or traceback that shows the settings."""
+
     data_dir: Path = Path(".mediation")
     database_url: str = ""  # default: SQLite in data_dir
     redis_url: str = ""  # empty: one process, in-memory broker
     redis_prefix: str = "mediation"  # namespace of every key and channel in Redis
     redis_heartbeat: float = 5.0  # seconds; a process silent for 3 beats counts as gone
     key_file: Path | None = None  # default: data_dir/keys.json
-    master_keys: str = ""  # "id:base64,id:base64" (first is active) overrides the key file
-    token_secret: str = ""  # overrides the key file
-    signing_keys: str = ""  # "id:base64url-seed,..." (first is active) overrides the key file
-    api_key: str = ""  # overrides the key file
+    # "id:base64,id:base64" (first is active) overrides the key file
+    master_keys: str = field(default="", repr=False)
+    token_secret: str = field(default="", repr=False)  # overrides the key file
+    # "id:base64url-seed,..." (first is active) overrides the key file
+    signing_keys: str = field(default="", repr=False)
+    api_key: str = field(default="", repr=False)  # overrides the key file
     public_url: str = ""  # where join links point; default http://host:port
     host: str = "127.0.0.1"
     port: int = 8000
@@ -90,18 +95,21 @@ class Settings:
     outbox_max_age: float = 3 * 24 * 3600.0  # undelivered this long: a dead letter
     outbox_lease: float = 10.0  # a claim's life, renewed while its delivery runs
     webhook_url: str = ""  # the host platform's endpoint; empty: no webhooks
-    webhook_secret: str = ""  # whsec_...: Standard Webhooks signing secret
+    # whsec_...: Standard Webhooks signing secret
+    webhook_secret: str = field(default="", repr=False)
     webhook_topics: tuple[str, ...] = ()  # empty: every event
     zendesk_url: str = ""  # https://acme.zendesk.com; empty: no Zendesk
     zendesk_email: str = ""  # with zendesk_api_token: email/token basic auth
-    zendesk_api_token: str = ""
-    zendesk_oauth_token: str = ""  # or an OAuth bearer token
-    zendesk_webhook_secret: str = ""  # signs Zendesk's calls to /api/integrations/zendesk
+    zendesk_api_token: str = field(default="", repr=False)
+    zendesk_oauth_token: str = field(default="", repr=False)  # or an OAuth bearer token
+    # signs Zendesk's calls to /api/integrations/zendesk
+    zendesk_webhook_secret: str = field(default="", repr=False)
     zendesk_claim_status: str = "open"  # the ticket's status once a moderator claims
     zendesk_resolved_status: str = "solved"  # once the parties settle
     zendesk_tags: tuple[str, ...] = ("mediation",)
     # Notice to people who are away: a mail and a `party.waiting` webhook.
-    smtp_url: str = ""  # smtp://user:pass@host:587 (STARTTLS if offered), smtps://; empty: none
+    # smtp://user:pass@host:587 (STARTTLS if offered), smtps://; empty: none
+    smtp_url: str = field(default="", repr=False)
     mail_from: str = ""  # "Mediation <disputes@example.com>"
     notify_after: float = 120.0  # seconds away, with something unread, before a notice
     notify_every: float = 3600.0  # at most one notice per person per room this often

@@ -95,6 +95,12 @@ class Peer:
             if reply.get("id") == frame["id"]:
                 return reply
 
+    async def acked(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """`act`, and it must be acknowledged."""
+        reply = await self.act(frame)
+        assert reply["type"] == "ack", reply
+        return reply
+
     async def event(self, kind: str, **fields: Any) -> dict[str, Any]:
         """The event of `kind` with these field values: already received, or the next one."""
 

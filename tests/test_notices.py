@@ -10,7 +10,8 @@ from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
 from tests.smtp_server import SmtpServer
-from tests.test_outbox import SECRET, until
+from tests.test_outbox import SECRET
+from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
 
 AWAY = 0.4  # seconds away before a notice, compressed

@@ -4,14 +4,13 @@ through refusals and outages, and what is refused for good waits as a dead lette
 import asyncio
 import base64
 import secrets
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
-from tests.peers import Peer
+from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -29,35 +28,21 @@ def with_webhook(settings: Settings, receiver: WebhookReceiver) -> Settings:
     )
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-async def act_ok(peer: Peer, frame: dict[str, object]) -> dict[str, object]:
-    answer = await peer.act(frame)
-    assert answer["type"] == "ack", answer
-    return answer
-
-
 async def settle(server: RunningServer, ticket: str) -> str:
     """A room opened, claimed, a proposal made and accepted: resolved."""
     platform = server.platform
     room = await platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
-    await act_ok(client, {"type": "send", "id": "c1", "channel": "joint", "body": "SECRET-WORDS"})
+    await client.acked({"type": "send", "id": "c1", "channel": "joint", "body": "SECRET-WORDS"})
     claimed = await platform.http.post(
         f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
     )
     assert claimed.status_code == 200, claimed.text
     proposal = {"type": "propose", "id": "p1", "amount": "900", "currency": "USD"}
-    made = await act_ok(client, proposal | {"text": "PRIVATE-TERMS", "expires_in": 3600})
+    made = await client.acked(proposal | {"text": "PRIVATE-TERMS", "expires_in": 3600})
     answer = {"type": "respond", "id": "r1", "proposal": made["seq"], "answer": "accept"}
-    await act_ok(freelancer, answer)
+    await freelancer.acked(answer)
     for peer in (client, freelancer):
         await peer.close()
     return room

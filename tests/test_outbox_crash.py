@@ -14,7 +14,6 @@ import secrets
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests import test_scale_out as scale_out
 from tests.conftest import free_port
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
+from tests.waiting import until
 from tests.webhook_receiver import Event, WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -43,14 +43,6 @@ def hook_env(receiver: WebhookReceiver) -> dict[str, str]:
         "MEDIATION_OUTBOX_RETRY_INITIAL": "0.05",
         "MEDIATION_OUTBOX_RETRY_MAX": "0.3",
     }
-
-
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def outbox_rows(http: httpx.AsyncClient, base_url: str, status: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from mediation.config import Settings
 from mediation.tickets.zendesk import ZendeskNotes
 from tests.conftest import RunningServer, ServerFactory, serving
 from tests.fake_zendesk import FakeZendesk, running_zendesk
-from tests.peers import Peer
+from tests.waiting import until
 
 SECRET = "dGhlIHNpZ25pbmcgc2VjcmV0IG9mIHRoZSB3ZWJob29r"
 PUBLIC = "https://mediation.example.com"
@@ -93,20 +92,6 @@ def bodies(fake: FakeZendesk, ticket: str) -> str:
     return "\n".join(c["body"] for c in fake.tickets[ticket].comments)
 
 
-async def until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting")
-        await asyncio.sleep(0.02)
-
-
-async def act_ok(peer: Peer, frame: dict[str, Any]) -> dict[str, Any]:
-    answer = await peer.act(frame)
-    assert answer["type"] == "ack", answer
-    return answer
-
-
 async def claim(server: RunningServer, room: str) -> None:
     platform = server.platform
     answer = await platform.http.post(
@@ -117,7 +102,7 @@ async def claim(server: RunningServer, room: str) -> None:
 
 async def move(server: RunningServer, room: str, to: str, **more: Any) -> None:
     moderator, _ = await server.peer(room, "m-1", "moderator")
-    await act_ok(moderator, {"type": "transition", "id": f"to-{to}", "to": to, **more})
+    await moderator.acked({"type": "transition", "id": f"to-{to}", "to": to, **more})
     await moderator.close()
 
 
@@ -126,11 +111,11 @@ async def settle(server: RunningServer, room: str) -> None:
     await claim(server, room)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
-    await act_ok(client, {"type": "send", "id": "c1", "channel": "joint", "body": "SECRET-WORDS"})
+    await client.acked({"type": "send", "id": "c1", "channel": "joint", "body": "SECRET-WORDS"})
     proposal = {"type": "propose", "id": "p1", "amount": "900", "currency": "USD"}
-    made = await act_ok(client, proposal | {"text": "PRIVATE-TERMS", "expires_in": 3600})
+    made = await client.acked(proposal | {"text": "PRIVATE-TERMS", "expires_in": 3600})
     answer = {"type": "respond", "id": "r1", "proposal": made["seq"], "answer": "accept"}
-    await act_ok(freelancer, answer)
+    await freelancer.acked(answer)
     for peer in (client, freelancer):
         await peer.close()
 

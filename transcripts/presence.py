@@ -21,6 +21,10 @@ from transcripts.outbox import insert_effects
 from transcripts.schema import presence, records, rooms
 from transcripts.store_types import CLOSED, Effect
 
+# People per UPDATE: two bound values each, well under SQLite's 32,766 (and PostgreSQL's
+# 65,535) a statement, with tens of thousands of sockets on a process.
+SEEN_PER_STATEMENT = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Away:
@@ -75,12 +79,18 @@ class Presence:
         position = (
             select(rooms.c.position).where(rooms.c.id == presence.c.room_id).scalar_subquery()
         )
+        everyone = sorted(set(people))
         async with self.db.write() as conn:
-            await conn.execute(
-                update(presence)
-                .where(tuple_(presence.c.room_id, presence.c.user).in_(sorted(set(people))))
-                .values(seen_at=now, seen_position=position)
-            )
+            for at in range(0, len(everyone), SEEN_PER_STATEMENT):
+                await conn.execute(
+                    update(presence)
+                    .where(
+                        tuple_(presence.c.room_id, presence.c.user).in_(
+                            everyone[at : at + SEEN_PER_STATEMENT]
+                        )
+                    )
+                    .values(seen_at=now, seen_position=position)
+                )
 
     async def away(self, before: float, notified_before: float, limit: int) -> list[Away]:
         """People not seen since `before`, not notified since `notified_before`, in open
