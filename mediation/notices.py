@@ -103,7 +103,7 @@ class Notices:
         """A socket closed: they saw everything up to now (written in the background)."""
         if not self.enabled:
             return
-        task = asyncio.create_task(self._presence.seen([(room_id, user)], time.time()))
+        task = asyncio.create_task(self._presence.left(room_id, user, time.time()))
         self._pending.add(task)
         task.add_done_callback(self._settled)
 

@@ -163,3 +163,25 @@ async def test_two_processes_looking_at_once_send_one_notice(
         await asyncio.sleep(0.5)
         assert len(smtp.received) == 2
         await moderator.close()
+
+
+async def test_a_late_written_departure_leaves_what_came_after_it_unread(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    """The socket closed at T; its departure is written later, after more records: those
+    stay unread (a departure marks what was stored by T, not by when it is written)."""
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        server = await start_server(replace(noticing(settings, smtp, receiver), notice_tick=3600))
+        room = await open_with_people(server, "T-late")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        await say(moderator, "m1", "joint", "before she left")
+        gone_at = time.time()
+        await asyncio.sleep(0.05)
+        await say(moderator, "m2", "joint", "after she left")
+        await server.services.notices._presence.left(room, "c-1", gone_at)
+        await asyncio.sleep(AWAY * 1.5)
+        assert await server.services.notices.round(time.time()) == 2
+        await until(lambda: len([e for e in receiver.events if e.type == "party.waiting"]) == 2)
+        unread = {e.data["user"]: e.data["unread"] for e in receiver.events if e.data.get("user")}
+        assert unread["c-1"] == 1  # m2 only
+        await moderator.close()

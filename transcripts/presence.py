@@ -10,6 +10,7 @@ guarded so that two processes, or a restart, never send the same notice twice.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from transcripts.database import Database
 from transcripts.outbox import insert_effects
 from transcripts.schema import presence, records, rooms
-from transcripts.store_types import CLOSED, Effect
+from transcripts.store_types import CLOSED, Effect, utc_timestamp
 
 # People per UPDATE: two bound values each, well under SQLite's 32,766 (and PostgreSQL's
 # 65,535) a statement, with tens of thousands of sockets on a process.
@@ -91,6 +92,28 @@ class Presence:
                     )
                     .values(seen_at=now, seen_position=position)
                 )
+
+    async def left(self, room_id: str, user: str, at: float) -> None:
+        """Their socket closed at `at`: they saw the records stored by then. Written when
+        it is written (a record committed meanwhile stays unread), and never over a later
+        sighting (they came back)."""
+        stamp = utc_timestamp(datetime.fromtimestamp(at, UTC))
+        r = records.c
+        position = (
+            select(func.coalesce(func.max(r.position), 0))
+            .where(r.room_id == presence.c.room_id, r.ts <= stamp)
+            .scalar_subquery()
+        )
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(presence)
+                .where(
+                    presence.c.room_id == room_id,
+                    presence.c.user == user,
+                    presence.c.seen_at <= at,
+                )
+                .values(seen_at=at, seen_position=position)
+            )
 
     async def away(self, before: float, notified_before: float, limit: int) -> list[Away]:
         """People not seen since `before`, not notified since `notified_before`, in open
