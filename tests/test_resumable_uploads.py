@@ -259,10 +259,12 @@ async def test_an_expired_upload_is_gone_and_swept_with_its_blobs(server: Runnin
 
 
 async def test_an_empty_file_finishes_like_a_plain_empty_upload(server: RunningServer) -> None:
+    """Complete as created: tus clients send no PATCH for an empty file."""
     room, up = await resumable(server, "T-empty")
-    url = await up.start(0, "empty.txt")
-    done = await up.patch(url, 0, b"")
+    done = await up.create(0, "empty.txt")
     assert done.status_code == 201, done.text
+    assert done.headers["upload-offset"] == "0"
+    assert (await up.head(done.headers["location"])).status_code == 404  # a file already
     plain = (await upload(server, room, up.token, b"", "empty.txt")).json()
     facts = done.json()
     assert (facts["size"], facts["sha256"], facts["content_type"]) == (

@@ -162,17 +162,24 @@ class Uploads:
             yield sealed[1]
             written.append(sealed[0])
 
+    async def name(self, row: UploadRow) -> str:
+        """The file's name as given at creation (sealed at rest)."""
+        cipher = await self.locker.store.room_cipher(row.room_id)
+        return cipher.open(
+            row.sealed_name, name_aad(row.room_id, row.id), f"upload {row.id}"
+        ).decode()
+
     async def finish(self, row: UploadRow, allowed: Collection[str]) -> FileFacts:
         """Store the whole upload as a file (type and hash checked as for any upload);
         its facts for the record. The staged pieces stay until `remove`."""
         assert row.received == row.length
         cipher = await self.locker.store.room_cipher(row.room_id)
-        name = cipher.open(row.sealed_name, name_aad(row.room_id, row.id), f"upload {row.id}")
+        name = await self.name(row)
         plain = unseal(cipher, row.id, row.chunk_size, self._staged(row)) if row.length else _none()
         uploader = (row.uploader_user, row.uploader_role)
         try:
             return await self.locker.receive(
-                row.room_id, row.id, uploader, name.decode(), plain, row.length, allowed
+                row.room_id, row.id, uploader, name, plain, row.length, allowed
             )
         except IntegrityError:  # its file row exists: another request is finishing it
             raise OffsetConflict(f"upload {row.id} is being finished", row.received) from None
