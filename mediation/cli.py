@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mediation import logs, migrate
 from mediation.app import create_app
-from mediation.config import Settings
+from mediation.config import Settings, SettingsError
 from mediation.room_opening import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
 from mediation.server import DrainingServer
 from mediation.server_secrets import load_secrets
@@ -137,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     apply.add_argument("--older-than", type=int, help="days (default MEDIATION_RETENTION_DAYS)")
     args = parser.parse_args(argv)
     logs.configure()
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:  # one line naming the variable, not a traceback
+        parser.exit(2, f"mediation: {exc}\n")
     if args.command == "serve":
         serve(settings, args.workers)
     elif args.command == "demo":
