@@ -34,7 +34,16 @@ from mediation.http.security_headers import SecurityHeaders
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+
+def _frontend() -> Path:
+    """The web app: mediation/frontend/ in an installed wheel (package data), the
+    repository's top-level frontend/ in a checkout (editable install, PYTHONPATH)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "frontend"
+    return installed if installed.is_dir() else here.parent / "frontend"
+
+
+FRONTEND = _frontend()
 SOCKET_PATH = "/ws"
 
 
