@@ -1,13 +1,13 @@
 """The application factory: routes, error handlers, and the lifespan that wires services."""
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -47,7 +47,10 @@ FRONTEND = _frontend()
 SOCKET_PATH = "/ws"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The app; `extra_routes` go before the web app's catch-all (the demo's page)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *sign_in.routes,
             *integrations.routes,
             WebSocketRoute(SOCKET_PATH, serve_socket),
+            *extra_routes,
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],
         middleware=[
