@@ -74,7 +74,7 @@ class DemoPage:
   <link rel="stylesheet" href="/style.css">
 </head>
 <body>
-<main>
+<main class="demo">
   <h1>Mediation demo</h1>
   <p>Room <code>{escape(room.id)}</code> for ticket
     <code>{escape(room.ticket_provider)}/{escape(room.ticket_id)}</code>.
