@@ -22,6 +22,7 @@ import pytest
 
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.slow  # ~8 s on an idle machine, 20 s and more under load
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "mediation", "rooms", "transcripts", "frontend")
 API_KEY = "wheel-test-api-key"
