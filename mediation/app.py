@@ -1,13 +1,13 @@
 """The application factory: routes, error handlers, and the lifespan that wires services."""
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -34,11 +34,23 @@ from mediation.http.security_headers import SecurityHeaders
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+
+def _frontend() -> Path:
+    """The web app: mediation/frontend/ in an installed wheel (package data), the
+    repository's top-level frontend/ in a checkout (editable install, PYTHONPATH)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "frontend"
+    return installed if installed.is_dir() else here.parent / "frontend"
+
+
+FRONTEND = _frontend()
 SOCKET_PATH = "/ws"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The app; `extra_routes` go before the web app's catch-all (the demo's page)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -65,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *sign_in.routes,
             *integrations.routes,
             WebSocketRoute(SOCKET_PATH, serve_socket),
+            *extra_routes,
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],
         middleware=[
