@@ -18,6 +18,7 @@ from mediation.http import (
     health,
     integrations,
     macros,
+    openapi,
     outbox,
     reports,
     revocations,
@@ -25,6 +26,7 @@ from mediation.http import (
     sign_in,
     staff,
     transcripts,
+    upload_operations,
     uploads,
     workflow,
 )
@@ -45,6 +47,21 @@ def _frontend() -> Path:
 
 FRONTEND = _frontend()
 SOCKET_PATH = "/ws"
+OPERATIONS = [  # what /openapi.json describes: each module's routes, as it declares them
+    *health.operations,
+    *rooms.operations,
+    *transcripts.operations,
+    *workflow.operations,
+    *reports.operations,
+    *staff.operations,
+    *macros.operations,
+    *files.operations,
+    *upload_operations.operations,
+    *revocations.operations,
+    *outbox.operations,
+    *sign_in.operations,
+    *integrations.operations,
+]
 
 
 def create_app(
@@ -76,6 +93,7 @@ def create_app(
             *outbox.routes,
             *sign_in.routes,
             *integrations.routes,
+            *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
