@@ -1,13 +1,13 @@
 """The application factory: routes, error handlers, and the lifespan that wires services."""
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Mount, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -18,6 +18,7 @@ from mediation.http import (
     health,
     integrations,
     macros,
+    openapi,
     outbox,
     reports,
     revocations,
@@ -25,6 +26,7 @@ from mediation.http import (
     sign_in,
     staff,
     transcripts,
+    upload_operations,
     uploads,
     workflow,
 )
@@ -34,11 +36,38 @@ from mediation.http.security_headers import SecurityHeaders
 from mediation.services import Services
 from mediation.ws.endpoint import serve_socket
 
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
+
+def _frontend() -> Path:
+    """The web app: mediation/frontend/ in an installed wheel (package data), the
+    repository's top-level frontend/ in a checkout (editable install, PYTHONPATH)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "frontend"
+    return installed if installed.is_dir() else here.parent / "frontend"
+
+
+FRONTEND = _frontend()
 SOCKET_PATH = "/ws"
+OPERATIONS = [  # what /openapi.json describes: each module's routes, as it declares them
+    *health.operations,
+    *rooms.operations,
+    *transcripts.operations,
+    *workflow.operations,
+    *reports.operations,
+    *staff.operations,
+    *macros.operations,
+    *files.operations,
+    *upload_operations.operations,
+    *revocations.operations,
+    *outbox.operations,
+    *sign_in.operations,
+    *integrations.operations,
+]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """The app; `extra_routes` go before the web app's catch-all (the demo's page)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -64,7 +93,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *outbox.routes,
             *sign_in.routes,
             *integrations.routes,
+            *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
+            *extra_routes,
             Mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend"),
         ],
         middleware=[

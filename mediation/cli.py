@@ -1,4 +1,4 @@
-"""The `mediation` command line: serve, demo, migrate."""
+"""The `mediation` command line: serve, demo, migrate, and the offline commands."""
 
 import argparse
 import asyncio
@@ -9,21 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mediation import logs, migrate
+from mediation import demo, logs, migrate
 from mediation.app import create_app
-from mediation.config import Settings
-from mediation.room_opening import AUDITOR_MAX_TTL, RoomConflict, issue_token, open_room
+from mediation.config import Settings, SettingsError
 from mediation.server import DrainingServer
 from mediation.server_secrets import load_secrets
-from mediation.services import Services
-from rooms.visibility import Role
 from transcripts.database import Database
 
 log = logging.getLogger(__name__)
-
-DEMO_TICKET = "DEMO-1"
-DEMO_TOKEN_TTL = 24 * 3600
-DEMO_STAFF_TTL = 12 * 3600
 
 
 def serve(settings: Settings, workers: int) -> None:
@@ -58,34 +51,6 @@ async def _sqlite_behind(settings: Settings) -> bool:
         await db.close()
 
 
-async def _demo(settings: Settings) -> None:
-    app = create_app(settings)
-    server = DrainingServer(app, settings)
-    running = asyncio.create_task(server.serve())
-    while not server.started:
-        if running.done():
-            return await running
-        await asyncio.sleep(0.05)
-    services: Services = app.state.services
-    try:
-        room = await open_room(services, "local", DEMO_TICKET, "alice", "bob")
-    except RoomConflict as exc:
-        room = exc.existing
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
-    print(f"\nDispute room {room.id} for ticket local/{DEMO_TICKET}. Open each link:\n")
-    for user, role in (("alice", Role.CLIENT), ("bob", Role.FREELANCER), ("mod-1", Role.MODERATOR)):
-        issued = issue_token(services, room, user, role, DEMO_TOKEN_TTL)
-        print(f"  {role.value:<11} {base}/#room={room.id}&token={issued.token}\n")
-    console, _ = services.tokens.mint_staff("mod-1", Role.MODERATOR, DEMO_STAFF_TTL)
-    print(f"  {'console':<11} {base}/console.html#token={console}\n")
-    audit, _ = services.tokens.mint_staff(
-        "auditor-1", Role.AUDITOR, AUDITOR_MAX_TTL, "demo: reading the demo dispute"
-    )
-    print(f"  {'auditor':<11} {base}/audit.html#token={audit}\n")
-    sys.stdout.flush()
-    await running
-
-
 async def _migrate(settings: Settings) -> None:
     db = Database(settings.resolved_database_url)
     try:
@@ -105,7 +70,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=int(os.environ.get("MEDIATION_WORKERS", "1")),
         help="processes sharing the port (needs MEDIATION_REDIS_URL); default 1",
     )
-    commands.add_parser("demo", help="run the server with a demo dispute room; print join links")
+    demo_command = commands.add_parser(
+        "demo", help="run the server with a demo dispute; print one link to a page of its roles"
+    )
+    demo_command.add_argument(
+        "--reset", action="store_true", help="close the demo room and open a new one"
+    )
+    demo_command.add_argument("--verbose", action="store_true", help="log every request")
     commands.add_parser("migrate", help="bring the database schema up to date")
     export = commands.add_parser("export", help="write a room's signed transcript bundle")
     export.add_argument("room")
@@ -137,11 +108,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     apply.add_argument("--older-than", type=int, help="days (default MEDIATION_RETENTION_DAYS)")
     args = parser.parse_args(argv)
     logs.configure()
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:  # one line naming the variable, not a traceback
+        parser.exit(2, f"mediation: {exc}\n")
     if args.command == "serve":
         serve(settings, args.workers)
     elif args.command == "demo":
-        asyncio.run(_demo(settings))
+        asyncio.run(demo.run(settings, args.reset, args.verbose))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
     else:

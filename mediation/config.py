@@ -1,9 +1,21 @@
-"""Settings, twelve-factor style: environment variables with safe embedded defaults."""
+"""Settings, twelve-factor style: environment variables with safe embedded defaults.
+
+One declaration holds each setting's type, bounds, description and (when it is not
+`MEDIATION_<FIELD>`) its variable's name. `Settings.from_env` converts the environment
+through it with msgspec (loaded anyway: it is the wire codec), and
+`python -m mediation.config_table` renders docs/operations.md's table from it.
+"""
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import msgspec.inspect as mi
+from msgspec import Meta
 
 from rooms.clocks import Targets
 
@@ -18,6 +30,26 @@ FILE_TYPES = (  # what the evidence locker accepts by default, by the real type 
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",  # docx
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # xlsx
 )
+PREFIX = "MEDIATION_"
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def doc(description: str, *, env: str = "") -> Meta:
+    """A setting's description (Markdown, for the docs' table) and, when it is not
+    MEDIATION_<FIELD>, the name of its variable."""
+    return Meta(description=description, extra={"env": env} if env else None)
+
+
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Count = Annotated[int, Meta(ge=1)]  # sizes, budgets, limits
+Zero = Annotated[int, Meta(ge=0)]  # 0 means "none" or "off"
+Seconds = Annotated[float, Meta(gt=0)]  # durations, ticks and rates
+Wait = Annotated[float, Meta(ge=0)]  # a wait that may be none at all
+Names = tuple[str, ...]  # comma-separated in the environment
+
+
+class SettingsError(ValueError):
+    """A variable that does not convert, named with what it takes: one line for an operator."""
 
 
 @dataclass(frozen=True)
@@ -25,97 +57,287 @@ class Settings:
     """Credentials (keys, tokens, secrets, the SMTP URL) stay out of the repr, so out of
     any log line or traceback that shows the settings."""
 
-    data_dir: Path = Path(".mediation")
-    database_url: str = ""  # default: SQLite in data_dir
-    redis_url: str = ""  # empty: one process, in-memory broker
-    redis_prefix: str = "mediation"  # namespace of every key and channel in Redis
-    redis_heartbeat: float = 5.0  # seconds; a process silent for 3 beats counts as gone
-    key_file: Path | None = None  # default: data_dir/keys.json
-    # "id:base64,id:base64" (first is active) overrides the key file
-    master_keys: str = field(default="", repr=False)
-    token_secret: str = field(default="", repr=False)  # overrides the key file
-    # "id:base64url-seed,..." (first is active) overrides the key file
-    signing_keys: str = field(default="", repr=False)
-    api_key: str = field(default="", repr=False)  # overrides the key file
-    public_url: str = ""  # where join links point; default http://host:port
-    host: str = "127.0.0.1"
-    port: int = 8000
-    token_ttl: int = 3600 * 8  # seconds
-    retention_days: int = 0  # closed rooms older than this are crypto-shredded; 0: keep
-    max_body_bytes: int = 16 * 1024
-    max_frame_bytes: int = 1024 * 1024  # beyond this the socket closes with 1009
-    send_queue: int = 1024  # frames waiting for a slow client before it is cut off
-    hello_timeout: float = 10.0
-    rate_per_second: float = 20.0  # writes per person per room (all their sockets), sustained
-    rate_burst: int = 60
-    commit_max_batch: int = 512
-    commit_linger_ms: float = 0.0
-    # Response clocks, in seconds: past these, the room is flagged and someone is nudged.
-    first_response_target: float = 15 * 60  # a room waits in the queue
-    answer_target: float = 30 * 60  # a party waits for the moderator
-    reply_target: float = 24 * 3600  # the moderator waits for a party: it gets a reminder
-    clock_tick: float = 5.0  # how often the clock scheduler looks for due alarms
-    # sockets (issue 12): pacing senders, bounding connections, ending tokens on time
-    rate_max_wait: float = 1.0  # seconds a sender over its rate is slowed before a refusal
-    history_page_cost: int = 10  # a `history` costs 1 write per this many records asked for
-    max_connections: int = 10_000  # open TCP connections of this process (HTTP and sockets)
-    max_connections_per_ip: int = 100  # open sockets (/ws) per client address
-    max_connections_per_person: int = 10  # joined sockets per person per room
-    header_timeout: float = 10.0  # seconds to send a request's headers (slowloris)
-    token_leeway: int = 30  # seconds of clock skew tolerated on a token's `exp`
-    ws_compression: bool = False  # permessage-deflate: ~45 KiB of zlib state per socket
-    gc_tuning: bool = True  # freeze the started app out of GC walks, rarer full GCs
+    data_dir: Annotated[Path, doc("where the embedded database, key file and files live")] = Path(
+        ".mediation"
+    )
+    database_url: Annotated[
+        str,
+        doc(
+            "SQLAlchemy async URL; empty: SQLite, `sqlite+aiosqlite:///<data dir>/mediation.db`;"
+            " production: `postgresql+asyncpg://user:pass@host/db`"
+        ),
+    ] = ""
+    redis_url: Annotated[
+        str, doc("Redis for fan-out and presence across processes; empty: one process")
+    ] = ""
+    redis_prefix: Annotated[
+        str,
+        Meta(min_length=1),
+        doc("namespace of every Redis key and channel (deployments may share a Redis)"),
+    ] = "mediation"
+    redis_heartbeat: Annotated[
+        Seconds, doc("seconds between a process's beats in Redis; silent for 3: gone")
+    ] = 5.0
+    key_file: Annotated[
+        Path | None,
+        doc("the key file used for any secret not set below; empty: `<data dir>/keys.json`"),
+    ] = None
+    master_keys: Annotated[
+        str,
+        doc(
+            "key-encryption keys, `id:base64url[,id:base64url...]`, the first active;"
+            " empty: from the key file",
+            env="MEDIATION_MASTER_KEY",
+        ),
+    ] = field(default="", repr=False)
+    token_secret: Annotated[
+        str,
+        doc("HMAC secret of room tokens, the same on every node; empty: from the key file"),
+    ] = field(default="", repr=False)
+    signing_keys: Annotated[
+        str,
+        doc(
+            "Ed25519 transcript signing keys, `id:base64url-seed[,...]`, the first active;"
+            " empty: from the key file",
+            env="MEDIATION_SIGNING_KEY",
+        ),
+    ] = field(default="", repr=False)
+    api_key: Annotated[
+        str, doc("the platform's bearer key for `/api/*`; empty: from the key file")
+    ] = field(default="", repr=False)
+    public_url: Annotated[
+        str,
+        doc(
+            "the public base URL: join and sign-in links, the socket's own origin;"
+            " empty: `http://HOST:PORT`"
+        ),
+    ] = ""
+    host: Annotated[str, doc("the address `mediation serve` listens on")] = "127.0.0.1"
+    port: Annotated[Port, doc("the port `mediation serve` listens on", env="PORT")] = 8000
+    token_ttl: Annotated[Count, doc("default room-token lifetime, seconds")] = 3600 * 8
+    retention_days: Annotated[
+        Zero,
+        doc(
+            "closed rooms older than this many days are crypto-shredded by"
+            " `mediation retention apply`; 0: kept"
+        ),
+    ] = 0
+    max_body_bytes: Annotated[Count, doc("largest message body, UTF-8 bytes")] = 16 * 1024
+    max_frame_bytes: Annotated[
+        Count, doc("a frame over this, whole or in fragments, closes the socket (1009)")
+    ] = 1024 * 1024
+    send_queue: Annotated[
+        Count, doc("frames a slow socket may fall behind before it is cut off (4429)")
+    ] = 1024
+    hello_timeout: Annotated[Seconds, doc("seconds a new socket has to send `hello`")] = 10.0
+    rate_per_second: Annotated[
+        Seconds,
+        doc("writes per person per room (all their sockets on one process), sustained"),
+    ] = 20.0
+    rate_burst: Annotated[
+        Count, doc("writes per person per room at once; `history` pages spend this budget too")
+    ] = 60
+    commit_max_batch: Annotated[Count, doc("most messages in one group commit")] = 512
+    commit_linger_ms: Annotated[
+        Wait, doc("extra wait to grow a batch, milliseconds; 0: batches grow with load alone")
+    ] = 0.0
+    first_response_target: Annotated[
+        Seconds, doc("seconds a room may wait in the queue before it is flagged `unclaimed`")
+    ] = 15 * 60.0
+    answer_target: Annotated[
+        Seconds,
+        doc("seconds a party may wait for the moderator before the moderator is nudged"),
+    ] = 30 * 60.0
+    reply_target: Annotated[
+        Seconds,
+        doc("seconds the moderator waits for a party before that party gets a reminder"),
+    ] = 24 * 3600.0
+    clock_tick: Annotated[
+        Seconds, doc("how often each process looks for alarms that fell due, seconds")
+    ] = 5.0
+    rate_max_wait: Annotated[
+        Wait,
+        doc(
+            "seconds the server stops reading a sender over its rate before it refuses"
+            " the write (`rate_limited`)"
+        ),
+    ] = 1.0
+    history_page_cost: Annotated[
+        Count, doc("a `history` request costs 1 + `limit` / this, in writes")
+    ] = 10
+    max_connections: Annotated[
+        Count, doc("open connections (HTTP and WebSocket) per process; past it: 503")
+    ] = 10_000
+    max_connections_per_ip: Annotated[
+        Count, doc("open sockets per client address per process; past it the upgrade gets 503")
+    ] = 100
+    max_connections_per_person: Annotated[
+        Count, doc("joined sockets per person per room per process; past it `hello` fails (1013)")
+    ] = 10
+    header_timeout: Annotated[
+        Seconds, doc("seconds a client has to send a request's headers; past it: 408, closed")
+    ] = 10.0
+    token_leeway: Annotated[
+        Zero,
+        doc("seconds of clock skew tolerated on a token's expiry; sockets close this long after"),
+    ] = 30
+    ws_compression: Annotated[
+        bool,
+        doc("permessage-deflate: less bandwidth, ~45 KiB more memory and some CPU per socket"),
+    ] = False
+    gc_tuning: Annotated[
+        bool,
+        doc(
+            "after startup, freeze the app out of the collector's walks and make full"
+            " collections 10 times rarer (`mediation/gc_tuning.py`); off: CPython's defaults"
+        ),
+    ] = True
+    files_max_bytes: Annotated[Count, doc("largest file a participant may attach")] = (
+        100 * 1024 * 1024
+    )
+    files_types: Annotated[
+        Names,
+        Meta(min_length=1),
+        doc(
+            "allowed MIME types, as detected from the bytes"
+            " ([attachments.md](attachments.md#limits-and-types))"
+        ),
+    ] = FILE_TYPES
+    files_chunk_bytes: Annotated[Count, doc("plaintext bytes per sealed chunk of a file")] = (
+        64 * 1024
+    )
+    files_store: Annotated[
+        str, doc("where files are kept: `s3://bucket/prefix`, or empty: `<data dir>/files`")
+    ] = ""
+    s3_endpoint_url: Annotated[
+        str,
+        doc(
+            "an S3-compatible endpoint (MinIO, Ceph, …); empty: AWS; credentials from"
+            " `AWS_ACCESS_KEY_ID`, …"
+        ),
+    ] = ""
+    s3_region: Annotated[str, doc("the S3 region; empty: the AWS SDK's default")] = ""
+    s3_part_bytes: Annotated[
+        int,
+        Meta(ge=5 * 1024 * 1024),
+        doc("multipart upload part size: what one upload holds in memory on S3"),
+    ] = 8 * 1024 * 1024
+    frame_ancestors: Annotated[
+        Names,
+        doc(
+            "host origins allowed to frame the party view and `embed.js`"
+            " (`https://market.example`); empty: this origin only ([security](#security))"
+        ),
+    ] = ()
+    allowed_origins: Annotated[
+        Names,
+        doc("browser origins allowed to open `/ws` besides our own, exact, no wildcards"),
+    ] = ()
+    auth_failure_burst: Annotated[
+        Count,
+        doc("failed authentications an address may make at once; past them: 429 for a while"),
+    ] = 30
+    auth_failure_per_second: Annotated[
+        Seconds, doc("failed authentications per second an address then sustains")
+    ] = 0.2
+    mint_burst: Annotated[
+        Count, doc("room and staff tokens the API key may mint at once (a batch of rooms)")
+    ] = 10_000
+    mint_per_second: Annotated[Seconds, doc("tokens per second the API key then sustains")] = 1000.0
+    join_burst: Annotated[
+        Count, doc("room tokens one staff member may take with `/join` at once")
+    ] = 20
+    join_per_second: Annotated[
+        Seconds, doc("`/join` tokens per second a staff member then sustains")
+    ] = 0.5
+    outbox_tick: Annotated[
+        Seconds,
+        doc(
+            "seconds between each process's looks for outbox rows due (a commit that"
+            " wrote rows wakes its own process at once)"
+        ),
+    ] = 1.0
+    outbox_retry_initial: Annotated[
+        Seconds,
+        doc(
+            "a failed delivery is retried after a random wait up to `initial * 2^attempts`"
+            " (full jitter); never before a `Retry-After`"
+        ),
+    ] = 1.0
+    outbox_retry_max: Annotated[Seconds, doc("the longest wait between two attempts")] = 3600.0
+    outbox_max_age: Annotated[
+        Seconds, doc("seconds an effect may stay undelivered before it becomes a dead letter")
+    ] = 3 * 24 * 3600.0
+    outbox_lease: Annotated[
+        Seconds,
+        doc(
+            "seconds a process's claim on a row lasts, renewed while its delivery runs:"
+            " how long a killed process's rows wait for another"
+        ),
+    ] = 10.0
+    webhook_url: Annotated[
+        str, doc("the host platform's endpoint ([webhooks.md](webhooks.md)); empty: no webhooks")
+    ] = ""
+    webhook_secret: Annotated[str, doc("its `whsec_...` Standard Webhooks signing secret")] = field(
+        default="", repr=False
+    )
+    webhook_topics: Annotated[
+        Names, doc("the events it gets (`settlement.agreed,room.closed`); empty: every event")
+    ] = ()
+    zendesk_url: Annotated[
+        str,
+        doc("`https://acme.zendesk.com` ([Connect to Zendesk](#connect-to-zendesk)); empty: off"),
+    ] = ""
+    zendesk_email: Annotated[
+        str, doc("an agent's email, with the API token (basic auth `email/token:…`)")
+    ] = ""
+    zendesk_api_token: Annotated[str, doc("that agent's API token")] = field(default="", repr=False)
+    zendesk_oauth_token: Annotated[str, doc("or an OAuth bearer token instead")] = field(
+        default="", repr=False
+    )
+    zendesk_webhook_secret: Annotated[
+        str,
+        doc(
+            "signing secret of the Zendesk webhook that calls `/api/integrations/zendesk`;"
+            " empty: that endpoint is off (404)"
+        ),
+    ] = field(default="", repr=False)
+    zendesk_claim_status: Annotated[
+        str, doc("the ticket's status once a moderator claims; empty: unchanged")
+    ] = "open"
+    zendesk_resolved_status: Annotated[
+        str, doc("the ticket's status once the parties settle; empty: unchanged")
+    ] = "solved"
+    zendesk_tags: Annotated[Names, doc("tags added to the ticket with each note")] = ("mediation",)
+    zendesk_timeout: Annotated[Seconds, doc("seconds for one Zendesk API call")] = 10.0
+    smtp_url: Annotated[
+        str,
+        doc(
+            "`smtp://user:pass@host:587` (STARTTLS when offered; `?tls=1` requires it),"
+            " `smtps://…:465` ([notices.md](notices.md)); empty: no mail"
+        ),
+    ] = field(default="", repr=False)
+    mail_from: Annotated[str, doc("the notices' sender, `Mediation <disputes@example.com>`")] = ""
+    notify_after: Annotated[
+        Wait, doc("seconds a person is away, with something unread, before a notice")
+    ] = 120.0
+    notify_every: Annotated[
+        Wait, doc("seconds: at most one notice per person per room this often")
+    ] = 3600.0
+    notice_tick: Annotated[
+        Seconds, doc("how often each process looks for people owed a notice, seconds")
+    ] = 15.0
+    party_url: Annotated[
+        str,
+        doc("the host's page for a room in notice mail, `{room}` replaced; empty: sign-in links"),
+    ] = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
 
     @property
     def targets(self) -> Targets:
         return Targets(self.first_response_target, self.answer_target, self.reply_target)
-
-    files_max_bytes: int = 100 * 1024 * 1024  # per file
-    files_types: tuple[str, ...] = FILE_TYPES  # MIME types, as detected from the bytes
-    files_chunk_bytes: int = 64 * 1024  # plaintext per sealed chunk
-    files_store: str = ""  # empty: data_dir/files; "s3://bucket/prefix": S3-compatible storage
-    s3_endpoint_url: str = ""  # empty: AWS; else e.g. a MinIO or Ceph endpoint
-    s3_region: str = ""
-    s3_part_bytes: int = 8 * 1024 * 1024  # multipart upload part size (at least 5 MiB)
-    # HTTP security (docs/operations.md, "Security"): who may frame or open a socket,
-    # and how fast an address may fail to authenticate or a caller may mint tokens.
-    frame_ancestors: tuple[str, ...] = ()  # host origins that may frame the party view
-    allowed_origins: tuple[str, ...] = ()  # browser origins allowed on /ws, besides our own
-    auth_failure_burst: int = 30  # failed authentications an address may make at once
-    auth_failure_per_second: float = 0.2  # and then sustained
-    mint_burst: int = 10_000  # tokens minted with the API key, at once (a batch of rooms)
-    mint_per_second: float = 1000.0  # and then sustained: a busy platform, not a flood
-    join_burst: int = 20  # room tokens a staff member mints with /join, at once
-    join_per_second: float = 0.5  # and then sustained
-    # The outbox and its destinations (issue 14; docs/operations.md, "Integrations").
-    # Credentials live here only: never in a log, an error or an outbox row.
-    outbox_tick: float = 1.0  # seconds between looks for due rows in each process
-    outbox_retry_initial: float = 1.0  # first retry within this many seconds, then doubling
-    outbox_retry_max: float = 3600.0  # the longest wait between two attempts
-    outbox_max_age: float = 3 * 24 * 3600.0  # undelivered this long: a dead letter
-    outbox_lease: float = 10.0  # a claim's life, renewed while its delivery runs
-    webhook_url: str = ""  # the host platform's endpoint; empty: no webhooks
-    # whsec_...: Standard Webhooks signing secret
-    webhook_secret: str = field(default="", repr=False)
-    webhook_topics: tuple[str, ...] = ()  # empty: every event
-    zendesk_url: str = ""  # https://acme.zendesk.com; empty: no Zendesk
-    zendesk_email: str = ""  # with zendesk_api_token: email/token basic auth
-    zendesk_api_token: str = field(default="", repr=False)
-    zendesk_oauth_token: str = field(default="", repr=False)  # or an OAuth bearer token
-    # signs Zendesk's calls to /api/integrations/zendesk
-    zendesk_webhook_secret: str = field(default="", repr=False)
-    zendesk_claim_status: str = "open"  # the ticket's status once a moderator claims
-    zendesk_resolved_status: str = "solved"  # once the parties settle
-    zendesk_tags: tuple[str, ...] = ("mediation",)
-    # Notice to people who are away: a mail and a `party.waiting` webhook.
-    # smtp://user:pass@host:587 (STARTTLS if offered), smtps://; empty: none
-    smtp_url: str = field(default="", repr=False)
-    mail_from: str = ""  # "Mediation <disputes@example.com>"
-    notify_after: float = 120.0  # seconds away, with something unread, before a notice
-    notify_every: float = 3600.0  # at most one notice per person per room this often
-    notice_tick: float = 15.0  # how often each process looks for people owed a notice
-    party_url: str = ""  # the host's page for a room, "{room}" replaced; empty: sign-in links
-    zendesk_timeout: float = 10.0  # seconds for one Zendesk API call
 
     @property
     def resolved_database_url(self) -> str:
@@ -127,103 +349,109 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Settings":
-        def get(name: str, default: str = "") -> str:
-            return env.get(f"MEDIATION_{name}", default)
-
-        defaults = cls()
-        key_file = get("KEY_FILE")
-        return cls(
-            data_dir=Path(get("DATA_DIR", str(defaults.data_dir))),
-            database_url=get("DATABASE_URL"),
-            redis_url=get("REDIS_URL"),
-            redis_prefix=get("REDIS_PREFIX", defaults.redis_prefix),
-            redis_heartbeat=float(get("REDIS_HEARTBEAT", str(defaults.redis_heartbeat))),
-            key_file=Path(key_file) if key_file else None,
-            master_keys=get("MASTER_KEY"),
-            token_secret=get("TOKEN_SECRET"),
-            signing_keys=get("SIGNING_KEY"),
-            api_key=get("API_KEY"),
-            public_url=get("PUBLIC_URL"),
-            host=get("HOST", defaults.host),
-            port=int(env.get("PORT", defaults.port)),
-            token_ttl=int(get("TOKEN_TTL", str(defaults.token_ttl))),
-            retention_days=int(get("RETENTION_DAYS", str(defaults.retention_days))),
-            max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
-            max_frame_bytes=int(get("MAX_FRAME_BYTES", str(defaults.max_frame_bytes))),
-            send_queue=int(get("SEND_QUEUE", str(defaults.send_queue))),
-            hello_timeout=float(get("HELLO_TIMEOUT", str(defaults.hello_timeout))),
-            rate_per_second=float(get("RATE_PER_SECOND", str(defaults.rate_per_second))),
-            rate_burst=int(get("RATE_BURST", str(defaults.rate_burst))),
-            commit_max_batch=int(get("COMMIT_MAX_BATCH", str(defaults.commit_max_batch))),
-            commit_linger_ms=float(get("COMMIT_LINGER_MS", str(defaults.commit_linger_ms))),
-            first_response_target=float(
-                get("FIRST_RESPONSE_TARGET", str(defaults.first_response_target))
-            ),
-            answer_target=float(get("ANSWER_TARGET", str(defaults.answer_target))),
-            reply_target=float(get("REPLY_TARGET", str(defaults.reply_target))),
-            clock_tick=float(get("CLOCK_TICK", str(defaults.clock_tick))),
-            # sockets (issue 12)
-            rate_max_wait=float(get("RATE_MAX_WAIT", str(defaults.rate_max_wait))),
-            history_page_cost=int(get("HISTORY_PAGE_COST", str(defaults.history_page_cost))),
-            max_connections=int(get("MAX_CONNECTIONS", str(defaults.max_connections))),
-            max_connections_per_ip=int(
-                get("MAX_CONNECTIONS_PER_IP", str(defaults.max_connections_per_ip))
-            ),
-            max_connections_per_person=int(
-                get("MAX_CONNECTIONS_PER_PERSON", str(defaults.max_connections_per_person))
-            ),
-            header_timeout=float(get("HEADER_TIMEOUT", str(defaults.header_timeout))),
-            token_leeway=int(get("TOKEN_LEEWAY", str(defaults.token_leeway))),
-            ws_compression=get("WS_COMPRESSION", "0").lower() in ("1", "true", "yes", "on"),
-            gc_tuning=get("GC_TUNING", "1").lower() not in ("0", "false", "no", "off"),
-            files_max_bytes=int(get("FILES_MAX_BYTES", str(defaults.files_max_bytes))),
-            files_types=_list(get("FILES_TYPES")) or defaults.files_types,
-            files_chunk_bytes=int(get("FILES_CHUNK_BYTES", str(defaults.files_chunk_bytes))),
-            files_store=get("FILES_STORE"),
-            s3_endpoint_url=get("S3_ENDPOINT_URL"),
-            s3_region=get("S3_REGION"),
-            s3_part_bytes=int(get("S3_PART_BYTES", str(defaults.s3_part_bytes))),
-            # HTTP security
-            frame_ancestors=_list(get("FRAME_ANCESTORS")),
-            allowed_origins=_list(get("ALLOWED_ORIGINS")),
-            auth_failure_burst=int(get("AUTH_FAILURE_BURST", str(defaults.auth_failure_burst))),
-            auth_failure_per_second=float(
-                get("AUTH_FAILURE_PER_SECOND", str(defaults.auth_failure_per_second))
-            ),
-            mint_burst=int(get("MINT_BURST", str(defaults.mint_burst))),
-            mint_per_second=float(get("MINT_PER_SECOND", str(defaults.mint_per_second))),
-            join_burst=int(get("JOIN_BURST", str(defaults.join_burst))),
-            join_per_second=float(get("JOIN_PER_SECOND", str(defaults.join_per_second))),
-            # the outbox (issue 14)
-            outbox_tick=float(get("OUTBOX_TICK", str(defaults.outbox_tick))),
-            outbox_retry_initial=float(
-                get("OUTBOX_RETRY_INITIAL", str(defaults.outbox_retry_initial))
-            ),
-            outbox_retry_max=float(get("OUTBOX_RETRY_MAX", str(defaults.outbox_retry_max))),
-            outbox_max_age=float(get("OUTBOX_MAX_AGE", str(defaults.outbox_max_age))),
-            outbox_lease=float(get("OUTBOX_LEASE", str(defaults.outbox_lease))),
-            webhook_url=get("WEBHOOK_URL"),
-            webhook_secret=get("WEBHOOK_SECRET"),
-            webhook_topics=_list(get("WEBHOOK_TOPICS")),
-            zendesk_url=get("ZENDESK_URL").rstrip("/"),
-            zendesk_email=get("ZENDESK_EMAIL"),
-            zendesk_api_token=get("ZENDESK_API_TOKEN"),
-            zendesk_oauth_token=get("ZENDESK_OAUTH_TOKEN"),
-            zendesk_webhook_secret=get("ZENDESK_WEBHOOK_SECRET"),
-            zendesk_claim_status=get("ZENDESK_CLAIM_STATUS", defaults.zendesk_claim_status),
-            zendesk_resolved_status=get(
-                "ZENDESK_RESOLVED_STATUS", defaults.zendesk_resolved_status
-            ),
-            zendesk_tags=_list(get("ZENDESK_TAGS", ",".join(defaults.zendesk_tags))),
-            smtp_url=get("SMTP_URL"),
-            mail_from=get("MAIL_FROM"),
-            notify_after=float(get("NOTIFY_AFTER", str(defaults.notify_after))),
-            notify_every=float(get("NOTIFY_EVERY", str(defaults.notify_every))),
-            notice_tick=float(get("NOTICE_TICK", str(defaults.notice_tick))),
-            party_url=get("PARTY_URL"),
-            zendesk_timeout=float(get("ZENDESK_TIMEOUT", str(defaults.zendesk_timeout))),
-        )
+        """Each field from its variable: numbers, switches and paths set empty keep their
+        default; lists are comma-separated. Raises SettingsError naming the variable."""
+        values: dict[str, Any] = {}
+        for spec in FIELDS:
+            raw = env.get(variable(spec))
+            if raw is not None:
+                values[spec.name] = _prepare(_kind(spec), raw)
+        values = {name: value for name, value in values.items() if value is not None}
+        try:
+            return msgspec.convert(values, cls, strict=False, dec_hook=_to_path)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_explain(exc, env)) from None
 
 
-def _list(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(",") if item.strip())
+def _fields() -> tuple[mi.Field, ...]:
+    info = mi.type_info(Settings)
+    assert isinstance(info, mi.DataclassType)
+    return info.fields
+
+
+FIELDS = _fields()
+
+
+def variable(spec: mi.Field) -> str:
+    """The environment variable a field is read from."""
+    extra = spec.type.extra if isinstance(spec.type, mi.Metadata) else None
+    return str((extra or {}).get("env") or PREFIX + spec.name.upper())
+
+
+def description(spec: mi.Field) -> str:
+    schema = spec.type.extra_json_schema if isinstance(spec.type, mi.Metadata) else None
+    return str((schema or {}).get("description", ""))
+
+
+def _kind(spec: mi.Field) -> mi.Type:
+    """The field's type without its metadata or an optional None."""
+    kind = spec.type.type if isinstance(spec.type, mi.Metadata) else spec.type
+    if isinstance(kind, mi.UnionType):
+        kind = next(t for t in kind.types if not isinstance(t, mi.NoneType))
+    return kind
+
+
+def _prepare(kind: mi.Type, raw: str) -> Any:
+    """The variable's text as msgspec's lax conversion takes it; None: use the default."""
+    if isinstance(kind, mi.StrType):
+        return raw
+    if isinstance(kind, mi.VarTupleType):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    text = raw.strip()
+    if not text:
+        return None
+    if isinstance(kind, mi.BoolType):
+        lowered = text.lower()
+        return "true" if lowered in TRUE else "false" if lowered in FALSE else text
+    return text
+
+
+def _to_path(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
+def accepts(spec: mi.Field) -> str:
+    """What a field's variable takes, in words: for the docs' table and for errors."""
+    kind = _kind(spec)
+    if isinstance(kind, mi.IntType | mi.FloatType):
+        noun = "integer" if isinstance(kind, mi.IntType) else "number"
+        if kind.ge is not None and kind.le is not None:
+            return f"{noun} from {kind.ge} to {kind.le}"
+        bounds = [f"{op} {v}" for op, v in ((">", kind.gt), ("≥", kind.ge)) if v is not None]
+        return " ".join([noun, *bounds])
+    if isinstance(kind, mi.BoolType):
+        return "switch"
+    if isinstance(kind, mi.VarTupleType):
+        return "list" if not kind.min_length else f"list of at least {kind.min_length}"
+    if isinstance(kind, mi.CustomType) and kind.cls is Path:
+        return "path"
+    if isinstance(kind, mi.StrType) and kind.min_length:
+        return "non-empty text"
+    return "text"
+
+
+_WHERE = re.compile(r" - at `\$\.(\w+)`$")
+
+
+def _explain(exc: msgspec.ValidationError, env: Mapping[str, str]) -> str:
+    found = _WHERE.search(str(exc))
+    spec = next((s for s in FIELDS if found and s.name == found.group(1)), None)
+    if spec is None:
+        return f"invalid settings: {exc}"
+    name = variable(spec)
+    shown = f"={env[name]!r}" if _shown(spec.name) else " (value hidden)"
+    expected = accepts(spec)
+    if expected == "switch":
+        expected = "/".join(TRUE) + " or " + "/".join(FALSE)
+    elif expected.startswith("list"):
+        expected = "a comma-separated " + expected
+    elif expected != "path":
+        expected = ("an " if expected.startswith("integer") else "a ") + expected
+    return f"{name}{shown}: expected {expected}"
+
+
+def _shown(name: str) -> bool:
+    """Whether a field's value may appear in an error: not if it is kept out of the repr."""
+    return Settings.__dataclass_fields__[name].repr

@@ -33,6 +33,8 @@ from mediation.http.file_rules import (
     through_door,
     writable,
 )
+from mediation.http.openapi import ROOM, Answer, Operation
+from mediation.http.params import read_query
 from mediation.services import Services
 from rooms import records
 from rooms.door import Write
@@ -57,11 +59,33 @@ class Deletion(Struct, forbid_unknown_fields=True):
     reason: str = ""
 
 
+class ChannelQuery(Struct):
+    channel: str = JOINT
+
+
+class FileOut(Struct):
+    """A stored file's facts (file_rules.record_file), the answer to every upload."""
+
+    file: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str  # hex
+    channel: str
+    seq: int  # its `file` record's seq in the channel
+
+
+class FileDeleted(Struct):
+    file: str
+    deleted: bool
+    seq: int
+
+
 async def upload(request: Request) -> JSONResponse:
     room_id = request.path_params["room_id"]
     found = services(request)
     who = await require_participant(request, room_id)
-    channel, name = request.query_params.get("channel", JOINT), name_of(request)
+    channel, name = read_query(request, ChannelQuery).channel, name_of(request)
     await writable(who, channel, found)
     limit = found.settings.files_max_bytes
     declared = request.headers.get("content-length", "0")
@@ -211,4 +235,42 @@ routes = [
     Route("/api/rooms/{room_id}/files", closing_on_refusal(upload), methods=["POST"]),
     Route("/api/rooms/{room_id}/files/{file_id}", download, methods=["GET"]),
     Route("/api/rooms/{room_id}/files/{file_id}", remove, methods=["DELETE"]),
+]
+
+DISPOSITION = {
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "attachment; filename*=UTF-8''<the file's name>",
+}
+
+operations = [
+    Operation(
+        "POST",
+        "/api/rooms/{room_id}/files",
+        "Upload a file in one request",
+        (ROOM,),
+        (Answer(201, "the file's facts", FileOut),),
+        errors=(400, 403, 404, 409, 413, 415, 422, 503),
+        query=ChannelQuery,
+        raw_body="application/octet-stream",
+        headers={"Content-Disposition": DISPOSITION},
+    ),
+    Operation(
+        "GET",
+        "/api/rooms/{room_id}/files/{file_id}",
+        "Download a file",
+        (ROOM,),
+        (Answer(200, "the file's bytes", media="application/octet-stream"),),
+        errors=(403, 404, 410, 422, 503),
+    ),
+    Operation(
+        "DELETE",
+        "/api/rooms/{room_id}/files/{file_id}",
+        "Delete a file (its uploader or a moderator)",
+        (ROOM,),
+        (Answer(200, "deleted", FileDeleted),),
+        errors=(400, 403, 404, 409, 410, 422, 503),
+        body=Deletion,
+        body_optional=True,
+    ),
 ]

@@ -1,11 +1,25 @@
 """Liveness (the process answers), readiness (it can do its job), and metrics."""
 
+from typing import Literal
+
+from msgspec import Struct
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mediation.http.openapi import Answer, Operation
 from mediation.services import Services
+
+
+class Alive(Struct):
+    status: Literal["ok"]
+
+
+class Readiness(Struct):
+    status: Literal["ready", "degraded", "unavailable"]
+    database: Literal["ok", "down"]
+    redis: Literal["ok", "down", "not configured"]
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -40,3 +54,21 @@ async def metrics(request: Request) -> Response:
 
 
 routes = [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+
+operations = [
+    Operation("GET", "/healthz", "Liveness", (), (Answer(200, "alive", Alive),)),
+    Operation(
+        "GET",
+        "/readyz",
+        "Readiness: the database (and Redis, if configured)",
+        (),
+        (Answer(200, "ready or degraded", Readiness), Answer(503, "no database", Readiness)),
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        "Prometheus metrics",
+        (),
+        (Answer(200, "the metrics", media="text/plain"),),
+    ),
+]

@@ -22,7 +22,8 @@ from mediation.contacts import Contacts
 from mediation.http.auth import client_address
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, too_many
-from mediation.http.rooms import Name, room_json
+from mediation.http.openapi import ZENDESK, Answer, Operation
+from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.room_opening import BadRequest, RoomConflict, open_room
 from mediation.tickets.zendesk import PROVIDER, verify_webhook
 
@@ -105,3 +106,15 @@ async def zendesk_webhook(request: Request) -> JSONResponse:
 
 
 routes = [Route("/api/integrations/zendesk", zendesk_webhook, methods=["POST"])]
+
+operations = [
+    Operation(
+        "POST",
+        "/api/integrations/zendesk",
+        "A Zendesk trigger opens (201) or finds (200) the room of a ticket",
+        (ZENDESK,),
+        (Answer(200, "the open room", RoomOut), Answer(201, "the new room", RoomOut)),
+        errors=(404, 422),
+        body=ZendeskTicket,
+    ),
+]

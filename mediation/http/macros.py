@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_staff, services
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.macros.store import BadMacro, Macro, MacroStore, render
 from rooms.visibility import Role
 
@@ -19,6 +20,34 @@ MACRO_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 class PutMacro(Struct):
     title: Annotated[str, Meta(min_length=1, max_length=200)]
     body: Annotated[str, Meta(min_length=1, max_length=8000)]
+
+
+class MacroOut(Struct):
+    name: str
+    title: str
+    body: str
+    updated_by: str
+    updated_at: str
+
+
+class MacroList(Struct):
+    macros: list[MacroOut]
+
+
+class MacroSaved(Struct):
+    name: str
+    title: str
+    body: str
+
+
+class RenderedMacro(Struct):
+    name: str
+    title: str
+    text: str  # the body, with this room's placeholders filled in
+
+
+class RoomMacros(Struct):
+    macros: list[RenderedMacro]
 
 
 def _store(request: Request) -> MacroStore:
@@ -95,4 +124,40 @@ routes = [
     Route("/api/macros/{name}", put_macro, methods=["PUT"]),
     Route("/api/macros/{name}", delete_macro, methods=["DELETE"]),
     Route("/api/rooms/{room_id}/macros", room_macros),
+]
+
+operations = [
+    Operation(
+        "GET",
+        "/api/macros",
+        "Every macro",
+        (API_KEY, STAFF),
+        (Answer(200, "the macros", MacroList),),
+        errors=(403,),
+    ),
+    Operation(
+        "PUT",
+        "/api/macros/{name}",
+        "Create (201) or replace (200) a macro",
+        (API_KEY, STAFF),
+        (Answer(200, "replaced", MacroSaved), Answer(201, "created", MacroSaved)),
+        errors=(400, 403),
+        body=PutMacro,
+    ),
+    Operation(
+        "DELETE",
+        "/api/macros/{name}",
+        "Delete a macro",
+        (API_KEY, STAFF),
+        (Answer(204, "deleted"),),
+        errors=(403, 404),
+    ),
+    Operation(
+        "GET",
+        "/api/rooms/{room_id}/macros",
+        "Every macro, rendered for the room",
+        (API_KEY, STAFF),
+        (Answer(200, "the rendered macros", RoomMacros),),
+        errors=(403, 404),
+    ),
 ]

@@ -15,14 +15,37 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError
+from mediation.http.openapi import API_KEY, Answer, Operation
 from mediation.http.params import read_query
+from rooms.numbers import MAX_SEQ
 
 
 class Listing(Struct):
     status: Literal["pending", "dead", "done"] = "dead"
     limit: Annotated[int, Meta(ge=1, le=500)] = 100
-    after: Annotated[int, Meta(ge=0)] = 0  # the last id of the previous page
+    after: Annotated[int, Meta(ge=0, le=MAX_SEQ)] = 0  # the last id of the previous page
     room: Annotated[str, Meta(max_length=40)] | None = None
+
+
+class OutboxRowOut(Struct):
+    """A row as listed (transcripts.outbox.OutboxRow.public): never anybody's words."""
+
+    id: int
+    destination: str
+    room: str
+    topic: str
+    event_id: str
+    status: Literal["pending", "dead", "done"]
+    attempts: int
+    created_at: float  # unix seconds
+    next_attempt_at: float | None
+    finished_at: float | None
+    last_error: str | None
+
+
+class OutboxPage(Struct):
+    rows: list[OutboxRowOut]
+    next_after: int | None  # `after` for the next page; null on the last
 
 
 async def listing(request: Request) -> JSONResponse:
@@ -50,4 +73,23 @@ async def retry(request: Request) -> JSONResponse:
 routes = [
     Route("/api/outbox", listing, methods=["GET"]),
     Route("/api/outbox/{row_id}/retry", retry, methods=["POST"]),
+]
+
+operations = [
+    Operation(
+        "GET",
+        "/api/outbox",
+        "Outbox rows by status, oldest first",
+        (API_KEY,),
+        (Answer(200, "a page", OutboxPage),),
+        query=Listing,
+    ),
+    Operation(
+        "POST",
+        "/api/outbox/{row_id}/retry",
+        "Put a dead letter back in its lane",
+        (API_KEY,),
+        (Answer(200, "the row", OutboxRowOut),),
+        errors=(404,),
+    ),
 ]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError
+from mediation.http.openapi import API_KEY, Answer, Operation
 from mediation.http.params import read_query
 from mediation.reports import as_csv, rooms_report
 
@@ -21,6 +22,45 @@ class ReportQuery(Struct, rename={"start": "from", "end": "to"}):
     start: str | None = None  # ISO 8601 date or time; default: 30 days before `to`
     end: str | None = None  # default: now
     format: Literal["json", "csv"] = "json"
+
+
+class ReportRow(Struct):
+    """One room's row (mediation.reports.room_report); the CSV has the same columns."""
+
+    room: str
+    ticket_provider: str
+    ticket_id: str
+    state: str
+    shredded: bool
+    priority: str
+    tier: int
+    moderator: str | None
+    opened_at: str
+    claimed_at: str | None
+    first_response_at: str | None
+    first_response_seconds: float | None
+    resolved_at: str | None
+    resolution_seconds: float | None
+    overdue_now: str
+    settlement_amount: str | None
+    settlement_currency: str | None
+    settlement_milestone: str | None
+    breaches_unclaimed: int
+    breaches_answer: int
+    breaches_reply: int
+    longest_wait_client_seconds: float | None
+    csat_client: int | None
+    csat_client_comment: str | None
+    longest_wait_freelancer_seconds: float | None
+    csat_freelancer: int | None
+    csat_freelancer_comment: str | None
+
+
+class Report(Struct, rename={"start": "from", "end": "to"}):
+    start: str
+    end: str
+    rooms: list[ReportRow]
+    truncated: bool
 
 
 def _day(raw: str, name: str) -> datetime:
@@ -67,3 +107,14 @@ async def rooms(request: Request) -> Response:
 
 
 routes = [Route("/api/reports/rooms", rooms)]
+
+operations = [
+    Operation(
+        "GET",
+        "/api/reports/rooms",
+        "Clocks, outcomes and CSAT per room opened in [from, to)",
+        (API_KEY,),
+        (Answer(200, "the report (JSON, or CSV with format=csv)", Report, media="text/csv"),),
+        query=ReportQuery,
+    ),
+]

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import API_KEY, Answer, Operation
 from mediation.http.rooms import MAX_TOKEN_TTL, Name
 from rooms.broker import Revoked
 
@@ -23,6 +24,14 @@ class Revoke(Struct, forbid_unknown_fields=True):
     jti: Annotated[str, Meta(min_length=1, max_length=64)] | None = None  # one token
     user: Name | None = None  # or every token of this user...
     room: Annotated[str, Meta(max_length=40)] = ""  # ...for this room (empty: any room)
+
+
+class Revocation(Struct):
+    jti: str | None
+    user: str | None
+    room: str | None
+    issued_before: str  # ISO 8601: tokens issued up to this second are refused
+    until: str  # kept until then
 
 
 def _iso(unix: int) -> str:
@@ -58,3 +67,15 @@ async def revoke(request: Request) -> JSONResponse:
 
 
 routes = [Route("/api/revocations", revoke, methods=["POST"])]
+
+operations = [
+    Operation(
+        "POST",
+        "/api/revocations",
+        "Revoke a token (jti), or a person's tokens (user, room)",
+        (API_KEY,),
+        (Answer(201, "the revocation", Revocation),),
+        errors=(404,),
+        body=Revoke,
+    ),
+]

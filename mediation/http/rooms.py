@@ -12,6 +12,7 @@ from mediation.contacts import Contacts
 from mediation.http.auth import PLATFORM, require_api_key, require_staff, spend
 from mediation.http.auth import services as service_of
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
 from rooms.visibility import Role
@@ -48,6 +49,43 @@ class CreateToken(Struct):
     role: Role
     ttl: Annotated[int, Meta(gt=0, le=MAX_TOKEN_TTL)] | None = None
     purpose: Annotated[str, Meta(max_length=512)] = ""  # required for auditors
+
+
+class TicketOut(Struct):
+    provider: str
+    id: str
+
+
+class RoomOut(Struct):
+    """A room, as `room_json` answers it."""
+
+    id: str
+    ticket: TicketOut
+    state: Literal["waiting", "mediating", "resolved", "escalated", "closed"]
+    client: str
+    freelancer: str
+    created_at: str  # ISO 8601
+    priority: Literal["urgent", "high", "normal", "low"]
+    tier: int
+    moderator: str | None
+
+
+class RoomList(Struct):
+    rooms: list[RoomOut]
+
+
+class TokenOut(Struct):
+    token: str
+    expires_at: str  # ISO 8601
+    room: str
+    user: str
+    role: Role
+    jti: str
+
+
+class HoldOut(Struct):
+    room: str
+    legal_hold: str | None  # the reason; null once lifted
 
 
 def room_json(room: RoomRow) -> dict[str, Any]:
@@ -149,4 +187,59 @@ routes = [
     Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
     Route("/api/rooms/{room_id}/tokens", create_token, methods=["POST"]),
     Route("/api/rooms/{room_id}/legal-hold", legal_hold, methods=["PUT", "DELETE"]),
+]
+
+operations = [
+    Operation(
+        "POST",
+        "/api/rooms",
+        "Open a room for a ticket",
+        (API_KEY,),
+        (Answer(201, "the room", RoomOut, headers=("Location",)),),
+        errors=(409,),
+        body=CreateRoom,
+    ),
+    Operation(
+        "GET",
+        "/api/rooms",
+        "Every room of a ticket, newest first",
+        (API_KEY, STAFF),
+        (Answer(200, "the rooms", RoomList),),
+        errors=(403,),
+        query=TicketQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/rooms/{room_id}",
+        "A room",
+        (API_KEY,),
+        (Answer(200, "the room", RoomOut),),
+        errors=(404,),
+    ),
+    Operation(
+        "POST",
+        "/api/rooms/{room_id}/tokens",
+        "Mint a room token",
+        (API_KEY,),
+        (Answer(201, "the token", TokenOut),),
+        errors=(403, 404),
+        body=CreateToken,
+    ),
+    Operation(
+        "PUT",
+        "/api/rooms/{room_id}/legal-hold",
+        "Place a legal hold",
+        (API_KEY,),
+        (Answer(200, "the hold", HoldOut),),
+        errors=(404,),
+        body=LegalHold,
+    ),
+    Operation(
+        "DELETE",
+        "/api/rooms/{room_id}/legal-hold",
+        "Lift a legal hold",
+        (API_KEY,),
+        (Answer(200, "no hold", HoldOut),),
+        errors=(404,),
+    ),
 ]

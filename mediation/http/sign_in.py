@@ -15,12 +15,21 @@ from starlette.routing import Route
 
 from mediation.http.auth import client_address, unthrottled
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import Answer, Operation
 from mediation.room_opening import BadRequest, issue_token
 from rooms.visibility import Role
 
 
 class SignInBody(Struct, forbid_unknown_fields=True):
     code: Annotated[str, Meta(min_length=16, max_length=64, pattern=r"^[\w-]+$")]
+
+
+class SignedIn(Struct):
+    room: str
+    token: str  # a room token
+    user: str
+    role: Role
+    expires_at: str
 
 
 async def sign_in(request: Request) -> JSONResponse:
@@ -48,3 +57,15 @@ async def sign_in(request: Request) -> JSONResponse:
 
 
 routes = [Route("/api/sign-in", sign_in, methods=["POST"])]
+
+operations = [
+    Operation(
+        "POST",
+        "/api/sign-in",
+        "Exchange a notice mail's single-use code for a room token",
+        (),
+        (Answer(200, "the room token", SignedIn),),
+        errors=(401, 403, 429),
+        body=SignInBody,
+    ),
+]

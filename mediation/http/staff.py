@@ -12,6 +12,7 @@ from starlette.routing import Route
 from mediation.contacts import names
 from mediation.http.auth import PLATFORM, require_api_key, require_staff, services, spend
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.rooms import Name
 from mediation.room_opening import AUDITOR_MAX_TTL, BadRequest, issue_token
 from rooms.visibility import Role
@@ -22,6 +23,22 @@ class CreateStaffToken(Struct):
     role: Literal["moderator", "auditor"]
     ttl: Annotated[int, Meta(gt=0, le=24 * 3600)] | None = None
     purpose: Annotated[str, Meta(max_length=512)] = ""  # required for auditors
+
+
+class StaffTokenOut(Struct):
+    token: str
+    expires_at: str
+    user: str
+    role: Literal["moderator", "auditor"]
+    jti: str
+
+
+class Joined(Struct):
+    token: str
+    expires_at: str
+    room: str
+    jti: str
+    names: dict[str, str]  # user -> display name, of the room's people who have one
 
 
 def _expiry(unix: int) -> str:
@@ -89,4 +106,23 @@ async def join_room(request: Request) -> JSONResponse:
 routes = [
     Route("/api/staff/tokens", create_staff_token, methods=["POST"]),
     Route("/api/rooms/{room_id}/join", join_room, methods=["POST"]),
+]
+
+operations = [
+    Operation(
+        "POST",
+        "/api/staff/tokens",
+        "Mint a staff token (moderator or auditor)",
+        (API_KEY,),
+        (Answer(201, "the token", StaffTokenOut),),
+        body=CreateStaffToken,
+    ),
+    Operation(
+        "POST",
+        "/api/rooms/{room_id}/join",
+        "A room token for the staff token's own user and role (400 for the API key)",
+        (STAFF,),
+        (Answer(201, "the room token, and the people's names", Joined),),
+        errors=(400, 403, 404),
+    ),
 ]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_api_key, require_reader, services
 from mediation.http.errors import ApiError
+from mediation.http.openapi import API_KEY, ROOM, Answer, Operation
 from mediation.http.params import read_query
 from mediation.transcript_html import POLICY as html_policy
 from mediation.transcript_html import render
@@ -30,6 +31,37 @@ class ExportQuery(Struct):
 class AuditPage(Struct):
     after: Annotated[int, Meta(ge=0, le=MAX_SEQ)] = 0  # the last position already read
     limit: Annotated[int, Meta(ge=1, le=MAX_AUDIT_PAGE)] = 500
+
+
+class Actor(Struct):
+    user: str
+    role: str
+
+
+class AuditEntry(Struct):
+    position: int
+    ts: str
+    actor: Actor
+    purpose: str
+    action: str
+    room: str | None
+    hash: str  # hex SHA-256, chained
+
+
+class AuditLog(Struct):
+    entries: list[AuditEntry]
+    next: int  # `after` for the next page
+
+
+class SigningKey(Struct):
+    id: str
+    alg: Literal["Ed25519"]
+    pem: str
+
+
+class SigningKeys(Struct):
+    active: str
+    keys: list[SigningKey]
 
 
 async def export(request: Request) -> StreamingResponse:
@@ -99,4 +131,31 @@ routes = [
     Route("/api/rooms/{room_id}/export", export),
     Route("/api/audit-log", audit_log),
     Route("/.well-known/mediation-signing-keys", signing_keys),
+]
+
+operations = [
+    Operation(
+        "GET",
+        "/api/rooms/{room_id}/export",
+        "A room's signed transcript (JSON lines, or HTML)",
+        (API_KEY, ROOM),
+        (Answer(200, "the transcript", media=("application/x-ndjson", "text/html")),),
+        errors=(403, 404, 422),
+        query=ExportQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/audit-log",
+        "The access log, oldest first, with its chain",
+        (API_KEY,),
+        (Answer(200, "a page", AuditLog),),
+        query=AuditPage,
+    ),
+    Operation(
+        "GET",
+        "/.well-known/mediation-signing-keys",
+        "The public keys that verify exports",
+        (),
+        (Answer(200, "the keys", SigningKeys),),
+    ),
 ]

@@ -4,7 +4,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 from starlette.requests import Request
@@ -13,8 +13,9 @@ from starlette.routing import Route
 
 from mediation.http.auth import require_staff, services
 from mediation.http.errors import ApiError, read_json
+from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
-from mediation.http.rooms import Name, room_json
+from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.services import room_info
 from rooms import clocks, door
 from rooms.door import Write
@@ -35,6 +36,35 @@ OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
 
 class Claim(Struct):
     moderator: Name | None = None  # the platform names one; a moderator's token names itself
+
+
+class OverdueClock(Struct):
+    clock: str  # unclaimed | answer | reply
+    party: str | None
+    since: str
+
+
+class QueueEntry(RoomOut):
+    """A room as the queue shows it (`queue_entry`)."""
+
+    waiting_since: str | None
+    next_alarm_at: str | None
+    overdue: list[OverdueClock]
+    waiting: dict[str, str]
+    awaiting_reply: dict[str, str]
+    caucus: str | None
+    offer: int | None
+
+
+class QueueOut(Struct):
+    rooms: list[QueueEntry]
+
+
+class Claimed(Struct):
+    room: str
+    state: Literal["mediating"]
+    moderator: str
+    seq: int
 
 
 def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
@@ -126,4 +156,33 @@ routes = [
     Route("/api/queue", queue),
     Route("/api/queue/events", queue_events),
     Route("/api/rooms/{room_id}/claim", claim, methods=["POST"]),
+]
+
+operations = [
+    Operation(
+        "GET",
+        "/api/queue",
+        "Rooms waiting for a moderator, most urgent first",
+        (API_KEY, STAFF),
+        (Answer(200, "the queue", QueueOut),),
+        errors=(403,),
+        query=QueueQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/queue/events",
+        "Server-Sent Events: `queue` whenever a room's place may have changed",
+        (API_KEY, STAFF),
+        (Answer(200, "the event stream", media="text/event-stream"),),
+        errors=(403,),
+    ),
+    Operation(
+        "POST",
+        "/api/rooms/{room_id}/claim",
+        "Claim a room from the queue (the API key names the moderator)",
+        (API_KEY, STAFF),
+        (Answer(200, "claimed", Claimed),),
+        errors=(403, 404, 409, 503),
+        body=Claim,
+    ),
 ]
