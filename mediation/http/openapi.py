@@ -89,7 +89,7 @@ class Operation:
     errors: tuple[int, ...] = ()  # error statuses beyond those the credentials, query, body add
     query: type | None = None
     body: type | None = None  # a JSON body, read with `read_json`
-    body_optional: bool = False
+    body_optional: bool = False  # the body (JSON or raw) may be left out
     raw_body: str | None = None  # a body of this media type, read as bytes (files)
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)  # request headers
 
@@ -158,7 +158,7 @@ def _operation(op: Operation, of: dict[int, Any], components: dict[str, Any]) ->
         }
     elif op.raw_body is not None:
         out["requestBody"] = {
-            "required": True,
+            "required": not op.body_optional,
             "content": {op.raw_body: {"schema": {"type": "string", "format": "binary"}}},
         }
     for answer in op.answers:

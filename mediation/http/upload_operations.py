@@ -1,8 +1,6 @@
-"""The resumable uploads' routes (mediation/http/uploads.py), as OpenAPI operations.
-
-Kept beside uploads.py rather than in it while that module changes for stock tus
-clients; `tests/test_openapi.py` checks that every route of the app is described.
-"""
+"""The resumable uploads' routes (mediation/http/uploads.py), as OpenAPI operations:
+tus 1.0.0 with creation, creation-with-upload, termination and expiration.
+`tests/test_openapi.py` checks that every route of the app is described."""
 
 from msgspec import Struct
 
@@ -12,6 +10,12 @@ from mediation.http.openapi import ROOM, Answer, Operation
 TUS = ("Tus-Resumable", "Upload-Offset", "Upload-Length", "Upload-Expires")
 NUMBER = {"schema": {"type": "string", "pattern": "^[0-9]+$"}}
 VERSION = {"required": False, "schema": {"type": "string"}, "description": "1.0.0"}
+METADATA = {
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "tus Upload-Metadata: `filename` (or `name`) and `channel`, base64 values",
+}
+DISCOVERY = ("Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size")
 
 
 class UploadCreated(Struct):
@@ -22,17 +26,37 @@ class UploadCreated(Struct):
 
 
 operations = [
+    *(
+        Operation(
+            "OPTIONS",
+            path,
+            "tus discovery: the version, extensions and largest size this server takes",
+            (),
+            (Answer(204, "what this server speaks", headers=DISCOVERY),),
+        )
+        for path in ("/api/rooms/{room_id}/uploads", "/api/rooms/{room_id}/uploads/{upload_id}")
+    ),
     Operation(
         "POST",
         "/api/rooms/{room_id}/uploads",
-        "Start a resumable upload (tus-shaped)",
+        "Start a resumable upload (tus creation; with a body, creation-with-upload)",
         (ROOM,),
-        (Answer(201, "created", UploadCreated, headers=("Location", *TUS)),),
+        (
+            Answer(
+                201,
+                "created (holding the file's facts too when the body completed it)",
+                UploadCreated,
+                headers=("Location", *TUS),
+            ),
+        ),
         errors=(400, 403, 404, 409, 412, 413, 415, 503),
         query=ChannelQuery,
+        raw_body="application/offset+octet-stream",
+        body_optional=True,  # the first bytes, when the client sends them with the creation
         headers={
             "Upload-Length": {"required": True, **NUMBER},
-            "Content-Disposition": {"required": True, "schema": {"type": "string"}},
+            "Upload-Metadata": METADATA,
+            "Content-Disposition": {"required": False, "schema": {"type": "string"}},
             "Tus-Resumable": VERSION,
         },
     ),
@@ -41,7 +65,7 @@ operations = [
         "/api/rooms/{room_id}/uploads/{upload_id}",
         "Where to resume: Upload-Offset, Upload-Length, Upload-Expires",
         (ROOM,),
-        (Answer(200, "the upload's state", headers=TUS),),
+        (Answer(200, "the upload's state", headers=(*TUS, "Upload-Metadata")),),
         errors=(403, 404, 412),
         headers={"Tus-Resumable": VERSION},
     ),
