@@ -60,21 +60,28 @@ async def _migrate(settings: Settings) -> None:
         await db.close()
 
 
+def _workers(value: str) -> int:
+    """--workers (or MEDIATION_WORKERS): a whole number from 1."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected an integer >= 1 (MEDIATION_WORKERS)")
+    return int(value)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mediation", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_command = commands.add_parser("serve", help="run the server")
     serve_command.add_argument(
         "--workers",
-        type=int,
-        default=int(os.environ.get("MEDIATION_WORKERS", "1")),
+        type=_workers,
+        default=os.environ.get("MEDIATION_WORKERS", "1"),  # argparse converts a default too
         help="processes sharing the port (needs MEDIATION_REDIS_URL); default 1",
     )
     demo_command = commands.add_parser(
         "demo", help="run the server with a demo dispute; print one link to a page of its roles"
     )
     demo_command.add_argument(
-        "--reset", action="store_true", help="close the demo room and open a new one"
+        "--reset", action="store_true", help="open the dispute again for the next demo ticket"
     )
     demo_command.add_argument("--verbose", action="store_true", help="log every request")
     commands.add_parser("migrate", help="bring the database schema up to date")

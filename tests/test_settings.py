@@ -143,6 +143,21 @@ def test_serve_with_a_bad_value_exits_2_with_one_line() -> None:
     assert not Path("/nonexistent/never-created").exists()
 
 
+def test_a_bad_worker_count_exits_2_naming_it() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")}
+    env |= {"MEDIATION_DATA_DIR": "/nonexistent/never-created", "MEDIATION_WORKERS": "many"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mediation", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "MEDIATION_WORKERS" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_operations_md_holds_the_generated_tables() -> None:
     page = OPERATIONS.read_text()
     assert config_table.render(page) == page, "run python -m mediation.config_table --write"
