@@ -136,8 +136,9 @@ async def queue_events(request: Request) -> StreamingResponse:
         yield f"retry: {RECONNECT_MS}\n: watching the queue\n\n"
         async with feed.watch() as changes:
             while True:
-                try:
-                    room_id = await asyncio.wait_for(changes.get(), KEEPALIVE)
+                try:  # asyncio.timeout, not wait_for: on 3.11 that can lose a cancel
+                    async with asyncio.timeout(KEEPALIVE):
+                        room_id = await changes.get()
                 except TimeoutError:
                     yield ": keep-alive\n\n"  # proxies close idle streams
                     continue

@@ -116,8 +116,11 @@ class OutboxWorker:
                     log.warning("outbox round failed: %s", exc.__class__.__name__)
                     busy = False
                 if not busy:
+                    # not wait_for: on 3.11 it can swallow a cancellation that lands as the
+                    # wake-up does, and `close` would wait on this loop for ever
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self._schedule.tick)
+                        async with asyncio.timeout(self._schedule.tick):
+                            await self._wakeup.wait()
                     self._wakeup.clear()
         finally:
             renewing.cancel()
