@@ -268,6 +268,9 @@ class Settings:
     outbox_max_age: Annotated[
         Seconds, doc("seconds an effect may stay undelivered before it becomes a dead letter")
     ] = 3 * 24 * 3600.0
+    outbox_keep_done: Annotated[
+        Seconds, doc("seconds a delivered row is kept (listed with status=done) before it goes")
+    ] = 7 * 24 * 3600.0
     outbox_lease: Annotated[
         Seconds,
         doc(

@@ -131,6 +131,7 @@ def outbox_schedule(settings: Settings) -> Schedule:
         max_delay=settings.outbox_retry_max,
         max_age=settings.outbox_max_age,
         lease=settings.outbox_lease,
+        keep_done=settings.outbox_keep_done,
     )
 
 

@@ -4,6 +4,7 @@ through refusals and outages, and what is refused for good waits as a dead lette
 import asyncio
 import base64
 import secrets
+import time
 from dataclasses import replace
 
 import pytest
@@ -12,6 +13,7 @@ from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
+from transcripts.outbox import Outbox
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 WAIT = 10.0
@@ -144,3 +146,31 @@ async def test_without_a_destination_nothing_is_written(server: RunningServer) -
     assert rows == []
     backlog = await server.services.outbox.backlog()
     assert (backlog.pending, backlog.dead) == (0, 0)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_delivered_rows_are_forgotten_after_a_while_dead_letters_never(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with WebhookReceiver(SECRET) as receiver:
+        server = await start_server(with_webhook(settings, receiver))
+        receiver.answer_next(400)  # the first event is refused for good
+        await server.platform.open_room("T-old")
+        await server.platform.open_room("T-new")
+        outbox = server.services.outbox
+        await until(lambda: len(receiver.events) == 1)
+        await until_rows(outbox, "dead", 1)
+        done = await outbox.rows("done", 10)
+        assert len(done) == 1
+        assert await outbox.prune(time.time() - 3600) == 0  # not old enough yet
+        assert await outbox.prune(time.time() + 1) == 1
+        assert await outbox.rows("done", 10) == []
+        assert len(await outbox.rows("dead", 10)) == 1  # kept until retried by hand
+
+
+async def until_rows(outbox: Outbox, status: str, count: int) -> None:
+    for _ in range(200):
+        if len(await outbox.rows(status, 10)) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {count} {status} rows")

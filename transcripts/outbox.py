@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from transcripts.database import Database
@@ -270,6 +270,16 @@ class Outbox:
         query = select(*_ROW).where(and_(*where)).order_by(outbox.c.id).limit(limit)
         async with self.db.read() as conn:
             return [_row(raw) for raw in await conn.execute(query)]
+
+    async def prune(self, finished_before: float) -> int:
+        """Forget delivered rows finished before then; dead letters stay until retried."""
+        async with self.db.write() as conn:
+            done = await conn.execute(
+                delete(outbox).where(
+                    outbox.c.status == DONE, outbox.c.finished_at < finished_before
+                )
+            )
+        return int(done.rowcount or 0)
 
     async def backlog(self) -> Backlog:
         pending = select(func.count(), func.min(outbox.c.created_at)).where(

@@ -46,6 +46,8 @@ class Schedule:
     initial: float = 1.0  # the first retry waits up to this (full jitter), doubling
     max_delay: float = 3600.0  # and never more than this
     max_age: float = 3 * 24 * 3600.0  # a row still undelivered this long after its commit: dead
+    keep_done: float = 7 * 24 * 3600.0  # a delivered row is forgotten this long after
+    prune_every: float = 600.0  # how often a process forgets what is past keep_done
 
 
 def backoff(schedule: Schedule, attempts: int) -> float:
@@ -71,6 +73,7 @@ class OutboxWorker:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._out: dict[int, asyncio.Task[None]] = {}  # rows being delivered, by id
+        self._pruned_at = 0.0
 
     def start(self) -> None:
         if self._destinations and self._task is None:
@@ -139,6 +142,9 @@ class OutboxWorker:
             else []
         )
         await self._measure(now)
+        if now - self._pruned_at >= self._schedule.prune_every:
+            self._pruned_at = now
+            await self._outbox.prune(now - self._schedule.keep_done)
         if not rows:
             return False
         tickets = await self._outbox.tickets([row.room_id for row in rows])
