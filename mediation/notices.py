@@ -131,12 +131,11 @@ class Notices:
         return sent
 
     async def _consider(self, away: Away, now: float) -> int:
-        if away.role == Role.MODERATOR and away.user != away.moderator:
-            return 0  # not theirs any more
         channels = readable(Role(away.role))
         unread = await self._presence.unread(away, channels, NOTICE_KINDS)
         if unread is None or unread.newest <= away.notified_position:
-            return 0  # nothing new for them since the last notice
+            await self._presence.passed(away)  # nothing new for them: not asked again
+            return 0
         contact = read(await self._contacts(away.room_id)).get(away.user)
         data = {
             "user": away.user,

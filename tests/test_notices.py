@@ -185,3 +185,28 @@ async def test_a_late_written_departure_leaves_what_came_after_it_unread(
         unread = {e.data["user"]: e.data["unread"] for e in receiver.events if e.data.get("user")}
         assert unread["c-1"] == 1  # m2 only
         await moderator.close()
+
+
+async def test_people_with_nothing_for_them_do_not_crowd_out_those_who_have(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    """Notes move a room but are nothing for its parties: once looked at, they are not
+    looked at again until the room moves, so a round's limit reaches everyone owed."""
+    async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
+        server = await start_server(replace(noticing(settings, smtp, receiver), notice_tick=3600))
+        room = await open_with_people(server, "T-notes")
+        moderator, _ = await server.peer(room, "m-1", "moderator")
+        for user, role in (("c-1", "client"), ("f-1", "freelancer")):
+            party, _ = await server.peer(room, user, role)  # each sees the claim, then goes
+            await say(party, f"{user}-hi", f"caucus:{role}", "a word for the moderator")
+            await party.close()
+        await say(moderator, "n1", "notes", "only for moderators")
+        await asyncio.sleep(AWAY * 1.5)
+        notices = server.services.notices
+        assert await notices.round(time.time()) == 0  # a note is nothing for a party
+        presence = notices._presence
+        assert await presence.away(time.time(), time.time(), 10) == []  # not asked again
+        await say(moderator, "j1", "joint", "now for both")
+        await asyncio.sleep(AWAY * 1.5)
+        assert await notices.round(time.time()) == 2
+        await moderator.close()

@@ -39,7 +39,6 @@ class Away:
     notified_position: int
     position: int  # the room's now
     provider: str  # its ticket's
-    moderator: str | None  # the room's moderator now
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +121,7 @@ class Presence:
         query = (
             select(
                 *(p.room_id, p.user, p.role, p.seen_at, p.seen_position, p.notified_position),
-                *(r.position, r.ticket_provider, r.moderator),
+                *(r.position, r.ticket_provider),
             )
             .join_from(presence, rooms, r.id == p.room_id)
             .where(
@@ -132,6 +131,8 @@ class Presence:
                 r.position > p.notified_position,
                 r.state != CLOSED,
                 r.wrapped_key.is_not(None),
+                # a moderator hears only of the rooms that are theirs now
+                (p.role != "moderator") | (p.user == r.moderator),
             )
             .order_by(p.seen_at)
             .limit(limit)
@@ -166,6 +167,21 @@ class Presence:
                 )
             ).one()
         return Unread(int(count), int(newest), frozenset(k for (k,) in found), (last[0], last[1]))
+
+    async def passed(self, away: Away) -> None:
+        """Nothing new they may see up to the room's position now (notes, the other side's
+        caucus): not asked about again until the room moves on."""
+        p = presence.c
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(presence)
+                .where(
+                    p.room_id == away.room_id,
+                    p.user == away.user,
+                    p.notified_position < away.position,
+                )
+                .values(notified_position=away.position)
+            )
 
     async def notify(
         self, away: Away, notified_before: float, now: float, effects: Sequence[Effect]
