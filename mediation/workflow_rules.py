@@ -65,9 +65,12 @@ class RuledRoom:
         return [f.draft(record.room_id) for f in follow_ups]
 
     def effects(self, record: Record) -> Sequence[Effect]:
-        raised, self._room.raised = self._room.raised, []
-        if not raised or not self._rules.routes:
-            return []
+        raised = self._room.raised
+        if not raised:  # every message: nothing raised, nothing allocated
+            return ()
+        self._room.raised = []
+        if not self._rules.routes:
+            return ()
         out: list[Effect] = []
         for event in raised:
             data = {**event.data, "state": self._room.state, "position": record.position}
