@@ -127,10 +127,12 @@ def test_a_bad_value_names_its_variable_and_what_it_takes(
     assert str(refused.value) == f"{var}={value!r}: expected {expected}"
 
 
-def test_serve_with_a_bad_value_exits_2_with_one_line() -> None:
+def serve_with(**variables: str) -> "subprocess.CompletedProcess[str]":
+    """`mediation serve` with only these MEDIATION_ variables (and a data dir it must
+    never create: a refused setting stops it before anything is written)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")}
-    env |= {"MEDIATION_DATA_DIR": "/nonexistent/never-created", "MEDIATION_RATE_BURST": "-1"}
-    done = subprocess.run(
+    env |= {"MEDIATION_DATA_DIR": "/nonexistent/never-created", **variables}
+    return subprocess.run(
         [sys.executable, "-m", "mediation", "serve"],
         env=env,
         capture_output=True,
@@ -138,22 +140,17 @@ def test_serve_with_a_bad_value_exits_2_with_one_line() -> None:
         timeout=60,
         check=False,
     )
+
+
+def test_serve_with_a_bad_value_exits_2_with_one_line() -> None:
+    done = serve_with(MEDIATION_RATE_BURST="-1")
     assert done.returncode == 2
     assert done.stderr == "mediation: MEDIATION_RATE_BURST='-1': expected an integer ≥ 1\n"
     assert not Path("/nonexistent/never-created").exists()
 
 
 def test_a_bad_worker_count_exits_2_naming_it() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIATION_")}
-    env |= {"MEDIATION_DATA_DIR": "/nonexistent/never-created", "MEDIATION_WORKERS": "many"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mediation", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = serve_with(MEDIATION_WORKERS="many")
     assert done.returncode == 2
     assert "MEDIATION_WORKERS" in done.stderr and "Traceback" not in done.stderr
 
