@@ -6,6 +6,9 @@ import re
 import time
 from dataclasses import replace
 
+from sqlalchemy import select
+
+from mediation import migrate
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
@@ -13,6 +16,9 @@ from tests.smtp_server import SmtpServer
 from tests.test_outbox import SECRET
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
+from transcripts.database import Database
+from transcripts.presence import Presence, ensure
+from transcripts.schema import presence as presence_table
 
 AWAY = 0.4  # seconds away before a notice, compressed
 
@@ -210,3 +216,23 @@ async def test_people_with_nothing_for_them_do_not_crowd_out_those_who_have(
         await asyncio.sleep(AWAY * 1.5)
         assert await notices.round(time.time()) == 2
         await moderator.close()
+
+
+async def test_presence_of_tens_of_thousands_of_sockets_is_kept_in_one_call(
+    database_url: str,
+) -> None:
+    """Two bound values a person: past what one statement may bind (PostgreSQL's 65,535;
+    SQLite's 32,766 by default, 250,000 as Debian builds it) the update goes in chunks."""
+    db = Database(database_url)
+    await migrate.upgrade(db)
+    try:
+        async with db.write() as conn:
+            await ensure(conn, "r_1", [("c-1", "client")], 0.0)
+        presence = Presence(db)
+        everyone = [("r_1", "c-1"), *((f"r_{n}", "u") for n in range(2, 40_002))]
+        await presence.seen(everyone, 123.0)
+        async with db.read() as conn:
+            seen = await conn.scalar(select(presence_table.c.seen_at))
+        assert seen == 123.0
+    finally:
+        await db.close()

@@ -76,9 +76,8 @@ class Presence:
         """`people` ((room, user)) have a socket open now: all they may see is read."""
         if not people:
             return
-        position = (
-            select(rooms.c.position).where(rooms.c.id == presence.c.room_id).scalar_subquery()
-        )
+        room = select(rooms.c.position).where(rooms.c.id == presence.c.room_id).scalar_subquery()
+        position = func.coalesce(room, presence.c.seen_position)  # a row with no room: as is
         everyone = sorted(set(people))
         async with self.db.write() as conn:
             for at in range(0, len(everyone), SEEN_PER_STATEMENT):
