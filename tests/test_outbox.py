@@ -8,12 +8,14 @@ import time
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
 from transcripts.outbox import Outbox
+from transcripts.schema import outbox
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 WAIT = 10.0
@@ -174,3 +176,20 @@ async def until_rows(outbox: Outbox, status: str, count: int) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"no {count} {status} rows")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_shutdown_hands_its_deliveries_in_flight_to_the_next_process_at_once(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with WebhookReceiver(SECRET) as receiver:
+        server = await start_server(with_webhook(settings, receiver))
+        receiver.answer_next(204, delay=5.0)  # received, answer held back: in flight
+        await server.platform.open_room("T-cut")
+        await until(lambda: len(receiver.requests) == 1)
+        await server.services.outbox_worker.close()  # what a shutdown does first
+        query = select(outbox.c.status, outbox.c.lease_until, outbox.c.uncertain)
+        async with server.services.db.read() as conn:
+            row = (await conn.execute(query)).one()
+        # claimable now, not after the lease; and the next attempt looks first
+        assert (row.status, row.lease_until, bool(row.uncertain)) == ("pending", None, True)
