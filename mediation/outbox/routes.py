@@ -43,10 +43,6 @@ class Routes:
     def __bool__(self) -> bool:
         return bool(self._routes)
 
-    @property
-    def destinations(self) -> list[str]:
-        return [route.destination for route in self._routes]
-
     def of(self, topic: str, provider: str) -> list[str]:
         """The destinations an event of `topic` in a room of `provider` goes to."""
         return [r.destination for r in self._routes if r.takes(topic, provider)]

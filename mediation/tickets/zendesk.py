@@ -11,7 +11,6 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ import httpx
 
 from mediation.config import Settings
 from mediation.outbox.delivery import Delivered, Delivery, Outcome, Permanent, Retry
+from mediation.outbox.retry_after import retry_after
 from mediation.outbox.routes import Outbound
 from rooms import events
 from transcripts.database import Database
@@ -163,7 +163,7 @@ class ZendeskApi:
         if not response.is_success:
             raise ZendeskError(
                 response.status_code,
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response.headers.get("Retry-After"), datetime.now(UTC)),
                 code=_error_code(response),
             )
         if method != "GET":
@@ -339,23 +339,6 @@ def _maybe_applied(exc: Exception) -> bool:
     if isinstance(exc, ZendeskError):
         return exc.status in (502, 504)
     return isinstance(exc, _AFTER_SENDING)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _error_code(response: httpx.Response) -> str | None:
