@@ -18,6 +18,7 @@ import msgspec.inspect as mi
 from msgspec import Meta
 
 from rooms.clocks import Targets
+from rooms.events import Topic
 
 FILE_TYPES = (  # what the evidence locker accepts by default, by the real type of the bytes
     "application/pdf",
@@ -285,7 +286,8 @@ class Settings:
         default="", repr=False
     )
     webhook_topics: Annotated[
-        Names, doc("the events it gets (`settlement.agreed,room.closed`); empty: every event")
+        tuple[Topic, ...],
+        doc("the events it gets (`settlement.agreed,room.closed`); empty: every event"),
     ] = ()
     zendesk_url: Annotated[
         str,
@@ -427,6 +429,8 @@ def accepts(spec: mi.Field) -> str:
     if isinstance(kind, mi.BoolType):
         return "switch"
     if isinstance(kind, mi.VarTupleType):
+        if isinstance(kind.item_type, mi.LiteralType):  # a list of names from a fixed set
+            return "list of " + ", ".join(map(str, kind.item_type.values))
         return "list" if not kind.min_length else f"list of at least {kind.min_length}"
     if isinstance(kind, mi.CustomType) and kind.cls is Path:
         return "path"
@@ -435,7 +439,7 @@ def accepts(spec: mi.Field) -> str:
     return "text"
 
 
-_WHERE = re.compile(r" - at `\$\.(\w+)`$")
+_WHERE = re.compile(r" - at `\$\.(\w+)(\[\d+\])?`$")
 
 
 def _explain(exc: msgspec.ValidationError, env: Mapping[str, str]) -> str:

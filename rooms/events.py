@@ -8,7 +8,7 @@ states and terms, never what anybody wrote (docs/webhooks.md lists them).
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from rooms import kinds
 
@@ -21,16 +21,18 @@ ROOM_RESOLVED = "room.resolved"
 ROOM_CLOSED = "room.closed"
 PARTY_WAITING = "party.waiting"
 
-TOPICS = (
-    ROOM_CREATED,
-    ROOM_CLAIMED,
-    ROOM_ESCALATED,
-    PROPOSAL_MADE,
-    SETTLEMENT_AGREED,
-    ROOM_RESOLVED,
-    ROOM_CLOSED,
-    PARTY_WAITING,
-)
+# Every topic, as a type: a setting that names topics is checked against it.
+Topic = Literal[
+    "room.created",
+    "room.claimed",
+    "room.escalated",
+    "proposal.made",
+    "settlement.agreed",
+    "room.resolved",
+    "room.closed",
+    "party.waiting",
+]
+TOPICS: tuple[str, ...] = get_args(Topic)
 
 # The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
 # none of them wrote no outbox row.

@@ -13,6 +13,7 @@ import pytest
 
 from mediation import config_table
 from mediation.config import FALSE, FIELDS, TRUE, Settings, SettingsError, variable
+from rooms.events import TOPICS
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 VARIABLES = {spec.name: variable(spec) for spec in FIELDS}
@@ -44,6 +45,8 @@ def other_value(name: str, default: Any) -> tuple[str, Any]:
         return str(default + 7), default + 7
     if isinstance(default, float):
         return str(default + 1.5), default + 1.5
+    if name == "webhook_topics":  # names from a fixed set
+        return " room.closed, ,settlement.agreed", ("room.closed", "settlement.agreed")
     if isinstance(default, tuple):
         return " a/b, c ,,d", ("a/b", "c", "d")
     if name in ("data_dir", "key_file"):
@@ -116,6 +119,11 @@ def test_numbers_and_paths_set_empty_keep_their_default_and_text_is_kept_as_give
         ("MEDIATION_GC_TUNING", "maybe", "1/true/yes/on or 0/false/no/off"),
         ("MEDIATION_FILES_TYPES", " , ", "a comma-separated list of at least 1"),
         ("MEDIATION_S3_PART_BYTES", "1024", "an integer ≥ 5242880"),
+        (  # a misspelt topic would silently filter out every event
+            "MEDIATION_WEBHOOK_TOPICS",
+            "room.closed,room.closd",
+            "a comma-separated list of " + ", ".join(sorted(TOPICS)),
+        ),
         ("MEDIATION_REDIS_PREFIX", "", "a non-empty text"),
     ],
 )
