@@ -6,7 +6,7 @@ import argparse
 from bench.load import run_mode
 from bench.pacing import WindowPacing
 from bench.results import Result
-from bench.scenario import Options, Scenario
+from bench.scenario import LOAD_COLUMNS, Options, Scenario
 from bench.servers import running_servers, shared_secrets
 
 MODES: dict[str, dict[str, str]] = {  # the server settings of each mode
@@ -37,8 +37,7 @@ SCENARIO = Scenario(
     add_arguments=add_arguments,
     run=run,
     offered=lambda options: f"window {options.window}",
-    columns="mode, acked msg/s, deliveries/s, ack p50 ms, ack p99 ms, server CPU, µs/msg, "
-    "gen CPU, errors, unacked",
+    columns=LOAD_COLUMNS,
     compare=("group", "per-message"),
     ratios="acked msg/s, deliveries/s, ack p50, ack p99",
 )

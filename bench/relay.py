@@ -19,7 +19,7 @@ from bench import bare_relay
 from bench.load import log, run_mode
 from bench.pacing import WindowPacing
 from bench.results import Result
-from bench.scenario import Options, Scenario
+from bench.scenario import LOAD_COLUMNS, Options, Scenario
 from bench.seats import Seat, minted, provision
 from bench.servers import Server, pinned_cpus, running_relay, running_server, shared_secrets
 
@@ -88,8 +88,7 @@ SCENARIO = Scenario(
     add_arguments=add_arguments,
     run=run,
     offered=lambda options: f"window {options.window}",
-    columns="mode, acked msg/s, deliveries/s, ack p50 ms, ack p99 ms, server CPU, µs/msg, "
-    "gen CPU, errors, unacked",
+    columns=LOAD_COLUMNS,
     compare=("product", "relay"),
     ratios="acked msg/s, deliveries/s, µs/msg, ack p50, ack p99",
 )

@@ -22,6 +22,13 @@ class Options:
     redis: str = ""  # scale-out
 
 
+# The columns of a scenario that drives sockets under a window of unacked sends.
+LOAD_COLUMNS = (
+    "mode, acked msg/s, deliveries/s, ack p50 ms, ack p99 ms, server CPU, µs/msg, "
+    "gen CPU, errors, unacked"
+)
+
+
 @dataclass(frozen=True)
 class Scenario:
     help: str  # one line in `--help`
