@@ -1,0 +1,195 @@
+"""The settlement as a signed artifact: one canonical JSON document, Ed25519-signed.
+
+When both parties accept a proposal, the room's transcript holds the proposal,
+the acceptances, and the resolution the server wrote right after the last of
+them. This module turns those records (a *segment* of the chain: from the
+proposal to the resolution, in position order) into the settlement document,
+signs it, and checks a signed one. It does no I/O: the server builds it from
+the stored records (transcripts.settlement_reads), `mediation verify` from a
+bundle's lines (transcripts.settlement_verify), with the same function.
+
+Canonical form: the JSON text of RFC 8785 (JCS). For these documents (ASCII
+keys, integer numbers only) that is exactly `msgspec.json.encode(obj,
+order="sorted")`: keys sorted at every level, no whitespace, UTF-8, strings
+escaped only where JSON requires it (`\\"`, `\\\\`, `\\b \\f \\n \\r \\t`,
+other controls as lowercase `\\u00xx`). The signature is Ed25519 over the
+canonical form of the document without its `signature` field; the file is the
+canonical form of the whole document, nothing before or after it. Everything
+in it comes from the records, `issued_at` included (the resolution's time), so
+it is byte-identical whenever it is built with the same signing key.
+docs/transcripts.md ("The settlement") is the specification.
+"""
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from rooms import kinds
+from rooms.lifecycle import State
+from rooms.records import BadBody, ProposalBody, ResponseBody, StateBody, Terms, body_of
+from rooms.visibility import JOINT, PARTIES, ROOM, Role
+from transcripts.signing import SigningKeys
+
+FORMAT = "mediation.settlement/1"
+
+
+class NotSettled(Exception):
+    """The records do not show a settlement both parties accepted."""
+
+
+class Broken(Exception):
+    """A settlement document that does not verify; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A record of the chain as the settlement needs it (`hash`: its link, hex)."""
+
+    position: int
+    channel: str
+    seq: int
+    kind: str
+    user: str
+    role: str
+    ts: str
+    body: str
+    hash: str
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    return msgspec.json.encode(document, order="sorted")
+
+
+def _terms(t: Terms) -> dict[str, Any]:
+    return {"amount": t.amount, "currency": t.currency, "text": t.text, "milestone": t.milestone}
+
+
+def _decoded(link: Link, shape: type[Any]) -> Any:
+    try:
+        body = body_of(link.kind, link.body)
+    except BadBody:
+        return None
+    return body if isinstance(body, shape) else None
+
+
+def settlement_of(
+    room: str, ticket: tuple[str, str], parties: Mapping[str, str], segment: Sequence[Link]
+) -> dict[str, Any]:
+    """The settlement the records show, unsigned and without a key id: `segment` runs
+    from the accepted proposal to the resolution that follows the last acceptance;
+    `parties` maps "client" and "freelancer" to the room's users."""
+    if not segment:
+        raise NotSettled("no records")
+    proposal, resolution = segment[0], segment[-1]
+    resolved = _decoded(resolution, StateBody)
+    if (
+        resolution.kind != kinds.STATE
+        or resolution.channel != ROOM
+        or resolution.role != kinds.SYSTEM_ROLE
+        or resolved is None
+        or resolved.to != State.RESOLVED
+        or resolved.terms is None
+        or resolved.proposal is None
+    ):
+        raise NotSettled("the room was not resolved by a settlement")
+    offered = _decoded(proposal, ProposalBody)
+    if (
+        proposal.kind != kinds.PROPOSAL
+        or proposal.channel != JOINT
+        or proposal.seq != resolved.proposal
+        or offered is None
+    ):
+        raise NotSettled(f"the records do not start at proposal #{resolved.proposal}")
+    if offered.terms != resolved.terms:
+        raise NotSettled("the resolution's terms are not the proposal's")
+    accepted = [proposal] if proposal.role in PARTIES else []
+    for link in segment[1:-1]:
+        answer = _decoded(link, ResponseBody)
+        if (
+            link.kind == kinds.RESPONSE
+            and link.channel == JOINT
+            and link.role in PARTIES
+            and answer is not None
+            and (answer.proposal, answer.answer) == (proposal.seq, "accept")
+        ):
+            accepted.append(link)
+    if sorted(a.role for a in accepted) != sorted(PARTIES) or any(
+        parties.get(a.role) != a.user for a in accepted
+    ):
+        raise NotSettled(f"proposal #{proposal.seq} was not accepted by both parties")
+    return {
+        "format": FORMAT,
+        "room": room,
+        "ticket": {"provider": ticket[0], "id": ticket[1]},
+        "parties": [
+            {"role": role, "user": parties[role]} for role in (Role.CLIENT, Role.FREELANCER)
+        ],
+        "terms": _terms(offered.terms),
+        "proposal": {
+            "position": proposal.position,
+            "channel": proposal.channel,
+            "seq": proposal.seq,
+            "by": {"role": proposal.role, "user": proposal.user},
+            "ts": proposal.ts,
+            "hash": proposal.hash,
+        },
+        "acceptances": [
+            {"role": a.role, "user": a.user, "at": a.ts, "position": a.position, "hash": a.hash}
+            for a in accepted
+        ],
+        "resolution": {
+            "position": resolution.position,
+            "ts": resolution.ts,
+            "hash": resolution.hash,
+        },
+        # The chain's head once the settlement was recorded: the resolution's link, which
+        # commits to every record before it.
+        "chain_head": {"position": resolution.position, "hash": resolution.hash},
+        "issued_at": resolution.ts,
+    }
+
+
+def sign(settlement: Mapping[str, Any], signing: SigningKeys) -> bytes:
+    """The signed document's bytes: the canonical form with `key_id` and `signature`."""
+    unsigned = {**settlement, "key_id": signing.active}
+    key_id, signature = signing.sign(canonical(unsigned))
+    assert key_id == unsigned["key_id"]
+    return canonical({**unsigned, "signature": base64.b64encode(signature).decode()})
+
+
+def check(
+    data: bytes, public_keys: Ed25519PublicKey | Mapping[str, Ed25519PublicKey]
+) -> dict[str, Any]:
+    """The document in `data`, once it is exactly canonical and its signature verifies
+    (Broken otherwise): with the one key given, or the one of the id it names."""
+    try:
+        document = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        raise Broken("not JSON") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise Broken(f"not a {FORMAT} document")
+    if canonical(document) != data:
+        raise Broken("not in canonical form (changed, reformatted or with bytes around it)")
+    signature, key_id = document.pop("signature", None), document.get("key_id")
+    if not isinstance(signature, str) or not isinstance(key_id, str):
+        raise Broken("no signature or key id")
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise Broken("the signature is not base64") from None
+    if base64.b64encode(raw).decode() != signature:
+        raise Broken("the signature is not in canonical base64")
+    key = public_keys if isinstance(public_keys, Ed25519PublicKey) else public_keys.get(key_id)
+    if key is None:
+        raise Broken(f"no public key for signing key {key_id!r}")
+    try:
+        key.verify(raw, canonical(document))
+    except InvalidSignature:
+        raise Broken(f"the signature does not verify with the public key of {key_id!r}") from None
+    return document
