@@ -23,6 +23,7 @@ from mediation.http import (
     reports,
     revocations,
     rooms,
+    settlement,
     sign_in,
     staff,
     transcripts,
@@ -61,6 +62,7 @@ OPERATIONS = [  # what /openapi.json describes: each module's routes, as it decl
     *outbox.operations,
     *sign_in.operations,
     *integrations.operations,
+    *settlement.operations,
 ]
 
 
@@ -93,6 +95,7 @@ def create_app(
             *outbox.routes,
             *sign_in.routes,
             *integrations.routes,
+            *settlement.routes,
             *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,

@@ -92,8 +92,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     export.add_argument(
         "--with-files", type=Path, metavar="DIR", help="also write every file, as DIR/FILE_ID"
     )
-    check = commands.add_parser("verify", help="verify a bundle offline; exit 0 intact, 1 not")
-    check.add_argument("bundle", type=Path)
+    check = commands.add_parser(
+        "verify", help="verify a bundle or a settlement offline; exit 0 intact, 1 not"
+    )
+    check.add_argument("bundle", type=Path, nargs="?", help="a transcript bundle (.jsonl)")
+    check.add_argument(
+        "--settlement",
+        type=Path,
+        metavar="FILE",
+        help="a signed settlement document: checked alone, or against the bundle if given",
+    )
     check.add_argument("--public-key", type=Path, required=True, help="Ed25519 public key, PEM")
     check.add_argument(
         "--files", type=Path, metavar="DIR", help="also check exported files (DIR/FILE_ID)"
@@ -136,7 +144,16 @@ def _offline(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.command == "export":
         return asyncio.run(_export(settings, args))
+    if args.command == "verify" and args.settlement is not None:
+        from mediation import offline_settlement
+
+        return offline_settlement.verify_file(
+            args.settlement, args.public_key, args.bundle, args.files
+        )
     if args.command == "verify":
+        if args.bundle is None:
+            print("mediation verify: give a bundle, --settlement FILE, or both", file=sys.stderr)
+            return 2
         return offline.verify_file(args.bundle, args.public_key, args.files)
     if args.command == "retention":
         return asyncio.run(offline.apply_retention(settings, args.dry_run, args.older_than))

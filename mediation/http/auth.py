@@ -144,3 +144,19 @@ async def require_participant(request: Request, room_id: str) -> Participant:
     except Forbidden as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
     return Participant(member, grant.purpose, room)
+
+
+async def require_room_or_staff(request: Request, room_id: str) -> Actor:
+    """The platform, a moderator's or an auditor's staff token, or any room token of
+    `room_id` (a party, its moderator, an auditor of it)."""
+    found = unthrottled(request)
+    if _has_api_key(request, found):
+        return PLATFORM
+    try:
+        grant = found.tokens.verify_staff(_bearer(request))
+    except InvalidToken:
+        who = await require_participant(request, room_id)
+        return Actor(who.member.user, who.member.role, who.purpose)
+    if grant.role not in (Role.MODERATOR, Role.AUDITOR):
+        raise ApiError(403, "forbidden", f"a {grant.role} may not do this")
+    return Actor(grant.user, grant.role, grant.purpose, grant.expires_at)

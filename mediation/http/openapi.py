@@ -21,7 +21,10 @@ from mediation.protocol import asyncapi
 from mediation.protocol.codes import ErrorCode
 
 API_KEY, STAFF, ROOM, ZENDESK = "apiKey", "staffToken", "roomToken", "zendeskSignature"
-HTTP_CODES = ("tampered", "deleted", "legal_hold", "unsupported_type", "method_not_allowed")
+HTTP_CODES = (
+    *("tampered", "deleted", "legal_hold", "unsupported_type", "method_not_allowed"),
+    "not_settled",
+)
 REF = "#/components/schemas/{name}"
 JSON = "application/json"
 ID = r"^[A-Za-z0-9_.:-]{1,64}$"  # what room, file and upload ids look like
@@ -56,7 +59,7 @@ ERRORS = {
     400: "invalid: a malformed body, query parameter or header",
     401: "unauthorized: no valid credential",
     403: "forbidden: this credential may not do this",
-    404: "not_found",
+    404: "not_found (or not_settled: the room has no settlement)",
     409: "conflict, room_closed or legal_hold",
     410: "deleted",
     412: "invalid: an unsupported Tus-Resumable version",
