@@ -289,6 +289,13 @@ class Settings:
         tuple[Topic, ...],
         doc("the events it gets (`settlement.agreed,room.closed`); empty: every event"),
     ] = ()
+    webhook_settlement_document: Annotated[
+        bool,
+        doc(
+            "`settlement.agreed` webhooks carry the signed settlement document itself, the"
+            " terms' free text included; off: its SHA-256 and where to download it"
+        ),
+    ] = False
     zendesk_url: Annotated[
         str,
         doc("`https://acme.zendesk.com` ([Connect to Zendesk](#connect-to-zendesk)); empty: off"),

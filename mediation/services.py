@@ -38,6 +38,7 @@ from rooms.floor import Floor
 from rooms.hub import Hub
 from rooms.ports import Draft, RoomInfo, StoredMessage
 from rooms.workflow import Workflow
+from transcripts import settlement_reads
 from transcripts.access_log import AccessLog
 from transcripts.database import Database
 from transcripts.errors import Shredded
@@ -200,7 +201,12 @@ class Services:
         workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
         sign_ins = SignIns(db)
-        routes, destinations = configured(settings, lambda room: store.contacts(room), sign_ins)
+        routes, destinations = configured(
+            settings,
+            lambda room: store.contacts(room),
+            sign_ins,
+            lambda room: settlement_reads.signed(store, load_secrets(settings).signing, room),
+        )
         rules = StoreRules(workflow, routes)
         store = TranscriptStore(
             db, keys.keyring, reload=lambda: load_secrets(settings).keyring, rules=rules

@@ -10,23 +10,29 @@ from mediation.notices import NoticeMail
 from mediation.outbox.delivery import Destination
 from mediation.outbox.mail import Mailer, MailSettings
 from mediation.outbox.routes import Route, Routes
+from mediation.outbox.settlement_webhook import Issue, SettlementWebhooks
 from mediation.outbox.webhooks import WebhookEndpoint, Webhooks
 from mediation.tickets.providers import TicketProviders
 from rooms import events
 
 
 def configured(
-    settings: Settings, contacts: ContactsOf, sign_ins: SignIns
+    settings: Settings, contacts: ContactsOf, sign_ins: SignIns, settlement: Issue | None = None
 ) -> tuple[Routes, Sequence[Destination]]:
     """Routes and destinations; the destinations own HTTP clients, closed by the worker's
-    `aclose` at shutdown."""
+    `aclose` at shutdown. `settlement` builds a room's signed settlement document, for the
+    webhook's `settlement.agreed` events."""
     routes: list[Route] = []
     destinations: list[Destination] = []
     if settings.webhook_url:
         topics = frozenset(settings.webhook_topics) or None
         endpoint = WebhookEndpoint("webhook", settings.webhook_url, settings.webhook_secret, topics)
         routes.append(Route(endpoint.name, topics))
-        destinations.append(Webhooks(endpoint))
+        hooks = Webhooks(endpoint)
+        with_document = settings.webhook_settlement_document
+        destinations.append(
+            hooks if settlement is None else SettlementWebhooks(hooks, settlement, with_document)
+        )
     if settings.smtp_url:
         mailer = Mailer(MailSettings(settings.smtp_url, settings.mail_from))
         public = settings.public_url or f"http://{settings.host}:{settings.port}"

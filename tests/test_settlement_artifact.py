@@ -1,0 +1,204 @@
+"""The signed settlement over a real server: both parties accept over their sockets; the
+parties, the staff and the platform download the same signed document; the command line
+verifies it against the exported bundle; the host's webhook names it (or carries it)."""
+
+import asyncio
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from mediation.config import Settings
+from tests.conftest import RunningServer, ServerFactory
+from tests.test_outbox import SECRET
+from tests.test_outbox import with_webhook as outbox_settings
+from tests.webhook_receiver import Event, WebhookReceiver
+
+TEXT = "Refund 300 — the logo files resent by Friday"
+
+
+def with_webhook(settings: Settings, receiver: WebhookReceiver, document: bool = False) -> Settings:
+    return replace(outbox_settings(settings, receiver), webhook_settlement_document=document)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def staff(server: RunningServer, user: str, role: str) -> dict[str, str]:
+    extra = {"purpose": "settlement review"} if role == "auditor" else {}
+    response = await server.platform.http.post(
+        "/api/staff/tokens",
+        json={"user": user, "role": role, **extra},
+        headers=server.platform.auth,
+    )
+    assert response.status_code == 201, response.text
+    return bearer(response.json()["token"])
+
+
+async def download(server: RunningServer, room: str, auth: dict[str, str]) -> httpx.Response:
+    return await server.platform.http.get(f"/api/rooms/{room}/settlement", headers=auth)
+
+
+async def settle(server: RunningServer, ticket: str) -> tuple[str, dict[str, str]]:
+    """A room claimed; the moderator proposes, both parties accept over their sockets. The
+    room and the client's credential; before the last acceptance, nothing is settled."""
+    platform = server.platform
+    room = await platform.open_room(ticket)
+    client, _ = await server.peer(room, "c-1", "client")
+    freelancer, _ = await server.peer(room, "f-1", "freelancer")
+    client_auth = bearer(await platform.token(room, "c-1", "client"))
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    await client.acked({"type": "send", "id": "c1", "channel": "joint", "body": "SECRET-WORDS"})
+    made = await moderator.acked(
+        {
+            "type": "propose",
+            "id": "p1",
+            "amount": "300",
+            "currency": "eur",
+            "milestone": "M2",
+            "text": TEXT,
+            "expires_in": 60,
+        }
+    )
+    answer = {"type": "respond", "proposal": made["seq"], "answer": "accept"}
+    await client.acked({**answer, "id": "r1"})
+    early = await download(server, room, client_auth)  # one acceptance is not a settlement
+    assert early.status_code == 404
+    assert early.json()["error"]["code"] == "not_settled"
+    await freelancer.acked({**answer, "id": "r2"})
+    await client.event("state", state="resolved")
+    for peer in (client, freelancer, moderator):
+        await peer.close()
+    return room, client_auth
+
+
+async def until(condition: Callable[[], bool], wait: float = 10.0) -> None:
+    async with asyncio.timeout(wait):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def agreed(receiver: WebhookReceiver) -> Event:
+    await until(lambda: any(e.type == "settlement.agreed" for e in receiver.events))
+    return next(e for e in receiver.events if e.type == "settlement.agreed")
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mediation", *args],
+        env={"MEDIATION_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_both_accept_and_everyone_entitled_downloads_the_document_the_cli_verifies(
+    start_server: ServerFactory, settings: Settings, tmp_path: Path
+) -> None:
+    async with WebhookReceiver(SECRET) as receiver:
+        server = await start_server(with_webhook(settings, receiver))
+        room, client_auth = await settle(server, "T-signed")
+        platform = server.platform
+        as_client = await download(server, room, client_auth)
+        assert as_client.status_code == 200, as_client.text
+        assert as_client.headers["content-type"] == "application/json"
+        assert f'filename="{room}.settlement.json"' in as_client.headers["content-disposition"]
+        document = as_client.content
+        freelancer = bearer(await platform.token(room, "f-1", "freelancer"))
+        for auth in (
+            freelancer,
+            await staff(server, "m-1", "moderator"),
+            await staff(server, "a-1", "auditor"),
+            platform.auth,
+        ):
+            again = await download(server, room, auth)
+            assert (again.status_code, again.content) == (200, document)  # the same bytes
+
+        doc = msgspec.json.decode(document)
+        assert doc["terms"] == {
+            "amount": "300.00",
+            "currency": "EUR",
+            "text": TEXT,
+            "milestone": "M2",
+        }
+        assert doc["parties"] == [
+            {"role": "client", "user": "c-1"},
+            {"role": "freelancer", "user": "f-1"},
+        ]
+        assert [a["role"] for a in doc["acceptances"]] == ["client", "freelancer"]
+        assert doc["proposal"]["by"] == {"role": "moderator", "user": "m-1"}
+        assert doc["chain_head"]["position"] == doc["resolution"]["position"]
+
+        # the host heard of it: where, what hash, which key; not the terms' text
+        event = await agreed(receiver)
+        assert event.data["settlement"] == {
+            "url": f"/api/rooms/{room}/settlement",
+            "sha256": hashlib.sha256(document).hexdigest(),
+            "key_id": doc["key_id"],
+        }
+        assert all(TEXT.encode() not in r.body for r in receiver.requests)
+
+        # offline: the document alone, then against the exported bundle
+        keys = (await platform.http.get("/.well-known/mediation-signing-keys")).json()
+        pem = tmp_path / "key.pem"
+        pem.write_text(next(k["pem"] for k in keys["keys"] if k["id"] == doc["key_id"]))
+        bundle = tmp_path / "room.jsonl"
+        exported = await platform.http.get(f"/api/rooms/{room}/export", headers=platform.auth)
+        bundle.write_bytes(exported.content)
+        settled = tmp_path / "settlement.json"
+        settled.write_bytes(document)
+        verify = ["verify", "--settlement", str(settled), "--public-key", str(pem)]
+        alone = await asyncio.to_thread(cli, server.settings.data_dir, *verify)
+        assert (alone.returncode, alone.stdout.split(":")[0]) == (0, "OK"), alone
+        both = await asyncio.to_thread(cli, server.settings.data_dir, *verify, str(bundle))
+        assert both.returncode == 0, both.stdout + both.stderr
+        assert "matches the transcript" in both.stdout
+        settled.write_bytes(document.replace(b'"300.00"', b'"900.00"'))
+        broken = await asyncio.to_thread(cli, server.settings.data_dir, *verify, str(bundle))
+        assert (broken.returncode, broken.stdout.split(":")[0]) == (1, "BROKEN")
+        assert "signature does not verify" in broken.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_who_may_not_download_and_what_an_unsettled_room_answers(
+    server: RunningServer,
+) -> None:
+    platform = server.platform
+    room, client_auth = await settle(server, "T-refusals")
+    other = await platform.open_room("T-other")
+    unsettled = await download(server, other, platform.auth)
+    assert (unsettled.status_code, unsettled.json()["error"]["code"]) == (404, "not_settled")
+    missing = await download(server, "r_nope", platform.auth)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+    elsewhere = bearer(await platform.token(other, "c-1", "client"))  # another room's token
+    assert (await download(server, room, elsewhere)).status_code == 403
+    assert (await download(server, room, {})).status_code == 401
+    assert (await download(server, room, bearer("not-a-token"))).status_code == 401
+    assert (await download(server, room, client_auth)).status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_the_operator_may_have_the_webhook_carry_the_document_itself(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with WebhookReceiver(SECRET) as receiver:
+        configured = with_webhook(settings, receiver, document=True)
+        server = await start_server(configured)
+        room, client_auth = await settle(server, "T-carried")
+        document = (await download(server, room, client_auth)).content
+        carried = (await agreed(receiver)).data["settlement"]
+        assert carried["document"].encode() == document
+        assert carried["sha256"] == hashlib.sha256(document).hexdigest()
