@@ -366,4 +366,7 @@ export default {
     'csat.comment': 'Anything you would like to tell us? (optional)',
     'csat.submit': 'Send rating',
     'csat.thanks': 'Thank you for your rating.',
+
+    'settlement.download': 'Download the signed settlement',
+    'settlement.downloadFailed': 'The signed settlement could not be downloaded: {message}',
 };

@@ -59,6 +59,14 @@ export class RoomFiles {
     saveBlob(fetched.blob, fetched.name || name);
   }
 
+  /** Fetch the room's signed settlement document (once both parties accepted) and save
+   * its bytes exactly as signed: one byte changed and it no longer verifies. */
+  async saveSettlement() {
+    const room = encodeURIComponent(this.room);
+    const fetched = await this.api.get(`/api/rooms/${room}/settlement`, { as: 'download' });
+    saveBlob(fetched.blob, fetched.name || `${this.room}.settlement.json`);
+  }
+
   remove(file, reason = '') {
     return this.api.delete(this._path(file), { reason });
   }

@@ -462,9 +462,26 @@ export class RoomView {
     } else if (frame?.reason) {
       parts.push(' ', h('span', { text: frame.reason }));
     }
+    if (this.settlement?.seq && PARTIES.includes(this.you.role)) parts.push(' ', this._settlementButton());
     box.replaceChildren(...parts);
     box.className = `outcome outcome-${state}`;
     box.hidden = false;
+  }
+
+  /** A party saves the signed settlement document (docs/transcripts.md, "The settlement"). */
+  _settlementButton() {
+    const button = h('button', { type: 'button', class: 'settlement-download', text: t('settlement.download') });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        await this.files?.saveSettlement();
+      } catch (exc) {
+        this.notice({ code: exc.code, message: t('settlement.downloadFailed', { message: exc.message }) });
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
   }
 
   _proposal(frame) {
