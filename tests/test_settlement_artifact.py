@@ -8,17 +8,24 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
+from sqlalchemy import text
 
 from mediation.config import Settings
+from mediation.outbox.delivery import Delivered, Delivery
+from mediation.outbox.settlement_webhook import SettlementWebhooks
+from mediation.outbox.webhooks import WebhookEndpoint, Webhooks
 from tests.conftest import RunningServer, ServerFactory
 from tests.test_outbox import SECRET
 from tests.test_outbox import with_webhook as outbox_settings
 from tests.webhook_receiver import Event, WebhookReceiver
+from transcripts.errors import StoreUnavailable
+from transcripts.settlement_artifact import NotSettled
 
 TEXT = "Refund 300 — the logo files resent by Friday"
 
@@ -202,3 +209,58 @@ async def test_the_operator_may_have_the_webhook_carry_the_document_itself(
         carried = (await agreed(receiver)).data["settlement"]
         assert carried["document"].encode() == document
         assert carried["sha256"] == hashlib.sha256(document).hexdigest()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_record_it_names_that_no_longer_opens_refuses_the_document(
+    server: RunningServer,
+) -> None:
+    room, client_auth = await settle(server, "T-tampered")
+    doc = msgspec.json.decode((await download(server, room, client_auth)).content)
+    position = doc["acceptances"][0]["position"]
+    [row] = await server.services.store.rows_by_position(room, position - 1, position, 1)
+    async with server.services.db.write() as conn:
+        await conn.execute(
+            text("update records set sealed=:s where room_id=:r and position=:p"),
+            {"s": row.sealed[:-1] + bytes([row.sealed[-1] ^ 1]), "r": room, "p": position},
+        )
+    server.services.store.keys.ciphers.clear()  # as after a restart: nothing cached
+    refused = await download(server, room, client_auth)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "tampered")
+
+
+class Failing:
+    """A webhook endpoint's view of a room whose settlement cannot be built."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def __call__(self, room: str) -> bytes:
+        raise self.error
+
+
+async def test_a_settlement_that_cannot_be_built_is_null_and_a_store_outage_is_retried() -> None:
+    event = Delivery(
+        1,
+        "evt_1",
+        "webhook",
+        "settlement.agreed",
+        "r_1",
+        "local",
+        "T-1",
+        {"proposal": 3},
+        datetime.now(UTC),
+        0,
+        False,
+    )
+    async with WebhookReceiver(SECRET) as receiver:
+        endpoint = WebhookEndpoint("webhook", receiver.url, SECRET)
+        async with Webhooks(endpoint) as hooks:
+            gone = SettlementWebhooks(hooks, Failing(NotSettled("no settlement")))
+            assert isinstance(await gone.deliver(event), Delivered)
+            await until(lambda: bool(receiver.events))
+            assert receiver.events[0].data["settlement"] is None
+            down = SettlementWebhooks(hooks, Failing(StoreUnavailable("database down")))
+            with pytest.raises(StoreUnavailable):  # the worker turns this into a retry
+                await down.deliver(replace(event, event_id="evt_2"))
+            assert len(receiver.requests) == 1  # nothing sent without its settlement
