@@ -16,6 +16,7 @@ import msgspec
 import pytest
 from sqlalchemy import text
 
+from mediation import offline
 from mediation.config import Settings
 from mediation.outbox.delivery import Delivered, Delivery
 from mediation.outbox.settlement_webhook import SettlementWebhooks
@@ -25,7 +26,9 @@ from tests.test_outbox import SECRET
 from tests.test_outbox import with_webhook as outbox_settings
 from tests.webhook_receiver import Event, WebhookReceiver
 from transcripts.errors import StoreUnavailable
-from transcripts.settlement_artifact import NotSettled
+from transcripts.settlement_artifact import NotSettled, check
+from transcripts.settlement_verify import verify_settlement
+from transcripts.signing import load_public_pem
 
 TEXT = "Refund 300 — the logo files resent by Friday"
 
@@ -264,3 +267,22 @@ async def test_a_settlement_that_cannot_be_built_is_null_and_a_store_outage_is_r
             with pytest.raises(StoreUnavailable):  # the worker turns this into a retry
                 await down.deliver(replace(event, event_id="evt_2"))
             assert len(receiver.requests) == 1  # nothing sent without its settlement
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_after_a_signing_key_rotation_both_documents_verify_each_with_its_key(
+    server: RunningServer,
+) -> None:
+    room, client_auth = await settle(server, "T-rotated")
+    before = (await download(server, room, client_auth)).content
+    assert await offline.rotate(server.settings, signing=True) == 0
+    after = (await download(server, room, client_auth)).content
+    published = (await server.platform.http.get("/.well-known/mediation-signing-keys")).json()
+    pems = {k["id"]: load_public_pem(k["pem"].encode()) for k in published["keys"]}
+    old, new = msgspec.json.decode(before)["key_id"], msgspec.json.decode(after)["key_id"]
+    assert new == published["active"] != old
+    assert check(before, pems) != check(after, pems)  # each verifies with the key it names
+    assert {k: v for k, v in check(before, pems).items() if k != "key_id"} == {
+        k: v for k, v in check(after, pems).items() if k != "key_id"
+    }
+    assert not verify_settlement(after, pems[old]).ok
