@@ -28,6 +28,8 @@ from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.revoking import Revocable, Revoker
 from mediation.server_secrets import Secrets, load_secrets
+from mediation.sla.policies import Policies, PolicyStore
+from mediation.sla.retiming import PolicyWatcher
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
@@ -189,6 +191,7 @@ class Services:
     outbox_worker: OutboxWorker
     notices: Notices
     sign_ins: SignIns
+    sla: PolicyWatcher  # the SLA policies (clock targets per priority), kept fresh
     sockets: set[Closable] = field(default_factory=set)
     addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
@@ -197,8 +200,10 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
-        workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
+        policies = Policies(settings.targets, PolicyStore(db))
+        await policies.refresh()  # before the first commit: rooms are timed by their policy
+        workflow = Workflow(settings.targets, policies.targets_for)
         sign_ins = SignIns(db)
         routes, destinations = configured(settings, lambda room: store.contacts(room), sign_ins)
         rules = StoreRules(workflow, routes)
@@ -236,6 +241,8 @@ class Services:
         committer.start()
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
+        sla = PolicyWatcher(policies, db, workflow, settings.clock_tick)
+        sla.start()
         outbox_worker.start()
         notices = Notices(
             Presence(db),
@@ -276,6 +283,7 @@ class Services:
             outbox_worker,
             notices,
             sign_ins,
+            sla,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -285,6 +293,7 @@ class Services:
         resends them after it reconnects, so nobody sees an error.
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
+        await self.sla.close()
         await self.outbox_worker.close()  # its rows too: claimed again once leases end
         await self.notices.close()
         self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
@@ -301,6 +310,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.clocks.close()
+        await self.sla.close()
         await self.outbox_worker.aclose()  # and its destinations' HTTP clients
         await self.notices.close()
         await self.committer.close()
