@@ -15,9 +15,10 @@ finds with nothing due is re-timed there (`clock_scheduler`).
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select, update
 
@@ -29,6 +30,7 @@ from transcripts.store_types import CLOSED
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PAGE = 1000  # rooms read per query while re-timing one priority
 
 
@@ -99,17 +101,27 @@ class PolicyWatcher:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def changed(self) -> int:
-        """Re-read now (this process changed a policy); how many rooms were re-timed."""
+        """Re-read now; how many rooms were re-timed."""
         async with self._turn:
-            changed = await self.policies.refresh()
-            self._unfinished += [p for p in changed if p not in self._unfinished]
-            moved = 0
-            while self._unfinished:
-                moved += await retime_priority(self._db, self._workflow, self._unfinished[0])
-                self._unfinished.pop(0)
-            if moved:
-                log.info("sla policies changed: %d rooms re-timed", moved)
-            return moved
+            return await self._reread()
+
+    async def change(self, write: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """Make a change (`write`) and apply it here at once: this process's own re-read
+        cannot come between them, so the rooms it re-times are counted here."""
+        async with self._turn:
+            done = await write()
+            return done, await self._reread()
+
+    async def _reread(self) -> int:
+        changed = await self.policies.refresh()
+        self._unfinished += [p for p in changed if p not in self._unfinished]
+        moved = 0
+        while self._unfinished:
+            moved += await retime_priority(self._db, self._workflow, self._unfinished[0])
+            self._unfinished.pop(0)
+        if moved:
+            log.info("sla policies changed: %d rooms re-timed", moved)
+        return moved
 
     async def _run(self) -> None:
         while True:
