@@ -177,10 +177,12 @@ async def test_an_urgent_room_falls_due_by_its_policy_while_a_normal_room_does_n
 
 async def test_a_shorter_policy_re_times_a_room_already_waiting(server: RunningServer) -> None:
     room = await server.platform.open_room("T-waiting", priority="high")
+    await server.platform.open_room("T-waiting-too", priority="high")
+    await server.platform.open_room("T-other", priority="low")
     watcher, _ = await server.peer(room, "m-1", "moderator")
     before = await queue_entry(server, room)
     changed = await put(server, "high", {**URGENT, "first_response": 2})
-    assert changed.json()["rooms_retimed"] == 1
+    assert changed.json()["rooms_retimed"] == 2  # of that priority only
     after = await queue_entry(server, room)
     assert after["next_alarm_at"] < before["next_alarm_at"]
     await watcher.event("overdue", clock="unclaimed")

@@ -50,10 +50,12 @@ async def write_due(db: Database, moved: Sequence[Retimed]) -> int:
         .where(rooms.c.id == bindparam("b_id"), rooms.c.position == bindparam("b_position"))
         .values(due_at=bindparam("b_due"))
     )
-    params = [{"b_id": m.room_id, "b_position": m.position, "b_due": m.due_at} for m in moved]
-    async with db.write() as conn:
-        result = await conn.execute(statement, params)
-    return max(result.rowcount, 0)
+    written = 0
+    async with db.write() as conn:  # one statement each: an executemany's rowcount is not
+        for m in moved:  # reliable (asyncpg reports none); policy changes are rare
+            params = {"b_id": m.room_id, "b_position": m.position, "b_due": m.due_at}
+            written += (await conn.execute(statement, params)).rowcount
+    return written
 
 
 async def retime_priority(db: Database, workflow: Workflow, priority: str) -> int:
