@@ -14,6 +14,7 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import update
 
 from mediation.config import Settings
+from mediation.sla.retiming import Retimed, write_due
 from tests.browser import assert_no_errors, launch, open_page
 from tests.conftest import RunningServer, ServerFactory, free_port
 from tests.test_web_dispute import staff_token
@@ -205,6 +206,23 @@ async def test_a_due_time_left_too_early_is_re_timed_by_the_scheduler_not_fired(
             break
     assert (await queue_entry(server, room))["next_alarm_at"] == written
     assert [f for f in await watcher.drain() if f.get("kind") == "overdue"] == []
+
+
+async def test_a_re_timing_yields_to_a_record_committed_since_it_read_the_room(
+    server: RunningServer,
+) -> None:
+    room = await server.platform.open_room("T-race")
+    read = await server.services.store.room(room)
+    assert read is not None
+    claimed = await server.platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=server.platform.auth
+    )
+    assert claimed.status_code == 200
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    assert await write_due(server.services.db, [Retimed(room, read.position, long_ago)]) == 0
+    now = await server.services.store.room(room)
+    assert now is not None and now.due_at != long_ago
+    assert await write_due(server.services.db, [Retimed(room, now.position, long_ago)]) == 1
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
