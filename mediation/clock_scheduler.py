@@ -64,7 +64,6 @@ class ClockScheduler:
             for alarm in due:
                 draft = alarm_record(alarm).draft(row.id)
                 pending.append(self._committer.append(draft))
-        await write_due(self._store.db, early)
         fired = 0
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(outcome, TranscriptError):
@@ -73,4 +72,5 @@ class ClockScheduler:
                 raise outcome
             elif not outcome.duplicate:
                 fired += 1
+        await write_due(self._store.db, early)
         return fired
