@@ -13,6 +13,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from mediation.sla.retiming import Retimed, write_due
 from rooms.workflow import Workflow, alarm_record
 from transcripts.errors import TranscriptError
 from transcripts.group_commit import GroupCommitter
@@ -52,10 +53,15 @@ class ClockScheduler:
     async def fire_due(self) -> int:
         """Write every alarm due now; returns how many were stored."""
         now = datetime.now(UTC)
-        pending = []
+        pending, early = [], []
         for row in await self._store.rooms_due(now, ROOMS_PER_TICK):
-            room = self._workflow.load(row.state, row.workflow or {})
-            for alarm in self._workflow.due(room, now):
+            room = self._workflow.load(row.state, row.workflow or {}, row.priority)
+            due = self._workflow.due(room, now)
+            if not due:  # its SLA policy grew since due_at was written (mediation.sla)
+                early.append(
+                    Retimed(row.id, row.position, self._workflow.queue_fields(room).due_at)
+                )
+            for alarm in due:
                 draft = alarm_record(alarm).draft(row.id)
                 pending.append(self._committer.append(draft))
         fired = 0
@@ -66,4 +72,5 @@ class ClockScheduler:
                 raise outcome
             elif not outcome.duplicate:
                 fired += 1
+        await write_due(self._store.db, early)
         return fired

@@ -143,15 +143,25 @@ class Settings:
         Wait, doc("extra wait to grow a batch, milliseconds; 0: batches grow with load alone")
     ] = 0.0
     first_response_target: Annotated[
-        Seconds, doc("seconds a room may wait in the queue before it is flagged `unclaimed`")
+        Seconds,
+        doc(
+            "seconds a room may wait in the queue before it is flagged `unclaimed`"
+            " (the default of a priority without an [SLA policy](#sla-policies))"
+        ),
     ] = 15 * 60.0
     answer_target: Annotated[
         Seconds,
-        doc("seconds a party may wait for the moderator before the moderator is nudged"),
+        doc(
+            "seconds a party may wait for the moderator before the moderator is nudged"
+            " (the default of a priority without an SLA policy)"
+        ),
     ] = 30 * 60.0
     reply_target: Annotated[
         Seconds,
-        doc("seconds the moderator waits for a party before that party gets a reminder"),
+        doc(
+            "seconds the moderator waits for a party before that party gets a reminder"
+            " (the default of a priority without an SLA policy)"
+        ),
     ] = 24 * 3600.0
     clock_tick: Annotated[
         Seconds, doc("how often each process looks for alarms that fell due, seconds")
@@ -343,6 +353,10 @@ class Settings:
         str,
         doc("the host's page for a room in notice mail, `{room}` replaced; empty: sign-in links"),
     ] = ""
+    sla_editors: Annotated[
+        Names,
+        doc("moderators who may change SLA policies (`m-lead,m-ops`); empty: the API key only"),
+    ] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))

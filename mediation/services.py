@@ -28,6 +28,8 @@ from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
 from mediation.revoking import Revocable, Revoker
 from mediation.server_secrets import Secrets, load_secrets
+from mediation.sla.policies import Policies, PolicyStore
+from mediation.sla.retiming import PolicyWatcher
 from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
@@ -190,6 +192,7 @@ class Services:
     outbox_worker: OutboxWorker
     notices: Notices
     sign_ins: SignIns
+    sla: PolicyWatcher  # the SLA policies (clock targets per priority), kept fresh
     sockets: set[Closable] = field(default_factory=set)
     addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
 
@@ -198,8 +201,10 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
-        workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
+        policies = Policies(settings.targets, PolicyStore(db))
+        await policies.refresh()  # before the first commit: rooms are timed by their policy
+        workflow = Workflow(settings.targets, policies.targets_for)
         sign_ins = SignIns(db)
         routes, destinations = configured(
             settings,
@@ -242,6 +247,8 @@ class Services:
         committer.start()
         clocks = ClockScheduler(store, committer, workflow, settings.clock_tick)
         clocks.start()
+        sla = PolicyWatcher(policies, db, workflow, settings.clock_tick)
+        sla.start()
         outbox_worker.start()
         notices = Notices(
             Presence(db),
@@ -282,6 +289,7 @@ class Services:
             outbox_worker,
             notices,
             sign_ins,
+            sla,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -291,6 +299,7 @@ class Services:
         resends them after it reconnects, so nobody sees an error.
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
+        await self.sla.close()
         await self.outbox_worker.close()  # its rows too: claimed again once leases end
         await self.notices.close()
         self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
@@ -307,6 +316,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.clocks.close()
+        await self.sla.close()
         await self.outbox_worker.aclose()  # and its destinations' HTTP clients
         await self.notices.close()
         await self.committer.close()

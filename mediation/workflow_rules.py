@@ -24,11 +24,13 @@ class StoreRules:
         self.workflow = workflow
         self.routes = routes or Routes()
 
-    def load(self, state: str, workflow: dict[str, Any], provider: str) -> "RuledRoom":
-        return RuledRoom(self, self.workflow.load(state, workflow), provider)
+    def load(
+        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+    ) -> "RuledRoom":
+        return RuledRoom(self, self.workflow.load(state, workflow, priority), provider)
 
-    def opened(self, state: str, ts: str, provider: str) -> "RuledRoom":
-        return RuledRoom(self, self.workflow.opened(state, ts), provider)
+    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> "RuledRoom":
+        return RuledRoom(self, self.workflow.opened(state, ts, priority), provider)
 
     def created(self, room: RoomRow) -> Sequence[Effect]:
         data: dict[str, Any] = {"client": room.client_user, "freelancer": room.freelancer_user}

@@ -105,6 +105,7 @@ class Room:
     # What the rules raised while applying records, for the store to put in the outbox
     # in the same commit (never stored with the facts).
     raised: list[Event] = field(default_factory=list)
+    priority: str = "normal"  # its ticket's (a column of its row): picks its clock targets
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,16 @@ def _body(record: StoredMessage, shape: type[T]) -> T:
 
 
 class Workflow:
-    def __init__(self, targets: Targets | None = None) -> None:
+    def __init__(
+        self,
+        targets: Targets | None = None,
+        targets_for: Callable[[str], Targets] | None = None,
+    ) -> None:
+        """`targets`: every room's clock targets; `targets_for`: a room's, by its ticket
+        priority (the SLA policies, mediation.sla), called on every due computation: a
+        lookup in memory, never I/O."""
         self.targets = targets or Targets()
+        self.targets_for = targets_for or self._same_targets
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -145,11 +154,14 @@ class Workflow:
             kinds.REMINDER: self._alarm,
         }
 
-    def opened(self, state: str, ts: str) -> Room:
-        return Room(state, Facts(clocks=Clocks(opened_at=ts)))
+    def _same_targets(self, _priority: str) -> Targets:
+        return self.targets
 
-    def load(self, state: str, facts: dict[str, Any]) -> Room:
-        return Room(state, msgspec.convert(facts, Facts))
+    def opened(self, state: str, ts: str, priority: str = "normal") -> Room:
+        return Room(state, Facts(clocks=Clocks(opened_at=ts)), priority=priority)
+
+    def load(self, state: str, facts: dict[str, Any], priority: str = "normal") -> Room:
+        return Room(state, msgspec.convert(facts, Facts), priority=priority)
 
     def dump(self, room: Room) -> tuple[dict[str, Any], dict[str, Any]]:
         """The facts as the room's row keeps them: (in clear, to be sealed)."""
@@ -176,15 +188,17 @@ class Workflow:
             facts.moderator,
             facts.tier,
             clocks.parse(since) if since else None,
-            clocks.next_due(facts.clocks, state, self.targets),
+            clocks.next_due(facts.clocks, state, self.targets_for(room.priority)),
         )
 
     def due(self, room: Room, now: datetime) -> list[Alarm]:
-        """Alarms whose target has passed and that have not fired yet."""
+        """Alarms whose target (the room's priority's) has passed and that have not fired
+        yet."""
+        targets = self.targets_for(room.priority)
         return [
             alarm
             for alarm in clocks.pending(room.facts.clocks, room.state)
-            if clocks.due_at(alarm, self.targets) <= now
+            if clocks.due_at(alarm, targets) <= now
         ]
 
     # -- the rules, one per kind ------------------------------------------------

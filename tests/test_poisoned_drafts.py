@@ -40,10 +40,12 @@ class Exploding:
 
     state = "mediating"
 
-    def load(self, state: str, workflow: dict[str, Any], provider: str) -> "Exploding":
+    def load(
+        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+    ) -> "Exploding":
         return self
 
-    def opened(self, state: str, ts: str, provider: str) -> "Exploding":
+    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> "Exploding":
         return self
 
     def created(self, room: RoomRow) -> Sequence[Effect]:

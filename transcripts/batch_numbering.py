@@ -53,6 +53,7 @@ TIP_COLUMNS = (  # what the transaction locks and reads of each room
     "waiting_since",
     "due_at",
     "ticket_provider",
+    "priority",
 )
 
 
@@ -74,6 +75,7 @@ class TipRow:
     waiting_since: datetime | None
     due_at: datetime | None
     ticket_provider: str
+    priority: str
 
 
 @dataclass(slots=True)
@@ -145,7 +147,7 @@ class Numbering:
         ruled = self._warm.get(row.id)
         if ruled is None and rules is not None:
             facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
-            ruled = rules.load(row.state, facts, row.ticket_provider)
+            ruled = rules.load(row.state, facts, row.ticket_provider, row.priority)
         return _Tip(row, row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
 
     def run(self, drafts: Sequence[DraftLike]) -> Numbered:

@@ -71,7 +71,11 @@ class RoomDirectory:
         kek_id, wrapped = self._keys.keyring.wrap(room_id, data_key)
         now = datetime.now(UTC)
         ts = utc_timestamp(now)
-        ruled = None if self._rules is None else self._rules.opened(state, ts, ticket_provider)
+        ruled = (
+            None
+            if self._rules is None
+            else self._rules.opened(state, ts, ticket_provider, priority)
+        )
         private, columns = ruled.columns() if ruled is not None else ({}, {})
         row = RoomRow(
             room_id,

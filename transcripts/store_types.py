@@ -76,12 +76,15 @@ class Rules(Protocol):
     """The workflow's rules, supplied from above and applied inside every commit, on the
     locked tip: racing claims, settlements and alarms are decided exactly once."""
 
-    def load(self, state: str, workflow: dict[str, Any], provider: str) -> RuledRoom:
+    def load(
+        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+    ) -> RuledRoom:
         """The room with its facts: those kept in clear and the sealed ones, opened;
-        `provider`: its ticket's (where its events go may depend on it)."""
+        `provider`: its ticket's (where its events go may depend on it); `priority`:
+        its ticket's (its clocks' targets depend on it)."""
         ...
 
-    def opened(self, state: str, ts: str, provider: str) -> RuledRoom: ...
+    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> RuledRoom: ...
 
     def created(self, room: "RoomRow") -> Sequence[Effect]:
         """What the outside world must hear of a room just opened: outbox rows."""

@@ -7,6 +7,7 @@ import { applyStaticStrings, t } from '../i18n.js';
 import { RoomView } from '../room/view.js';
 import { connectRoom } from '../room/connect.js';
 import { Queue } from './queue.js';
+import { SlaPanel } from './sla.js';
 import { Toolbar } from './toolbar.js';
 import { installShortcuts, showHelp } from './keys.js';
 
@@ -94,6 +95,8 @@ function main() {
     onOpen: openRoom, onClaim: claim, announce: (text) => announcer.say(text),
   });
   queue.start();
+  const sla = new SlaPanel(api, { announce: (text) => announcer.say(text), changed: () => queue.soon() });
+  document.getElementById('queue').append(sla.root);
   installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
   document.getElementById('help-button').addEventListener('click', showHelp);
 }

@@ -6,6 +6,7 @@
 import { h } from '../shared/dom.js';
 import { EventStream } from '../shared/events.js';
 import { roleLabel, stateLabel, t } from '../i18n.js';
+import { targetsLine } from './sla.js';
 
 const REFRESH_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -136,6 +137,8 @@ export class Queue {
       h('p', { class: 'queue-who muted', text: t('queue.parties', {
         client: room.client, freelancer: room.freelancer, state: stateLabel(room.state) }) }),
       clocks.length ? h('p', { class: 'clocks' }, clocks) : null,
+      room.targets ? h('p', { class: 'queue-targets muted',
+        text: t('queue.targets', { line: targetsLine(room.targets) }) }) : null,
       flags.length ? h('ul', { class: 'flags' }, flags) : null,
       button);
   }

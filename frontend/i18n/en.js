@@ -369,4 +369,23 @@ export default {
 
     'settlement.download': 'Download the signed settlement',
     'settlement.downloadFailed': 'The signed settlement could not be downloaded: {message}',
+
+    'sla.title': 'SLA targets',
+    'sla.hint': 'How long each clock may run before its alarm, per ticket priority.',
+    'sla.line': 'first response {first} · answer {answer} · reply {reply}',
+    'sla.seconds': '{n} s',
+    'sla.minutes': '{n} min',
+    'sla.hours': '{n} h',
+    'sla.default': 'The deployment default',
+    'sla.setBy': 'Set by {user}, {at}',
+    'sla.first_response': 'First response (minutes)',
+    'sla.answer': 'Answer a party (minutes)',
+    'sla.reply': 'Party reply (minutes)',
+    'sla.formLabel': 'Targets for {priority} tickets',
+    'sla.save': 'Save',
+    'sla.reset': 'Back to default',
+    'sla.saved': 'SLA for {priority} tickets saved: {count} room(s) re-timed',
+    'sla.failed': 'The SLA targets could not be loaded: {message}',
+    'sla.saveFailed': 'The SLA targets were not saved: {message}',
+    'queue.targets': 'SLA: {line}',
 };

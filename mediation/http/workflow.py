@@ -1,6 +1,7 @@
 """The moderator queue, claiming a room from it, and a room's live clocks."""
 
 import asyncio
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -44,6 +45,14 @@ class OverdueClock(Struct):
     since: str
 
 
+class ClockTargets(Struct):
+    """Seconds before each clock's alarm: the SLA policy of the room's priority."""
+
+    first_response: float
+    answer: float
+    reply: float
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -54,6 +63,7 @@ class QueueEntry(RoomOut):
     awaiting_reply: dict[str, str]
     caucus: str | None
     offer: int | None
+    targets: ClockTargets
 
 
 class QueueOut(Struct):
@@ -83,6 +93,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
+        "targets": dataclasses.asdict(workflow.targets_for(room.priority)),
     }
 
 
