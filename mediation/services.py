@@ -22,6 +22,7 @@ from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.notices import Notices
+from mediation.outbox.arbitration import arbitration_bundle
 from mediation.outbox.configured import configured
 from mediation.outbox.worker import OutboxWorker, Schedule
 from mediation.protocol.codes import CloseCode
@@ -200,7 +201,12 @@ class Services:
         workflow = Workflow(settings.targets)
         await migrate.prepare(db, keys.keyring)
         sign_ins = SignIns(db)
-        routes, destinations = configured(settings, lambda room: store.contacts(room), sign_ins)
+        routes, destinations = configured(
+            settings,
+            lambda room: store.contacts(room),
+            sign_ins,
+            lambda room: arbitration_bundle(store, load_secrets(settings).signing, locker, room),
+        )
         rules = StoreRules(workflow, routes)
         store = TranscriptStore(
             db, keys.keyring, reload=lambda: load_secrets(settings).keyring, rules=rules

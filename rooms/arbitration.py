@@ -1,13 +1,13 @@
 """Disputes that end: a failed mediation, the parties' opt-in to arbitration, the decision.
 
     mediating --(moderator: mediation_failed, with a reason)--> mediation_failed
-    mediation_failed --(a party's arbitration_opt_in, inside the window)--> arbitration
+    mediation_failed --(a party's opt_in, inside the window)--> arbitration
     mediation_failed --(a moderator, or the server once the window passed)--> closed
     arbitration --(the arbitrator's decision, with terms)--> resolved
 
-When a moderator fails the mediation, the server writes the window (`arbitration_window`,
+When a moderator fails the mediation, the server writes the window (`opt_in_window`,
 until when a party may opt in: `Targets.arbitration_window` after the failure). A party's
-`arbitration_opt_in` inside it is followed, in the same commit, by the server's move to
+`opt_in` inside it is followed, in the same commit, by the server's move to
 `arbitration`; after it, it is refused with `window_closed`. The arbitrator (a read-only
 role: joint and room channels) writes one `decision` with terms, followed by the server's
 move to `resolved` with those terms, as a settlement's resolution follows the last accept.

@@ -40,7 +40,7 @@ NEXT: dict[str, frozenset[str]] = {
 }
 
 # The moves only the server writes, each following the record that causes it: a party's
-# `arbitration_opt_in`, the arbitrator's `decision`. A moderator never makes them.
+# `opt_in`, the arbitrator's `decision`. A moderator never makes them.
 BY_SERVER = frozenset(
     {(State.MEDIATION_FAILED, State.ARBITRATION), (State.ARBITRATION, State.RESOLVED)}
 )

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from rooms import door, events
-from rooms.arbitration import decision_body, opt_in_body
+from rooms.arbitration import KINDS, decision_body, opt_in_body
 from rooms.door import KnownRoom, Write
 from rooms.errors import Forbidden, RoomError
 from rooms.floor import Floor
@@ -288,3 +288,8 @@ def test_a_pause_does_not_hold_back_an_opt_in() -> None:
     paused.apply('{"action":"pause","party":null,"until":"2999-01-01T00:00:00Z","reason":"x"}')
     room = KnownRoom("r_1", State.MEDIATION_FAILED, paused)
     door.draft(room, FREELANCER, Write(ARBITRATION_OPT_IN, ROOM, "o", "{}"))
+
+
+def test_the_new_names_fit_the_stores_columns() -> None:
+    """kind, state and role columns are 16 characters wide (transcripts/schema.py)."""
+    assert all(len(name) <= 16 for name in (*KINDS, *State, *Role))
