@@ -67,7 +67,8 @@ class Retract(_Frame, tag="retract"):
 
 
 class Transition(_Frame, tag="transition"):
-    """Moderators move the room: waiting -> mediating (claim) -> resolved | escalated -> closed."""
+    """Moderators move the room: waiting -> mediating (claim) -> resolved | escalated |
+    mediation_failed -> closed (docs/protocol.md: arbitration is the server's move)."""
 
     id: ClientId
     to: str
