@@ -158,6 +158,24 @@ def lapsed(state: str, facts: Arbitration | None, now: datetime) -> Next | None:
     )
 
 
+def opt_in_until(state: str, facts: Arbitration | None) -> str | None:
+    """Until when a party may opt in, while it may (the queue shows it)."""
+    return facts.until if facts is not None and state == State.MEDIATION_FAILED else None
+
+
+def status(state: str, facts: Arbitration | None) -> str:
+    """Where a room stands with arbitration, for reports: "" (never failed), `open` (the
+    window runs), `lapsed` (closed with no opt-in), `requested` (in arbitration),
+    `decided`."""
+    if facts is None:
+        return ""
+    if facts.decision is not None:
+        return "decided"
+    if facts.party is not None:
+        return "requested"
+    return "open" if state == State.MEDIATION_FAILED else "lapsed"
+
+
 def decision_body(decided: Terms, reason: str) -> str:
     return records.encode(DecisionBody(decided, reason))
 

@@ -112,6 +112,10 @@ async def test_a_failed_mediation_goes_to_arbitration_and_the_decision_resolves_
         )
         kinds = [line for line in export.text.splitlines() if '"kind":"decision"' in line]
         assert len(kinds) == 1
+        report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
+        [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+        assert (row["arbitration"], row["arbitration_party"]) == ("decided", "client")
+        assert (row["state"], row["settlement_amount"]) == ("resolved", "640.00")
         for peer in (client, freelancer, moderator, arbitrator):
             await peer.close()
 
@@ -137,6 +141,12 @@ async def test_a_window_passing_with_no_opt_in_closes_the_room_once(
     room, client, freelancer, moderator = await mediation(server, "T-lapse")
     await fail(moderator)
     assert await server.services.clocks.fire_due() == 0  # the window is still open
+    queue = await server.platform.http.get(
+        "/api/queue", params={"moderator": "m-1"}, headers=server.platform.auth
+    )
+    [entry] = [r for r in queue.json()["rooms"] if r["id"] == room]
+    assert entry["state"] == "mediation_failed"
+    assert entry["opt_in_until"] and entry["next_alarm_at"]
     await asyncio.sleep(0.6)
     clocks = server.services.clocks
     stored = await asyncio.gather(clocks.fire_due(), clocks.fire_due(), clocks.fire_due())
@@ -145,6 +155,9 @@ async def test_a_window_passing_with_no_opt_in_closes_the_room_once(
     assert closed["sender"]["role"] == "system"
     assert await state_of(server, room) == "closed"
     assert await clocks.fire_due() == 0
+    report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
+    [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+    assert (row["arbitration"], row["arbitration_party"]) == ("lapsed", None)
     await client.send_json({"type": "history", "channel": "room", "id": "h"})
     page = await client.next("history")
     closes = [m for m in page["messages"] if m.get("state") == "closed"]

@@ -17,7 +17,7 @@ from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.services import room_info
-from rooms import clocks, door
+from rooms import arbitration, clocks, door
 from rooms.door import Write
 from rooms.kinds import STATE
 from rooms.lifecycle import State
@@ -31,7 +31,8 @@ QUEUE_LIMIT = 200
 MAX_TIER = 2**31 - 1  # the column's range; tiers in use are small
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 RECONNECT_MS = 2000
-OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
+# a moderator's own rooms: a failed mediation stays theirs to close until a party opts in
+OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED, State.MEDIATION_FAILED)
 
 
 class Claim(Struct):
@@ -54,6 +55,7 @@ class QueueEntry(RoomOut):
     awaiting_reply: dict[str, str]
     caucus: str | None
     offer: int | None
+    opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
 
 
 class QueueOut(Struct):
@@ -83,6 +85,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
+        "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
     }
 
 
