@@ -40,13 +40,13 @@ Next = tuple[str, str, str, str]
 
 class Arbitration(msgspec.Struct, omit_defaults=True):
     """What the workflow knows of a failed mediation on its way to arbitration. Kept in
-    clear on the room's row (the scheduler closes the room at `until`): ids and times,
-    never anybody's words or amounts."""
+    clear on the room's row (the scheduler closes the room at `until`): seqs, times and a
+    role, never anybody's words, an amount or a party's user id (that one is sealed:
+    `rooms.workflow.Facts.arbitration_user`)."""
 
     failed: int  # the seq, in the room channel, of the state record that failed it
     until: str  # ISO 8601 UTC: the window for an opt-in closes
-    party: str | None = None  # the party that opted in
-    user: str | None = None  # its user
+    party: str | None = None  # the party (its role) that opted in
     decision: int | None = None  # the seq of the arbitrator's decision
 
 
@@ -110,7 +110,7 @@ def opt_in(state: str, facts: Arbitration | None, record: StoredMessage) -> Next
         raise Conflict(f"opting in to arbitration needs a failed mediation; the room is {state}")
     if not _before(record.ts, facts.until):
         raise WindowClosed(f"the window for arbitration closed at {facts.until}")
-    facts.party, facts.user = party, record.sender_user
+    facts.party = party
     to = StateBody(State.ARBITRATION, f"the {party} opted in to arbitration")
     return ROOM, kinds.STATE, f"arbitration:{facts.failed}", records.encode(to)
 

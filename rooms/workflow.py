@@ -78,6 +78,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
     arbitration: Arbitration | None = None  # once the mediation failed (rooms.arbitration)
+    arbitration_user: str | None = None  # the user who opted in to arbitration (sealed)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -238,7 +239,7 @@ class Workflow:
             event = Event(events.MEDIATION_FAILED, failed)
         elif body.to == State.ARBITRATION:
             assert facts.arbitration is not None  # arbitration.moved: only after an opt-in
-            party, user = facts.arbitration.party, facts.arbitration.user
+            party, user = facts.arbitration.party, facts.arbitration_user
             event = Event(events.ARBITRATION_REQUESTED, {"by": {"role": party, "user": user}})
         else:
             event = Event(events.ROOM_CLOSED)
@@ -368,7 +369,9 @@ class Workflow:
         return []
 
     def _arbitration_opt_in(self, room: Room, record: StoredMessage) -> list[FollowUp]:
-        return [FollowUp(*arbitration.opt_in(room.state, room.facts.arbitration, record))]
+        moved = arbitration.opt_in(room.state, room.facts.arbitration, record)
+        room.facts.arbitration_user = record.sender_user
+        return [FollowUp(*moved)]
 
     def _decision(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _body(record, records.DecisionBody)  # malformed: invalid, before anything changes

@@ -91,6 +91,15 @@ def test_the_window_survives_the_row() -> None:
     assert m.reloaded().room.facts.arbitration == m.room.facts.arbitration
 
 
+def test_who_opted_in_is_sealed_and_only_its_role_is_in_clear() -> None:
+    m = in_arbitration(FREELANCER)
+    clear, sealed = m.workflow.dump(m.room)
+    assert clear["arbitration"]["party"] == "freelancer"
+    assert "f-1" not in str(clear)
+    assert sealed["arbitration_user"] == "f-1"
+    assert m.reloaded().room.facts.arbitration_user == "f-1"
+
+
 def test_moderators_cannot_move_a_room_into_or_out_of_arbitration() -> None:
     assert moderator_moves(State.MEDIATION_FAILED) == {State.CLOSED}
     assert moderator_moves(State.ARBITRATION) == frozenset()
