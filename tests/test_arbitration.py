@@ -222,3 +222,25 @@ async def test_the_platform_mints_an_arbitrator_token_and_it_reads_only_joint_an
         f"/api/rooms/{room}/export", headers=bearer(minted.json()["token"])
     )
     assert exported.status_code == 403  # an arbitrator does not export the whole room
+
+
+async def test_each_arbitration_rule_over_the_socket(server: RunningServer) -> None:
+    room, client, freelancer, moderator = await mediation(server, "T-rules")
+    arbitrator, _ = await server.peer(room, "arb-1", "arbitrator")
+    bare = {"type": "transition", "id": "f0", "to": "mediation_failed"}
+    assert (await moderator.act(bare))["code"] == "invalid"  # a failure needs a reason
+    assert (await client.act({"type": "opt_in", "id": "early"}))["code"] == "conflict"
+    assert (await arbitrator.act({**DECISION, "id": "d-early"}))["code"] == "conflict"
+    await fail(moderator)
+    assert (await moderator.act({"type": "opt_in", "id": "m"}))["code"] == "forbidden"
+    assert (await arbitrator.act({"type": "opt_in", "id": "a"}))["code"] == "forbidden"
+    assert (await arbitrator.act({**DECISION, "id": "d-failed"}))["code"] == "conflict"
+    bad = {**DECISION, "id": "d-bad", "amount": "1.234", "currency": "EUR"}
+    assert (await arbitrator.act(bad))["code"] == "invalid"  # EUR has two decimals
+    # a moderator may close a failed mediation inside the window; nobody opts in after
+    close = {"type": "transition", "id": "close", "to": "closed", "reason": "court"}
+    await moderator.acked(close)
+    assert (await freelancer.act({"type": "opt_in", "id": "f"}))["code"] == "room_closed"
+    assert await state_of(server, room) == "closed"
+    for peer in (client, freelancer, moderator, arbitrator):
+        await peer.close()
