@@ -23,19 +23,26 @@ async def test_a_party_opts_in_and_the_arbitrator_decides(
 ) -> None:
     platform = server.platform
     room = await platform.open_room("T-web-arb", client="alice", freelancer="bob")
-    claimed = await platform.http.post(
-        f"/api/rooms/{room}/claim", json={"moderator": "maya"}, headers=platform.auth
-    )
-    assert claimed.status_code == 200, claimed.text
     link = f"{server.base_url}/#room={room}&token="
     alice = await open_page(browser, "alice", link + await platform.token(room, "alice", "client"))
     await alice.page.get_by_label("Message to Joint").fill("The logo files never arrived.")
     await alice.page.get_by_label("Message to Joint").press("Enter")
     await expect(alice.page.locator("li.msg.own[data-state=delivered]")).to_have_count(1)
 
-    moderator, _ = await server.peer(room, "maya", "moderator")
-    fail = {"type": "transition", "id": "f", "to": "mediation_failed", "reason": "No movement."}
-    await moderator.acked(fail)
+    # the moderator claims it in the console, and ends the mediation as failed
+    staff = await platform.http.post(
+        "/api/staff/tokens", json={"user": "maya", "role": "moderator"}, headers=platform.auth
+    )
+    maya = await open_page(
+        browser, "maya", f"{server.base_url}/console.html#token={staff.json()['token']}"
+    )
+    await maya.page.get_by_role("button", name="Claim local/T-web-arb").click()
+    await expect(maya.page.locator(".room-meta")).to_contain_text("mediating")
+    await maya.page.get_by_role("button", name="Mediation failed").click()
+    await maya.page.get_by_label("Reason (shown to everyone)").fill("No movement.")
+    await maya.page.get_by_role("button", name="End as failed").click()
+    await expect(maya.page.locator(".room-meta")).to_contain_text("mediation failed")
+    await expect(maya.page.get_by_role("button", name="Close room")).to_be_enabled()
     banner = alice.page.locator("section.arbitration")
     await expect(banner).to_contain_text("Mediation failed — you may opt in to arbitration until")
     await alice.shot("party-mediation-failed")
@@ -64,5 +71,4 @@ async def test_a_party_opts_in_and_the_arbitrator_decides(
     )
     await expect(alice.page.locator(".csat form")).to_be_visible()
     await expect(page.locator("section.arbitration")).to_be_hidden()
-    assert_no_errors(alice, arbitrator)
-    await moderator.close()
+    assert_no_errors(alice, arbitrator, maya)
