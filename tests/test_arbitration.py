@@ -49,6 +49,18 @@ async def fail(moderator: Peer) -> None:
     await moderator.acked(frame)
 
 
+async def report_row(server: RunningServer, room: str) -> dict[str, Any]:
+    report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
+    [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+    assert isinstance(row, dict)
+    return row
+
+
+async def leave(*peers: Peer) -> None:
+    for peer in peers:
+        await peer.close()
+
+
 async def state_of(server: RunningServer, room: str) -> str:
     got = await server.platform.http.get(f"/api/rooms/{room}", headers=server.platform.auth)
     state: str = got.json()["state"]
@@ -112,12 +124,10 @@ async def test_a_failed_mediation_goes_to_arbitration_and_the_decision_resolves_
         )
         kinds = [line for line in export.text.splitlines() if '"kind":"decision"' in line]
         assert len(kinds) == 1
-        report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
-        [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+        row = await report_row(server, room)
         assert (row["arbitration"], row["arbitration_party"]) == ("decided", "client")
         assert (row["state"], row["settlement_amount"]) == ("resolved", "640.00")
-        for peer in (client, freelancer, moderator, arbitrator):
-            await peer.close()
+        await leave(client, freelancer, moderator, arbitrator)
 
 
 async def test_an_opt_in_after_the_window_is_refused_with_window_closed(
@@ -130,8 +140,7 @@ async def test_an_opt_in_after_the_window_is_refused_with_window_closed(
     late = await client.act({"type": "opt_in", "id": "late"})
     assert late["code"] == "window_closed", late
     assert await state_of(server, room) == "mediation_failed"
-    for peer in (client, freelancer, moderator):
-        await peer.close()
+    await leave(client, freelancer, moderator)
 
 
 async def test_a_window_passing_with_no_opt_in_closes_the_room_once(
@@ -155,8 +164,7 @@ async def test_a_window_passing_with_no_opt_in_closes_the_room_once(
     assert closed["sender"]["role"] == "system"
     assert await state_of(server, room) == "closed"
     assert await clocks.fire_due() == 0
-    report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
-    [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+    row = await report_row(server, room)
     assert (row["arbitration"], row["arbitration_party"]) == ("lapsed", None)
     await client.send_json({"type": "history", "channel": "room", "id": "h"})
     page = await client.next("history")
@@ -164,8 +172,7 @@ async def test_a_window_passing_with_no_opt_in_closes_the_room_once(
     assert len(closes) == 1
     late = await freelancer.act({"type": "opt_in", "id": "late"})
     assert late["code"] == "room_closed", late
-    for peer in (client, freelancer, moderator):
-        await peer.close()
+    await leave(client, freelancer, moderator)
 
 
 async def test_the_signed_transcript_and_its_files_reach_the_arbitration_endpoint(
@@ -203,8 +210,7 @@ async def test_the_signed_transcript_and_its_files_reach_the_arbitration_endpoin
         assert [f.sha256 for f in verdict.files] == [sent["sha256"]]
         await asyncio.sleep(0.3)
         assert len(receiver.events) == 1 and not receiver.duplicates
-        for peer in (client, freelancer, moderator):
-            await peer.close()
+        await leave(client, freelancer, moderator)
 
 
 async def test_the_platform_mints_an_arbitrator_token_and_it_reads_only_joint_and_room(
@@ -242,5 +248,4 @@ async def test_each_arbitration_rule_over_the_socket(server: RunningServer) -> N
     await moderator.acked(close)
     assert (await freelancer.act({"type": "opt_in", "id": "f"}))["code"] == "room_closed"
     assert await state_of(server, room) == "closed"
-    for peer in (client, freelancer, moderator, arbitrator):
-        await peer.close()
+    await leave(client, freelancer, moderator, arbitrator)
