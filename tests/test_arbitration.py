@@ -8,15 +8,19 @@ import base64
 import hashlib
 import secrets
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from mediation.config import Settings
+from mediation.outbox.arbitration import ArbitrationEndpoint
+from mediation.outbox.delivery import Delivered, Delivery, Permanent
 from tests.conftest import RunningServer, ServerFactory
 from tests.files import bearer, named, pdf
 from tests.peers import Peer
 from tests.test_export import public_key
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
+from transcripts.errors import Tampered, UnknownRoom
 from transcripts.verify import verify
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
@@ -249,3 +253,32 @@ async def test_each_arbitration_rule_over_the_socket(server: RunningServer) -> N
     assert (await freelancer.act({"type": "opt_in", "id": "f"}))["code"] == "room_closed"
     assert await state_of(server, room) == "closed"
     await leave(client, freelancer, moderator, arbitrator)
+
+
+def delivery(topic: str = "arbitration.requested") -> Delivery:
+    return Delivery(
+        1, "r_x.9.arbitration.requested", "arbitration", topic, "r_x", "local", "T-1",
+        {"by": {"role": "client", "user": "c-1"}}, datetime.now(UTC), 0, False,
+    )  # fmt: skip
+
+
+async def test_a_room_that_fails_its_proof_is_a_dead_letter_not_a_delivery() -> None:
+    asked: list[str] = []
+
+    async def tampered(room: str) -> dict[str, Any]:
+        asked.append(room)
+        raise Tampered("room r_x: position 3 does not link", 3)
+
+    async def gone(room: str) -> dict[str, Any]:
+        raise UnknownRoom(f"no room {room}")
+
+    endpoint = ArbitrationEndpoint("http://127.0.0.1:9/never", SECRET, tampered)
+    outcome = await endpoint.deliver(delivery())
+    assert isinstance(outcome, Permanent) and "position 3" in outcome.error
+    assert asked == ["r_x"]
+    assert await endpoint.deliver(delivery("room.closed")) == Delivered()  # not its topic
+    assert asked == ["r_x"]  # nothing read, nothing sent
+    await endpoint.aclose()
+    endpoint = ArbitrationEndpoint("http://127.0.0.1:9/never", SECRET, gone)
+    assert isinstance(await endpoint.deliver(delivery()), Permanent)
+    await endpoint.aclose()
