@@ -43,6 +43,8 @@ async def test_a_party_opts_in_and_the_arbitrator_decides(
     await maya.page.get_by_role("button", name="End as failed").click()
     await expect(maya.page.locator(".room-meta")).to_contain_text("mediation failed")
     await expect(maya.page.get_by_role("button", name="Close room")).to_be_enabled()
+    mine = maya.page.locator(".queue-item", has_text="T-web-arb")
+    await expect(mine).to_contain_text("Arbitration opt-in open until")
     banner = alice.page.locator("section.arbitration")
     await expect(banner).to_contain_text("Mediation failed — you may opt in to arbitration until")
     await alice.shot("party-mediation-failed")

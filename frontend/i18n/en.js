@@ -394,6 +394,7 @@ export default {
     'event.resolvedByDecision': 'Resolved by the arbitrator\'s decision.',
     'outcome.decided': 'Decided by arbitration.',
     'tool.fail': 'Mediation failed',
+    'queue.optIn': 'Arbitration opt-in open until {until}',
     'fail.title': 'End the mediation as failed',
     'fail.intro': 'The parties will see the reason, and may opt in to arbitration for a limited time. Nobody opting in: the room closes.',
     'fail.submit': 'End as failed',
