@@ -1,4 +1,5 @@
 """Fires response-clock alarms when they fall due: state in the database, not in timers.
+It also closes a failed mediation whose window for arbitration passed (rooms.arbitration).
 
 Every room row carries `due_at`, the moment its next alarm falls due,
 moved by each commit. The scheduler polls for rooms past it and writes
@@ -51,7 +52,8 @@ class ClockScheduler:
             await asyncio.sleep(self._tick)
 
     async def fire_due(self) -> int:
-        """Write every alarm due now; returns how many were stored."""
+        """Write every alarm due now, and every close a lapsed window calls for; returns how
+        many were stored."""
         now = datetime.now(UTC)
         pending, early = [], []
         for row in await self._store.rooms_due(now, ROOMS_PER_TICK):
@@ -64,6 +66,8 @@ class ClockScheduler:
             for alarm in due:
                 draft = alarm_record(alarm).draft(row.id)
                 pending.append(self._committer.append(draft))
+            for follow in self._workflow.lapsed(room, now):  # e.g. no opt-in to arbitration
+                pending.append(self._committer.append(follow.draft(row.id)))
         fired = 0
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(outcome, TranscriptError):

@@ -357,13 +357,32 @@ class Settings:
         Names,
         doc("moderators who may change SLA policies (`m-lead,m-ops`); empty: the API key only"),
     ] = ()
+    arbitration_window: Annotated[
+        Seconds,
+        doc("seconds the parties have to opt in to arbitration once a mediation failed"),
+    ] = 7 * 24 * 3600.0
+    arbitration_url: Annotated[
+        str,
+        doc(
+            "where a room going to arbitration sends its signed transcript and files"
+            " ([webhooks.md](webhooks.md#arbitration)); empty: an `arbitrator` in the room"
+        ),
+    ] = ""
+    arbitration_secret: Annotated[
+        str, doc("its `whsec_...` Standard Webhooks signing secret (required with the URL)")
+    ] = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
 
     @property
     def targets(self) -> Targets:
-        return Targets(self.first_response_target, self.answer_target, self.reply_target)
+        return Targets(
+            self.first_response_target,
+            self.answer_target,
+            self.reply_target,
+            arbitration_window=self.arbitration_window,
+        )
 
     @property
     def resolved_database_url(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from rooms import clocks
+from rooms import arbitration, clocks
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
 from rooms.records import CsatBody
 from rooms.visibility import PARTIES, caucus_of
@@ -51,6 +51,8 @@ COLUMNS = (
     "csat_freelancer",
     "csat_client_comment",
     "csat_freelancer_comment",
+    "arbitration",
+    "arbitration_party",
 )
 
 
@@ -81,6 +83,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "settlement_amount": settled.amount if settled else None,
         "settlement_currency": settled.currency if settled else None,
         "settlement_milestone": settled.milestone if settled else None,
+        "arbitration": arbitration.status(room.state, facts.arbitration),
+        "arbitration_party": facts.arbitration.party if facts.arbitration else None,
     }
     for clock in (UNCLAIMED, ANSWER, REPLY):
         row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)

@@ -22,6 +22,7 @@ from mediation.clock_scheduler import ClockScheduler
 from mediation.config import Settings
 from mediation.metrics import Metrics
 from mediation.notices import Notices
+from mediation.outbox.arbitration import arbitration_bundle
 from mediation.outbox.configured import configured
 from mediation.outbox.worker import OutboxWorker, Schedule
 from mediation.protocol.codes import CloseCode
@@ -210,7 +211,12 @@ class Services:
             settings,
             lambda room: store.contacts(room),
             sign_ins,
-            lambda room: settlement_reads.signed(store, load_secrets(settings).signing, room),
+            settlement=lambda room: settlement_reads.signed(
+                store, load_secrets(settings).signing, room
+            ),
+            bundles=lambda room: arbitration_bundle(
+                store, load_secrets(settings).signing, locker, room
+            ),
         )
         rules = StoreRules(workflow, routes)
         store = TranscriptStore(

@@ -29,6 +29,7 @@ class Targets:
     first_response: float = 15 * 60
     answer: float = 30 * 60
     reply: float = 24 * 3600
+    arbitration_window: float = 7 * 24 * 3600  # to opt in to arbitration once mediation failed
 
 
 class Clocks(msgspec.Struct, omit_defaults=True):

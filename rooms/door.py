@@ -14,6 +14,7 @@ Pure: no I/O, tested directly (tests/test_door.py).
 from dataclasses import dataclass
 from typing import Protocol
 
+from rooms import arbitration
 from rooms.errors import Forbidden, RoomClosed, RoomError
 from rooms.floor import Floor
 from rooms.kinds import CSAT, JOINED, MODERATOR_ACTIONS, SYSTEM_ROLE, SYSTEM_USER
@@ -68,6 +69,9 @@ def check(room: RoomNow, member: Member, kind: str, channel: str) -> None:
     role = member.role
     if channel not in CHANNELS:
         raise RoomError(f"no channel {channel!r}; channels are {', '.join(CHANNELS)}")
+    if kind in arbitration.KINDS:  # an opt-in, a decision: their own rules, no floor
+        arbitration.check(role, kind, channel, room.state)
+        return
     if kind in MODERATOR_ACTIONS:  # whether the room's state allows it: inside the commit
         if role is not Role.MODERATOR:
             raise Forbidden(f"only a moderator writes {kind} events")

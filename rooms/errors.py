@@ -31,3 +31,9 @@ class Superseded(RoomError):
 
 class Expired(RoomError):
     code = "expired"
+
+
+class WindowClosed(RoomError):
+    """An opt-in to arbitration after the window for it closed."""
+
+    code = "window_closed"

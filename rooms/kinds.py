@@ -19,6 +19,10 @@ OVERDUE = "overdue"  # a response clock passed its target (notes: the moderator 
 REMINDER = "reminder"  # a party has not replied in time (its caucus)
 FILE = "file"  # a file in the evidence locker (its channel)
 FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its channel)
+# Arbitration, once a mediation failed (rooms/arbitration.py), all in the room channel:
+ARBITRATION_WINDOW = "opt_in_window"  # the server: until when the parties may opt in
+ARBITRATION_OPT_IN = "opt_in"  # a party asks for arbitration
+DECISION = "decision"  # the arbitrator's decision, with terms: the room resolves with it
 
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
 

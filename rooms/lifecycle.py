@@ -1,12 +1,19 @@
 """The states a dispute room moves through, and who may move it.
 
     waiting --claim--> mediating --> resolved --> closed
-                           |   ^--------.
+                           |   ^--------.      ^
                            +--> escalated --> closed
+                           |                   |
+                           +--> mediation_failed --(a party opts in)--> arbitration
+                                                                            |
+                                       resolved <--(the arbitrator decides)-+
 
-Only moderators move a room. Every move is a `state` record in the room's
-`room` channel, checked against the room's current state inside the commit,
-so two moderators claiming at once cannot both win.
+Moderators move a room, with two exceptions the server writes itself (`BY_SERVER`):
+a party's opt-in to arbitration moves a failed mediation into `arbitration`, and the
+arbitrator's decision resolves it (rooms/arbitration.py). A failed mediation nobody
+opted into is closed by a moderator, or by the server once its window passed. Every
+move is a `state` record in the room's `room` channel, checked against the room's
+current state inside the commit, so two moderators claiming at once cannot both win.
 """
 
 from enum import StrEnum
@@ -18,19 +25,34 @@ class State(StrEnum):
     RESOLVED = "resolved"
     ESCALATED = "escalated"  # handed to a higher tier, which claims it back into mediating
     CLOSED = "closed"  # read-only for ever (exportable, shreddable)
+    MEDIATION_FAILED = "mediation_failed"  # the parties may opt in to arbitration, for a while
+    ARBITRATION = "arbitration"  # an arbitrator decides; the decision resolves the room
 
 
 NEXT: dict[str, frozenset[str]] = {
     State.WAITING: frozenset({State.MEDIATING}),
-    State.MEDIATING: frozenset({State.RESOLVED, State.ESCALATED}),
+    State.MEDIATING: frozenset({State.RESOLVED, State.ESCALATED, State.MEDIATION_FAILED}),
     State.ESCALATED: frozenset({State.MEDIATING, State.CLOSED}),
     State.RESOLVED: frozenset({State.CLOSED}),
     State.CLOSED: frozenset(),
+    State.MEDIATION_FAILED: frozenset({State.ARBITRATION, State.CLOSED}),
+    State.ARBITRATION: frozenset({State.RESOLVED}),
 }
+
+# The moves only the server writes, each following the record that causes it: a party's
+# `opt_in`, the arbitrator's `decision`. A moderator never makes them.
+BY_SERVER = frozenset(
+    {(State.MEDIATION_FAILED, State.ARBITRATION), (State.ARBITRATION, State.RESOLVED)}
+)
 
 
 def next_states(state: str) -> frozenset[str]:
     return NEXT.get(state, frozenset())
+
+
+def moderator_moves(state: str) -> frozenset[str]:
+    """Where a moderator's `transition` may take a room in `state`."""
+    return frozenset(to for to in next_states(state) if (state, to) not in BY_SERVER)
 
 
 def accepts_writes(state: str) -> bool:

@@ -99,6 +99,23 @@ class FileDeletedBody(msgspec.Struct):
     reason: str = ""  # always written, even empty
 
 
+class ArbitrationWindowBody(msgspec.Struct):
+    """The server's: until when (ISO 8601 UTC) a party may opt in to arbitration."""
+
+    until: str
+
+
+class OptInBody(msgspec.Struct):
+    """A party's opt-in to arbitration: the body is `{}`; who opted in is the sender."""
+
+
+class DecisionBody(msgspec.Struct, omit_defaults=True):
+    """The arbitrator's decision: the terms the room resolves with, and why."""
+
+    terms: Terms
+    reason: str = ""
+
+
 Body = (
     Joined
     | Amendment
@@ -112,6 +129,9 @@ Body = (
     | AlarmBody
     | FileBody
     | FileDeletedBody
+    | ArbitrationWindowBody
+    | OptInBody
+    | DecisionBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -129,6 +149,9 @@ BODIES: dict[str, type[Body]] = {
     kinds.REMINDER: AlarmBody,
     kinds.FILE: FileBody,
     kinds.FILE_DELETED: FileDeletedBody,
+    kinds.ARBITRATION_WINDOW: ArbitrationWindowBody,
+    kinds.ARBITRATION_OPT_IN: OptInBody,
+    kinds.DECISION: DecisionBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

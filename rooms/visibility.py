@@ -12,6 +12,7 @@ class Role(StrEnum):
     FREELANCER = "freelancer"
     MODERATOR = "moderator"
     AUDITOR = "auditor"
+    ARBITRATOR = "arbitrator"  # reads the joint record once a failed mediation goes to arbitration
 
 
 PARTIES = frozenset({Role.CLIENT, Role.FREELANCER})
@@ -29,12 +30,17 @@ _READ: dict[Role, tuple[str, ...]] = {
     Role.FREELANCER: (JOINT, CAUCUS_FREELANCER, ROOM),
     Role.MODERATOR: CHANNELS,
     Role.AUDITOR: CHANNELS,
+    # What both parties said to each other, and the room's events (files included: a file
+    # is a record of its channel). Caucuses and the moderator's notes stay confidential, as
+    # in a mediation that goes on to arbitration.
+    Role.ARBITRATOR: (JOINT, ROOM),
 }
 _WRITE: dict[Role, tuple[str, ...]] = {
     Role.CLIENT: (JOINT, CAUCUS_CLIENT),
     Role.FREELANCER: (JOINT, CAUCUS_FREELANCER),
     Role.MODERATOR: (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES),
     Role.AUDITOR: (),  # auditors observe; they never speak in a room
+    Role.ARBITRATOR: (),  # writes nothing but its decision (rooms.door, rooms.arbitration)
 }
 
 

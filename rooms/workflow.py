@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, door, events, kinds, records
+from rooms import arbitration, clocks, door, events, kinds, records
+from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
@@ -76,12 +77,14 @@ class Facts(msgspec.Struct, omit_defaults=True):
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
+    arbitration: Arbitration | None = None  # once the mediation failed (rooms.arbitration)
+    arbitration_user: str | None = None  # the user who opted in to arbitration (sealed)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks")
+CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,9 @@ class Workflow:
             kinds.CSAT: self._csat,
             kinds.OVERDUE: self._alarm,
             kinds.REMINDER: self._alarm,
+            kinds.ARBITRATION_WINDOW: self._arbitration_window,
+            kinds.ARBITRATION_OPT_IN: self._arbitration_opt_in,
+            kinds.DECISION: self._decision,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -184,11 +190,13 @@ class Workflow:
             since = facts.clocks.queued_at or facts.clocks.opened_at or None
         else:
             since = min(facts.clocks.waiting.values(), default=None)
+        due = clocks.next_due(facts.clocks, state, self.targets_for(room.priority))
+        closes = arbitration.due_at(state, facts.arbitration)
         return QueueFields(
             facts.moderator,
             facts.tier,
             clocks.parse(since) if since else None,
-            clocks.next_due(facts.clocks, state, self.targets_for(room.priority)),
+            min((d for d in (due, closes) if d is not None), default=None),
         )
 
     def due(self, room: Room, now: datetime) -> list[Alarm]:
@@ -201,6 +209,12 @@ class Workflow:
             if clocks.due_at(alarm, targets) <= now
         ]
 
+    def lapsed(self, room: Room, now: datetime) -> list[FollowUp]:
+        """The records the server writes because time passed by `now` with no alarm: a
+        failed mediation's close once nobody opted in to arbitration in time."""
+        close = arbitration.lapsed(room.state, room.facts.arbitration, now)
+        return [] if close is None else [FollowUp(*close)]
+
     # -- the rules, one per kind ------------------------------------------------
 
     def _message(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -212,6 +226,8 @@ class Workflow:
         if body.to not in next_states(room.state):
             raise Conflict(f"the room is {room.state}: it cannot move to {body.to!r}")
         facts, ts = room.facts, record.ts
+        arbitration.moved(room.state, body.to, record, facts.arbitration)
+        follow: list[FollowUp] = []
         if body.to == State.MEDIATING:
             facts.moderator = record.sender_user
             facts.clocks.claimed_at = facts.clocks.claimed_at or ts
@@ -227,6 +243,18 @@ class Workflow:
             facts.settlement = body.terms
             facts.offer = None
             event = Event(events.ROOM_RESOLVED, {"terms": _public(body.terms)})
+        elif body.to == State.MEDIATION_FAILED:
+            facts.arbitration, window = arbitration.failed(
+                record, body, self.targets.arbitration_window
+            )
+            facts.offer = None  # no proposal survives the mediation
+            follow.append(FollowUp(*window))
+            failed = {"failed": record.seq, "until": facts.arbitration.until}
+            event = Event(events.MEDIATION_FAILED, failed)
+        elif body.to == State.ARBITRATION:
+            assert facts.arbitration is not None  # arbitration.moved: only after an opt-in
+            party, user = facts.arbitration.party, facts.arbitration_user
+            event = Event(events.ARBITRATION_REQUESTED, {"by": {"role": party, "user": user}})
         else:
             event = Event(events.ROOM_CLOSED)
         facts.brief = False  # a brief is for the escalation that follows it
@@ -234,7 +262,7 @@ class Workflow:
             facts.caucus = None  # a private session ends with the mediation
         room.state = body.to
         room.raised.append(event)
-        return []
+        return follow
 
     def _floor(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         room.facts.floor.apply(record.body)
@@ -347,6 +375,25 @@ class Workflow:
         kept.fired[alarm.key] = alarm.since
         kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
         return []
+
+    # -- arbitration (rooms/arbitration.py holds the rules) --------------------------
+
+    def _arbitration_window(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        arbitration.window(record)
+        return []
+
+    def _arbitration_opt_in(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        moved = arbitration.opt_in(room.state, room.facts.arbitration, record)
+        room.facts.arbitration_user = record.sender_user
+        return [FollowUp(*moved)]
+
+    def _decision(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        _body(record, records.DecisionBody)  # malformed: invalid, before anything changes
+        decided, resolution = arbitration.decide(room.state, room.facts.arbitration, record)
+        by = {"role": record.sender_role, "user": record.sender_user}
+        data = {"decision": record.seq, "by": by, "terms": _public(decided)}
+        room.raised.append(Event(events.ARBITRATION_DECIDED, data))
+        return [FollowUp(*resolution)]
 
 
 def _public(t: Terms | None) -> dict[str, Any] | None:

@@ -24,7 +24,8 @@ class Principal(StrEnum):
     the staff endpoints (queue, claim, join). stranger: another room's party (a
     valid client token of a third room). expired, revoked: a client's room
     token and a moderator's staff token, expired or revoked. none: no
-    credential. platform: the API key.
+    credential. platform: the API key. arbitrator: a room token of the room in the
+    arbitrator's role (it has no staff token).
     """
 
     CLIENT = "client"
@@ -36,6 +37,7 @@ class Principal(StrEnum):
     REVOKED = "revoked"
     NONE = "none"
     PLATFORM = "platform"
+    ARBITRATOR = "arbitrator"
 
 
 PRINCIPALS = tuple(Principal)
@@ -60,6 +62,8 @@ class Setup(Enum):
     WAITING = "waiting"  # a fresh room nobody claimed yet
     MEDIATING = "mediating"  # a fresh claimed room
     PROPOSED = "proposed"  # a fresh claimed room with the freelancer's open proposal
+    FAILED = "failed"  # a fresh room whose mediation the moderator failed (the window runs)
+    ARBITRATION = "arbitration"  # a fresh failed room the client opted in to arbitration
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ CLAIM = Action("claim", H, Setup.WAITING)
 JOIN = Action("join", H)  # POST /api/rooms/{id}/join: a room token for a staff member
 QUEUE = Action("queue", H)  # names no room
 REPORTS = Action("reports", H)  # names no room
+OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
+DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 
 
 @dataclass(frozen=True)
@@ -163,17 +169,50 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (JOIN, Scope.OWN): (H401, H401, H201, H201, H401, H401, H401, H401, H400),
     (QUEUE, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
     (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
+    (OPT_IN, Scope.OWN): (OK, OK, F, F, U, U, U, U, U),
+    (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
 }
+
+# The arbitrator's column (its room token): it reads joint and room, files of those
+# channels included, and writes nothing but its decision. Kept apart so each row above
+# stays as it was; every row must have its cell here.
+ARBITRATOR: dict[Action, Outcome] = {
+    HELLO: OK,
+    **{action: F for action in SEND.values()},
+    HISTORY["joint"]: OK,
+    HISTORY["caucus:client"]: F,
+    HISTORY["caucus:freelancer"]: F,
+    HISTORY["notes"]: F,
+    HISTORY["room"]: OK,
+    EDIT: F,
+    TRANSITION: F,
+    PROPOSE: F,
+    RESPOND: F,
+    FLOOR: F,
+    EXPORT: H403,
+    UPLOAD: H403,
+    DOWNLOAD["joint"]: H200,
+    DOWNLOAD["caucus:client"]: H404,
+    DELETE: H403,
+    CLAIM: H401,
+    JOIN: H401,
+    QUEUE: H401,
+    REPORTS: H401,
+    OPT_IN: F,
+    DECIDE: OK,
+}
+for (_action, _scope), _row in list(TABLE.items()):
+    TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
 
 # In a room it holds nothing in, a room token opens nothing: the socket refuses the hello
 # (its `room` names another room than the token's) and HTTP says 403. Staff tokens and the
 # API key are not bound to a room, so they fare as in their own.
 _OTHER_HTTP: dict[Action, Row] = {
-    EXPORT: (H403, H403, H403, H403, H403, H401, H401, H401, H200),
-    UPLOAD: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
-    DOWNLOAD["joint"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
-    DOWNLOAD["caucus:client"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
-    DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401),
+    EXPORT: (H403, H403, H403, H403, H403, H401, H401, H401, H200, H403),
+    UPLOAD: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
+    DOWNLOAD["joint"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
+    DOWNLOAD["caucus:client"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
+    DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
     CLAIM: TABLE[CLAIM, Scope.OWN],
     JOIN: TABLE[JOIN, Scope.OWN],
 }

@@ -25,6 +25,7 @@ from mediation.config import Settings
 from rooms.visibility import Role, readable
 from tests.authz_matrix import (
     CLAIM,
+    DECIDE,
     DELETE,
     DOWNLOAD,
     EDIT,
@@ -33,6 +34,7 @@ from tests.authz_matrix import (
     HELLO,
     HISTORY,
     JOIN,
+    OPT_IN,
     PROPOSE,
     QUEUE,
     REPORTS,
@@ -54,7 +56,7 @@ from tests.databases import PostgresDatabases, fresh_database
 from tests.files import bearer, named, pdf
 from tests.peers import Peer
 
-MODERATOR, AUDITOR = "m-1", "a-1"
+MODERATOR, AUDITOR, ARBITRATOR = "m-1", "a-1", "arb-1"
 PURPOSE = "authorization matrix"
 
 
@@ -132,6 +134,11 @@ class World:
         assert claimed.status_code == 200, claimed.text
         if setup is Setup.SHARED:
             await self.seed(room)
+        elif setup in (Setup.FAILED, Setup.ARBITRATION):
+            fail = {"type": "transition", "to": "mediation_failed", "reason": "matrix"}
+            await self.act(room, MODERATOR, "moderator", fail)
+            if setup is Setup.ARBITRATION:
+                await self.act(room, room.client, "client", {"type": "opt_in"})
         elif setup is Setup.PROPOSED:
             room.proposal = await self.act(
                 room,
@@ -237,6 +244,8 @@ class World:
                 return None
             case Principal.PLATFORM:
                 return self.server.platform.api_key
+            case Principal.ARBITRATOR:
+                return await self.room_token(room, ARBITRATOR, "arbitrator")
 
     async def fresh_staff_token(self) -> str:
         response = await self.http.post(
@@ -297,6 +306,10 @@ def frame_for(action: Action, room: Room) -> dict[str, Any]:
         frame = {"type": "respond", "proposal": room.proposal, "answer": "accept"}
     elif action is FLOOR:
         frame = {"type": "floor", "action": "mute", "party": "client", "minutes": 5}
+    elif action is OPT_IN:
+        frame = {"type": "opt_in"}
+    elif action is DECIDE:
+        frame = {"type": "decide", "amount": "75", "currency": "EUR", "reason": "matrix"}
     else:
         raise AssertionError(f"no frame for {action.name}")
     return {**frame, "id": uuid.uuid4().hex}

@@ -45,7 +45,7 @@ from rooms.broker import LocalBroker
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
 from rooms.kinds import MESSAGE
-from rooms.lifecycle import State, accepts_writes, next_states
+from rooms.lifecycle import BY_SERVER, State, accepts_writes, moderator_moves
 from rooms.ports import Draft, Event, Member, Presence, StoredMessage, Typing
 from rooms.visibility import CHANNELS, Role, can_read, can_write, readable, sees_presence_of
 from rooms.workflow import Workflow
@@ -268,12 +268,15 @@ class RoomMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.online(Role.MODERATOR))
     @rule(to=st.sampled_from(list(State)))
     def transition(self, to: State) -> None:
-        """The moderator moves the room; closed is for ever."""
+        """The moderator moves the room; closed is for ever; into and out of arbitration
+        only the server moves it (after a party's opt-in, the arbitrator's decision)."""
         conn = self.online(Role.MODERATOR)[0]
         self.settle()
-        allowed = accepts_writes(self.state) and to in next_states(self.state)
+        allowed = accepts_writes(self.state) and to in moderator_moves(self.state)
         if not accepts_writes(self.state):
             expected: str | None = "room_closed"
+        elif (self.state, to) in BY_SERVER:
+            expected = "forbidden"
         else:
             expected = None if allowed else "conflict"
         self.submit(

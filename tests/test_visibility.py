@@ -28,6 +28,15 @@ TABLE = {  # role: {channel: rights}; only the server writes the room channel
         "room": R,
     },
     Role.AUDITOR: {c: R for c in CHANNELS},
+    # the arbitrator reads what the parties said to each other, never a caucus or the notes;
+    # its one write, the decision, is its own kind (rooms.arbitration), not a channel right
+    Role.ARBITRATOR: {
+        "joint": R,
+        "caucus:client": "",
+        "caucus:freelancer": "",
+        "notes": "",
+        "room": R,
+    },
 }
 
 
@@ -51,3 +60,5 @@ def test_only_staff_see_auditors() -> None:
     assert not sees_presence_of(Role.FREELANCER, Role.AUDITOR)
     assert sees_presence_of(Role.MODERATOR, Role.AUDITOR)
     assert sees_presence_of(Role.CLIENT, Role.MODERATOR)
+    assert not sees_presence_of(Role.ARBITRATOR, Role.AUDITOR)
+    assert sees_presence_of(Role.CLIENT, Role.ARBITRATOR)

@@ -5,7 +5,7 @@
 
 import { h } from '../shared/dom.js';
 import { EventStream } from '../shared/events.js';
-import { roleLabel, stateLabel, t } from '../i18n.js';
+import { formatTime, roleLabel, stateLabel, t } from '../i18n.js';
 import { targetsLine } from './sla.js';
 
 const REFRESH_MS = 30_000;
@@ -121,6 +121,10 @@ export class Queue {
     if (overdue && !flags.length) flags.push(h('li', { class: 'flag overdue', text: t('queue.overdue') }));
     if (room.caucus) flags.push(h('li', { class: 'flag', text: t('queue.caucus', { party: roleLabel(room.caucus) }) }));
     if (room.offer) flags.push(h('li', { class: 'flag', text: t('queue.offer', { seq: room.offer }) }));
+    if (room.opt_in_until) {
+      const until = formatTime(parseTime(room.opt_in_until)).short;
+      flags.push(h('li', { class: 'flag', text: t('queue.optIn', { until }) }));
+    }
     const claimable = room.state === 'waiting' || room.state === 'escalated';
     const label = `${room.ticket.provider}/${room.ticket.id}`;
     const button = claimable && which === 'waiting'

@@ -1,6 +1,7 @@
 // The moderator's actions on the open room: private sessions, macros, a
 // settlement proposal, floor control, and the lifecycle moves (resolve,
-// escalate with a brief, transfer with a hand-off brief, close).
+// escalate with a brief, transfer with a hand-off brief, fail the mediation
+// (the parties may then opt in to arbitration), close).
 
 import { h } from '../shared/dom.js';
 import { formDialog, infoDialog } from '../shared/dialog.js';
@@ -37,6 +38,7 @@ export class Toolbar {
         b('resolve', () => this.resolve(), { key: 'r' }),
         b('escalate', () => this.escalate(), { key: 'e' }),
         b('transfer', () => this.transfer(), { key: 't' }),
+        b('fail', () => this.fail()),
         b('close', () => this.close())));
     el.hidden = false;
     view.onChange = () => this.refresh();
@@ -51,11 +53,11 @@ export class Toolbar {
     const state = this.view.room?.state;
     const mediating = state === 'mediating';
     for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'mute', 'pause', 'resolve',
-      'escalate', 'transfer']) {
+      'escalate', 'transfer', 'fail']) {
       this.buttons[name].disabled = !mediating;
     }
     this.buttons.macros.disabled = !state || state === 'closed';
-    this.buttons.close.disabled = !['resolved', 'escalated'].includes(state);
+    this.buttons.close.disabled = !['resolved', 'escalated', 'mediation_failed'].includes(state);
     this.buttons.caucusClient.setAttribute('aria-pressed', String(this.view.caucus === 'client'));
     this.buttons.caucusFreelancer.setAttribute('aria-pressed', String(this.view.caucus === 'freelancer'));
     const paused = this.view.pausedUntil && this.view.pausedUntil > new Date();
@@ -158,6 +160,14 @@ export class Toolbar {
       ],
     });
     if (values) this.act('transfer', { to: values.to.trim(), brief: values.brief }, 'notes');
+  }
+
+  async fail() {
+    const values = await formDialog({
+      title: t('fail.title'), submit: t('fail.submit'), intro: t('fail.intro'), danger: true,
+      fields: [{ name: 'reason', label: t('escalate.reason'), type: 'textarea', required: true }],
+    });
+    if (values) this.act('transition', { to: 'mediation_failed', reason: values.reason }, 'room');
   }
 
   async close() {

@@ -1,7 +1,7 @@
 // One line of text for each transcript event that is shown in a
 // conversation as a system note; null for events shown another way.
 
-import { formatTime, stateLabel, t } from '../i18n.js';
+import { formatMoney, formatTime, stateLabel, t } from '../i18n.js';
 
 const at = (iso) => (iso ? formatTime(new Date(iso)).short : '');
 
@@ -15,6 +15,7 @@ export function eventText(frame, you, name = (user) => user) {
   const who = name(frame.sender?.user ?? '');
   switch (frame.kind) {
     case 'state':
+      if (frame.terms && frame.target == null) return t('event.resolvedByDecision');
       if (frame.terms) return t('event.settled', { seq: frame.target });
       if (frame.state === 'mediating') {
         return t(['client', 'freelancer'].includes(you?.role) ? 'event.claimed' : 'event.claimedBy', { who });
@@ -49,6 +50,17 @@ export function eventText(frame, you, name = (user) => user) {
         : t('event.reminder', { party: t(`party.${frame.party}`) });
     case 'file_deleted': // shown on the file's card when the card is on the page
       return t(frame.reason ? 'event.fileDeletedWhy' : 'event.fileDeleted', { who, reason: frame.reason ?? '' });
+    case 'opt_in_window':
+      return t('event.optInWindow', { until: at(frame.until) });
+    case 'opt_in':
+      return t('event.optIn', { who: partyName(frame.sender.role, you) });
+    case 'decision':
+      return t(frame.reason ? 'event.decisionWhy' : 'event.decision', {
+        who,
+        amount: formatMoney(frame.terms.amount, frame.terms.currency),
+        text: frame.terms.text ? t('outcome.text', { text: frame.terms.text }) : '',
+        reason: frame.reason ?? '',
+      });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }

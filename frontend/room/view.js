@@ -10,6 +10,7 @@ import { buildShell } from './shell.js';
 import { eventText, paneFor } from './events.js';
 import { Proposals } from './proposals.js';
 import { Csat } from './csat.js';
+import { Arbitration } from './arbitration.js';
 import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
 
@@ -19,6 +20,7 @@ const NEAR_BOTTOM_PX = 48;
 const TYPING_SHOWN_MS = 5000;
 const TYPING_SENT_EVERY_MS = 3000;
 const PARTIES = ['client', 'freelancer'];
+const OBSERVERS = ['auditor', 'arbitrator']; // they read; they never write in a channel
 
 function byChannelOrder(a, b) {
   const rank = (c) => (CHANNEL_ORDER.includes(c) ? CHANNEL_ORDER.indexOf(c) : CHANNEL_ORDER.length);
@@ -61,6 +63,8 @@ export class RoomView {
     this.attachments = new Attachments(room);
     this.uploads = new Uploads(room);
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
+    this.arbitration = new Arbitration(this.el.arbitration,
+      (type, fields, channel) => this.actions.onAct(type, fields, channel));
     this._lastTypingSent = 0;
   }
 
@@ -130,7 +134,7 @@ export class RoomView {
   }
 
   get readOnly() {
-    return !this.you || this.you.role === 'auditor' || this.room?.state === 'closed';
+    return !this.you || OBSERVERS.includes(this.you.role) || this.room?.state === 'closed';
   }
 
   // ---- welcome: room, participants, channels -------------------------------
@@ -159,6 +163,7 @@ export class RoomView {
     this._setComposersEnabled(!this.readOnly);
     this._renderOutcome(null);
     if (PARTIES.includes(you.role)) this.csat.update(this.room.state);
+    this.arbitration.update(this.room.state, you);
     this.onChange?.();
   }
 
@@ -236,8 +241,9 @@ export class RoomView {
       list);
     pane.panel = panel;
 
-    if (this.you.role === 'auditor') {
-      panel.append(h('p', { class: 'readonly', text: t('composer.readonly') }));
+    if (OBSERVERS.includes(this.you.role)) {
+      panel.append(h('p', { class: 'readonly', text: t(this.you.role === 'arbitrator'
+        ? 'composer.readonly.arbitrator' : 'composer.readonly') }));
     } else {
       const files = this.uploads.controls(channel, label);
       pane.form = this._composer(channel, label, n, files);
@@ -405,6 +411,11 @@ export class RoomView {
       case 'file_deleted':
         if (this.attachments.deleted(frame)) return;
         break;
+      case 'opt_in_window':
+        this.arbitration.window(frame);
+        this.arbitration.update(this.room.state, this.you);
+        break;
+      case 'decision': this.settlement = { terms: frame.terms, reason: frame.reason }; break;
       default: break;
     }
     this._systemLine(frame);
@@ -414,6 +425,7 @@ export class RoomView {
   actionFailed(entry) {
     const reason = entry.error.message || errorTitle(entry.error.code);
     if (entry.type === 'rate') this.csat.failed(reason);
+    if (entry.type === 'opt_in' || entry.type === 'decide') this.arbitration.failed(reason);
     this.notice({ code: entry.error.code, message: reason });
   }
 
@@ -440,6 +452,7 @@ export class RoomView {
     this.proposals.stateChanged(frame);
     this._renderOutcome(frame);
     if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
+    this.arbitration.update(frame.state, this.you);
     this.onChange?.();
   }
 
@@ -451,7 +464,8 @@ export class RoomView {
       box.hidden = true;
       return;
     }
-    const parts = [h('strong', { text: t(`outcome.${state}`) })];
+    const decided = this.settlement && this.settlement.seq == null && this.settlement.terms;
+    const parts = [h('strong', { text: t(decided ? 'outcome.decided' : `outcome.${state}`) })];
     if (this.settlement) {
       const { terms } = this.settlement;
       parts.push(' ', h('span', { class: 'terms', text: t('outcome.terms', {

@@ -54,6 +54,8 @@ class ReportRow(Struct):
     longest_wait_freelancer_seconds: float | None
     csat_freelancer: int | None
     csat_freelancer_comment: str | None
+    arbitration: str  # "", open, lapsed, requested, decided (rooms.arbitration.status)
+    arbitration_party: str | None  # the party that opted in
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):

@@ -61,7 +61,15 @@ class RoomOut(Struct):
 
     id: str
     ticket: TicketOut
-    state: Literal["waiting", "mediating", "resolved", "escalated", "closed"]
+    state: Literal[
+        "waiting",
+        "mediating",
+        "resolved",
+        "escalated",
+        "closed",
+        "mediation_failed",
+        "arbitration",
+    ]
     client: str
     freelancer: str
     created_at: str  # ISO 8601

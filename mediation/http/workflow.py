@@ -18,7 +18,7 @@ from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.services import room_info
-from rooms import clocks, door
+from rooms import arbitration, clocks, door
 from rooms.door import Write
 from rooms.kinds import STATE
 from rooms.lifecycle import State
@@ -32,7 +32,8 @@ QUEUE_LIMIT = 200
 MAX_TIER = 2**31 - 1  # the column's range; tiers in use are small
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 RECONNECT_MS = 2000
-OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED)
+# a moderator's own rooms: a failed mediation stays theirs to close until a party opts in
+OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED, State.MEDIATION_FAILED)
 
 
 class Claim(Struct):
@@ -64,6 +65,7 @@ class QueueEntry(RoomOut):
     caucus: str | None
     offer: int | None
     targets: ClockTargets
+    opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
 
 
 class QueueOut(Struct):
@@ -94,6 +96,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
         "targets": dataclasses.asdict(workflow.targets_for(room.priority)),
+        "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
     }
 
 

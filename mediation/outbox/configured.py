@@ -1,5 +1,6 @@
 """The destinations and routes the settings turn on (none by default): the webhook
-endpoint, and each ticket provider's own (Zendesk's notes, for Zendesk rooms)."""
+endpoint, each ticket provider's own (Zendesk's notes, for Zendesk rooms), and the
+arbitration endpoint (a room's signed transcript when it goes to arbitration)."""
 
 from collections.abc import Sequence
 
@@ -7,6 +8,7 @@ from mediation.auth.sign_ins import SignIns
 from mediation.config import Settings
 from mediation.contacts import ContactsOf
 from mediation.notices import NoticeMail
+from mediation.outbox.arbitration import ArbitrationEndpoint, Bundles
 from mediation.outbox.delivery import Destination
 from mediation.outbox.mail import Mailer, MailSettings
 from mediation.outbox.routes import Route, Routes
@@ -17,11 +19,16 @@ from rooms import events
 
 
 def configured(
-    settings: Settings, contacts: ContactsOf, sign_ins: SignIns, settlement: Issue | None = None
+    settings: Settings,
+    contacts: ContactsOf,
+    sign_ins: SignIns,
+    settlement: Issue | None = None,
+    bundles: Bundles | None = None,
 ) -> tuple[Routes, Sequence[Destination]]:
     """Routes and destinations; the destinations own HTTP clients, closed by the worker's
     `aclose` at shutdown. `settlement` builds a room's signed settlement document, for the
-    webhook's `settlement.agreed` events."""
+    webhook's `settlement.agreed` events; `bundles` reads a room's signed transcript and
+    files for the arbitration endpoint (without it, none is configured)."""
     routes: list[Route] = []
     destinations: list[Destination] = []
     if settings.webhook_url:
@@ -44,4 +51,10 @@ def configured(
         if outbound is not None:
             routes.append(outbound.route(name))
             destinations.append(outbound.destination)
+    if settings.arbitration_url and bundles is not None:
+        arbitration = ArbitrationEndpoint(
+            settings.arbitration_url, settings.arbitration_secret, bundles
+        )
+        routes.append(Route(arbitration.name, frozenset({events.ARBITRATION_REQUESTED})))
+        destinations.append(arbitration)
     return Routes(routes), destinations

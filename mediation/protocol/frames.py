@@ -67,7 +67,8 @@ class Retract(_Frame, tag="retract"):
 
 
 class Transition(_Frame, tag="transition"):
-    """Moderators move the room: waiting -> mediating (claim) -> resolved | escalated -> closed."""
+    """Moderators move the room: waiting -> mediating (claim) -> resolved | escalated |
+    mediation_failed -> closed (docs/protocol.md: arbitration is the server's move)."""
 
     id: ClientId
     to: str
@@ -143,6 +144,25 @@ class Token(_Frame, tag="token"):
     id: ClientId | None = None
 
 
+class OptIn(_Frame, tag="opt_in"):
+    """A party asks for arbitration once the mediation failed, before the window closes
+    (`window_closed` after it); the room moves to `arbitration`."""
+
+    id: ClientId
+
+
+class Decide(_Frame, tag="decide"):
+    """The arbitrator's decision in a room in arbitration: the room resolves with these
+    terms (checked like a proposal's)."""
+
+    id: ClientId
+    amount: Annotated[str, Meta(max_length=32)]  # a plain decimal: "1250.00"
+    currency: Annotated[str, Meta(max_length=8)]  # ISO 4217: "USD"
+    text: Annotated[str, Meta(max_length=4000)] = ""  # what is decided, in words
+    milestone: Annotated[str, Meta(max_length=200)] | None = None
+    reason: Annotated[str, Meta(max_length=8000)] = ""  # why: everyone in the room reads it
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -158,6 +178,8 @@ ClientFrame = (
     | Respond
     | Rate
     | Token
+    | OptIn
+    | Decide
 )
 
 
@@ -228,11 +250,13 @@ class EventFrame(_Frame, tag="event"):
     # response: the proposal answered; state resolved by settlement: the proposal accepted
     body: str | None = None  # edit: the new text
     state: str | None = None  # state: the room's new state
-    reason: str | None = None  # state, floor: why, as the moderator put it
+    reason: str | None = None  # state, floor: why, as the moderator put it; decision: why
     action: str | None = None  # floor: mute | unmute | pause | resume
     party: str | None = None  # floor, caucus, overdue, reminder: the party concerned
-    until: str | None = None  # floor: when a mute or pause ends (ISO 8601)
-    terms: Terms | None = None  # proposal; state resolved by settlement: the exact terms
+    until: str | None = None  # floor: when a mute or pause ends; arbitration_window: when
+    # the parties' opt-in to arbitration closes (ISO 8601)
+    terms: Terms | None = None  # proposal, decision; state resolved by settlement or by a
+    # decision: the exact terms
     expires_at: str | None = None  # proposal
     answer: str | None = None  # response: accept | reject
     open: bool | None = None  # caucus

@@ -25,12 +25,14 @@ from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
     Ack,
     Caucus,
+    Decide,
     Edit,
     Error,
     FloorControl,
     Hello,
     History,
     HistoryPage,
+    OptIn,
     Participant,
     Propose,
     Rate,
@@ -52,12 +54,13 @@ from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
+from rooms.arbitration import decision_body, opt_in_body
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
-from rooms.kinds import CAUCUS, HANDOFF, PROPOSAL, RESPONSE
+from rooms.kinds import ARBITRATION_OPT_IN, CAUCUS, DECISION, HANDOFF, PROPOSAL, RESPONSE
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
-from rooms.visibility import JOINT, NOTES, Role
+from rooms.visibility import JOINT, NOTES, ROOM, Role
 from rooms.workflow import caucus_body, handoff_body
 from transcripts.access_log import AccessLog
 from transcripts.errors import Tampered, TranscriptError
@@ -66,7 +69,18 @@ log = logging.getLogger(__name__)
 
 # frames that store a record
 Writes = (
-    Send | Edit | Retract | Transition | FloorControl | Caucus | Transfer | Propose | Respond | Rate
+    Send
+    | Edit
+    | Retract
+    | Transition
+    | FloorControl
+    | Caucus
+    | Transfer
+    | Propose
+    | Respond
+    | Rate
+    | OptIn
+    | Decide
 )
 
 CLOSE_FOR = {
@@ -317,6 +331,12 @@ class Session:
                 return hub.post(conn, frame.id, JOINT, body, RESPONSE)
             case Rate():
                 return hub.rate(conn, frame.id, frame.rating, frame.comment)
+            case OptIn():
+                return hub.post(conn, frame.id, ROOM, opt_in_body(), ARBITRATION_OPT_IN)
+            case Decide():
+                decided = terms(frame.amount, frame.currency, frame.text, frame.milestone)
+                body = decision_body(decided, frame.reason)
+                return hub.post(conn, frame.id, ROOM, body, DECISION)
 
     def _draining(self) -> bool:
         return self._conn.draining
