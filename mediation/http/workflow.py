@@ -1,7 +1,6 @@
 """The moderator queue, claiming a room from it, and a room's live clocks."""
 
 import asyncio
-import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -68,6 +67,15 @@ class QueueEntry(RoomOut):
     opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
 
 
+def _sla(targets: clocks.Targets) -> dict[str, float]:
+    """The room's SLA policy (arbitration's window is the deployment's, not a priority's)."""
+    return {
+        "first_response": targets.first_response,
+        "answer": targets.answer,
+        "reply": targets.reply,
+    }
+
+
 class QueueOut(Struct):
     rooms: list[QueueEntry]
 
@@ -95,7 +103,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
-        "targets": dataclasses.asdict(workflow.targets_for(room.priority)),
+        "targets": _sla(workflow.targets_for(room.priority)),
         "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
     }
 
