@@ -6,7 +6,9 @@ their alarm records. Nothing lives only in memory: after a restart the
 same query finds what fell due meanwhile. Every process may run it: an
 alarm's client id names its clock and episode, so two processes writing
 the same alarm store it once, and the commit refuses an alarm whose clock
-has stopped since.
+has stopped since. Deadlines (rooms.deadlines) ride the same column: their
+warnings and enforcements are written here too, under client ids naming the
+deadline, and the commit refuses one for a deadline no longer open.
 """
 
 import asyncio
@@ -58,6 +60,8 @@ class ClockScheduler:
             for alarm in self._workflow.due(room, now):
                 draft = alarm_record(alarm).draft(row.id)
                 pending.append(self._committer.append(draft))
+            for step in self._workflow.deadlines_due(room, now):  # warnings, enforcements
+                pending.append(self._committer.append(step.draft(row.id)))
         fired = 0
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(outcome, TranscriptError):

@@ -197,7 +197,7 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         keys = load_secrets(settings)
         db = Database(settings.resolved_database_url)
-        workflow = Workflow(settings.targets)
+        workflow = Workflow(settings.targets, settings.deadline_warning)
         await migrate.prepare(db, keys.keyring)
         sign_ins = SignIns(db)
         routes, destinations = configured(settings, lambda room: store.contacts(room), sign_ins)

@@ -20,6 +20,10 @@ SETTLEMENT_AGREED = "settlement.agreed"
 ROOM_RESOLVED = "room.resolved"
 ROOM_CLOSED = "room.closed"
 PARTY_WAITING = "party.waiting"
+DEADLINE_SET = "deadline.set"
+DEADLINE_WARNING = "deadline.warning"
+DEADLINE_ENFORCED = "deadline.enforced"
+DEADLINE_CANCELLED = "deadline.cancelled"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -31,12 +35,26 @@ Topic = Literal[
     "room.resolved",
     "room.closed",
     "party.waiting",
+    "deadline.set",
+    "deadline.warning",
+    "deadline.enforced",
+    "deadline.cancelled",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
 # The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
 # none of them wrote no outbox row.
-RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE})
+RAISED_BY = frozenset(
+    {
+        kinds.STATE,
+        kinds.PROPOSAL,
+        kinds.RESPONSE,
+        kinds.DEADLINE,
+        kinds.DEADLINE_CANCELLED,
+        kinds.DEADLINE_WARNING,
+        kinds.DEADLINE_ENFORCED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

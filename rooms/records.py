@@ -99,6 +99,35 @@ class FileDeletedBody(msgspec.Struct):
     reason: str = ""  # always written, even empty
 
 
+class DeadlineBody(msgspec.Struct, omit_defaults=True):
+    """A moderator's deadline on a party: answer by `due_at`, or `outcome` applies."""
+
+    party: str  # client | freelancer
+    user: str  # that party's user id (whom the warning mail goes to)
+    due_at: str  # ISO 8601 UTC
+    outcome: str  # accept_proposal | resolve | escalate
+    reason: str = ""  # what is asked of the party, as the moderator put it
+    proposal: int | None = None  # accept_proposal: the open proposal's seq in joint
+    terms: Terms | None = None  # resolve: the terms the room resolves with
+    business_days: int | None = None  # when counted in business days: how many
+    calendar: str | None = None  # and in which holiday calendar ("US", "DE-BY")
+
+
+class DeadlineCancelledBody(msgspec.Struct, omit_defaults=True):
+    deadline: int  # the deadline record's seq in the room channel
+    cause: str  # answered | withdrawn | lapsed
+    reason: str = ""  # withdrawn: the moderator's words; lapsed: why
+
+
+class DeadlineNoticeBody(msgspec.Struct, omit_defaults=True):
+    """The server's warning before a deadline falls due, and its enforcement once it has."""
+
+    deadline: int
+    party: str
+    due_at: str
+    outcome: str
+
+
 Body = (
     Joined
     | Amendment
@@ -112,6 +141,9 @@ Body = (
     | AlarmBody
     | FileBody
     | FileDeletedBody
+    | DeadlineBody
+    | DeadlineCancelledBody
+    | DeadlineNoticeBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -129,6 +161,10 @@ BODIES: dict[str, type[Body]] = {
     kinds.REMINDER: AlarmBody,
     kinds.FILE: FileBody,
     kinds.FILE_DELETED: FileDeletedBody,
+    kinds.DEADLINE: DeadlineBody,
+    kinds.DEADLINE_CANCELLED: DeadlineCancelledBody,
+    kinds.DEADLINE_WARNING: DeadlineNoticeBody,
+    kinds.DEADLINE_ENFORCED: DeadlineNoticeBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, door, events, kinds, records
+from rooms import clocks, deadlines, door, events, kinds, records
 from rooms.clocks import Alarm, Clocks, Targets
+from rooms.deadlines import Deadline
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.events import Event
@@ -28,6 +29,9 @@ from rooms.records import (
     AlarmBody,
     CaucusBody,
     CsatBody,
+    DeadlineBody,
+    DeadlineCancelledBody,
+    DeadlineNoticeBody,
     HandoffBody,
     ProposalBody,
     ResponseBody,
@@ -76,12 +80,14 @@ class Facts(msgspec.Struct, omit_defaults=True):
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
+    deadlines: dict[str, Deadline] = {}  # the open deadlines by their seq (rooms.deadlines)
+    deadline_terms: dict[str, Terms] = {}  # a `resolve` deadline's terms, by its seq
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks")
+CLEAR_FACTS = ("moderator", "tier", "clocks", "deadlines")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +136,9 @@ def _body(record: StoredMessage, shape: type[T]) -> T:
 
 
 class Workflow:
-    def __init__(self, targets: Targets | None = None) -> None:
+    def __init__(self, targets: Targets | None = None, warn_before: float = 24 * 3600) -> None:
         self.targets = targets or Targets()
+        self.warn_before = warn_before  # seconds before a deadline falls due: its warning
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -143,6 +150,10 @@ class Workflow:
             kinds.CSAT: self._csat,
             kinds.OVERDUE: self._alarm,
             kinds.REMINDER: self._alarm,
+            kinds.DEADLINE: self._deadline,
+            kinds.DEADLINE_CANCELLED: self._deadline_cancelled,
+            kinds.DEADLINE_WARNING: self._deadline_warning,
+            kinds.DEADLINE_ENFORCED: self._deadline_enforced,
         }
 
     def opened(self, state: str, ts: str) -> Room:
@@ -164,7 +175,12 @@ class Workflow:
         ):
             raise Forbidden(f"only a moderator writes {record.kind} events")
         rule = self._rules.get(record.kind)
-        return [] if rule is None else rule(room, record)
+        if not room.facts.deadlines:  # most rooms, most records
+            return [] if rule is None else rule(room, record)
+        deadlines.refuse_late_answer(room.facts.deadlines, record)
+        follow = [] if rule is None else rule(room, record)
+        ended = deadlines.ended(room.facts.deadlines, record, room.state, room.facts.offer)
+        return [FollowUp(s.channel, s.kind, s.client_id, s.body) for s in ended] + follow
 
     def queue_fields(self, room: Room) -> QueueFields:
         facts, state = room.facts, room.state
@@ -172,11 +188,12 @@ class Workflow:
             since = facts.clocks.queued_at or facts.clocks.opened_at or None
         else:
             since = min(facts.clocks.waiting.values(), default=None)
+        due_at = clocks.next_due(facts.clocks, state, self.targets)
+        if facts.deadlines:
+            deadline = deadlines.next_due(facts.deadlines, self.warn_before)
+            due_at = deadline if due_at is None or deadline is None else min(due_at, deadline)
         return QueueFields(
-            facts.moderator,
-            facts.tier,
-            clocks.parse(since) if since else None,
-            clocks.next_due(facts.clocks, state, self.targets),
+            facts.moderator, facts.tier, clocks.parse(since) if since else None, due_at
         )
 
     def due(self, room: Room, now: datetime) -> list[Alarm]:
@@ -186,6 +203,11 @@ class Workflow:
             for alarm in clocks.pending(room.facts.clocks, room.state)
             if clocks.due_at(alarm, self.targets) <= now
         ]
+
+    def deadlines_due(self, room: Room, now: datetime) -> list[FollowUp]:
+        """The deadline warnings and enforcements the scheduler writes now."""
+        steps = deadlines.due(room.facts.deadlines, now, self.warn_before)
+        return [FollowUp(s.channel, s.kind, s.client_id, s.body) for s in steps]
 
     # -- the rules, one per kind ------------------------------------------------
 
@@ -276,18 +298,7 @@ class Workflow:
             return follow
         offer.accepted.append(record.sender_role)
         offer.acceptances.append(Acceptance(record.sender_role, record.sender_user, record.ts))
-        if not set(offer.accepted) >= PARTIES:
-            return follow
-        accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
-        agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
-        room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
-        resolution = StateBody(
-            State.RESOLVED,
-            f"settled: both parties accepted proposal #{offer.seq}",
-            offer.terms,
-            offer.seq,
-        )
-        return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", records.encode(resolution))]
+        return follow + _settled(room, offer)
 
     def _caucus(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         body = _body(record, CaucusBody)
@@ -333,6 +344,105 @@ class Workflow:
         kept.fired[alarm.key] = alarm.since
         kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
         return []
+
+    # -- deadlines (rooms.deadlines) --------------------------------------------
+
+    def _deadline(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        _require_mediating(room, "deadlines")
+        body = _body(record, DeadlineBody)
+        open_ = room.facts.deadlines
+        for other in open_.values():
+            if other.party == body.party:
+                raise Conflict(f"deadline #{other.seq} on the {other.party} is open: withdraw it")
+        deadline = deadlines.opened(body, record, room.facts.offer)
+        open_[str(record.seq)] = deadline
+        if body.terms is not None:
+            room.facts.deadline_terms[str(record.seq)] = body.terms
+        data = _deadline_data(deadline) | {"terms": _public(body.terms)}
+        room.raised.append(Event(events.DEADLINE_SET, data))
+        return []
+
+    def _deadline_cancelled(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        _require(record.channel == ROOM, "deadlines are withdrawn in the room channel")
+        body = _body(record, DeadlineCancelledBody)
+        deadline = deadlines.named(room.facts.deadlines, body.deadline)
+        if record.sender_role == kinds.SYSTEM_ROLE:
+            _require(body.cause in (deadlines.ANSWERED, deadlines.LAPSED), "not a cause")
+        else:
+            _require(body.cause == deadlines.WITHDRAWN, "a moderator withdraws a deadline")
+        self._close_deadline(room, deadline)
+        data = _deadline_data(deadline) | {"cause": body.cause}
+        room.raised.append(Event(events.DEADLINE_CANCELLED, data))
+        return []
+
+    def _deadline_warning(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        deadline = self._deadline_noticed(room, record, warning=True)
+        deadline.warned = True
+        data = _deadline_data(deadline) | {"role": deadline.party}
+        room.raised.append(Event(events.DEADLINE_WARNING, data))
+        return []
+
+    def _deadline_enforced(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        deadline = self._deadline_noticed(room, record, warning=False)
+        _require_mediating(room, "deadline outcomes")
+        offer, key = room.facts.offer, str(deadline.seq)
+        if deadline.outcome == deadlines.ACCEPT_PROPOSAL and (
+            offer is None or offer.seq != deadline.proposal
+        ):
+            raise Superseded(_not_open(deadline.proposal or 0, offer))
+        agreed = room.facts.deadline_terms.get(key)
+        self._close_deadline(room, deadline)
+        room.raised.append(Event(events.DEADLINE_ENFORCED, _deadline_data(deadline)))
+        reason = deadlines.missed(deadline)
+        if offer is not None and deadline.outcome == deadlines.ACCEPT_PROPOSAL:
+            offer.accepted.append(deadline.party)
+            offer.acceptances.append(Acceptance(deadline.party, deadline.user, record.ts))
+            return _settled(room, offer)
+        to = State.RESOLVED if deadline.outcome == deadlines.RESOLVE else State.ESCALATED
+        body = records.encode(StateBody(to, reason, agreed))
+        return [FollowUp(ROOM, kinds.STATE, f"deadline:{key}:{deadline.outcome}", body)]
+
+    def _deadline_noticed(self, room: Room, record: StoredMessage, warning: bool) -> Deadline:
+        if record.sender_role != kinds.SYSTEM_ROLE:
+            raise Forbidden("only the server warns of and enforces deadlines")
+        _require(record.channel == ROOM, "deadline notices are in the room channel")
+        body = _body(record, DeadlineNoticeBody)
+        deadline = deadlines.named(room.facts.deadlines, body.deadline)
+        deadlines.check_due(deadline, record, warning)
+        return deadline
+
+    @staticmethod
+    def _close_deadline(room: Room, deadline: Deadline) -> None:
+        room.facts.deadlines.pop(str(deadline.seq), None)
+        room.facts.deadline_terms.pop(str(deadline.seq), None)
+
+
+def _deadline_data(deadline: Deadline) -> dict[str, Any]:
+    """What a deadline's events carry: who, until when, what then (no words, no amounts)."""
+    return {
+        "deadline": deadline.seq,
+        "party": deadline.party,
+        "user": deadline.user,
+        "due_at": deadline.due_at,
+        "outcome": deadline.outcome,
+        "proposal": deadline.proposal,
+    }
+
+
+def _settled(room: Room, offer: Offer) -> list[FollowUp]:
+    """The room's resolution once both parties accepted `offer` (nothing before)."""
+    if not set(offer.accepted) >= PARTIES:
+        return []
+    accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
+    agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
+    room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
+    resolution = StateBody(
+        State.RESOLVED,
+        f"settled: both parties accepted proposal #{offer.seq}",
+        offer.terms,
+        offer.seq,
+    )
+    return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", records.encode(resolution))]
 
 
 def _public(t: Terms | None) -> dict[str, Any] | None:

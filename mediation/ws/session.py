@@ -39,6 +39,7 @@ from mediation.protocol.frames import (
     RoomView,
     Send,
     ServerFrame,
+    SetDeadline,
     Ticket,
     Token,
     TokenAccepted,
@@ -47,14 +48,16 @@ from mediation.protocol.frames import (
     TypingHint,
     Welcome,
     Who,
+    WithdrawDeadline,
 )
 from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
+from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
-from rooms.kinds import CAUCUS, HANDOFF, PROPOSAL, RESPONSE
+from rooms.kinds import CAUCUS, DEADLINE, DEADLINE_CANCELLED, HANDOFF, PROPOSAL, RESPONSE
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
 from rooms.visibility import JOINT, NOTES, Role
@@ -66,7 +69,18 @@ log = logging.getLogger(__name__)
 
 # frames that store a record
 Writes = (
-    Send | Edit | Retract | Transition | FloorControl | Caucus | Transfer | Propose | Respond | Rate
+    Send
+    | Edit
+    | Retract
+    | Transition
+    | FloorControl
+    | Caucus
+    | Transfer
+    | Propose
+    | Respond
+    | Rate
+    | SetDeadline
+    | WithdrawDeadline
 )
 
 CLOSE_FOR = {
@@ -317,6 +331,38 @@ class Session:
                 return hub.post(conn, frame.id, JOINT, body, RESPONSE)
             case Rate():
                 return hub.rate(conn, frame.id, frame.rating, frame.comment)
+            case SetDeadline():
+                return hub.moderate(conn, frame.id, DEADLINE, self._deadline(frame))
+            case WithdrawDeadline():
+                body = withdrawal_body(frame.deadline, frame.reason)
+                return hub.moderate(conn, frame.id, DEADLINE_CANCELLED, body)
+
+    def _deadline(self, frame: SetDeadline) -> str:
+        """A deadline's body: its due time counted now, the party's user id named."""
+        assert self.joined is not None
+        room, settings = self.joined.room, self._settings
+        user = {"client": room.client, "freelancer": room.freelancer}.get(frame.party)
+        if user is None:
+            raise RoomError("a deadline is set on the client or the freelancer")
+        calendar = settings.calendar_country
+        due = due_time(
+            datetime.now(UTC), frame.at, frame.business_days, calendar, settings.calendar_timezone
+        )
+        agreed = None
+        if frame.amount is not None or frame.currency is not None:
+            agreed = terms(frame.amount or "", frame.currency or "", frame.text, frame.milestone)
+        counted = frame.business_days is not None
+        return deadline_body(
+            frame.party,
+            user,
+            due,
+            frame.outcome,
+            frame.reason,
+            frame.proposal,
+            agreed,
+            frame.business_days,
+            calendar.upper() if counted else None,
+        )
 
     def _draining(self) -> bool:
         return self._conn.draining
