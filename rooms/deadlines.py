@@ -9,7 +9,7 @@ channel): answer by `due_at`, or the outcome applies:
 - `escalate`: the room is escalated to the next tier.
 
 The party's *answer* cancels a deadline that has not fallen due (a
-`deadline_cancelled` record, cause `answered`, written by the server right after
+`deadline_ended` record, cause `answered`, written by the server right after
 the answer in the same commit). For `accept_proposal` the answer is the party's
 response to the named proposal (accept or reject) or its counter-proposal; for the
 other outcomes, any message, proposal or response by the party in the joint channel
@@ -18,7 +18,7 @@ lapses (cause `lapsed`) when its proposal stops being the open one without the
 party's answer, or when the room leaves mediation.
 
 The clock scheduler writes a `deadline_warning` once the deadline is within the
-warning lead, and a `deadline_enforced` once it has fallen due, each in the
+warning lead, and a `deadline_applied` once it has fallen due, each in the
 server's voice under a client id naming the deadline; the enforcement is
 followed in the same commit by the outcome's own record (a `state` record). The
 rules below refuse a warning or an enforcement for a deadline that is no longer
@@ -171,7 +171,7 @@ def _check_proposal(body: DeadlineBody, due: datetime, offer: "Offer | None") ->
 def named(open_: dict[str, Deadline], seq: int) -> Deadline:
     deadline = open_.get(str(seq))
     if deadline is None:
-        raise Conflict(f"deadline #{seq} is not open (answered, withdrawn, lapsed or enforced)")
+        raise Conflict(f"deadline #{seq} is not open (answered, withdrawn, lapsed or applied)")
     return deadline
 
 
@@ -209,7 +209,7 @@ def ended(
         cause, why = _end_of(deadline, record, state, offer)
         if cause:
             body = records.encode(DeadlineCancelledBody(int(key), cause, why))
-            steps.append(Step(kinds.DEADLINE_CANCELLED, f"deadline-cancelled:{key}", body))
+            steps.append(Step(kinds.DEADLINE_ENDED, f"deadline-ended:{key}", body))
     return steps
 
 
@@ -257,8 +257,8 @@ def due(open_: dict[str, Deadline], now: datetime, lead: float) -> list[Step]:
     for key, deadline in sorted(open_.items(), key=lambda item: int(item[0])):
         notice = DeadlineNoticeBody(deadline.seq, deadline.party, deadline.due_at, deadline.outcome)
         if now >= clocks.parse(deadline.due_at):
-            client_id = f"deadline-enforced:{key}"
-            steps.append(Step(kinds.DEADLINE_ENFORCED, client_id, records.encode(notice)))
+            client_id = f"deadline-applied:{key}"
+            steps.append(Step(kinds.DEADLINE_APPLIED, client_id, records.encode(notice)))
         elif not deadline.warned and now >= warn_at(deadline, lead):
             client_id = f"deadline-warning:{key}"
             steps.append(Step(kinds.DEADLINE_WARNING, client_id, records.encode(notice)))

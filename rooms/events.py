@@ -22,8 +22,8 @@ ROOM_CLOSED = "room.closed"
 PARTY_WAITING = "party.waiting"
 DEADLINE_SET = "deadline.set"
 DEADLINE_WARNING = "deadline.warning"
-DEADLINE_ENFORCED = "deadline.enforced"
-DEADLINE_CANCELLED = "deadline.cancelled"
+DEADLINE_APPLIED = "deadline.applied"
+DEADLINE_ENDED = "deadline.ended"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -37,8 +37,8 @@ Topic = Literal[
     "party.waiting",
     "deadline.set",
     "deadline.warning",
-    "deadline.enforced",
-    "deadline.cancelled",
+    "deadline.applied",
+    "deadline.ended",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
@@ -50,9 +50,9 @@ RAISED_BY = frozenset(
         kinds.PROPOSAL,
         kinds.RESPONSE,
         kinds.DEADLINE,
-        kinds.DEADLINE_CANCELLED,
+        kinds.DEADLINE_ENDED,
         kinds.DEADLINE_WARNING,
-        kinds.DEADLINE_ENFORCED,
+        kinds.DEADLINE_APPLIED,
     }
 )
 

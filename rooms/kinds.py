@@ -21,11 +21,11 @@ FILE = "file"  # a file in the evidence locker (its channel)
 FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its channel)
 # Deadlines with a default outcome (room channel; rooms/deadlines.py)
 DEADLINE = "deadline"  # a moderator asks a party to answer by a time, or an outcome applies
-DEADLINE_CANCELLED = "deadline_cancelled"  # answered in time, withdrawn, or lapsed
+DEADLINE_ENDED = "deadline_ended"  # answered in time, withdrawn, or lapsed
 DEADLINE_WARNING = "deadline_warning"  # the server: the deadline falls due soon
-DEADLINE_ENFORCED = "deadline_enforced"  # the server: it fell due; its outcome follows
+DEADLINE_APPLIED = "deadline_applied"  # the server: it fell due; its outcome follows
 
-MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_CANCELLED})
+MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.
 SYSTEM_USER = "mediation"

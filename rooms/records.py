@@ -162,9 +162,9 @@ BODIES: dict[str, type[Body]] = {
     kinds.FILE: FileBody,
     kinds.FILE_DELETED: FileDeletedBody,
     kinds.DEADLINE: DeadlineBody,
-    kinds.DEADLINE_CANCELLED: DeadlineCancelledBody,
+    kinds.DEADLINE_ENDED: DeadlineCancelledBody,
     kinds.DEADLINE_WARNING: DeadlineNoticeBody,
-    kinds.DEADLINE_ENFORCED: DeadlineNoticeBody,
+    kinds.DEADLINE_APPLIED: DeadlineNoticeBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -151,9 +151,9 @@ class Workflow:
             kinds.OVERDUE: self._alarm,
             kinds.REMINDER: self._alarm,
             kinds.DEADLINE: self._deadline,
-            kinds.DEADLINE_CANCELLED: self._deadline_cancelled,
+            kinds.DEADLINE_ENDED: self._deadline_ended,
             kinds.DEADLINE_WARNING: self._deadline_warning,
-            kinds.DEADLINE_ENFORCED: self._deadline_enforced,
+            kinds.DEADLINE_APPLIED: self._deadline_applied,
         }
 
     def opened(self, state: str, ts: str) -> Room:
@@ -362,7 +362,7 @@ class Workflow:
         room.raised.append(Event(events.DEADLINE_SET, data))
         return []
 
-    def _deadline_cancelled(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+    def _deadline_ended(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == ROOM, "deadlines are withdrawn in the room channel")
         body = _body(record, DeadlineCancelledBody)
         deadline = deadlines.named(room.facts.deadlines, body.deadline)
@@ -372,7 +372,7 @@ class Workflow:
             _require(body.cause == deadlines.WITHDRAWN, "a moderator withdraws a deadline")
         self._close_deadline(room, deadline)
         data = _deadline_data(deadline) | {"cause": body.cause}
-        room.raised.append(Event(events.DEADLINE_CANCELLED, data))
+        room.raised.append(Event(events.DEADLINE_ENDED, data))
         return []
 
     def _deadline_warning(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -382,7 +382,7 @@ class Workflow:
         room.raised.append(Event(events.DEADLINE_WARNING, data))
         return []
 
-    def _deadline_enforced(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+    def _deadline_applied(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         deadline = self._deadline_noticed(room, record, warning=False)
         _require_mediating(room, "deadline outcomes")
         offer, key = room.facts.offer, str(deadline.seq)
@@ -392,7 +392,7 @@ class Workflow:
             raise Superseded(_not_open(deadline.proposal or 0, offer))
         agreed = room.facts.deadline_terms.get(key)
         self._close_deadline(room, deadline)
-        room.raised.append(Event(events.DEADLINE_ENFORCED, _deadline_data(deadline)))
+        room.raised.append(Event(events.DEADLINE_APPLIED, _deadline_data(deadline)))
         reason = deadlines.missed(deadline)
         if offer is not None and deadline.outcome == deadlines.ACCEPT_PROPOSAL:
             offer.accepted.append(deadline.party)

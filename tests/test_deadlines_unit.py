@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from mediation.config import Settings, SettingsError
 from rooms import door, events
 from rooms.business_days import add_business_days, is_business_day
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
@@ -15,8 +16,8 @@ from rooms.errors import Forbidden, RoomError
 from rooms.floor import Floor
 from rooms.kinds import (
     DEADLINE,
-    DEADLINE_CANCELLED,
-    DEADLINE_ENFORCED,
+    DEADLINE_APPLIED,
+    DEADLINE_ENDED,
     DEADLINE_WARNING,
     PROPOSAL,
     STATE,
@@ -89,7 +90,7 @@ def test_a_due_time_is_an_aware_moment_or_business_days_never_both() -> None:
 # -- the door ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", [DEADLINE, DEADLINE_CANCELLED])
+@pytest.mark.parametrize("kind", [DEADLINE, DEADLINE_ENDED])
 @pytest.mark.parametrize("who", [CLIENT, FREELANCER, Member("a-1", Role.AUDITOR)])
 def test_only_a_moderator_sets_or_withdraws_a_deadline(kind: str, who: Member) -> None:
     known = KnownRoom("r_1", State.MEDIATING, Floor())
@@ -188,8 +189,8 @@ def test_the_default_outcome_accepts_the_proposal_once_and_settles() -> None:
     assert m.room.facts.deadlines[str(deadline.seq)].warned
     assert run_scheduler(m, HOUR) == []  # warned once only
     kept = run_scheduler(m, 2 * HOUR)
-    assert [r.kind for r in kept] == [DEADLINE_ENFORCED, STATE]
-    notice = body_of(DEADLINE_ENFORCED, kept[0].body)
+    assert [r.kind for r in kept] == [DEADLINE_APPLIED, STATE]
+    notice = body_of(DEADLINE_APPLIED, kept[0].body)
     assert isinstance(notice, DeadlineNoticeBody) and notice.deadline == deadline.seq
     resolution = body_of(STATE, kept[1].body)
     assert isinstance(resolution, StateBody)
@@ -201,7 +202,7 @@ def test_the_default_outcome_accepts_the_proposal_once_and_settles() -> None:
     assert kept[1].client_id == f"settled:{offer.seq}"  # the same as a settlement by answer
     assert m.room.state == State.RESOLVED and m.room.facts.deadlines == {}
     topics = [e.topic for e in m.room.raised]
-    assert events.DEADLINE_ENFORCED in topics and events.SETTLEMENT_AGREED in topics
+    assert events.DEADLINE_APPLIED in topics and events.SETTLEMENT_AGREED in topics
 
 
 def offer_terms(m: Mediation, seq: int) -> Terms:
@@ -215,12 +216,12 @@ def test_a_second_enforcement_and_a_late_warning_are_refused() -> None:
     notice = msgspec.json.encode(
         DeadlineNoticeBody(deadline.seq, "client", at(2 * HOUR), "escalate")
     ).decode()
-    early = system(m, DEADLINE_ENFORCED, notice, "deadline-enforced:1")
+    early = system(m, DEADLINE_APPLIED, notice, "deadline-applied:1")
     m.refused_draft("conflict", early, HOUR)  # not due yet
-    kept = m.commit(system(m, DEADLINE_ENFORCED, notice, "deadline-enforced:1"), 2 * HOUR)
-    assert [r.kind for r in kept] == [DEADLINE_ENFORCED, STATE]
+    kept = m.commit(system(m, DEADLINE_APPLIED, notice, "deadline-applied:1"), 2 * HOUR)
+    assert [r.kind for r in kept] == [DEADLINE_APPLIED, STATE]
     assert m.room.state == State.ESCALATED
-    again = system(m, DEADLINE_ENFORCED, notice, "deadline-enforced:1-b")
+    again = system(m, DEADLINE_APPLIED, notice, "deadline-applied:1-b")
     m.refused_draft("conflict", again, 2 * HOUR)  # the deadline is no longer open
     warning = system(m, DEADLINE_WARNING, notice, "deadline-warning:1")
     m.refused_draft("conflict", warning, 2 * HOUR)
@@ -233,14 +234,14 @@ def test_only_the_server_enforces() -> None:
     notice = msgspec.json.encode(
         DeadlineNoticeBody(deadline.seq, "client", at(HOUR), "escalate")
     ).decode()
-    m.refused("forbidden", MODERATOR, DEADLINE_ENFORCED, ROOM, notice, 2 * HOUR)
+    m.refused("forbidden", MODERATOR, DEADLINE_APPLIED, ROOM, notice, 2 * HOUR)
 
 
 def test_resolve_applies_the_deadlines_own_terms() -> None:
     m = mediating()
     set_deadline(m, FREELANCER, "resolve", HOUR, agreed=DEAL)
     kept = run_scheduler(m, HOUR)
-    assert [r.kind for r in kept] == [DEADLINE_ENFORCED, STATE]
+    assert [r.kind for r in kept] == [DEADLINE_APPLIED, STATE]
     assert m.room.state == State.RESOLVED and m.room.facts.settlement == DEAL
     assert m.room.facts.deadline_terms == {}
 
@@ -250,8 +251,8 @@ def test_a_party_answering_one_second_before_the_deadline_cancels_it() -> None:
     offer = m.propose(CLIENT, lasts=10 * HOUR)
     deadline = set_deadline(m, FREELANCER, "accept_proposal", 2 * HOUR, offer.seq)
     kept = m.respond(FREELANCER, offer.seq, "reject", 2 * HOUR - 1)
-    assert [r.kind for r in kept] == ["response", DEADLINE_CANCELLED]
-    cancelled = body_of(DEADLINE_CANCELLED, kept[1].body)
+    assert [r.kind for r in kept] == ["response", DEADLINE_ENDED]
+    cancelled = body_of(DEADLINE_ENDED, kept[1].body)
     assert cancelled == DeadlineCancelledBody(deadline.seq, "answered")
     assert kept[1].sender_role == SYSTEM_ROLE
     assert run_scheduler(m, 2 * HOUR) == []  # nothing left to enforce
@@ -264,7 +265,7 @@ def test_an_answer_at_the_deadline_is_too_late_and_one_acceptance_does_not_settl
     set_deadline(m, FREELANCER, "accept_proposal", 2 * HOUR, offer.seq)
     late = m.draft(FREELANCER, "response", JOINT, response_body(offer.seq, "accept"))
     m.refused_draft("expired", late, 2 * HOUR)
-    assert [r.kind for r in run_scheduler(m, 2 * HOUR)] == [DEADLINE_ENFORCED]
+    assert [r.kind for r in run_scheduler(m, 2 * HOUR)] == [DEADLINE_APPLIED]
     assert m.room.facts.offer is not None and m.room.facts.offer.accepted == ["freelancer"]
     assert m.room.state == State.MEDIATING
 
@@ -275,22 +276,22 @@ def test_a_message_answers_an_escalation_deadline_in_joint_or_its_own_caucus_onl
     assert len(m.write(FREELANCER, "message", JOINT, "not the client", 10)) == 1
     assert len(m.write(MODERATOR, "message", CAUCUS_FREELANCER, "staff", 20)) == 1
     kept = m.write(CLIENT, "message", CAUCUS_CLIENT, "here I am", 30)
-    assert [r.kind for r in kept] == ["message", DEADLINE_CANCELLED]
+    assert [r.kind for r in kept] == ["message", DEADLINE_ENDED]
     assert m.room.facts.deadlines == {}
 
 
 def test_a_moderator_withdraws_and_a_state_change_lapses() -> None:
     m = mediating()
     first = set_deadline(m, CLIENT, "escalate", HOUR)
-    kept = m.write(MODERATOR, DEADLINE_CANCELLED, ROOM, withdrawal_body(first.seq, "oops"))
-    assert body_of(DEADLINE_CANCELLED, kept[0].body) == DeadlineCancelledBody(
+    kept = m.write(MODERATOR, DEADLINE_ENDED, ROOM, withdrawal_body(first.seq, "oops"))
+    assert body_of(DEADLINE_ENDED, kept[0].body) == DeadlineCancelledBody(
         first.seq, "withdrawn", "oops"
     )
-    m.refused("conflict", MODERATOR, DEADLINE_CANCELLED, ROOM, withdrawal_body(first.seq))
+    m.refused("conflict", MODERATOR, DEADLINE_ENDED, ROOM, withdrawal_body(first.seq))
     lapsing = set_deadline(m, FREELANCER, "escalate", HOUR)
     kept = m.move(MODERATOR, State.ESCALATED)
-    assert [r.kind for r in kept] == [STATE, DEADLINE_CANCELLED]
-    lapsed = body_of(DEADLINE_CANCELLED, kept[1].body)
+    assert [r.kind for r in kept] == [STATE, DEADLINE_ENDED]
+    lapsed = body_of(DEADLINE_ENDED, kept[1].body)
     assert isinstance(lapsed, DeadlineCancelledBody)
     assert (lapsed.deadline, lapsed.cause) == (lapsing.seq, "lapsed")
 
@@ -301,8 +302,8 @@ def test_a_countered_proposal_lapses_its_deadline() -> None:
     set_deadline(m, FREELANCER, "accept_proposal", 2 * HOUR, offer.seq)
     counter = proposal_body(terms("150.00", "USD"), due(10 * HOUR), offer.seq)
     kept = m.write(MODERATOR, PROPOSAL, JOINT, counter, 10)
-    assert [r.kind for r in kept] == [PROPOSAL, DEADLINE_CANCELLED]
-    lapsed = body_of(DEADLINE_CANCELLED, kept[1].body)
+    assert [r.kind for r in kept] == [PROPOSAL, DEADLINE_ENDED]
+    lapsed = body_of(DEADLINE_ENDED, kept[1].body)
     assert isinstance(lapsed, DeadlineCancelledBody) and lapsed.cause == "lapsed"
     assert m.room.facts.deadlines == {}
 
@@ -311,6 +312,15 @@ def test_a_moderator_cannot_fake_an_answer() -> None:
     m = mediating()
     deadline = set_deadline(m, CLIENT, "escalate", HOUR)
     fake = msgspec.json.encode(DeadlineCancelledBody(deadline.seq, "answered")).decode()
-    m.refused("invalid", MODERATOR, DEADLINE_CANCELLED, ROOM, fake)
+    m.refused("invalid", MODERATOR, DEADLINE_ENDED, ROOM, fake)
     with pytest.raises(RoomError):
         deadline_body("auditor", "a-1", due(HOUR), "escalate")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("MEDIATION_CALENDAR_COUNTRY", "XX"), ("MEDIATION_CALENDAR_TIMEZONE", "Mars/Base")],
+)
+def test_a_calendar_that_cannot_be_counted_in_stops_the_start(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=r"calendar|time zone"):
+        Settings.from_env({variable: value})

@@ -276,9 +276,9 @@ class EventFrame(_Frame, tag="event"):
     size: int | None = None  # file: bytes
     sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
     deadline: int | None = None  # deadline_*: the seq of the deadline (room channel)
-    due_at: str | None = None  # deadline, deadline_warning, deadline_enforced (ISO 8601 UTC)
+    due_at: str | None = None  # deadline, deadline_warning, deadline_applied (ISO 8601 UTC)
     outcome: str | None = None  # deadline*: accept_proposal | resolve | escalate
-    cause: str | None = None  # deadline_cancelled: answered | withdrawn | lapsed
+    cause: str | None = None  # deadline_ended: answered | withdrawn | lapsed
     business_days: int | None = None  # deadline: when counted in business days, how many
     calendar: str | None = None  # deadline: in which holiday calendar
 

@@ -57,7 +57,7 @@ from mediation.ws.people import People, Person
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
-from rooms.kinds import CAUCUS, DEADLINE, DEADLINE_CANCELLED, HANDOFF, PROPOSAL, RESPONSE
+from rooms.kinds import CAUCUS, DEADLINE, DEADLINE_ENDED, HANDOFF, PROPOSAL, RESPONSE
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
 from rooms.visibility import JOINT, NOTES, Role
@@ -335,7 +335,7 @@ class Session:
                 return hub.moderate(conn, frame.id, DEADLINE, self._deadline(frame))
             case WithdrawDeadline():
                 body = withdrawal_body(frame.deadline, frame.reason)
-                return hub.moderate(conn, frame.id, DEADLINE_CANCELLED, body)
+                return hub.moderate(conn, frame.id, DEADLINE_ENDED, body)
 
     def _deadline(self, frame: SetDeadline) -> str:
         """A deadline's body: its due time counted now, the party's user id named."""
