@@ -51,6 +51,9 @@ COLUMNS = (
     "csat_freelancer",
     "csat_client_comment",
     "csat_freelancer_comment",
+    "deadlines_set",
+    "deadlines_applied",
+    "deadlines_answered",
 )
 
 
@@ -82,6 +85,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "settlement_currency": settled.currency if settled else None,
         "settlement_milestone": settled.milestone if settled else None,
     }
+    for what in ("set", "applied", "answered"):  # deadlines with a default outcome
+        row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)
     for clock in (UNCLAIMED, ANSWER, REPLY):
         row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)
     for party in sorted(PARTIES):

@@ -268,3 +268,49 @@ def due(open_: dict[str, Deadline], now: datetime, lead: float) -> list[Step]:
 def missed(deadline: Deadline) -> str:
     """The reason the outcome's record gives."""
     return f"deadline #{deadline.seq}: the {deadline.party} did not answer by {deadline.due_at}"
+
+
+_SAID = {
+    ACCEPT_PROPOSAL: "proposal #{proposal} is taken as accepted by the {party}",
+    RESOLVE: "the room is resolved with {amount} {currency}",
+    ESCALATE: "the room is escalated",
+}
+
+
+def describe(kind: str, text: str) -> str | None:
+    """A deadline record in words, for people reading an exported transcript (its body
+    is JSON); None for any other kind or a body that is not a deadline's."""
+    if kind not in (
+        kinds.DEADLINE,
+        kinds.DEADLINE_ENDED,
+        kinds.DEADLINE_WARNING,
+        kinds.DEADLINE_APPLIED,
+    ):
+        return None
+    try:
+        body = records.body_of(kind, text)
+    except records.BadBody:
+        return None
+    if isinstance(body, DeadlineBody):
+        t = body.terms
+        amount, currency = (t.amount, t.currency) if t else ("", "")
+        then = _SAID.get(body.outcome, body.outcome).format(
+            proposal=body.proposal, party=body.party, amount=amount, currency=currency
+        )
+        counted = f" ({body.business_days} business days, {body.calendar})"
+        counted = counted if body.business_days else ""
+        asked = f" Asked: {body.reason}" if body.reason else ""
+        terms_text = f" Terms: {t.text}" if t and t.text else ""
+        by = f"answer by {body.due_at}{counted}"
+        return f"Deadline on the {body.party}: {by}, or {then}.{asked}{terms_text}"
+    if isinstance(body, DeadlineCancelledBody):
+        why = f": {body.reason}" if body.reason else ""
+        return f"Deadline #{body.deadline} ended ({body.cause}){why}."
+    if isinstance(body, DeadlineNoticeBody):
+        if kind == kinds.DEADLINE_WARNING:
+            due = body.due_at
+            return f"Warning: deadline #{body.deadline} on the {body.party} falls due at {due}."
+        return (
+            f"Deadline #{body.deadline} fell due unanswered: its outcome ({body.outcome}) applies."
+        )
+    return None

@@ -82,6 +82,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
     deadlines: dict[str, Deadline] = {}  # the open deadlines by their seq (rooms.deadlines)
     deadline_terms: dict[str, Terms] = {}  # a `resolve` deadline's terms, by its seq
+    deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -360,6 +361,7 @@ class Workflow:
             room.facts.deadline_terms[str(record.seq)] = body.terms
         data = _deadline_data(deadline) | {"terms": _public(body.terms)}
         room.raised.append(Event(events.DEADLINE_SET, data))
+        _count(room, "set")
         return []
 
     def _deadline_ended(self, room: Room, record: StoredMessage) -> list[FollowUp]:
@@ -371,6 +373,7 @@ class Workflow:
         else:
             _require(body.cause == deadlines.WITHDRAWN, "a moderator withdraws a deadline")
         self._close_deadline(room, deadline)
+        _count(room, body.cause)
         data = _deadline_data(deadline) | {"cause": body.cause}
         room.raised.append(Event(events.DEADLINE_ENDED, data))
         return []
@@ -392,6 +395,7 @@ class Workflow:
             raise Superseded(_not_open(deadline.proposal or 0, offer))
         agreed = room.facts.deadline_terms.get(key)
         self._close_deadline(room, deadline)
+        _count(room, "applied")
         room.raised.append(Event(events.DEADLINE_APPLIED, _deadline_data(deadline)))
         reason = deadlines.missed(deadline)
         if offer is not None and deadline.outcome == deadlines.ACCEPT_PROPOSAL:
@@ -415,6 +419,11 @@ class Workflow:
     def _close_deadline(room: Room, deadline: Deadline) -> None:
         room.facts.deadlines.pop(str(deadline.seq), None)
         room.facts.deadline_terms.pop(str(deadline.seq), None)
+
+
+def _count(room: Room, what: str) -> None:
+    counts = room.facts.deadline_counts
+    counts[what] = counts.get(what, 0) + 1
 
 
 def _deadline_data(deadline: Deadline) -> dict[str, Any]:

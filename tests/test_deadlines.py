@@ -143,6 +143,19 @@ async def test_a_deadline_is_warned_of_by_mail_and_webhook_then_resolves_the_roo
             lambda: all(any(e.type == t for e in receiver.events) for t in wanted), 10, "webhooks"
         )
         await asyncio.sleep(0.5)  # ticks after: nothing is warned of or enforced again
+        html = await server.platform.http.get(
+            f"/api/rooms/{room}/export?format=html", headers=server.platform.auth
+        )
+        report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
+    assert "Deadline on the freelancer: answer by " in html.text
+    assert "or the room is resolved with 900.00 EUR." in html.text
+    assert f"Deadline #{set_['seq']} fell due unanswered" in html.text
+    line = next(r for r in report.json()["rooms"] if r["room"] == room)
+    assert (line["deadlines_set"], line["deadlines_applied"], line["deadlines_answered"]) == (
+        1,
+        1,
+        0,
+    )
     mail = smtp.received
     assert [m.rcpt_tos for m in mail] == [["bruno@example.com"]]  # the party, in French
     assert mail[0].message["Subject"] == "Votre réponse est attendue bientôt dans votre médiation"

@@ -54,6 +54,9 @@ class ReportRow(Struct):
     longest_wait_freelancer_seconds: float | None
     csat_freelancer: int | None
     csat_freelancer_comment: str | None
+    deadlines_set: int = 0  # deadlines with a default outcome: set in the room
+    deadlines_applied: int = 0  # fell due unanswered: their outcome applied
+    deadlines_answered: int = 0  # cancelled by the party's answer in time
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):
