@@ -10,6 +10,7 @@ import { buildShell } from './shell.js';
 import { eventText, paneFor } from './events.js';
 import { Proposals } from './proposals.js';
 import { Csat } from './csat.js';
+import { Deadlines } from './deadlines.js';
 import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
 
@@ -61,6 +62,7 @@ export class RoomView {
     this.attachments = new Attachments(room);
     this.uploads = new Uploads(room);
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
+    this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
     this._lastTypingSent = 0;
   }
 
@@ -405,6 +407,10 @@ export class RoomView {
       case 'file_deleted':
         if (this.attachments.deleted(frame)) return;
         break;
+      case 'deadline': case 'deadline_ended': case 'deadline_warning': case 'deadline_applied':
+        this.deadlines.event(frame);
+        this.onChange?.(); // the console's withdraw button
+        break;
       default: break;
     }
     this._systemLine(frame);
@@ -438,6 +444,7 @@ export class RoomView {
     this._setComposersEnabled(!this.readOnly);
     if (frame.state !== 'mediating') this._setCaucus(null);
     this.proposals.stateChanged(frame);
+    this.deadlines.stateChanged(frame.state);
     this._renderOutcome(frame);
     if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
     this.onChange?.();
