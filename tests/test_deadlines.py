@@ -18,7 +18,7 @@ from tests.conftest import RunningServer, ServerFactory, free_port
 from tests.peers import Peer
 from tests.server_process import API_KEY, ServerProcess
 from tests.smtp_server import SmtpServer
-from tests.test_notices import PEOPLE
+from tests.test_notices import PEOPLE, noticing
 from tests.test_outbox import SECRET
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
@@ -99,20 +99,8 @@ async def test_a_deadline_is_warned_of_by_mail_and_webhook_then_resolves_the_roo
     start_server: ServerFactory, settings: Settings
 ) -> None:
     async with SmtpServer() as smtp, WebhookReceiver(SECRET) as receiver:
-        server = await start_server(
-            replace(
-                settings,
-                smtp_url=smtp.url(),
-                mail_from="Mediation <disputes@example.com>",
-                webhook_url=receiver.url,
-                webhook_secret=SECRET,
-                deadline_warning=1.5,
-                outbox_tick=0.05,
-                outbox_retry_initial=0.05,
-                outbox_retry_max=0.2,
-                notify_after=3600,
-            )
-        )
+        noticed = noticing(settings, smtp, receiver)  # no away notices: the warning alone
+        server = await start_server(replace(noticed, deadline_warning=1.5, notify_after=3600))
         room, moderator, _, freelancer = await claimed_room(server, "T-dl-resolve")
         due = iso_in(2.5)
         await moderator.acked(
@@ -270,3 +258,29 @@ async def test_two_processes_apply_each_default_outcome_once(
     enforced = sorted(e.data["room"] for e in receiver.events if e.type == "deadline.applied")
     assert enforced == sorted(rooms)
     assert not receiver.duplicates
+
+
+async def test_the_door_refuses_bad_deadlines_with_a_clear_error(server: RunningServer) -> None:
+    _, moderator, client, _ = await claimed_room(server, "T-dl-door")
+    frame = {"type": "deadline", "id": "d1", "party": "client", "outcome": "escalate"}
+    refused = await client.act({**frame, "business_days": 1})
+    assert (refused["type"], refused["code"]) == ("error", "forbidden")
+    for extra, code in (
+        ({}, "invalid"),  # neither `at` nor `business_days`
+        ({"at": iso_in(60), "business_days": 1}, "invalid"),  # both
+        ({"at": "2026-13-01T00:00:00Z"}, "invalid"),
+        ({"at": "2020-01-01T00:00:00Z"}, "invalid"),  # in the past
+        ({"at": iso_in(60), "outcome": "resolve"}, "invalid"),  # no terms
+        ({"at": iso_in(60), "outcome": "accept_proposal", "proposal": 9}, "superseded"),
+        ({"at": iso_in(60), "party": "auditor"}, "invalid"),
+    ):
+        reply = await moderator.act({**frame, "id": f"d{len(str(extra))}", **extra})
+        assert (reply["type"], reply["code"]) == ("error", code), (extra, reply)
+    set_ = await moderator.acked({**frame, "id": "ok", "business_days": 2})
+    again = await moderator.act({**frame, "id": "twice", "business_days": 3})
+    assert again["code"] == "conflict"  # one open deadline per party
+    withdrawn = {"type": "withdraw_deadline", "id": "w1", "deadline": set_["seq"]}
+    await moderator.acked(withdrawn)
+    assert (await moderator.act({**withdrawn, "id": "w2"}))["code"] == "conflict"
+    ended = await client.event("deadline_ended", deadline=set_["seq"])
+    assert (ended["cause"], ended["sender"]["role"]) == ("withdrawn", "moderator")

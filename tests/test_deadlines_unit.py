@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from mediation.config import Settings, SettingsError
+from mediation.outbox.notice_text import deadline_notice
 from rooms import door, events
 from rooms.business_days import add_business_days, is_business_day
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
@@ -324,3 +325,23 @@ def test_a_moderator_cannot_fake_an_answer() -> None:
 def test_a_calendar_that_cannot_be_counted_in_stops_the_start(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=r"calendar|time zone"):
         Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "de", "pt-BR"])
+@pytest.mark.parametrize("outcome", ["accept_proposal", "resolve", "escalate"])
+def test_the_warning_mail_says_when_and_what_then_in_the_partys_language(
+    locale: str, outcome: str
+) -> None:
+    text = deadline_notice(
+        locale=locale,
+        name="Bruno <Roy>",
+        due_at="2026-11-26T09:00:00.000Z",
+        outcome=outcome,
+        link="https://m.example/#signin=abc",
+    )
+    assert "2026-11-26 09:00" in text.plain and "2026-11-26 09:00" in text.html
+    assert "https://m.example/#signin=abc" in text.plain
+    assert "Bruno &lt;Roy&gt;" in text.html and "<Roy>" not in text.html
+    assert "accept_proposal" not in text.plain and "{" not in text.plain  # words, not codes
+    if locale == "pt-BR":
+        assert text.subject == "Your answer is due soon in your mediation"
