@@ -58,12 +58,19 @@ class Deadline(msgspec.Struct, omit_defaults=True):
     no words, no amounts; the terms of a `resolve` are kept sealed beside it."""
 
     seq: int  # the deadline record's seq in the room channel
-    party: str
-    user: str
+    party: str  # by role: the party's user id is sealed (DeadlineDetail)
     due_at: str
     outcome: str
     proposal: int | None = None
     warned: bool = False
+
+
+class DeadlineDetail(msgspec.Struct, omit_defaults=True):
+    """What of an open deadline is sealed with the room's other words: the party's user id
+    (the warning mail's addressee) and a `resolve` deadline's terms."""
+
+    user: str
+    terms: Terms | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +159,7 @@ def opened(body: DeadlineBody, record: "StoredMessage", offer: "Offer | None") -
         _check_proposal(body, due, offer)
     elif body.proposal is not None:
         raise RoomError(f"a deadline to {body.outcome} names no proposal")
-    return Deadline(record.seq, body.party, body.user, body.due_at, body.outcome, body.proposal)
+    return Deadline(record.seq, body.party, body.due_at, body.outcome, body.proposal)
 
 
 def _check_proposal(body: DeadlineBody, due: datetime, offer: "Offer | None") -> None:
@@ -164,7 +171,7 @@ def _check_proposal(body: DeadlineBody, due: datetime, offer: "Offer | None") ->
         raise Forbidden(f"proposal #{offer.seq} is the {body.party}'s own")
     if body.party in offer.accepted:
         raise Conflict(f"the {body.party} already accepted proposal #{offer.seq}")
-    if due > clocks.parse(offer.expires_at):
+    if due >= clocks.parse(offer.expires_at):
         raise RoomError(f"proposal #{offer.seq} expires at {offer.expires_at}, before the deadline")
 
 

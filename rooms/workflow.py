@@ -18,7 +18,7 @@ import msgspec
 
 from rooms import clocks, deadlines, door, events, kinds, records
 from rooms.clocks import Alarm, Clocks, Targets
-from rooms.deadlines import Deadline
+from rooms.deadlines import Deadline, DeadlineDetail
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.events import Event
@@ -81,7 +81,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
     deadlines: dict[str, Deadline] = {}  # the open deadlines by their seq (rooms.deadlines)
-    deadline_terms: dict[str, Terms] = {}  # a `resolve` deadline's terms, by its seq
+    deadline_details: dict[str, DeadlineDetail] = {}  # its party's user id, its terms
     deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
 
 
@@ -357,9 +357,8 @@ class Workflow:
                 raise Conflict(f"deadline #{other.seq} on the {other.party} is open: withdraw it")
         deadline = deadlines.opened(body, record, room.facts.offer)
         open_[str(record.seq)] = deadline
-        if body.terms is not None:
-            room.facts.deadline_terms[str(record.seq)] = body.terms
-        data = _deadline_data(deadline) | {"terms": _public(body.terms)}
+        room.facts.deadline_details[str(record.seq)] = DeadlineDetail(body.user, body.terms)
+        data = _deadline_data(room, deadline) | {"terms": _public(body.terms)}
         room.raised.append(Event(events.DEADLINE_SET, data))
         _count(room, "set")
         return []
@@ -372,16 +371,16 @@ class Workflow:
             _require(body.cause in (deadlines.ANSWERED, deadlines.LAPSED), "not a cause")
         else:
             _require(body.cause == deadlines.WITHDRAWN, "a moderator withdraws a deadline")
+        data = _deadline_data(room, deadline) | {"cause": body.cause}
         self._close_deadline(room, deadline)
         _count(room, body.cause)
-        data = _deadline_data(deadline) | {"cause": body.cause}
         room.raised.append(Event(events.DEADLINE_ENDED, data))
         return []
 
     def _deadline_warning(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         deadline = self._deadline_noticed(room, record, warning=True)
         deadline.warned = True
-        data = _deadline_data(deadline) | {"role": deadline.party}
+        data = _deadline_data(room, deadline) | {"role": deadline.party}
         room.raised.append(Event(events.DEADLINE_WARNING, data))
         return []
 
@@ -393,17 +392,18 @@ class Workflow:
             offer is None or offer.seq != deadline.proposal
         ):
             raise Superseded(_not_open(deadline.proposal or 0, offer))
-        agreed = room.facts.deadline_terms.get(key)
+        data = _deadline_data(room, deadline)
+        detail = room.facts.deadline_details.get(key) or DeadlineDetail("")
         self._close_deadline(room, deadline)
         _count(room, "applied")
-        room.raised.append(Event(events.DEADLINE_APPLIED, _deadline_data(deadline)))
+        room.raised.append(Event(events.DEADLINE_APPLIED, data))
         reason = deadlines.missed(deadline)
         if offer is not None and deadline.outcome == deadlines.ACCEPT_PROPOSAL:
             offer.accepted.append(deadline.party)
-            offer.acceptances.append(Acceptance(deadline.party, deadline.user, record.ts))
+            offer.acceptances.append(Acceptance(deadline.party, detail.user, record.ts))
             return _settled(room, offer)
         to = State.RESOLVED if deadline.outcome == deadlines.RESOLVE else State.ESCALATED
-        body = records.encode(StateBody(to, reason, agreed))
+        body = records.encode(StateBody(to, reason, detail.terms))
         return [FollowUp(ROOM, kinds.STATE, f"deadline:{key}:{deadline.outcome}", body)]
 
     def _deadline_noticed(self, room: Room, record: StoredMessage, warning: bool) -> Deadline:
@@ -418,7 +418,7 @@ class Workflow:
     @staticmethod
     def _close_deadline(room: Room, deadline: Deadline) -> None:
         room.facts.deadlines.pop(str(deadline.seq), None)
-        room.facts.deadline_terms.pop(str(deadline.seq), None)
+        room.facts.deadline_details.pop(str(deadline.seq), None)
 
 
 def _count(room: Room, what: str) -> None:
@@ -426,12 +426,13 @@ def _count(room: Room, what: str) -> None:
     counts[what] = counts.get(what, 0) + 1
 
 
-def _deadline_data(deadline: Deadline) -> dict[str, Any]:
+def _deadline_data(room: Room, deadline: Deadline) -> dict[str, Any]:
     """What a deadline's events carry: who, until when, what then (no words, no amounts)."""
+    detail = room.facts.deadline_details.get(str(deadline.seq))
     return {
         "deadline": deadline.seq,
         "party": deadline.party,
-        "user": deadline.user,
+        "user": detail.user if detail is not None else None,  # None: shredded since
         "due_at": deadline.due_at,
         "outcome": deadline.outcome,
         "proposal": deadline.proposal,

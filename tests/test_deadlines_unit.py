@@ -149,8 +149,12 @@ def test_a_deadline_is_kept_in_clear_without_words_and_feeds_the_due_column() ->
     record = set_deadline(m, FREELANCER, "resolve", agreed=DEAL)
     _, clear, sealed = m.facts()
     assert clear["deadlines"][str(record.seq)]["due_at"] == at(48 * HOUR)
-    assert "deadline_terms" not in clear and "900.00" not in str(clear)
-    assert sealed["deadline_terms"][str(record.seq)]["amount"] == "900.00"
+    assert "deadline_details" not in clear and "900.00" not in str(clear)
+    assert FREELANCER.user not in str(clear)  # parties are in the clear facts by role only
+    assert sealed["deadline_details"][str(record.seq)] == {
+        "user": FREELANCER.user,
+        "terms": msgspec.to_builtins(DEAL),
+    }
     # the scheduler looks first when the warning is due, 24 h before
     assert m.workflow.queue_fields(m.room).due_at == due(48 * HOUR - WARN)
     assert [e.topic for e in m.room.raised][-1] == events.DEADLINE_SET
@@ -204,6 +208,9 @@ def test_the_default_outcome_accepts_the_proposal_once_and_settles() -> None:
     assert m.room.state == State.RESOLVED and m.room.facts.deadlines == {}
     topics = [e.topic for e in m.room.raised]
     assert events.DEADLINE_APPLIED in topics and events.SETTLEMENT_AGREED in topics
+    agreed = next(e for e in m.room.raised if e.topic == events.SETTLEMENT_AGREED)
+    accepted = [(a["role"], a["user"]) for a in agreed.data["accepted"]]
+    assert accepted == [("client", CLIENT.user), ("freelancer", FREELANCER.user)]
 
 
 def offer_terms(m: Mediation, seq: int) -> Terms:
@@ -244,7 +251,7 @@ def test_resolve_applies_the_deadlines_own_terms() -> None:
     kept = run_scheduler(m, HOUR)
     assert [r.kind for r in kept] == [DEADLINE_APPLIED, STATE]
     assert m.room.state == State.RESOLVED and m.room.facts.settlement == DEAL
-    assert m.room.facts.deadline_terms == {}
+    assert m.room.facts.deadline_details == {}
 
 
 def test_a_party_answering_one_second_before_the_deadline_cancels_it() -> None:
