@@ -273,10 +273,13 @@ async def test_the_door_refuses_bad_deadlines_with_a_clear_error(server: Running
         ({"at": iso_in(60), "outcome": "resolve"}, "invalid"),  # no terms
         ({"at": iso_in(60), "outcome": "accept_proposal", "proposal": 9}, "superseded"),
         ({"at": iso_in(60), "party": "auditor"}, "invalid"),
+        ({"business_days": 1, "calendar": "XX"}, "invalid"),  # no such holiday calendar
     ):
         reply = await moderator.act({**frame, "id": f"d{len(str(extra))}", **extra})
         assert (reply["type"], reply["code"]) == ("error", code), (extra, reply)
-    set_ = await moderator.acked({**frame, "id": "ok", "business_days": 2})
+    set_ = await moderator.acked({**frame, "id": "ok", "business_days": 2, "calendar": "de-by"})
+    counted = await client.event("deadline", seq=set_["seq"])
+    assert (counted["business_days"], counted["calendar"]) == (2, "DE-BY")
     again = await moderator.act({**frame, "id": "twice", "business_days": 3})
     assert again["code"] == "conflict"  # one open deadline per party
     withdrawn = {"type": "withdraw_deadline", "id": "w1", "deadline": set_["seq"]}

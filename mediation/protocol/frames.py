@@ -153,6 +153,7 @@ class SetDeadline(_Frame, tag="deadline"):
     outcome: Literal["accept_proposal", "resolve", "escalate"]
     at: Annotated[str, Meta(max_length=40)] | None = None  # ISO 8601 with an offset
     business_days: Annotated[int, Meta(ge=1, le=250)] | None = None
+    calendar: Annotated[str, Meta(max_length=16)] | None = None  # default: the deployment's
     reason: Annotated[str, Meta(max_length=2000)] = ""  # what is asked of the party
     proposal: Target | None = None  # accept_proposal: the open proposal's seq
     amount: Annotated[str, Meta(max_length=32)] | None = None  # resolve: the terms
