@@ -340,7 +340,10 @@ class Settings:
     ] = ""
     deadline_warning: Annotated[
         Wait,
-        doc("seconds before a deadline falls due that its party is warned (record, mail, webhook)"),
+        doc(
+            "seconds before a deadline falls due that its party is warned"
+            " (record, mail, webhook); 0: never"
+        ),
     ] = 24 * 3600.0
     calendar_country: Annotated[
         str,
