@@ -261,7 +261,7 @@ async def test_two_processes_apply_each_default_outcome_once(
 
 
 async def test_the_door_refuses_bad_deadlines_with_a_clear_error(server: RunningServer) -> None:
-    _, moderator, client, _ = await claimed_room(server, "T-dl-door")
+    room, moderator, client, _ = await claimed_room(server, "T-dl-door")
     frame = {"type": "deadline", "id": "d1", "party": "client", "outcome": "escalate"}
     refused = await client.act({**frame, "business_days": 1})
     assert (refused["type"], refused["code"]) == ("error", "forbidden")
@@ -280,6 +280,17 @@ async def test_the_door_refuses_bad_deadlines_with_a_clear_error(server: Running
     set_ = await moderator.acked({**frame, "id": "ok", "business_days": 2, "calendar": "de-by"})
     counted = await client.event("deadline", seq=set_["seq"])
     assert (counted["business_days"], counted["calendar"]) == (2, "DE-BY")
+    queue = await server.platform.http.get("/api/queue?moderator=m-1", headers=server.platform.auth)
+    [entry] = [r for r in queue.json()["rooms"] if r["id"] == room]
+    assert entry["deadlines"] == [
+        {
+            "deadline": set_["seq"],
+            "party": "client",
+            "due_at": counted["due_at"],
+            "outcome": "escalate",
+        }
+    ]
+    assert entry["next_alarm_at"] is not None
     again = await moderator.act({**frame, "id": "twice", "business_days": 3})
     assert again["code"] == "conflict"  # one open deadline per party
     withdrawn = {"type": "withdraw_deadline", "id": "w1", "deadline": set_["seq"]}

@@ -44,6 +44,13 @@ class OverdueClock(Struct):
     since: str
 
 
+class OpenDeadline(Struct):
+    deadline: int  # the seq of its `deadline` record in the room channel
+    party: str
+    due_at: str
+    outcome: str  # accept_proposal | resolve | escalate
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -54,6 +61,7 @@ class QueueEntry(RoomOut):
     awaiting_reply: dict[str, str]
     caucus: str | None
     offer: int | None
+    deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
 
 
 class QueueOut(Struct):
@@ -83,6 +91,10 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
+        "deadlines": [
+            {"deadline": d.seq, "party": d.party, "due_at": d.due_at, "outcome": d.outcome}
+            for d in sorted(facts.deadlines.values(), key=lambda d: d.due_at)
+        ],
     }
 
 
