@@ -57,6 +57,8 @@ async def test_a_deadline_set_in_the_console_counts_down_and_the_answer_ends_it(
         "left for the freelancer to answer"
     )
     await expect(maya.page.get_by_role("button", name="Withdraw deadline…")).to_be_enabled()
+    mine_in_queue = maya.page.locator(".queue-item", has_text="T-web-deadline")
+    await expect(mine_in_queue.locator(".flag.deadline")).to_contain_text("Deadline: Freelancer by")
     await bob.shot("party-deadline-countdown")
 
     await say(bob.page, "Joint", "Here are the files.")
@@ -66,4 +68,5 @@ async def test_a_deadline_set_in_the_console_counts_down_and_the_answer_ends_it(
             watched.page.locator("li.msg.system", has_text="ended: answered in time")
         ).to_have_count(1)
     await expect(maya.page.get_by_role("button", name="Withdraw deadline…")).to_be_disabled()
+    await expect(mine_in_queue.locator(".flag.deadline")).to_have_count(0)
     assert_no_errors(alice, bob, maya)

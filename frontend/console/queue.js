@@ -5,7 +5,7 @@
 
 import { h } from '../shared/dom.js';
 import { EventStream } from '../shared/events.js';
-import { roleLabel, stateLabel, t } from '../i18n.js';
+import { formatTime, roleLabel, stateLabel, t } from '../i18n.js';
 
 const REFRESH_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -120,6 +120,10 @@ export class Queue {
     if (overdue && !flags.length) flags.push(h('li', { class: 'flag overdue', text: t('queue.overdue') }));
     if (room.caucus) flags.push(h('li', { class: 'flag', text: t('queue.caucus', { party: roleLabel(room.caucus) }) }));
     if (room.offer) flags.push(h('li', { class: 'flag', text: t('queue.offer', { seq: room.offer }) }));
+    for (const d of room.deadlines ?? []) {
+      flags.push(h('li', { class: 'flag deadline', text: t('queue.deadline', {
+        party: roleLabel(d.party), when: formatTime(parseTime(d.due_at)).short }) }));
+    }
     const claimable = room.state === 'waiting' || room.state === 'escalated';
     const label = `${room.ticket.provider}/${room.ticket.id}`;
     const button = claimable && which === 'waiting'

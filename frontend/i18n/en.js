@@ -205,6 +205,7 @@ export default {
     'queue.clock.waits': '{party} waits',
     'queue.clock.reply': 'Awaiting {party}',
     'queue.overdue': 'Overdue',
+    'queue.deadline': 'Deadline: {party} by {when}',
     'queue.overdue.unclaimed': 'Overdue: unclaimed',
     'queue.overdue.answer': 'Overdue: answer the {party}',
     'queue.overdue.reply': 'Overdue: {party} reply',
