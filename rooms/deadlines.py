@@ -172,7 +172,7 @@ def _check_proposal(body: DeadlineBody, due: datetime, offer: "Offer | None") ->
     if body.party in offer.accepted:
         raise Conflict(f"the {body.party} already accepted proposal #{offer.seq}")
     if due >= clocks.parse(offer.expires_at):
-        raise RoomError(f"proposal #{offer.seq} expires at {offer.expires_at}, before the deadline")
+        raise RoomError(f"proposal #{offer.seq} expires at {offer.expires_at}, first")
 
 
 def named(open_: dict[str, Deadline], seq: int) -> Deadline:
