@@ -7,7 +7,9 @@ their alarm records. Nothing lives only in memory: after a restart the
 same query finds what fell due meanwhile. Every process may run it: an
 alarm's client id names its clock and episode, so two processes writing
 the same alarm store it once, and the commit refuses an alarm whose clock
-has stopped since.
+has stopped since. Deadlines (rooms.deadlines) ride the same column: their
+warnings and enforcements are written here too, under client ids naming the
+deadline, and the commit refuses one for a deadline no longer open.
 """
 
 import asyncio
@@ -58,16 +60,17 @@ class ClockScheduler:
         pending, early = [], []
         for row in await self._store.rooms_due(now, ROOMS_PER_TICK):
             room = self._workflow.load(row.state, row.workflow or {}, row.priority)
-            due = self._workflow.due(room, now)
-            if not due:  # its SLA policy grew since due_at was written (mediation.sla)
+            drafts = [alarm_record(alarm).draft(row.id) for alarm in self._workflow.due(room, now)]
+            drafts += [  # a lapsed arbitration window; deadline warnings and enforcements
+                follow.draft(row.id)
+                for follow in self._workflow.lapsed(room, now)
+                + self._workflow.deadlines_due(room, now)
+            ]
+            if not drafts:  # its SLA policy grew since due_at was written (mediation.sla)
                 early.append(
                     Retimed(row.id, row.position, self._workflow.queue_fields(room).due_at)
                 )
-            for alarm in due:
-                draft = alarm_record(alarm).draft(row.id)
-                pending.append(self._committer.append(draft))
-            for follow in self._workflow.lapsed(room, now):  # e.g. no opt-in to arbitration
-                pending.append(self._committer.append(follow.draft(row.id)))
+            pending += [self._committer.append(draft) for draft in drafts]
         fired = 0
         for outcome in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(outcome, TranscriptError):

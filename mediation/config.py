@@ -17,7 +17,9 @@ import msgspec
 import msgspec.inspect as mi
 from msgspec import Meta
 
+from rooms import business_days
 from rooms.clocks import Targets
+from rooms.errors import RoomError
 from rooms.events import Topic
 
 FILE_TYPES = (  # what the evidence locker accepts by default, by the real type of the bytes
@@ -371,9 +373,31 @@ class Settings:
     arbitration_secret: Annotated[
         str, doc("its `whsec_...` Standard Webhooks signing secret (required with the URL)")
     ] = field(default="", repr=False)
+    deadline_warning: Annotated[
+        Wait,
+        doc(
+            "seconds before a deadline falls due that its party is warned"
+            " (record, mail, webhook); 0: never"
+        ),
+    ] = 24 * 3600.0
+    calendar_country: Annotated[
+        str,
+        doc(
+            "the holiday calendar deadlines in business days count in: a country code,"
+            " optionally with a subdivision (`US`, `US-CA`, `DE-BY`)"
+        ),
+    ] = "US"
+    calendar_timezone: Annotated[
+        str, doc("the IANA time zone business days are counted in (`America/New_York`)")
+    ] = "UTC"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
+        try:  # a calendar or zone that cannot be counted in stops the start, not a deadline
+            business_days.calendar_of(self.calendar_country)
+            business_days.zone(self.calendar_timezone)
+        except RoomError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def targets(self) -> Targets:

@@ -53,6 +53,9 @@ COLUMNS = (
     "csat_freelancer_comment",
     "arbitration",
     "arbitration_party",
+    "deadlines_set",
+    "deadlines_applied",
+    "deadlines_answered",
 )
 
 
@@ -86,6 +89,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "arbitration": arbitration.status(room.state, facts.arbitration),
         "arbitration_party": facts.arbitration.party if facts.arbitration else None,
     }
+    for what in ("set", "applied", "answered"):  # deadlines with a default outcome
+        row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)
     for clock in (UNCLAIMED, ANSWER, REPLY):
         row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)
     for party in sorted(PARTIES):

@@ -205,7 +205,9 @@ class Services:
         await migrate.prepare(db, keys.keyring)
         policies = Policies(settings.targets, PolicyStore(db))
         await policies.refresh()  # before the first commit: rooms are timed by their policy
-        workflow = Workflow(settings.targets, policies.targets_for)
+        workflow = Workflow(
+            settings.targets, policies.targets_for, warn_before=settings.deadline_warning
+        )
         sign_ins = SignIns(db)
         routes, destinations = configured(
             settings,

@@ -10,6 +10,8 @@ import json
 from collections.abc import AsyncIterator
 from html import escape
 
+from rooms.deadlines import describe
+
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#111}
 h1{font-size:1.3rem}table{border-collapse:collapse;width:100%}
@@ -71,8 +73,15 @@ def _row(record: dict[str, object]) -> str:
         f"<td class=meta>{escape(channel)} #{record['seq']}</td>"
         f"<td class=meta>{escape(sender['user'])}<br>{escape(sender['role'])}</td>"
         f"<td class=meta>{escape(str(record['ts']))}</td>"
-        f"<td class=body>{escape(str(record['body']))}</td></tr>"
+        f"<td class=body>{escape(_text(record))}</td></tr>"
     )
+
+
+def _text(record: dict[str, object]) -> str:
+    """A message's text; a deadline's record in words (its JSON body beneath)."""
+    body = str(record["body"])
+    said = describe(str(record.get("kind", "")), body) if record["body"] is not None else None
+    return body if said is None else f"{said}\n{body}"
 
 
 def _foot(footer: dict[str, object]) -> str:

@@ -23,6 +23,10 @@ PARTY_WAITING = "party.waiting"
 MEDIATION_FAILED = "mediation.failed"
 ARBITRATION_REQUESTED = "arbitration.requested"
 ARBITRATION_DECIDED = "arbitration.decided"
+DEADLINE_SET = "deadline.set"
+DEADLINE_WARNING = "deadline.warning"
+DEADLINE_APPLIED = "deadline.applied"
+DEADLINE_ENDED = "deadline.ended"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -37,12 +41,27 @@ Topic = Literal[
     "mediation.failed",
     "arbitration.requested",
     "arbitration.decided",
+    "deadline.set",
+    "deadline.warning",
+    "deadline.applied",
+    "deadline.ended",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
 # The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
 # none of them wrote no outbox row.
-RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE, kinds.DECISION})
+RAISED_BY = frozenset(
+    {
+        kinds.STATE,
+        kinds.PROPOSAL,
+        kinds.RESPONSE,
+        kinds.DEADLINE,
+        kinds.DEADLINE_ENDED,
+        kinds.DEADLINE_WARNING,
+        kinds.DEADLINE_APPLIED,
+        kinds.DECISION,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,13 @@ FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its chann
 ARBITRATION_WINDOW = "opt_in_window"  # the server: until when the parties may opt in
 ARBITRATION_OPT_IN = "opt_in"  # a party asks for arbitration
 DECISION = "decision"  # the arbitrator's decision, with terms: the room resolves with it
+# Deadlines with a default outcome (room channel; rooms/deadlines.py)
+DEADLINE = "deadline"  # a moderator asks a party to answer by a time, or an outcome applies
+DEADLINE_ENDED = "deadline_ended"  # answered in time, withdrawn, or lapsed
+DEADLINE_WARNING = "deadline_warning"  # the server: the deadline falls due soon
+DEADLINE_APPLIED = "deadline_applied"  # the server: it fell due; its outcome follows
 
-MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
+MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.
 SYSTEM_USER = "mediation"

@@ -116,6 +116,35 @@ class DecisionBody(msgspec.Struct, omit_defaults=True):
     reason: str = ""
 
 
+class DeadlineBody(msgspec.Struct, omit_defaults=True):
+    """A moderator's deadline on a party: answer by `due_at`, or `outcome` applies."""
+
+    party: str  # client | freelancer
+    user: str  # that party's user id (whom the warning mail goes to)
+    due_at: str  # ISO 8601 UTC
+    outcome: str  # accept_proposal | resolve | escalate
+    reason: str = ""  # what is asked of the party, as the moderator put it
+    proposal: int | None = None  # accept_proposal: the open proposal's seq in joint
+    terms: Terms | None = None  # resolve: the terms the room resolves with
+    business_days: int | None = None  # when counted in business days: how many
+    calendar: str | None = None  # and in which holiday calendar ("US", "DE-BY")
+
+
+class DeadlineCancelledBody(msgspec.Struct, omit_defaults=True):
+    deadline: int  # the deadline record's seq in the room channel
+    cause: str  # answered | withdrawn | lapsed
+    reason: str = ""  # withdrawn: the moderator's words; lapsed: why
+
+
+class DeadlineNoticeBody(msgspec.Struct, omit_defaults=True):
+    """The server's warning before a deadline falls due, and its enforcement once it has."""
+
+    deadline: int
+    party: str
+    due_at: str
+    outcome: str
+
+
 Body = (
     Joined
     | Amendment
@@ -132,6 +161,9 @@ Body = (
     | ArbitrationWindowBody
     | OptInBody
     | DecisionBody
+    | DeadlineBody
+    | DeadlineCancelledBody
+    | DeadlineNoticeBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -152,6 +184,10 @@ BODIES: dict[str, type[Body]] = {
     kinds.ARBITRATION_WINDOW: ArbitrationWindowBody,
     kinds.ARBITRATION_OPT_IN: OptInBody,
     kinds.DECISION: DecisionBody,
+    kinds.DEADLINE: DeadlineBody,
+    kinds.DEADLINE_ENDED: DeadlineCancelledBody,
+    kinds.DEADLINE_WARNING: DeadlineNoticeBody,
+    kinds.DEADLINE_APPLIED: DeadlineNoticeBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import arbitration, clocks, door, events, kinds, records
+from rooms import arbitration, clocks, deadlines, door, events, kinds, records
 from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
+from rooms.deadlines import Deadline, DeadlineDetail
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.events import Event
@@ -29,6 +30,9 @@ from rooms.records import (
     AlarmBody,
     CaucusBody,
     CsatBody,
+    DeadlineBody,
+    DeadlineCancelledBody,
+    DeadlineNoticeBody,
     HandoffBody,
     ProposalBody,
     ResponseBody,
@@ -79,12 +83,15 @@ class Facts(msgspec.Struct, omit_defaults=True):
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
     arbitration: Arbitration | None = None  # once the mediation failed (rooms.arbitration)
     arbitration_user: str | None = None  # the user who opted in to arbitration (sealed)
+    deadlines: dict[str, Deadline] = {}  # the open deadlines by their seq (rooms.deadlines)
+    deadline_details: dict[str, DeadlineDetail] = {}  # its party's user id, its terms
+    deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration")
+CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +145,16 @@ class Workflow:
         self,
         targets: Targets | None = None,
         targets_for: Callable[[str], Targets] | None = None,
+        *,
+        warn_before: float = 24 * 3600,
     ) -> None:
         """`targets`: every room's clock targets; `targets_for`: a room's, by its ticket
         priority (the SLA policies, mediation.sla), called on every due computation: a
-        lookup in memory, never I/O."""
+        lookup in memory, never I/O; `warn_before`: seconds before a deadline falls due
+        that its party is warned."""
         self.targets = targets or Targets()
         self.targets_for = targets_for or self._same_targets
+        self.warn_before = warn_before
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -158,6 +169,10 @@ class Workflow:
             kinds.ARBITRATION_WINDOW: self._arbitration_window,
             kinds.ARBITRATION_OPT_IN: self._arbitration_opt_in,
             kinds.DECISION: self._decision,
+            kinds.DEADLINE: self._deadline,
+            kinds.DEADLINE_ENDED: self._deadline_ended,
+            kinds.DEADLINE_WARNING: self._deadline_warning,
+            kinds.DEADLINE_APPLIED: self._deadline_applied,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -182,7 +197,12 @@ class Workflow:
         ):
             raise Forbidden(f"only a moderator writes {record.kind} events")
         rule = self._rules.get(record.kind)
-        return [] if rule is None else rule(room, record)
+        if not room.facts.deadlines:  # most rooms, most records
+            return [] if rule is None else rule(room, record)
+        deadlines.refuse_late_answer(room.facts.deadlines, record)
+        follow = [] if rule is None else rule(room, record)
+        ended = deadlines.ended(room.facts.deadlines, record, room.state, room.facts.offer)
+        return [FollowUp(s.channel, s.kind, s.client_id, s.body) for s in ended] + follow
 
     def queue_fields(self, room: Room) -> QueueFields:
         facts, state = room.facts, room.state
@@ -192,11 +212,12 @@ class Workflow:
             since = min(facts.clocks.waiting.values(), default=None)
         due = clocks.next_due(facts.clocks, state, self.targets_for(room.priority))
         closes = arbitration.due_at(state, facts.arbitration)
+        deadline = deadlines.next_due(facts.deadlines, self.warn_before)
         return QueueFields(
             facts.moderator,
             facts.tier,
             clocks.parse(since) if since else None,
-            min((d for d in (due, closes) if d is not None), default=None),
+            min((d for d in (due, closes, deadline) if d is not None), default=None),
         )
 
     def due(self, room: Room, now: datetime) -> list[Alarm]:
@@ -214,6 +235,11 @@ class Workflow:
         failed mediation's close once nobody opted in to arbitration in time."""
         close = arbitration.lapsed(room.state, room.facts.arbitration, now)
         return [] if close is None else [FollowUp(*close)]
+
+    def deadlines_due(self, room: Room, now: datetime) -> list[FollowUp]:
+        """The deadline warnings and enforcements the scheduler writes now."""
+        steps = deadlines.due(room.facts.deadlines, now, self.warn_before)
+        return [FollowUp(s.channel, s.kind, s.client_id, s.body) for s in steps]
 
     # -- the rules, one per kind ------------------------------------------------
 
@@ -318,18 +344,7 @@ class Workflow:
             return follow
         offer.accepted.append(record.sender_role)
         offer.acceptances.append(Acceptance(record.sender_role, record.sender_user, record.ts))
-        if not set(offer.accepted) >= PARTIES:
-            return follow
-        accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
-        agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
-        room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
-        resolution = StateBody(
-            State.RESOLVED,
-            f"settled: both parties accepted proposal #{offer.seq}",
-            offer.terms,
-            offer.seq,
-        )
-        return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", records.encode(resolution))]
+        return follow + _settled(room, offer)
 
     def _caucus(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         body = _body(record, CaucusBody)
@@ -394,6 +409,114 @@ class Workflow:
         data = {"decision": record.seq, "by": by, "terms": _public(decided)}
         room.raised.append(Event(events.ARBITRATION_DECIDED, data))
         return [FollowUp(*resolution)]
+
+    # -- deadlines (rooms.deadlines) --------------------------------------------
+
+    def _deadline(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        _require_mediating(room, "deadlines")
+        body = _body(record, DeadlineBody)
+        open_ = room.facts.deadlines
+        for other in open_.values():
+            if other.party == body.party:
+                raise Conflict(f"deadline #{other.seq} on the {other.party} is open: withdraw it")
+        deadline = deadlines.opened(body, record, room.facts.offer)
+        open_[str(record.seq)] = deadline
+        room.facts.deadline_details[str(record.seq)] = DeadlineDetail(body.user, body.terms)
+        data = _deadline_data(room, deadline) | {"terms": _public(body.terms)}
+        room.raised.append(Event(events.DEADLINE_SET, data))
+        _count(room, "set")
+        return []
+
+    def _deadline_ended(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        _require(record.channel == ROOM, "deadlines are withdrawn in the room channel")
+        body = _body(record, DeadlineCancelledBody)
+        deadline = deadlines.named(room.facts.deadlines, body.deadline)
+        if record.sender_role == kinds.SYSTEM_ROLE:
+            _require(body.cause in (deadlines.ANSWERED, deadlines.LAPSED), "not a cause")
+        else:
+            _require(body.cause == deadlines.WITHDRAWN, "a moderator withdraws a deadline")
+        data = _deadline_data(room, deadline) | {"cause": body.cause}
+        self._close_deadline(room, deadline)
+        _count(room, body.cause)
+        room.raised.append(Event(events.DEADLINE_ENDED, data))
+        return []
+
+    def _deadline_warning(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        deadline = self._deadline_noticed(room, record, warning=True)
+        deadline.warned = True
+        data = _deadline_data(room, deadline) | {"role": deadline.party}
+        room.raised.append(Event(events.DEADLINE_WARNING, data))
+        return []
+
+    def _deadline_applied(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        deadline = self._deadline_noticed(room, record, warning=False)
+        _require_mediating(room, "deadline outcomes")
+        offer, key = room.facts.offer, str(deadline.seq)
+        if deadline.outcome == deadlines.ACCEPT_PROPOSAL and (
+            offer is None or offer.seq != deadline.proposal
+        ):
+            raise Superseded(_not_open(deadline.proposal or 0, offer))
+        data = _deadline_data(room, deadline)
+        detail = room.facts.deadline_details.get(key) or DeadlineDetail("")
+        self._close_deadline(room, deadline)
+        _count(room, "applied")
+        room.raised.append(Event(events.DEADLINE_APPLIED, data))
+        reason = deadlines.missed(deadline)
+        if offer is not None and deadline.outcome == deadlines.ACCEPT_PROPOSAL:
+            offer.accepted.append(deadline.party)
+            offer.acceptances.append(Acceptance(deadline.party, detail.user, record.ts))
+            return _settled(room, offer)
+        to = State.RESOLVED if deadline.outcome == deadlines.RESOLVE else State.ESCALATED
+        body = records.encode(StateBody(to, reason, detail.terms))
+        return [FollowUp(ROOM, kinds.STATE, f"deadline:{key}:{deadline.outcome}", body)]
+
+    def _deadline_noticed(self, room: Room, record: StoredMessage, warning: bool) -> Deadline:
+        if record.sender_role != kinds.SYSTEM_ROLE:
+            raise Forbidden("only the server warns of and enforces deadlines")
+        _require(record.channel == ROOM, "deadline notices are in the room channel")
+        body = _body(record, DeadlineNoticeBody)
+        deadline = deadlines.named(room.facts.deadlines, body.deadline)
+        deadlines.check_due(deadline, record, warning)
+        return deadline
+
+    @staticmethod
+    def _close_deadline(room: Room, deadline: Deadline) -> None:
+        room.facts.deadlines.pop(str(deadline.seq), None)
+        room.facts.deadline_details.pop(str(deadline.seq), None)
+
+
+def _count(room: Room, what: str) -> None:
+    counts = room.facts.deadline_counts
+    counts[what] = counts.get(what, 0) + 1
+
+
+def _deadline_data(room: Room, deadline: Deadline) -> dict[str, Any]:
+    """What a deadline's events carry: who, until when, what then (no words, no amounts)."""
+    detail = room.facts.deadline_details.get(str(deadline.seq))
+    return {
+        "deadline": deadline.seq,
+        "party": deadline.party,
+        "user": detail.user if detail is not None else None,  # None: shredded since
+        "due_at": deadline.due_at,
+        "outcome": deadline.outcome,
+        "proposal": deadline.proposal,
+    }
+
+
+def _settled(room: Room, offer: Offer) -> list[FollowUp]:
+    """The room's resolution once both parties accepted `offer` (nothing before)."""
+    if not set(offer.accepted) >= PARTIES:
+        return []
+    accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
+    agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
+    room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
+    resolution = StateBody(
+        State.RESOLVED,
+        f"settled: both parties accepted proposal #{offer.seq}",
+        offer.terms,
+        offer.seq,
+    )
+    return [FollowUp(ROOM, kinds.STATE, f"settled:{offer.seq}", records.encode(resolution))]
 
 
 def _public(t: Terms | None) -> dict[str, Any] | None:

@@ -51,6 +51,8 @@ def other_value(name: str, default: Any) -> tuple[str, Any]:
         return " a/b, c ,,d", ("a/b", "c", "d")
     if name in ("data_dir", "key_file"):
         return "/srv/elsewhere", Path("/srv/elsewhere")
+    if name in ("calendar_country", "calendar_timezone"):  # checked against what exists
+        return ("DE-BY", "DE-BY") if name == "calendar_country" else ("Asia/Tokyo", "Asia/Tokyo")
     return " some text ", " some text "
 
 

@@ -125,6 +125,10 @@ export class Queue {
       const until = formatTime(parseTime(room.opt_in_until)).short;
       flags.push(h('li', { class: 'flag', text: t('queue.optIn', { until }) }));
     }
+    for (const d of room.deadlines ?? []) {
+      flags.push(h('li', { class: 'flag deadline', text: t('queue.deadline', {
+        party: roleLabel(d.party), when: formatTime(parseTime(d.due_at)).short }) }));
+    }
     const claimable = room.state === 'waiting' || room.state === 'escalated';
     const label = `${room.ticket.provider}/${room.ticket.id}`;
     const button = claimable && which === 'waiting'

@@ -1,7 +1,8 @@
 // The moderator's actions on the open room: private sessions, macros, a
 // settlement proposal, floor control, and the lifecycle moves (resolve,
 // escalate with a brief, transfer with a hand-off brief, fail the mediation
-// (the parties may then opt in to arbitration), close).
+// (the parties may then opt in to arbitration), close); deadlines with a
+// default outcome (set, withdraw).
 
 import { h } from '../shared/dom.js';
 import { formDialog, infoDialog } from '../shared/dialog.js';
@@ -39,7 +40,10 @@ export class Toolbar {
         b('escalate', () => this.escalate(), { key: 'e' }),
         b('transfer', () => this.transfer(), { key: 't' }),
         b('fail', () => this.fail()),
-        b('close', () => this.close())));
+        b('close', () => this.close())),
+      h('div', { class: 'tool-group' },
+        b('deadline', () => this.deadline()),
+        b('withdrawDeadline', () => this.withdrawDeadline())));
     el.hidden = false;
     view.onChange = () => this.refresh();
     this.refresh();
@@ -53,9 +57,10 @@ export class Toolbar {
     const state = this.view.room?.state;
     const mediating = state === 'mediating';
     for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'mute', 'pause', 'resolve',
-      'escalate', 'transfer', 'fail']) {
+      'escalate', 'transfer', 'fail', 'deadline']) {
       this.buttons[name].disabled = !mediating;
     }
+    this.buttons.withdrawDeadline.disabled = !mediating || this.view.deadlines.open.size === 0;
     this.buttons.macros.disabled = !state || state === 'closed';
     this.buttons.close.disabled = !['resolved', 'escalated', 'mediation_failed'].includes(state);
     this.buttons.caucusClient.setAttribute('aria-pressed', String(this.view.caucus === 'client'));
@@ -176,6 +181,48 @@ export class Toolbar {
       fields: [{ name: 'reason', label: t('resolve.reason') }],
     });
     if (values) this.act('transition', { to: 'closed', reason: values.reason }, 'room');
+  }
+
+  /** Set a deadline on a party: answer by a time (or in N business days), or an outcome. */
+  async deadline() {
+    const offer = this.view.proposals.offer;
+    const outcomes = ['escalate', 'resolve', ...(offer ? ['accept_proposal'] : [])];
+    const values = await formDialog({
+      title: t('deadlineForm.title'), submit: t('deadlineForm.submit'), intro: t('deadlineForm.intro'),
+      fields: [
+        { name: 'party', label: t('deadlineForm.party'), type: 'select',
+          options: PARTIES.map((p) => [p, roleLabel(p)]) },
+        { name: 'outcome', label: t('deadlineForm.outcome'), type: 'select',
+          options: outcomes.map((o) => [o, t(`deadlineForm.outcome.${o}`, { seq: offer?.seq ?? '' })]) },
+        { name: 'business_days', label: t('deadlineForm.businessDays'), type: 'number', value: '3',
+          min: '1', max: '250' },
+        { name: 'at', label: t('deadlineForm.at'), type: 'datetime-local' },
+        { name: 'amount', label: t('deadlineForm.amount') },
+        { name: 'currency', label: t('deadlineForm.currency'), value: 'USD' },
+        { name: 'reason', label: t('deadlineForm.reason'), type: 'textarea' },
+      ],
+    });
+    if (!values) return;
+    const fields = { party: values.party, outcome: values.outcome, reason: values.reason };
+    if (values.at) fields.at = new Date(values.at).toISOString(); // the local time entered
+    else fields.business_days = Number(values.business_days) || 3;
+    if (values.outcome === 'accept_proposal') fields.proposal = offer?.seq;
+    if (values.outcome === 'resolve') Object.assign(fields, { amount: values.amount.trim(), currency: values.currency.trim() });
+    this.act('deadline', fields, 'room');
+  }
+
+  async withdrawDeadline() {
+    const open = [...this.view.deadlines.open.values()];
+    if (open.length === 0) return;
+    const values = await formDialog({
+      title: t('deadlineForm.withdrawTitle'), submit: t('deadlineForm.withdraw'),
+      fields: [
+        { name: 'deadline', label: t('deadlineForm.which'), type: 'select',
+          options: open.map((d) => [String(d.seq), t('deadlineForm.option', { seq: d.seq, party: roleLabel(d.party) })]) },
+        { name: 'reason', label: t('deadlineForm.reason') },
+      ],
+    });
+    if (values) this.act('withdraw_deadline', { deadline: Number(values.deadline), reason: values.reason }, 'room');
   }
 
   /** A keyboard shortcut: true if it was one of ours. */

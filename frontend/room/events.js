@@ -48,6 +48,16 @@ export function eventText(frame, you, name = (user) => user) {
       return you?.role === frame.party
         ? t('event.reminder.you')
         : t('event.reminder', { party: t(`party.${frame.party}`) });
+    case 'deadline':
+      return t('event.deadline', { party: partyName(frame.party, you), when: at(frame.due_at) });
+    case 'deadline_ended':
+      return t(`event.deadlineEnded.${frame.cause}`, {
+        seq: frame.deadline, why: frame.reason ? t('event.why', { reason: frame.reason }) : '',
+      });
+    case 'deadline_warning':
+      return t('event.deadlineWarning', { party: partyName(frame.party, you), when: at(frame.due_at) });
+    case 'deadline_applied':
+      return t(`event.deadlineApplied.${frame.outcome}`, { party: partyName(frame.party, you) });
     case 'file_deleted': // shown on the file's card when the card is on the page
       return t(frame.reason ? 'event.fileDeletedWhy' : 'event.fileDeleted', { who, reason: frame.reason ?? '' });
     case 'opt_in_window':

@@ -11,6 +11,7 @@ import { eventText, paneFor } from './events.js';
 import { Proposals } from './proposals.js';
 import { Csat } from './csat.js';
 import { Arbitration } from './arbitration.js';
+import { Deadlines } from './deadlines.js';
 import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
 
@@ -65,6 +66,7 @@ export class RoomView {
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
     this.arbitration = new Arbitration(this.el.arbitration,
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
+    this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
     this._lastTypingSent = 0;
   }
 
@@ -416,6 +418,10 @@ export class RoomView {
         this.arbitration.update(this.room.state, this.you);
         break;
       case 'decision': this.settlement = { terms: frame.terms, reason: frame.reason }; break;
+      case 'deadline': case 'deadline_ended': case 'deadline_warning': case 'deadline_applied':
+        this.deadlines.event(frame);
+        this.onChange?.(); // the console's withdraw button
+        break;
       default: break;
     }
     this._systemLine(frame);
@@ -450,6 +456,7 @@ export class RoomView {
     this._setComposersEnabled(!this.readOnly);
     if (frame.state !== 'mediating') this._setCaucus(null);
     this.proposals.stateChanged(frame);
+    this.deadlines.stateChanged(frame.state);
     this._renderOutcome(frame);
     if (PARTIES.includes(this.you.role)) this.csat.update(frame.state);
     this.arbitration.update(frame.state, this.you);

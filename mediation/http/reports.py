@@ -56,6 +56,9 @@ class ReportRow(Struct):
     csat_freelancer_comment: str | None
     arbitration: str  # "", open, lapsed, requested, decided (rooms.arbitration.status)
     arbitration_party: str | None  # the party that opted in
+    deadlines_set: int = 0  # deadlines with a default outcome: set in the room
+    deadlines_applied: int = 0  # fell due unanswered: their outcome applied
+    deadlines_answered: int = 0  # cancelled by the party's answer in time
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):

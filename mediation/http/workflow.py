@@ -53,6 +53,13 @@ class ClockTargets(Struct):
     reply: float
 
 
+class OpenDeadline(Struct):
+    deadline: int  # the seq of its `deadline` record in the room channel
+    party: str
+    due_at: str
+    outcome: str  # accept_proposal | resolve | escalate
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -65,6 +72,7 @@ class QueueEntry(RoomOut):
     offer: int | None
     targets: ClockTargets
     opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
+    deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
 
 
 def _sla(targets: clocks.Targets) -> dict[str, float]:
@@ -105,6 +113,10 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "offer": None if facts.offer is None else facts.offer.seq,
         "targets": _sla(workflow.targets_for(room.priority)),
         "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
+        "deadlines": [
+            {"deadline": d.seq, "party": d.party, "due_at": d.due_at, "outcome": d.outcome}
+            for d in sorted(facts.deadlines.values(), key=lambda d: d.due_at)
+        ],
     }
 
 

@@ -44,7 +44,7 @@ def configured(
         mailer = Mailer(MailSettings(settings.smtp_url, settings.mail_from))
         public = settings.public_url or f"http://{settings.host}:{settings.port}"
         mail = NoticeMail(mailer, contacts, sign_ins, public, settings.party_url)
-        routes.append(Route(mail.name, frozenset({events.PARTY_WAITING})))
+        routes.append(Route(mail.name, frozenset({events.PARTY_WAITING, events.DEADLINE_WARNING})))
         destinations.append(mail)
     for name, provider in TicketProviders(settings).items():
         outbound = provider.outbound()

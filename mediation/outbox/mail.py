@@ -20,9 +20,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import aiosmtplib
 
 from mediation.outbox.delivery import Delivered, Delivery, Outcome, Permanent, Retry
-from mediation.outbox.notice_text import KINDS, Kind, locale_of, notice
+from mediation.outbox.notice_text import KINDS, Kind, Notice, deadline_notice, locale_of, notice
 
 TOPIC = "party.waiting"
+DEADLINE_TOPIC = "deadline.warning"  # the party whose deadline falls due soon
 _TLS_OFF = ("0", "off", "no", "false")
 _TLS_ON = ("1", "on", "yes", "true", "required")
 _ID_SAFE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
@@ -119,7 +120,7 @@ class Mailer:
 
     def compose(self, delivery: Delivery) -> EmailMessage | Permanent:
         """The notice for one row, or why there can be none."""
-        if delivery.topic != TOPIC:
+        if delivery.topic not in (TOPIC, DEADLINE_TOPIC):
             return Permanent(f"mail: no notice for topic {delivery.topic!r}")
         data: dict[str, Any] = delivery.data
         email, name = data.get("email"), data.get("name")
@@ -127,23 +128,15 @@ class Mailer:
         to = _address(email, name) if isinstance(email, str) else None
         if to is None:
             return Permanent("mail: the row has no valid recipient address")
-        unread, what, link = data.get("unread"), data.get("what"), data.get("link")
-        if not isinstance(unread, int) or isinstance(unread, bool) or unread < 1:
-            return Permanent("mail: unread is not a positive integer")
-        if what not in KINDS:
-            return Permanent("mail: what is not message, proposal or reminder")
+        link = data.get("link")
         if not isinstance(link, str) or not re.fullmatch(r"https?://\S+", link):
             return Permanent("mail: link is not an http(s) URL")
-        sender = data.get("from")
-        kind: Kind = what
-        text = notice(
-            locale=data.get("locale") or "en",
-            name=name,
-            sender=sender if isinstance(sender, str) else "",
-            kind=kind,
-            unread=unread,
-            link=link,
-        )
+        if delivery.topic == DEADLINE_TOPIC:
+            text = self._deadline(data, name, link)
+        else:
+            text = self._waiting(data, name, link)
+        if isinstance(text, Permanent):
+            return text
         created = delivery.created_at
         message = EmailMessage()
         message["Subject"] = text.subject
@@ -158,6 +151,33 @@ class Mailer:
         message.add_alternative(text.html, subtype="html", cte="quoted-printable")
         message["Content-Language"] = locale_of(data.get("locale"))  # after: set_content clears
         return message
+
+    @staticmethod
+    def _deadline(data: dict[str, Any], name: str, link: str) -> Notice | Permanent:
+        """A deadline's warning: when it falls due and what applies then."""
+        due_at, outcome = data.get("due_at"), data.get("outcome")
+        if not isinstance(due_at, str) or not isinstance(outcome, str):
+            return Permanent("mail: a deadline warning without due_at and outcome")
+        locale = data.get("locale") or "en"
+        return deadline_notice(locale=locale, name=name, due_at=due_at, outcome=outcome, link=link)
+
+    @staticmethod
+    def _waiting(data: dict[str, Any], name: str, link: str) -> Notice | Permanent:
+        unread, what = data.get("unread"), data.get("what")
+        if not isinstance(unread, int) or isinstance(unread, bool) or unread < 1:
+            return Permanent("mail: unread is not a positive integer")
+        if what not in KINDS:
+            return Permanent("mail: what is not message, proposal or reminder")
+        sender = data.get("from")
+        kind: Kind = what
+        return notice(
+            locale=data.get("locale") or "en",
+            name=name,
+            sender=sender if isinstance(sender, str) else "",
+            kind=kind,
+            unread=unread,
+            link=link,
+        )
 
     async def deliver(self, delivery: Delivery) -> Outcome:
         message = self.compose(delivery)

@@ -157,3 +157,86 @@ def notice(*, locale: str, name: str, sender: str, kind: Kind, unread: int, link
         footer=escape(words.footer),
     )
     return Notice(subject=subject, plain=plain, html=html)
+
+
+# -- a deadline's warning (deadline.warning): when it falls due, and what applies then ------
+
+
+@dataclass(frozen=True, slots=True)
+class _DeadlineWords:
+    subject: str
+    body: Template  # $due $outcome
+    outcomes: dict[str, str]
+    footer: str
+
+
+_DEADLINE_WORDS: dict[str, _DeadlineWords] = {
+    "en": _DeadlineWords(
+        subject="Your answer is due soon in your mediation",
+        body=Template("The moderator asked for your answer by $due (UTC). Without it, $outcome."),
+        outcomes={
+            "accept_proposal": "the open proposal will be taken as accepted by you",
+            "resolve": "the dispute will be resolved on the terms the moderator stated",
+            "escalate": "the dispute will be escalated",
+        },
+        footer="You receive this because a deadline in your mediation falls due soon.",
+    ),
+    "fr": _DeadlineWords(
+        subject="Votre réponse est attendue bientôt dans votre médiation",
+        body=Template(
+            "Le médiateur attend votre réponse avant le $due (UTC). Sans réponse, $outcome."
+        ),
+        outcomes={
+            "accept_proposal": "la proposition en cours sera considérée comme acceptée par vous",
+            "resolve": "le litige sera résolu aux conditions indiquées par le médiateur",
+            "escalate": "le litige sera transmis au niveau supérieur",
+        },
+        footer="Vous recevez ce courriel car une échéance de votre médiation approche.",
+    ),
+    "es": _DeadlineWords(
+        subject="Tu respuesta vence pronto en tu mediación",
+        body=Template("El mediador espera tu respuesta antes del $due (UTC). Si no, $outcome."),
+        outcomes={
+            "accept_proposal": "la propuesta abierta se tomará como aceptada por ti",
+            "resolve": "la disputa se resolverá en los términos indicados por el mediador",
+            "escalate": "la disputa se escalará",
+        },
+        footer="Recibes este correo porque un plazo de tu mediación vence pronto.",
+    ),
+    "de": _DeadlineWords(
+        subject="Ihre Antwort in Ihrer Mediation ist bald fällig",
+        body=Template(
+            "Der Mediator erwartet Ihre Antwort bis $due (UTC). Ohne Antwort gilt: $outcome."
+        ),
+        outcomes={
+            "accept_proposal": "der offene Vorschlag gilt als von Ihnen angenommen",
+            "resolve": "der Streit wird zu den vom Mediator genannten Bedingungen beigelegt",
+            "escalate": "der Streit wird eskaliert",
+        },
+        footer="Sie erhalten diese E-Mail, weil eine Frist in Ihrer Mediation bald abläuft.",
+    ),
+}
+
+
+def deadline_notice(*, locale: str, name: str, due_at: str, outcome: str, link: str) -> Notice:
+    """The warning mail to the party a deadline is set on; `due_at` is ISO 8601 UTC."""
+    lang = locale_of(locale)
+    words, said = _WORDS[lang], _DEADLINE_WORDS[lang]
+    name = _one_line(name)
+    due = _one_line(due_at).replace("T", " ").removesuffix("Z")[:16]  # 2026-11-26 09:00
+    values = {"due": due, "outcome": said.outcomes.get(outcome, outcome)}
+    greeting = words.greeting.substitute(name=name) if name else words.greeting_anonymous
+    body = said.body.substitute(values)
+    plain = _PLAIN.substitute(
+        greeting=greeting, body=body, action=words.action, link=link, footer=said.footer
+    )
+    html = _HTML.substitute(
+        lang=lang,
+        subject=escape(said.subject),
+        greeting=escape(greeting),
+        body=escape(body),
+        action=escape(words.action),
+        link=escape(link),
+        footer=escape(said.footer),
+    )
+    return Notice(subject=said.subject, plain=plain, html=html)

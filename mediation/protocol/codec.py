@@ -158,6 +158,12 @@ def _event(record: StoredMessage) -> EventFrame:
         content_type=get("content_type"),
         size=get("size"),
         sha256=get("sha256"),
+        deadline=get("deadline"),
+        due_at=get("due_at"),
+        outcome=get("outcome"),
+        cause=get("cause"),
+        business_days=get("business_days"),
+        calendar=get("calendar"),
     )
 
 

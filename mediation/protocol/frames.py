@@ -163,6 +163,33 @@ class Decide(_Frame, tag="decide"):
     reason: Annotated[str, Meta(max_length=8000)] = ""  # why: everyone in the room reads it
 
 
+class SetDeadline(_Frame, tag="deadline"):
+    """Moderators: ask `party` to answer by a time (`at`, or `business_days` from now in
+    the deployment's holiday calendar), or `outcome` applies: accept_proposal (the open
+    `proposal`), resolve (with `amount`, `currency`, `text`), escalate."""
+
+    id: ClientId
+    party: str  # client | freelancer
+    outcome: Literal["accept_proposal", "resolve", "escalate"]
+    at: Annotated[str, Meta(max_length=40)] | None = None  # ISO 8601 with an offset
+    business_days: Annotated[int, Meta(ge=1, le=250)] | None = None
+    calendar: Annotated[str, Meta(max_length=16)] | None = None  # default: the deployment's
+    reason: Annotated[str, Meta(max_length=2000)] = ""  # what is asked of the party
+    proposal: Target | None = None  # accept_proposal: the open proposal's seq
+    amount: Annotated[str, Meta(max_length=32)] | None = None  # resolve: the terms
+    currency: Annotated[str, Meta(max_length=8)] | None = None
+    text: Annotated[str, Meta(max_length=4000)] = ""
+    milestone: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class WithdrawDeadline(_Frame, tag="withdraw_deadline"):
+    """Moderators: withdraw an open deadline (its seq in the room channel)."""
+
+    id: ClientId
+    deadline: Target
+    reason: Annotated[str, Meta(max_length=2000)] = ""
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -180,6 +207,8 @@ ClientFrame = (
     | Token
     | OptIn
     | Decide
+    | SetDeadline
+    | WithdrawDeadline
 )
 
 
@@ -271,6 +300,12 @@ class EventFrame(_Frame, tag="event"):
     content_type: str | None = None  # file: its type, as detected from its bytes
     size: int | None = None  # file: bytes
     sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
+    deadline: int | None = None  # deadline_*: the seq of the deadline (room channel)
+    due_at: str | None = None  # deadline, deadline_warning, deadline_applied (ISO 8601 UTC)
+    outcome: str | None = None  # deadline*: accept_proposal | resolve | escalate
+    cause: str | None = None  # deadline_ended: answered | withdrawn | lapsed
+    business_days: int | None = None  # deadline: when counted in business days, how many
+    calendar: str | None = None  # deadline: in which holiday calendar
 
 
 class HistoryPage(_Frame, tag="history"):

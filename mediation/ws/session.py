@@ -41,6 +41,7 @@ from mediation.protocol.frames import (
     RoomView,
     Send,
     ServerFrame,
+    SetDeadline,
     Ticket,
     Token,
     TokenAccepted,
@@ -49,15 +50,26 @@ from mediation.protocol.frames import (
     TypingHint,
     Welcome,
     Who,
+    WithdrawDeadline,
 )
 from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
 from rooms.arbitration import decision_body, opt_in_body
+from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
 from rooms.hub import Hub, Joined
-from rooms.kinds import ARBITRATION_OPT_IN, CAUCUS, DECISION, HANDOFF, PROPOSAL, RESPONSE
+from rooms.kinds import (
+    ARBITRATION_OPT_IN,
+    CAUCUS,
+    DEADLINE,
+    DEADLINE_ENDED,
+    DECISION,
+    HANDOFF,
+    PROPOSAL,
+    RESPONSE,
+)
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
 from rooms.visibility import JOINT, NOTES, ROOM, Role
@@ -81,6 +93,8 @@ Writes = (
     | Rate
     | OptIn
     | Decide
+    | SetDeadline
+    | WithdrawDeadline
 )
 
 CLOSE_FOR = {
@@ -337,6 +351,38 @@ class Session:
                 decided = terms(frame.amount, frame.currency, frame.text, frame.milestone)
                 body = decision_body(decided, frame.reason)
                 return hub.post(conn, frame.id, ROOM, body, DECISION)
+            case SetDeadline():
+                return hub.moderate(conn, frame.id, DEADLINE, self._deadline(frame))
+            case WithdrawDeadline():
+                body = withdrawal_body(frame.deadline, frame.reason)
+                return hub.moderate(conn, frame.id, DEADLINE_ENDED, body)
+
+    def _deadline(self, frame: SetDeadline) -> str:
+        """A deadline's body: its due time counted now, the party's user id named."""
+        assert self.joined is not None
+        room, settings = self.joined.room, self._settings
+        user = {"client": room.client, "freelancer": room.freelancer}.get(frame.party)
+        if user is None:
+            raise RoomError("a deadline is set on the client or the freelancer")
+        calendar = frame.calendar or settings.calendar_country  # e.g. the parties' country
+        due = due_time(
+            datetime.now(UTC), frame.at, frame.business_days, calendar, settings.calendar_timezone
+        )
+        agreed = None
+        if frame.amount is not None or frame.currency is not None:
+            agreed = terms(frame.amount or "", frame.currency or "", frame.text, frame.milestone)
+        counted = frame.business_days is not None
+        return deadline_body(
+            frame.party,
+            user,
+            due,
+            frame.outcome,
+            frame.reason,
+            frame.proposal,
+            agreed,
+            frame.business_days,
+            calendar.upper() if counted else None,
+        )
 
     def _draining(self) -> bool:
         return self._conn.draining
