@@ -31,3 +31,15 @@ class Superseded(RoomError):
 
 class Expired(RoomError):
     code = "expired"
+
+
+class NotYourRequest(RoomError):
+    """A file names an evidence request made of someone else (or of nobody: a moderator's)."""
+
+    code = "not_your_request"
+
+
+class RequestClosed(RoomError):
+    """An evidence request already reviewed: it takes no more answers and no second verdict."""
+
+    code = "request_closed"

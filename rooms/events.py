@@ -20,6 +20,9 @@ SETTLEMENT_AGREED = "settlement.agreed"
 ROOM_RESOLVED = "room.resolved"
 ROOM_CLOSED = "room.closed"
 PARTY_WAITING = "party.waiting"
+EVIDENCE_REQUESTED = "evidence.requested"
+EVIDENCE_SUBMITTED = "evidence.submitted"
+EVIDENCE_REVIEWED = "evidence.reviewed"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -31,12 +34,18 @@ Topic = Literal[
     "room.resolved",
     "room.closed",
     "party.waiting",
+    "evidence.requested",
+    "evidence.submitted",
+    "evidence.reviewed",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
 # The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
 # none of them wrote no outbox row.
-RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE})
+RAISED_BY = frozenset(
+    {kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE}
+    | {kinds.FILE, kinds.EVIDENCE_REQUEST, kinds.EVIDENCE_REVIEW}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ OVERDUE = "overdue"  # a response clock passed its target (notes: the moderator 
 REMINDER = "reminder"  # a party has not replied in time (its caucus)
 FILE = "file"  # a file in the evidence locker (its channel)
 FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its channel)
+EVIDENCE_REQUEST = "evidence_request"  # a moderator asks a party for an item by a date
+EVIDENCE_REVIEW = "evidence_review"  # a moderator marks a request satisfied or not
 
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
 

@@ -84,7 +84,7 @@ class AlarmBody(msgspec.Struct, omit_defaults=True):
     party: str | None = None
 
 
-class FileBody(msgspec.Struct):
+class FileBody(msgspec.Struct, omit_defaults=True):
     """A file in the evidence locker: what it *is* lives in its sealed record."""
 
     file: str  # its id
@@ -92,11 +92,30 @@ class FileBody(msgspec.Struct):
     content_type: str  # as detected from its bytes
     size: int
     sha256: str  # hex, of the plaintext
+    # The seq of the evidence request (in the file's own channel) it answers. Absent when
+    # it answers none: a body written before requests existed is byte for byte the same.
+    request: int | None = None
 
 
 class FileDeletedBody(msgspec.Struct):
     file: str
     reason: str = ""  # always written, even empty
+
+
+class EvidenceRequestBody(msgspec.Struct):
+    """A moderator asks `party` for `item` by `due_at` (rooms.evidence)."""
+
+    party: str  # client | freelancer
+    item: str  # what is asked for, in the moderator's words
+    due_at: str  # ISO 8601 UTC
+
+
+class EvidenceReviewBody(msgspec.Struct):
+    """A moderator's verdict on the request `request` (its seq, in this record's channel)."""
+
+    request: int
+    verdict: str  # satisfied | not_satisfied
+    note: str = ""  # always written, even empty
 
 
 Body = (
@@ -112,6 +131,8 @@ Body = (
     | AlarmBody
     | FileBody
     | FileDeletedBody
+    | EvidenceRequestBody
+    | EvidenceReviewBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -129,6 +150,8 @@ BODIES: dict[str, type[Body]] = {
     kinds.REMINDER: AlarmBody,
     kinds.FILE: FileBody,
     kinds.FILE_DELETED: FileDeletedBody,
+    kinds.EVIDENCE_REQUEST: EvidenceRequestBody,
+    kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

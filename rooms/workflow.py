@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import clocks, door, events, kinds, records
+from rooms import clocks, door, events, evidence, kinds, records
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.events import Event
+from rooms.evidence import Requested
 from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
 from rooms.ports import Draft, StoredMessage
@@ -28,6 +29,9 @@ from rooms.records import (
     AlarmBody,
     CaucusBody,
     CsatBody,
+    EvidenceRequestBody,
+    EvidenceReviewBody,
+    FileBody,
     HandoffBody,
     ProposalBody,
     ResponseBody,
@@ -76,6 +80,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
+    evidence: list[Requested] = []  # every evidence request, open or reviewed
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -143,6 +148,9 @@ class Workflow:
             kinds.CSAT: self._csat,
             kinds.OVERDUE: self._alarm,
             kinds.REMINDER: self._alarm,
+            kinds.FILE: self._file,
+            kinds.EVIDENCE_REQUEST: self._evidence_request,
+            kinds.EVIDENCE_REVIEW: self._evidence_review,
         }
 
     def opened(self, state: str, ts: str) -> Room:
@@ -332,6 +340,24 @@ class Workflow:
         kept = room.facts.clocks
         kept.fired[alarm.key] = alarm.since
         kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
+        return []
+
+    # -- evidence requests (rooms.evidence) -----------------------------------
+
+    def _file(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        answered = evidence.answer(room.facts.evidence, record, _body(record, FileBody))
+        if answered is not None:
+            room.raised.append(answered)
+        return []
+
+    def _evidence_request(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = _body(record, EvidenceRequestBody)
+        room.raised.append(evidence.request(room.facts.evidence, room.state, record, body))
+        return []
+
+    def _evidence_review(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = _body(record, EvidenceReviewBody)
+        room.raised.append(evidence.review(room.facts.evidence, record, body))
         return []
 
 
