@@ -131,18 +131,26 @@ def request(
     return Event(events.EVIDENCE_REQUESTED, _ids(asked) | {"due_at": asked.due_at})
 
 
+def answerable(requests: list[Requested], channel: str, role: str, seq: int) -> Requested:
+    """The request #`seq` of `channel`, if `role` may answer it now: its party's, open.
+    RoomError `not_found`, `not_your_request` or `request_closed` otherwise. Asked in the
+    commit, and by an upload before its bytes come."""
+    asked = find(requests, channel, seq)
+    if asked is None:
+        raise NotFound(f"no evidence request #{seq} in {channel}")
+    if role != asked.party:
+        raise NotYourRequest(f"evidence request #{asked.seq} was made of the {asked.party}")
+    if asked.status != OPEN:
+        raise RequestClosed(f"evidence request #{asked.seq} is closed: {asked.status}")
+    return asked
+
+
 def answer(requests: list[Requested], record: StoredMessage, body: FileBody) -> Event | None:
     """A file record: if it names a request, it must be its party's, open, in its channel;
     late is flagged, not refused. The event, or None for a file that answers nothing."""
     if body.request is None:
         return None
-    asked = find(requests, record.channel, body.request)
-    if asked is None:
-        raise NotFound(f"no evidence request #{body.request} in {record.channel}")
-    if record.sender_role != asked.party:
-        raise NotYourRequest(f"evidence request #{asked.seq} was made of the {asked.party}")
-    if asked.status != OPEN:
-        raise RequestClosed(f"evidence request #{asked.seq} is closed: {asked.status}")
+    asked = answerable(requests, record.channel, record.sender_role, body.request)
     late = clocks.parse(record.ts) > clocks.parse(asked.due_at)
     asked.answers.append(Answer(record.seq, body.file, record.ts, late))
     return Event(events.EVIDENCE_SUBMITTED, _ids(asked) | {"file": body.file, "late": late})

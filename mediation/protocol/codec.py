@@ -158,6 +158,11 @@ def _event(record: StoredMessage) -> EventFrame:
         content_type=get("content_type"),
         size=get("size"),
         sha256=get("sha256"),
+        request=get("request"),
+        item=get("item"),
+        due_at=get("due_at"),
+        verdict=get("verdict"),
+        note=get("note"),
     )
 
 

@@ -143,6 +143,26 @@ class Token(_Frame, tag="token"):
     id: ClientId | None = None
 
 
+class RequestEvidence(_Frame, tag="request_evidence"):
+    """Moderators: ask a party for a named item by a date (rooms.evidence)."""
+
+    id: ClientId
+    party: str  # client | freelancer
+    item: Annotated[str, Meta(min_length=1, max_length=500)]  # "the signed contract"
+    due_at: Annotated[str, Meta(max_length=40)]  # ISO 8601 with a zone: "2026-12-04T17:00Z"
+    channel: str = "joint"  # or the party's own caucus
+
+
+class ReviewEvidence(_Frame, tag="review_evidence"):
+    """Moderators: mark an evidence request satisfied or not; either closes it."""
+
+    id: ClientId
+    request: Target  # the request's seq in `channel`
+    verdict: Literal["satisfied", "not_satisfied"]
+    note: Annotated[str, Meta(max_length=2000)] = ""
+    channel: str = "joint"  # the request's channel
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -158,6 +178,8 @@ ClientFrame = (
     | Respond
     | Rate
     | Token
+    | RequestEvidence
+    | ReviewEvidence
 )
 
 
@@ -247,6 +269,12 @@ class EventFrame(_Frame, tag="event"):
     content_type: str | None = None  # file: its type, as detected from its bytes
     size: int | None = None  # file: bytes
     sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
+    request: int | None = None  # file: the evidence request it answers; evidence_review: the
+    # request reviewed (its seq, in this channel)
+    item: str | None = None  # evidence_request: what is asked for
+    due_at: str | None = None  # evidence_request: by when (ISO 8601 UTC)
+    verdict: str | None = None  # evidence_review: satisfied | not_satisfied
+    note: str | None = None  # evidence_review: the moderator's note
 
 
 class HistoryPage(_Frame, tag="history"):

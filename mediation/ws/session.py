@@ -34,8 +34,10 @@ from mediation.protocol.frames import (
     Participant,
     Propose,
     Rate,
+    RequestEvidence,
     Respond,
     Retract,
+    ReviewEvidence,
     RoomView,
     Send,
     ServerFrame,
@@ -53,8 +55,9 @@ from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
 from rooms.errors import RoomError
+from rooms.evidence import request_body, review_body
 from rooms.hub import Hub, Joined
-from rooms.kinds import CAUCUS, HANDOFF, PROPOSAL, RESPONSE
+from rooms.kinds import CAUCUS, EVIDENCE_REQUEST, EVIDENCE_REVIEW, HANDOFF, PROPOSAL, RESPONSE
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
 from rooms.visibility import JOINT, NOTES, Role
@@ -66,7 +69,20 @@ log = logging.getLogger(__name__)
 
 # frames that store a record
 Writes = (
-    Send | Edit | Retract | Transition | FloorControl | Caucus | Transfer | Propose | Respond | Rate
+    (
+        Send
+        | Edit
+        | Retract
+        | Transition
+        | FloorControl
+        | Caucus
+        | Transfer
+        | Propose
+        | Respond
+        | Rate
+    )
+    | RequestEvidence
+    | ReviewEvidence
 )
 
 CLOSE_FOR = {
@@ -317,6 +333,12 @@ class Session:
                 return hub.post(conn, frame.id, JOINT, body, RESPONSE)
             case Rate():
                 return hub.rate(conn, frame.id, frame.rating, frame.comment)
+            case RequestEvidence():
+                body = request_body(frame.party, frame.item, frame.due_at)
+                return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REQUEST)
+            case ReviewEvidence():
+                body = review_body(frame.request, frame.verdict, frame.note)
+                return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REVIEW)
 
     def _draining(self) -> bool:
         return self._conn.draining
