@@ -6,10 +6,14 @@ all without anyone's words."""
 
 import asyncio
 import base64
+import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
@@ -19,6 +23,7 @@ from tests.test_export import exported, public_key
 from tests.test_outbox import SECRET
 from tests.waiting import until
 from tests.webhook_receiver import WebhookReceiver
+from transcripts import bundle
 from transcripts.verify import verify
 
 ITEM = "the signed contract, SECRET-ITEM"
@@ -49,6 +54,22 @@ async def tus_upload(
             "content-type": "application/offset+octet-stream",
         },
     )
+
+
+def resigned(
+    lines: list[bytes], change: Callable[[dict[str, Any]], object]
+) -> tuple[list[bytes], Ed25519PublicKey]:
+    """The bundle with its header changed, digest and signature made anew by another key:
+    what a server that lied in its derived sections would sign."""
+    header = json.loads(lines[0])
+    change(header)
+    body = [bundle.line(header), *lines[1:-1]]
+    footer = json.loads(lines[-1])
+    digest = hashlib.sha256(b"".join(body)).hexdigest()
+    core = bundle.footer_core(footer["records"], footer["chain_head"], digest, "forger")
+    key = Ed25519PrivateKey.generate()
+    signature = bundle.b64(key.sign(bundle.signed_payload(core)))
+    return [*body, bundle.line({**core, "signature": signature})], key.public_key()
 
 
 async def mediated(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
@@ -143,6 +164,9 @@ async def test_an_evidence_request_answered_late_is_flagged_exported_and_announc
             (late.json()["file"], True),
         ]
         assert (entry["review"]["verdict"], entry["review"]["note"]) == ("not_satisfied", NOTE)
+        flipped = resigned(lines, lambda h: h["evidence"][0]["answers"][1].update(late=False))
+        broken = verify(flipped[0], flipped[1])
+        assert not broken.ok and "evidence requests do not match" in broken.reason, broken
         html = await platform.http.get(
             f"/api/rooms/{room}/export?format=html", headers=platform.auth
         )

@@ -5,12 +5,14 @@ it, and every refusal with its wire code, the facts left as they were."""
 import msgspec
 import pytest
 
+from mediation.notices import what_waits
+from mediation.outbox.notice_text import notice
 from rooms import door, events
 from rooms.door import KnownRoom, Write
 from rooms.errors import Forbidden, RoomError
 from rooms.evidence import OPEN, Answer, Requested, open_requests, request_body, review_body
 from rooms.floor import Floor
-from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE
+from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE, MESSAGE
 from rooms.lifecycle import State
 from rooms.ports import Member
 from rooms.records import FileBody, body_of, encode
@@ -18,6 +20,7 @@ from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, CHANNELS, JOINT, 
 from rooms.workflow import CLEAR_FACTS
 from tests.records import at
 from tests.test_workflow_unit import AUDITOR, CLIENT, FREELANCER, MODERATOR, Mediation
+from transcripts.presence import Unread
 
 DUE = at(3600)  # an hour after T0
 
@@ -217,3 +220,15 @@ def test_a_due_date_is_read_with_its_zone_and_kept_in_utc() -> None:
 def encode_request(party: str, item: str, due_at: str) -> str:
     """A request body as a client could forge it: not made canonical."""
     return msgspec.json.encode({"party": party, "item": item, "due_at": due_at}).decode()
+
+
+def test_an_away_party_is_mailed_that_evidence_is_asked_in_each_language() -> None:
+    waiting = Unread(2, 9, frozenset({MESSAGE, EVIDENCE_REQUEST}), ("m-1", "moderator"))
+    assert what_waits(waiting) == "evidence"
+    words = {"en": "a request for evidence", "fr": "une demande de pièces"}
+    words |= {"es": "una solicitud de pruebas", "de": "eine Anforderung von Nachweisen"}
+    for locale, phrase in words.items():
+        mail = notice(
+            locale=locale, name="Ada", sender="moderator", kind="evidence", unread=2, link="x"
+        )
+        assert phrase in mail.plain and phrase in mail.html
