@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from rooms import clocks
+from rooms import clocks, evidence
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
 from rooms.records import CsatBody
 from rooms.visibility import PARTIES, caucus_of
@@ -51,6 +51,10 @@ COLUMNS = (
     "csat_freelancer",
     "csat_client_comment",
     "csat_freelancer_comment",
+    "evidence_requests",
+    "evidence_open",
+    "evidence_late",
+    "evidence_not_satisfied",
 )
 
 
@@ -81,6 +85,7 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "settlement_amount": settled.amount if settled else None,
         "settlement_currency": settled.currency if settled else None,
         "settlement_milestone": settled.milestone if settled else None,
+        **evidence.summary(facts.evidence),
     }
     for clock in (UNCLAIMED, ANSWER, REPLY):
         row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)

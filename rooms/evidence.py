@@ -173,3 +173,14 @@ def review(requests: list[Requested], record: StoredMessage, body: EvidenceRevie
     late = any(a.late for a in asked.answers)
     reviewed = {"verdict": body.verdict, "answers": len(asked.answers), "late": late}
     return Event(events.EVIDENCE_REVIEWED, _ids(asked) | reviewed)
+
+
+def summary(requests: list[Requested]) -> dict[str, int]:
+    """A room's evidence requests in numbers, for reports: how many were made, are still
+    open, were answered late (at least one late file), and were found not satisfied."""
+    return {
+        "evidence_requests": len(requests),
+        "evidence_open": len(open_requests(requests)),
+        "evidence_late": sum(any(a.late for a in r.answers) for r in requests),
+        "evidence_not_satisfied": sum(r.status == "not_satisfied" for r in requests),
+    }

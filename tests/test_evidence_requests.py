@@ -136,6 +136,19 @@ async def test_an_evidence_request_answered_late_is_flagged_exported_and_announc
         assert late.status_code == 201, late.text
         assert (late.json()["request"], late.json()["name"]) == (seq, "late.pdf")
 
+        queue = await platform.http.get("/api/queue?moderator=m-1", headers=platform.auth)
+        [entry] = [r for r in queue.json()["rooms"] if r["id"] == room]
+        assert entry["evidence_open"] == [
+            {
+                "request": seq,
+                "channel": "joint",
+                "party": "client",
+                "due_at": shown["due_at"],
+                "answers": 2,
+                "late": True,
+            }
+        ]
+
         review = {"type": "review_evidence", "id": "rev-1", "request": seq}
         reviewed = await moderator.acked(review | {"verdict": "not_satisfied", "note": NOTE})
         verdict = await client.event("evidence_review", seq=reviewed["seq"])
@@ -167,6 +180,15 @@ async def test_an_evidence_request_answered_late_is_flagged_exported_and_announc
         flipped = resigned(lines, lambda h: h["evidence"][0]["answers"][1].update(late=False))
         broken = verify(flipped[0], flipped[1])
         assert not broken.ok and "evidence requests do not match" in broken.reason, broken
+        report = await platform.http.get("/api/reports/rooms", headers=platform.auth)
+        [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+        counts = {k: v for k, v in row.items() if k.startswith("evidence_")}
+        assert counts == {
+            "evidence_requests": 1,
+            "evidence_open": 0,
+            "evidence_late": 1,
+            "evidence_not_satisfied": 1,
+        }
         html = await platform.http.get(
             f"/api/rooms/{room}/export?format=html", headers=platform.auth
         )

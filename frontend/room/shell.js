@@ -15,6 +15,7 @@ export function buildShell(container, { headingLevel = 1 } = {}) {
     caucus: h('p', { class: 'caucus-indicator', role: 'status', hidden: true }),
     floor: h('p', { class: 'floor-indicator', role: 'status', hidden: true }),
     csat: h('section', { class: 'csat', hidden: true, 'aria-label': t('csat.title') }),
+    evidence: h('section', { class: 'evidence-open', hidden: true, 'aria-label': t('evidence.openLabel') }),
     toolbar: h('div', { class: 'toolbar', hidden: true }),
     room: h('div', { class: 'room', hidden: true }),
     people: h('ul', { class: 'participants' }),
@@ -30,7 +31,7 @@ export function buildShell(container, { headingLevel = 1 } = {}) {
   );
   container.replaceChildren(
     h('header', { class: 'topbar' }, h('div', { class: 'topbar-text' }, el.title, el.meta, el.you)),
-    el.banner, el.notices, el.outcome, el.caucus, el.floor, el.csat, el.toolbar, el.room,
+    el.banner, el.notices, el.outcome, el.caucus, el.floor, el.csat, el.evidence, el.toolbar, el.room,
     el.announcer,
   );
   return el;

@@ -54,6 +54,10 @@ class ReportRow(Struct):
     longest_wait_freelancer_seconds: float | None
     csat_freelancer: int | None
     csat_freelancer_comment: str | None
+    evidence_requests: int  # evidence requests made (rooms.evidence)
+    evidence_open: int  # not reviewed yet
+    evidence_late: int  # answered by at least one file after the due date
+    evidence_not_satisfied: int  # reviewed: not satisfied
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):

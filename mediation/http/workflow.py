@@ -19,6 +19,7 @@ from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.services import room_info
 from rooms import clocks, door
 from rooms.door import Write
+from rooms.evidence import open_requests
 from rooms.kinds import STATE
 from rooms.lifecycle import State
 from rooms.ports import Member
@@ -44,6 +45,17 @@ class OverdueClock(Struct):
     since: str
 
 
+class OpenRequest(Struct):
+    """An evidence request not reviewed yet (rooms.evidence): ids and dates, no words."""
+
+    request: int  # its seq in `channel`
+    channel: str
+    party: str
+    due_at: str
+    answers: int  # files that answered it so far
+    late: bool  # one of them came after due_at
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -54,6 +66,7 @@ class QueueEntry(RoomOut):
     awaiting_reply: dict[str, str]
     caucus: str | None
     offer: int | None
+    evidence_open: list[OpenRequest]
 
 
 class QueueOut(Struct):
@@ -83,6 +96,17 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
+        "evidence_open": [
+            {
+                "request": r.seq,
+                "channel": r.channel,
+                "party": r.party,
+                "due_at": r.due_at,
+                "answers": len(r.answers),
+                "late": any(a.late for a in r.answers),
+            }
+            for r in open_requests(facts.evidence)
+        ],
     }
 
 
