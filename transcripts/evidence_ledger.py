@@ -10,7 +10,7 @@ know the key ignores it, one that does can rebuild it from the records
 """
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rooms.clocks import parse
 from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE, FILE_DELETED
@@ -23,33 +23,33 @@ from rooms.records import (
     body_of,
 )
 
+if TYPE_CHECKING:  # the offline verifier reads bundles without the store's modules
+    from transcripts.store_types import Record
+
 OPEN = "open"
 
 
-class Seen(Protocol):
-    """A record as the ledger reads it: a proven `Record`, or a verified bundle line."""
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A record as the ledger reads it: from the store (`of`), or a verified bundle line."""
 
-    @property
-    def position(self) -> int: ...
-    @property
-    def channel(self) -> str: ...
-    @property
-    def seq(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def sender_user(self) -> str: ...
-    @property
-    def sender_role(self) -> str: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def ts(self) -> str: ...
+    position: int
+    channel: str
+    seq: int
+    kind: str
+    sender_user: str
+    sender_role: str
+    body: str
+    ts: str
+
+    @classmethod
+    def of(cls, r: "Record") -> "Line":
+        return cls(r.position, r.channel, r.seq, r.kind, r.sender_user, r.sender_role, r.body, r.ts)
 
 
 @dataclass
 class _Request:
-    record: Seen
+    record: Line
     body: EvidenceRequestBody
     answers: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] | None = None
@@ -77,7 +77,7 @@ class Ledger:
         self._requests: dict[tuple[str, int], _Request] = {}
         self._deleted: set[str] = set()
 
-    def take(self, record: Seen) -> None:
+    def take(self, record: Line) -> None:
         if record.kind not in (EVIDENCE_REQUEST, FILE, FILE_DELETED, EVIDENCE_REVIEW):
             return
         try:
@@ -109,7 +109,7 @@ class Ledger:
         return [asked.entry(self._deleted) for asked in self._requests.values()]
 
 
-def _answer(record: Seen, body: FileBody, late: bool) -> dict[str, Any]:
+def _answer(record: Line, body: FileBody, late: bool) -> dict[str, Any]:
     return {
         "file": body.file,
         "name": body.name,

@@ -22,7 +22,7 @@ from transcripts import bundle, chain
 from transcripts.attachments import FileFacts, facts_of, target_of
 from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
-from transcripts.evidence_ledger import Ledger
+from transcripts.evidence_ledger import Ledger, Line
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
@@ -114,7 +114,7 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
         if not shredded:
-            ledger.take(record)
+            ledger.take(Line.of(record))
         if record.kind == FILE and not shredded:
             facts = facts_of(record.body)
             files[facts.file] = ExportedFile(facts, record)

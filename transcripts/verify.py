@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rooms.kinds import FILE, FILE_DELETED
 from transcripts import bundle, chain
 from transcripts.attachments import facts_of, target_of
-from transcripts.evidence_ledger import Ledger
+from transcripts.evidence_ledger import Ledger, Line
 
 
 @dataclass(frozen=True)
@@ -167,23 +167,10 @@ def _track_file(number: int, obj: dict[str, object], files: dict[str, Listed]) -
         raise Broken(f"line {number}: a file record whose body is not a file's facts") from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+def _line(obj: dict[str, Any]) -> Line:
     """A record line (already checked by `_check_record`) as the evidence ledger reads it."""
-
-    position: int
-    channel: str
-    seq: int
-    kind: str
-    sender_user: str
-    sender_role: str
-    body: str
-    ts: str
-
-
-def _line(obj: dict[str, Any]) -> _Line:
     sender = obj["sender"]
-    return _Line(
+    return Line(
         int(obj["position"]),
         str(obj["channel"]),
         int(obj["seq"]),
