@@ -233,3 +233,57 @@ async def test_a_request_in_a_caucus_is_answered_only_there(server: RunningServe
     )
     assert there.status_code == 201, there.text
     assert all(f.get("kind") != "file" for f in await freelancer.drain())
+
+
+async def test_a_resumable_upload_keeps_its_request_until_its_finish(
+    server: RunningServer,
+) -> None:
+    room, _client, _freelancer, moderator = await mediated(server, "T-evidence-tus")
+    due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    frame = {"type": "request_evidence", "id": "ask-t", "party": "client", "item": "logs"}
+    seq = (await moderator.acked(frame | {"due_at": due}))["seq"]
+    http, token = server.platform.http, await server.platform.token(room, "c-1", "client")
+    other = await server.platform.token(room, "f-1", "freelancer")
+    content = pdf(4000)
+    tus = {"tus-resumable": "1.0.0", "upload-length": str(len(content))}
+    url = f"/api/rooms/{room}/uploads"
+    meta = f"filename {b64('logs.pdf')},request {b64(str(seq))}"
+
+    for headers, params, status, code in [
+        ({**bearer(other), "upload-metadata": meta}, {}, 403, "not_your_request"),
+        ({**bearer(token), "upload-metadata": meta}, {"request": seq + 1}, 400, "invalid"),
+        (
+            {**bearer(token), "upload-metadata": f"filename {b64('x.pdf')}"},
+            {"request": "x"},
+            400,
+            "invalid",
+        ),
+        (
+            {**bearer(token), "upload-metadata": f"filename {b64('x.pdf')}"},
+            {"request": seq + 7},
+            404,
+            "not_found",
+        ),
+    ]:
+        refused = await http.post(url, params=params, headers={**headers, **tus})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (status, code)
+
+    created = await http.post(url, headers={**bearer(token), **tus, "upload-metadata": meta})
+    assert created.status_code == 201, created.text
+    upload = created.json()["url"]
+    head = await http.head(upload, headers={**bearer(token), "tus-resumable": "1.0.0"})
+    assert f"request {b64(str(seq))}" in head.headers["upload-metadata"]
+    sent = await http.patch(
+        upload,
+        content=content,
+        headers={
+            **bearer(token),
+            "tus-resumable": "1.0.0",
+            "upload-offset": "0",
+            "content-type": "application/offset+octet-stream",
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["request"] == seq
+    seen = await moderator.event("file", file=sent.json()["file"])
+    assert seen["request"] == seq
