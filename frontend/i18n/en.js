@@ -400,6 +400,7 @@ export default {
     'evidence.where.caucus': 'Only that party and moderators (private)',
     'evidence.item': 'What is asked for',
     'evidence.dueAt': 'Due by',
+    'event.evidenceReview': '{who} reviewed evidence request #{seq}: {verdict}',
     'announce.evidence': 'Evidence requested from the {party}: {item}',
     'upload.error.not_your_request': 'That evidence request was made of someone else',
     'upload.error.request_closed': 'That evidence request is closed',

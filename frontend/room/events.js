@@ -47,6 +47,8 @@ export function eventText(frame, you, name = (user) => user) {
       return you?.role === frame.party
         ? t('event.reminder.you')
         : t('event.reminder', { party: t(`party.${frame.party}`) });
+    case 'evidence_review': // shown on the request's card when the card is on the page
+      return t('event.evidenceReview', { who, seq: frame.request, verdict: t(`evidence.verdict.${frame.verdict}`) });
     case 'file_deleted': // shown on the file's card when the card is on the page
       return t(frame.reason ? 'event.fileDeletedWhy' : 'event.fileDeleted', { who, reason: frame.reason ?? '' });
     default:
