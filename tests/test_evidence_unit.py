@@ -12,14 +12,15 @@ from rooms.door import KnownRoom, Write
 from rooms.errors import Forbidden, RoomError
 from rooms.evidence import OPEN, Answer, Requested, open_requests, request_body, review_body
 from rooms.floor import Floor
-from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE, MESSAGE
+from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE, FILE_DELETED, MESSAGE
 from rooms.lifecycle import State
-from rooms.ports import Member
-from rooms.records import FileBody, body_of, encode
+from rooms.ports import Draft, Member
+from rooms.records import FileBody, FileDeletedBody, body_of, encode
 from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, CHANNELS, JOINT, NOTES, ROOM
 from rooms.workflow import CLEAR_FACTS
-from tests.records import at
+from tests.records import Record, at
 from tests.test_workflow_unit import AUDITOR, CLIENT, FREELANCER, MODERATOR, Mediation
+from transcripts.evidence_ledger import Ledger, Line
 from transcripts.presence import Unread
 
 DUE = at(3600)  # an hour after T0
@@ -232,3 +233,60 @@ def test_an_away_party_is_mailed_that_evidence_is_asked_in_each_language() -> No
             locale=locale, name="Ada", sender="moderator", kind="evidence", unread=2, link="x"
         )
         assert phrase in mail.plain and phrase in mail.html
+
+
+# -- the export's derived section ----------------------------------------------------
+
+
+class Logged(Mediation):
+    """A mediation that keeps every record it numbered (none is refused in these tests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[Record] = []
+
+    def record(self, draft: Draft, seconds: float) -> Record:
+        numbered = super().record(draft, seconds)
+        self.kept.append(numbered)
+        return numbered
+
+
+def test_the_ledger_lists_each_request_with_its_files_late_deleted_and_review() -> None:
+    m = Logged()
+    m.move(MODERATOR, State.MEDIATING)
+    seq = ask(m)
+    other = ask(m, "freelancer", CAUCUS_FREELANCER)
+    attach(m, CLIENT, seq, 60)
+    attach(m, CLIENT, seq, 3700)  # late
+    attach(m, CLIENT, None, 3800)  # answers nothing
+    m.write(CLIENT, FILE_DELETED, JOINT, encode(FileDeletedBody("f_60", "wrong one")), 3900)
+    m.write(MODERATOR, EVIDENCE_REVIEW, JOINT, review_body(seq, "satisfied", "fine"), 4000)
+    ledger = Ledger()
+    for position, record in enumerate(m.kept, start=1):
+        ledger.take(
+            Line(
+                position,
+                record.channel,
+                record.seq,
+                record.kind,
+                record.sender_user,
+                record.sender_role,
+                record.body,
+                record.ts,
+            )
+        )
+    first, second = ledger.entries()
+    assert (first["seq"], first["item"], first["status"]) == (
+        seq,
+        "the signed contract",
+        "satisfied",
+    )
+    answers = [(a["file"], a["late"], a["deleted"]) for a in first["answers"]]
+    assert answers == [("f_60", False, True), ("f_3700", True, False)]
+    assert (first["review"]["verdict"], first["review"]["note"]) == ("satisfied", "fine")
+    assert (second["seq"], second["channel"], second["status"]) == (
+        other,
+        CAUCUS_FREELANCER,
+        "open",
+    )
+    assert second["answers"] == [] and second["review"] is None
