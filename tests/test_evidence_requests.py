@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
-from tests.files import bearer, named, pdf, upload
+from tests.files import bearer, named, pdf, staged, stored, upload
 from tests.peers import Peer
 from tests.test_export import exported, public_key
 from tests.test_outbox import SECRET
@@ -287,3 +287,39 @@ async def test_a_resumable_upload_keeps_its_request_until_its_finish(
     assert sent.json()["request"] == seq
     seen = await moderator.event("file", file=sent.json()["file"])
     assert seen["request"] == seq
+
+
+async def test_a_resumable_upload_whose_request_closed_meanwhile_is_removed(
+    server: RunningServer,
+) -> None:
+    room, _client, _freelancer, moderator = await mediated(server, "T-evidence-tus-closed")
+    due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    frame = {"type": "request_evidence", "id": "ask-c", "party": "client", "item": "logs"}
+    seq = (await moderator.acked(frame | {"due_at": due}))["seq"]
+    http, token = server.platform.http, await server.platform.token(room, "c-1", "client")
+    content = pdf(2000)
+    created = await http.post(
+        f"/api/rooms/{room}/uploads",
+        params={"request": seq},
+        headers={
+            **bearer(token),
+            "tus-resumable": "1.0.0",
+            "upload-length": str(len(content)),
+            "upload-metadata": f"filename {b64('late.pdf')}",
+        },
+    )
+    assert created.status_code == 201, created.text
+    review = {"type": "review_evidence", "id": "rv", "request": seq, "verdict": "satisfied"}
+    await moderator.acked(review)
+    patch = {"tus-resumable": "1.0.0", "content-type": "application/offset+octet-stream"}
+    finish = await http.patch(
+        created.json()["url"],
+        content=content,
+        headers={**bearer(token), **patch, "upload-offset": "0"},
+    )
+    assert (finish.status_code, finish.json()["error"]["code"]) == (409, "request_closed")
+    gone = await http.head(
+        created.json()["url"], headers={**bearer(token), "tus-resumable": "1.0.0"}
+    )
+    assert gone.status_code == 404
+    assert await stored(server) == (0, 0, []) and await staged(server) == (0, 0)

@@ -49,6 +49,9 @@ from transcripts.uploads import OffsetConflict, UploadRow
 
 log = logging.getLogger(__name__)
 
+# The commit refused the file's link to its evidence request: no retry can store it.
+NEVER_ANSWERS = frozenset({"not_found", "not_your_request", "request_closed"})
+
 TUS_VERSION = "1.0.0"
 PATCH_TYPE = "application/offset+octet-stream"
 MAX_UNFINISHED = 8  # per person and room: staged bytes are disk an upload never finished holds
@@ -328,6 +331,8 @@ async def _finish(found: Services, who: Participant, row: UploadRow) -> dict[str
     try:
         made = await record_file(found, who, row.channel, facts, row.request)
     except TranscriptError as exc:
+        if exc.code in NEVER_ANSWERS:  # its evidence request closed meanwhile: it never will
+            await _drop(found, row)
         raise api_error(exc) from None
     await _drop(found, row)
     return made
