@@ -42,6 +42,8 @@ NOTICE_KINDS = (
     kinds.OVERDUE,
     kinds.FILE,
     kinds.STATE,
+    kinds.EVIDENCE_REQUEST,
+    kinds.EVIDENCE_REVIEW,
 )
 NOTIFIED_ROLES = frozenset({Role.CLIENT, Role.FREELANCER, Role.MODERATOR})
 
@@ -50,6 +52,8 @@ def what_waits(unread: Unread) -> str:
     """The most pressing kind of thing that waits: the mail names it."""
     if unread.kinds & {kinds.PROPOSAL, kinds.RESPONSE}:
         return "proposal"
+    if kinds.EVIDENCE_REQUEST in unread.kinds:  # asked for something by a date
+        return "evidence"
     if unread.kinds & {kinds.REMINDER, kinds.OVERDUE}:
         return "reminder"
     return "message"

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from rooms import arbitration, clocks
+from rooms import arbitration, clocks, evidence
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
 from rooms.records import CsatBody
 from rooms.visibility import PARTIES, caucus_of
@@ -56,6 +56,10 @@ COLUMNS = (
     "deadlines_set",
     "deadlines_applied",
     "deadlines_answered",
+    "evidence_requests",
+    "evidence_open",
+    "evidence_late",
+    "evidence_not_satisfied",
 )
 
 
@@ -88,6 +92,7 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "settlement_milestone": settled.milestone if settled else None,
         "arbitration": arbitration.status(room.state, facts.arbitration),
         "arbitration_party": facts.arbitration.party if facts.arbitration else None,
+        **evidence.summary(facts.evidence),
     }
     for what in ("set", "applied", "answered"):  # deadlines with a default outcome
         row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)

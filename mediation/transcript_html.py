@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from html import escape
+from typing import Any
 
 from rooms.deadlines import describe
 
@@ -39,9 +40,43 @@ def _head(header: dict[str, object]) -> str:
         f"<h1>Dispute transcript: room {escape(room['id'])}</h1>"
         f"<p>Ticket {escape(ticket['provider'])}/{escape(ticket['id'])} · state "
         f"{escape(room['state'])} · exported {escape(str(header['exported_at']))}</p>"
-        f"<p>Participants: {people}</p>{_files(header.get('files'))}"
+        f"<p>Participants: {people}</p>{_evidence(header.get('evidence'))}"
+        f"{_files(header.get('files'))}"
         "<table><thead><tr><th>#</th><th>channel</th><th>sender</th><th>time</th>"
         "<th>message</th></tr></thead><tbody>"
+    )
+
+
+def _evidence(requests: object) -> str:
+    """The evidence requests the bundle lists: what was asked of whom by when, the files
+    that answered (late ones flagged) and the moderator's verdict."""
+    if not isinstance(requests, list) or not requests:
+        return ""
+    rows = "".join(_request_row(r) for r in requests)
+    return (
+        "<h2>Evidence requests</h2><table><thead><tr><th>#</th><th>asked of</th><th>item</th>"
+        f"<th>due</th><th>answers</th><th>review</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _request_row(r: dict[str, Any]) -> str:
+    answers = "<br>".join(
+        f"{escape(a['name'])} <code>{escape(a['file'])}</code> {escape(a['ts'])}"
+        f"{' <strong>late</strong>' if a['late'] else ''}{' (deleted)' if a['deleted'] else ''}"
+        for a in r["answers"]
+    )
+    review = r["review"]
+    verdict = (
+        "open"
+        if review is None
+        else f"{escape(review['verdict'])} by {escape(review['by']['user'])} "
+        f"{escape(review['ts'])}<br>{escape(review['note'])}"
+    )
+    return (
+        f"<tr><td class=meta>{escape(r['channel'])} #{r['seq']}</td>"
+        f"<td>{escape(r['party'])}</td><td class=body>{escape(r['item'])}</td>"
+        f"<td class=meta>{escape(r['due_at'])}</td><td>{answers or 'none'}</td>"
+        f"<td>{verdict}</td></tr>"
     )
 
 

@@ -14,7 +14,7 @@ Pure: no I/O, tested directly (tests/test_door.py).
 from dataclasses import dataclass
 from typing import Protocol
 
-from rooms import arbitration
+from rooms import arbitration, evidence
 from rooms.errors import Forbidden, RoomClosed, RoomError
 from rooms.floor import Floor
 from rooms.kinds import CSAT, JOINED, MODERATOR_ACTIONS, SYSTEM_ROLE, SYSTEM_USER
@@ -81,6 +81,8 @@ def check(room: RoomNow, member: Member, kind: str, channel: str) -> None:
             raise Forbidden("a join is recorded in the room channel, never an auditor's")
     elif kind == CSAT and (role not in PARTIES or channel != caucus_of(role)):
         raise Forbidden("only the client and the freelancer rate, each in their own caucus")
+    elif kind in evidence.KINDS:  # a moderator's, in joint or a caucus (rooms.evidence)
+        evidence.check_door(role, kind, channel)
     elif not can_write(role, channel):
         raise Forbidden(f"a {role} may not write to {channel!r}")
     if not accepts_writes(room.state):

@@ -37,3 +37,15 @@ class WindowClosed(RoomError):
     """An opt-in to arbitration after the window for it closed."""
 
     code = "window_closed"
+
+
+class NotYourRequest(RoomError):
+    """A file names an evidence request made of someone else (or of nobody: a moderator's)."""
+
+    code = "not_your_request"
+
+
+class RequestClosed(RoomError):
+    """An evidence request already reviewed: it takes no more answers and no second verdict."""
+
+    code = "request_closed"

@@ -27,6 +27,9 @@ DEADLINE_SET = "deadline.set"
 DEADLINE_WARNING = "deadline.warning"
 DEADLINE_APPLIED = "deadline.applied"
 DEADLINE_ENDED = "deadline.ended"
+EVIDENCE_REQUESTED = "evidence.requested"
+EVIDENCE_SUBMITTED = "evidence.submitted"
+EVIDENCE_REVIEWED = "evidence.reviewed"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -45,6 +48,9 @@ Topic = Literal[
     "deadline.warning",
     "deadline.applied",
     "deadline.ended",
+    "evidence.requested",
+    "evidence.submitted",
+    "evidence.reviewed",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
@@ -60,6 +66,9 @@ RAISED_BY = frozenset(
         kinds.DEADLINE_WARNING,
         kinds.DEADLINE_APPLIED,
         kinds.DECISION,
+        kinds.FILE,
+        kinds.EVIDENCE_REQUEST,
+        kinds.EVIDENCE_REVIEW,
     }
 )
 

@@ -28,6 +28,8 @@ DEADLINE = "deadline"  # a moderator asks a party to answer by a time, or an out
 DEADLINE_ENDED = "deadline_ended"  # answered in time, withdrawn, or lapsed
 DEADLINE_WARNING = "deadline_warning"  # the server: the deadline falls due soon
 DEADLINE_APPLIED = "deadline_applied"  # the server: it fell due; its outcome follows
+EVIDENCE_REQUEST = "evidence_request"  # a moderator asks a party for an item by a date
+EVIDENCE_REVIEW = "evidence_review"  # a moderator marks a request satisfied or not
 
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED})
 

@@ -84,7 +84,7 @@ class AlarmBody(msgspec.Struct, omit_defaults=True):
     party: str | None = None
 
 
-class FileBody(msgspec.Struct):
+class FileBody(msgspec.Struct, omit_defaults=True):
     """A file in the evidence locker: what it *is* lives in its sealed record."""
 
     file: str  # its id
@@ -92,6 +92,9 @@ class FileBody(msgspec.Struct):
     content_type: str  # as detected from its bytes
     size: int
     sha256: str  # hex, of the plaintext
+    # The seq of the evidence request (in the file's own channel) it answers. Absent when
+    # it answers none: a body written before requests existed is byte for byte the same.
+    request: int | None = None
 
 
 class FileDeletedBody(msgspec.Struct):
@@ -145,6 +148,22 @@ class DeadlineNoticeBody(msgspec.Struct, omit_defaults=True):
     outcome: str
 
 
+class EvidenceRequestBody(msgspec.Struct):
+    """A moderator asks `party` for `item` by `due_at` (rooms.evidence)."""
+
+    party: str  # client | freelancer
+    item: str  # what is asked for, in the moderator's words
+    due_at: str  # ISO 8601 UTC
+
+
+class EvidenceReviewBody(msgspec.Struct):
+    """A moderator's verdict on the request `request` (its seq, in this record's channel)."""
+
+    request: int
+    verdict: str  # satisfied | not_satisfied
+    note: str = ""  # always written, even empty
+
+
 Body = (
     Joined
     | Amendment
@@ -164,6 +183,8 @@ Body = (
     | DeadlineBody
     | DeadlineCancelledBody
     | DeadlineNoticeBody
+    | EvidenceRequestBody
+    | EvidenceReviewBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -188,6 +209,8 @@ BODIES: dict[str, type[Body]] = {
     kinds.DEADLINE_ENDED: DeadlineCancelledBody,
     kinds.DEADLINE_WARNING: DeadlineNoticeBody,
     kinds.DEADLINE_APPLIED: DeadlineNoticeBody,
+    kinds.EVIDENCE_REQUEST: EvidenceRequestBody,
+    kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

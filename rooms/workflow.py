@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import arbitration, clocks, deadlines, door, events, kinds, records
+from rooms import arbitration, clocks, deadlines, door, events, evidence, kinds, records
 from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.deadlines import Deadline, DeadlineDetail
 from rooms.door import Write
 from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.events import Event
+from rooms.evidence import Requested
 from rooms.floor import Floor
 from rooms.lifecycle import State, next_states
 from rooms.ports import Draft, StoredMessage
@@ -33,6 +34,9 @@ from rooms.records import (
     DeadlineBody,
     DeadlineCancelledBody,
     DeadlineNoticeBody,
+    EvidenceRequestBody,
+    EvidenceReviewBody,
+    FileBody,
     HandoffBody,
     ProposalBody,
     ResponseBody,
@@ -86,6 +90,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     deadlines: dict[str, Deadline] = {}  # the open deadlines by their seq (rooms.deadlines)
     deadline_details: dict[str, DeadlineDetail] = {}  # its party's user id, its terms
     deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
+    evidence: list[Requested] = []  # every evidence request, open or reviewed
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -173,6 +178,9 @@ class Workflow:
             kinds.DEADLINE_ENDED: self._deadline_ended,
             kinds.DEADLINE_WARNING: self._deadline_warning,
             kinds.DEADLINE_APPLIED: self._deadline_applied,
+            kinds.FILE: self._file,
+            kinds.EVIDENCE_REQUEST: self._evidence_request,
+            kinds.EVIDENCE_REVIEW: self._evidence_review,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -483,6 +491,24 @@ class Workflow:
     def _close_deadline(room: Room, deadline: Deadline) -> None:
         room.facts.deadlines.pop(str(deadline.seq), None)
         room.facts.deadline_details.pop(str(deadline.seq), None)
+
+    # -- evidence requests (rooms.evidence) -----------------------------------
+
+    def _file(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        answered = evidence.answer(room.facts.evidence, record, _body(record, FileBody))
+        if answered is not None:
+            room.raised.append(answered)
+        return []
+
+    def _evidence_request(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = _body(record, EvidenceRequestBody)
+        room.raised.append(evidence.request(room.facts.evidence, room.state, record, body))
+        return []
+
+    def _evidence_review(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = _body(record, EvidenceReviewBody)
+        room.raised.append(evidence.review(room.facts.evidence, record, body))
+        return []
 
 
 def _count(room: Room, what: str) -> None:

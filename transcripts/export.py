@@ -22,6 +22,7 @@ from transcripts import bundle, chain
 from transcripts.attachments import FileFacts, facts_of, target_of
 from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
+from transcripts.evidence_ledger import Ledger, Line
 from transcripts.locker import Locker
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
@@ -62,7 +63,7 @@ class ExportedFile:
     def line(self) -> dict[str, Any]:
         r = self.record
         return {
-            **msgspec.structs.asdict(self.facts),
+            **msgspec.to_builtins(self.facts),  # `request` only when it answers one
             "position": r.position,
             "channel": r.channel,
             "seq": r.seq,
@@ -79,6 +80,7 @@ class Proof:
     writers: set[tuple[str, str]]
     shredded: bool  # the data key is destroyed: bodies are gone, links cannot be redone
     files: list[ExportedFile] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # evidence_ledger's entries
 
 
 async def sealed_rows(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator[Any]:
@@ -106,10 +108,13 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
     writers: set[tuple[str, str]] = set()
     files: dict[str, ExportedFile] = {}
     last = chain.GENESIS
+    ledger = Ledger()
     records = sealed_rows(store, room_id, upto) if shredded else walk(store, room_id, upto)
     async for record in records:
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
+        if not shredded:
+            ledger.take(Line.of(record))
         if record.kind == FILE and not shredded:
             facts = facts_of(record.body)
             files[facts.file] = ExportedFile(facts, record)
@@ -123,7 +128,7 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
         for exported in files.values():
             if not exported.deleted:
                 await _prove_file(locker, room_id, exported)
-    return Proof(room, upto, writers, shredded, list(files.values()))
+    return Proof(room, upto, writers, shredded, list(files.values()), ledger.entries())
 
 
 async def _prove_file(locker: Locker, room_id: str, exported: ExportedFile) -> None:
@@ -183,6 +188,8 @@ async def bundle_lines(
         "files": [exported.line() for exported in proof.files],
         "exported_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }
+    if proof.evidence:  # a room without evidence requests: the header as it always was
+        header["evidence"] = proof.evidence
     out = bundle.line(header)
     digest.update(out)
     yield out

@@ -158,6 +158,7 @@ uploads = Table(  # a resumable upload while it runs; at its finish it becomes a
     Column("chunk_size", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("request", Integer, nullable=True),  # the evidence request the file will answer
 )
 
 upload_pieces = Table(  # the blobs an upload has staged: segments of sealed chunks, a tail

@@ -66,6 +66,7 @@ class UploadRow:
     chunk_size: int
     created_at: datetime
     expires_at: datetime
+    request: int | None = None  # the seq of the evidence request the file will answer
 
 
 class Uploads:
@@ -79,7 +80,13 @@ class Uploads:
         self.ttl = ttl
 
     async def create(
-        self, room_id: str, uploader: tuple[str, str], channel: str, name: str, length: int
+        self,
+        room_id: str,
+        uploader: tuple[str, str],
+        channel: str,
+        name: str,
+        length: int,
+        request: int | None = None,
     ) -> UploadRow:
         file_id = "f_" + secrets.token_urlsafe(12)
         cipher = await self.locker.store.room_cipher(room_id)
@@ -96,6 +103,7 @@ class Uploads:
             self.locker.chunk_bytes,
             now,
             now + self.ttl,
+            request,
         )
         async with self.db.write() as conn:
             await conn.execute(insert(uploads).values(**asdict(row)))

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rooms.kinds import FILE, FILE_DELETED
 from transcripts import bundle, chain
 from transcripts.attachments import facts_of, target_of
+from transcripts.evidence_ledger import Ledger, Line
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
     shredded = False
     prev, count = chain.GENESIS, 0
     header_files: object = None
+    header_evidence: object = None
     files: dict[str, Listed] = {}
+    ledger = Ledger()
     for number, raw in enumerate(lines, start=1):
         obj = _parse(number, raw)
         kind = obj.get("type")
@@ -74,15 +78,19 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
             room_id = str(obj["room"]["id"])  # type: ignore[index]
             shredded = bool(obj["room"].get("shredded"))  # type: ignore[attr-defined]
             header_files = obj.get("files")
+            header_evidence = obj.get("evidence")
         elif kind == "record":
             assert room_id is not None
             prev = _check_record(number, obj, room_id, prev, count, shredded)
             count += 1
             if not shredded:
                 _track_file(number, obj, files)
+                ledger.take(_line(obj))
         elif kind == "footer":
             _check_footer(obj, count, prev, digest.hexdigest(), public_key)
             _check_header_files(header_files, files)
+            if header_evidence is not None and header_evidence != ledger.entries():
+                raise Broken("line 1: the header's evidence requests do not match the records")
             note = " (shredded: bodies destroyed, links not recomputable)" if shredded else ""
             listed = f", {len(files)} files listed" if files else ""
             reason = f"intact{note}: {count} records{listed}, signed by key {obj['key_id']}"
@@ -157,6 +165,21 @@ def _track_file(number: int, obj: dict[str, object], files: dict[str, Listed]) -
             files.pop(target_of(str(obj["body"])), None)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise Broken(f"line {number}: a file record whose body is not a file's facts") from None
+
+
+def _line(obj: dict[str, Any]) -> Line:
+    """A record line (already checked by `_check_record`) as the evidence ledger reads it."""
+    sender = obj["sender"]
+    return Line(
+        int(obj["position"]),
+        str(obj["channel"]),
+        int(obj["seq"]),
+        str(obj["kind"]),
+        str(sender["user"]),
+        str(sender["role"]),
+        str(obj["body"]),
+        str(obj["ts"]),
+    )
 
 
 def _check_header_files(stated: object, files: dict[str, Listed]) -> None:

@@ -7,6 +7,7 @@
 import { h } from '../shared/dom.js';
 import { formDialog, infoDialog } from '../shared/dialog.js';
 import { roleLabel, t } from '../i18n.js';
+import { askForEvidence } from '../room/evidence.js';
 
 const PARTIES = ['client', 'freelancer'];
 
@@ -31,7 +32,8 @@ export class Toolbar {
         b('caucusFreelancer', () => this.caucus('freelancer'), { key: 'f' })),
       h('div', { class: 'tool-group' },
         b('macros', () => this.macros(), { key: 'm' }),
-        b('propose', () => this.view.proposals.openForm(), { key: 'p' })),
+        b('propose', () => this.view.proposals.openForm(), { key: 'p' }),
+        b('evidence', () => this.evidence())),
       h('div', { class: 'tool-group' },
         b('mute', () => this.mute(), { key: 'u' }),
         b('pause', () => this.pause(), { key: 'a' })),
@@ -56,8 +58,8 @@ export class Toolbar {
   refresh() {
     const state = this.view.room?.state;
     const mediating = state === 'mediating';
-    for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'mute', 'pause', 'resolve',
-      'escalate', 'transfer', 'fail', 'deadline']) {
+    for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'evidence', 'mute', 'pause',
+      'resolve', 'escalate', 'transfer', 'fail', 'deadline']) {
       this.buttons[name].disabled = !mediating;
     }
     this.buttons.withdrawDeadline.disabled = !mediating || this.view.deadlines.open.size === 0;
@@ -99,6 +101,12 @@ export class Toolbar {
 
   _activeLabel() {
     return this.view.panes.get(this.view.active)?.tab.textContent ?? '';
+  }
+
+  /** Ask a party for a named item by a date (an `evidence_request`). */
+  async evidence() {
+    const asked = await askForEvidence();
+    if (asked) this.act('request_evidence', asked.fields, asked.channel);
   }
 
   async mute() {

@@ -58,6 +58,8 @@ export function eventText(frame, you, name = (user) => user) {
       return t('event.deadlineWarning', { party: partyName(frame.party, you), when: at(frame.due_at) });
     case 'deadline_applied':
       return t(`event.deadlineApplied.${frame.outcome}`, { party: partyName(frame.party, you) });
+    case 'evidence_review': // shown on the request's card when the card is on the page
+      return t('event.evidenceReview', { who, seq: frame.request, verdict: t(`evidence.verdict.${frame.verdict}`) });
     case 'file_deleted': // shown on the file's card when the card is on the page
       return t(frame.reason ? 'event.fileDeletedWhy' : 'event.fileDeleted', { who, reason: frame.reason ?? '' });
     case 'opt_in_window':

@@ -45,9 +45,11 @@ export class RoomFiles {
     return `/api/rooms/${room}/files${file ? `/${encodeURIComponent(file)}` : ''}`;
   }
 
-  /** Start an upload: {done, abort} (see shared/upload.js). */
-  upload(channel, file, onProgress) {
-    const url = `${this.base}${this._path()}?channel=${encodeURIComponent(channel)}`;
+  /** Start an upload: {done, abort} (see shared/upload.js); `request`: the seq of the
+   * evidence request it answers (null: none). */
+  upload(channel, file, onProgress, request = null) {
+    const answers = request == null ? '' : `&request=${encodeURIComponent(request)}`;
+    const url = `${this.base}${this._path()}?channel=${encodeURIComponent(channel)}${answers}`;
     const headers = { 'content-disposition': disposition(uploadName(file.name)) };
     return sendFile({ url, token: this.token, file, headers, onProgress });
   }

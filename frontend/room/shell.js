@@ -18,6 +18,7 @@ export function buildShell(container, { headingLevel = 1 } = {}) {
     arbitration: h('section', { class: 'arbitration', hidden: true,
       'aria-label': t('arbitration.label') }),
     deadlines: h('section', { class: 'deadlines', hidden: true, 'aria-label': t('deadline.title') }),
+    evidence: h('section', { class: 'evidence-open', hidden: true, 'aria-label': t('evidence.openLabel') }),
     toolbar: h('div', { class: 'toolbar', hidden: true }),
     room: h('div', { class: 'room', hidden: true }),
     people: h('ul', { class: 'participants' }),
@@ -34,7 +35,7 @@ export function buildShell(container, { headingLevel = 1 } = {}) {
   container.replaceChildren(
     h('header', { class: 'topbar' }, h('div', { class: 'topbar-text' }, el.title, el.meta, el.you)),
     el.banner, el.notices, el.outcome, el.caucus, el.floor, el.deadlines, el.csat, el.arbitration,
-    el.toolbar, el.room,
+    el.evidence, el.toolbar, el.room,
     el.announcer,
   );
   return el;

@@ -86,7 +86,8 @@ export class Uploads {
     });
   }
 
-  start(channel, file, list) {
+  /** Upload `file` to `channel` (answering the evidence request `request`, if given). */
+  start(channel, file, list, request = null) {
     counter += 1;
     const id = `upload-${counter}`;
     const progress = h('progress', { id, max: String(Math.max(file.size, 1)), value: '0' });
@@ -95,7 +96,7 @@ export class Uploads {
     const buttons = h('span', { class: 'upload-buttons' });
     const row = h('li', { class: 'upload', 'data-state': 'uploading' }, label, progress, status, buttons);
     list.append(row);
-    const ui = { row, label, progress, status, buttons, file };
+    const ui = { row, label, progress, status, buttons, file, request };
     this._send(channel, ui);
   }
 
@@ -108,7 +109,7 @@ export class Uploads {
       ui.progress.max = Math.max(total, 1);
       ui.progress.value = loaded;
       ui.status.textContent = `${Math.floor((100 * loaded) / Math.max(total, 1))}%`;
-    });
+    }, ui.request);
     ui.buttons.replaceChildren(h('button', { type: 'button', class: 'secondary upload-cancel',
       'aria-label': t('upload.cancelLabel', { name: file.name }), text: t('upload.cancel'),
       onclick: () => transfer.abort() }));

@@ -14,6 +14,7 @@ import { Arbitration } from './arbitration.js';
 import { Deadlines } from './deadlines.js';
 import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
+import { Evidence } from './evidence.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -63,6 +64,15 @@ export class RoomView {
     };
     this.attachments = new Attachments(room);
     this.uploads = new Uploads(room);
+    this.evidence = new Evidence({
+      ...room,
+      act: (...a) => this.actions.onAct(...a),
+      attach: (channel, file, request) => {
+        const pane = this.panes.get(channel);
+        if (pane?.uploads) this.uploads.start(channel, file, pane.uploads, request);
+      },
+      show: (channel) => this.activateIndex([...this.panes.keys()].indexOf(channel)),
+    }, this.el.evidence);
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
     this.arbitration = new Arbitration(this.el.arbitration,
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
@@ -250,6 +260,7 @@ export class RoomView {
       const files = this.uploads.controls(channel, label);
       pane.form = this._composer(channel, label, n, files);
       pane.closedNote = h('p', { class: 'readonly', hidden: true, text: t('composer.closed') });
+      pane.uploads = files.list;
       panel.append(pane.closedNote, files.list, pane.form);
       this.uploads.acceptDrops(panel, channel, files.list, () => !files.button.disabled);
       this.uploads.acceptPaste(pane.form.querySelector('textarea'), channel, files.list);
@@ -306,6 +317,7 @@ export class RoomView {
       if (propose) propose.hidden = this.room?.state !== 'mediating';
     }
     this.attachments.refresh();
+    this.evidence.refresh();
   }
 
   // Tabs follow the WAI-ARIA pattern: arrows move between tabs, Home/End jump.
@@ -409,7 +421,14 @@ export class RoomView {
         if (frame.sender.user === this.you.user) this.csat.done();
         break;
       case 'edit': case 'retract': this._amend(frame); return;
-      case 'file': this._file(frame); return;
+      case 'file':
+        this._file(frame);
+        this.evidence.answered(frame);
+        return;
+      case 'evidence_request': this._evidenceRequest(frame); return;
+      case 'evidence_review':
+        if (this.evidence.reviewed(frame)) return;
+        break;
       case 'file_deleted':
         if (this.attachments.deleted(frame)) return;
         break;
@@ -525,7 +544,15 @@ export class RoomView {
     }
   }
 
-  _caucus(frame) {
+  _evidenceRequest(frame) {
+    const mine = frame.sender.user === this.you.user;
+    this._place(frame.channel, this.evidence.request(frame), frame.seq, { countUnread: !mine });
+    if (this._isNews(frame) && !mine) {
+      this.announcer.say(t('announce.evidence', { party: roleLabel(frame.party), item: frame.item }));
+    }
+  }
+
+    _caucus(frame) {
     if (frame.open) this._setCaucus(frame.party);
     else if (this.caucus === frame.party) this._setCaucus(null);
   }

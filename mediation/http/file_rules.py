@@ -4,6 +4,7 @@ how storage errors map to statuses, and the `file` record that makes it exist.""
 import logging
 from collections.abc import Awaitable, Callable
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -11,7 +12,7 @@ from mediation.http.auth import Participant
 from mediation.http.disposition import BadDisposition, disposition_name
 from mediation.http.errors import ApiError, error_response
 from mediation.services import Services
-from rooms import door, records
+from rooms import door, evidence, records
 from rooms.door import KnownRoom, Write
 from rooms.errors import RoomError
 from rooms.kinds import FILE
@@ -30,6 +31,10 @@ STATUS = {
     "room_closed": 409,
     "conflict": 409,
     "tampered": 422,
+    "invalid": 400,
+    "forbidden": 403,
+    "not_your_request": 403,
+    "request_closed": 409,
 }
 
 
@@ -56,7 +61,14 @@ def name_of(request: Request) -> str:
     return name
 
 
-ROOM_STATUS = {"invalid": 400, "forbidden": 403, "room_closed": 409}
+ROOM_STATUS = {
+    "invalid": 400,
+    "forbidden": 403,
+    "room_closed": 409,
+    "not_found": 404,
+    "not_your_request": 403,
+    "request_closed": 409,
+}
 
 
 async def through_door(found: Services, who: Participant, write: Write) -> Draft:
@@ -76,22 +88,38 @@ async def writable(who: Participant, channel: str, found: Services, kind: str = 
     await through_door(found, who, Write(kind, channel, "", ""))
 
 
+def answering(found: Services, who: Participant, channel: str, request: int | None) -> None:
+    """Whether `who` may answer the evidence request #`request` of `channel` (None: a file
+    that answers none), as the room's facts were when the request came: asked before the
+    bytes come, and decided again in the commit."""
+    if request is None:
+        return
+    requests = found.workflow.load(who.room.state, who.room.workflow or {}).facts.evidence
+    try:
+        evidence.answerable(requests, channel, who.member.role, request)
+    except RoomError as exc:
+        raise ApiError(ROOM_STATUS.get(exc.code, 400), exc.code, str(exc)) from None
+
+
 def facts_json(facts: FileFacts) -> dict[str, object]:
+    answered = {} if facts.request is None else {"request": facts.request}
     return {
         "file": facts.file,
         "name": facts.name,
         "content_type": facts.content_type,
         "size": facts.size,
         "sha256": facts.sha256,
-    }
+    } | answered
 
 
 async def record_file(
-    found: Services, who: Participant, channel: str, facts: FileFacts
+    found: Services, who: Participant, channel: str, facts: FileFacts, request: int | None = None
 ) -> dict[str, object]:
-    """Commit the stored file's record; the upload's answer. If the record fails, the
-    stored file goes (raising as it was)."""
+    """Commit the stored file's record (answering the evidence request #`request` of its
+    channel, if given); the upload's answer. If the record fails, the stored file goes
+    (raising as it was)."""
     room_id = who.room.id
+    facts = msgspec.structs.replace(facts, request=request)
     try:
         draft = await through_door(
             found, who, Write(FILE, channel, client_id(facts.file), records.encode(facts))

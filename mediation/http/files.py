@@ -16,9 +16,10 @@ import base64
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from typing import Annotated
 from urllib.parse import quote
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from mediation.http.auth import Participant, require_participant, services
 from mediation.http.errors import ApiError, read_json
 from mediation.http.file_rules import (
+    answering,
     api_error,
     closing_on_refusal,
     name_of,
@@ -39,6 +41,7 @@ from mediation.services import Services
 from rooms import records
 from rooms.door import Write
 from rooms.kinds import FILE_DELETED
+from rooms.numbers import MAX_SEQ
 from rooms.records import FileDeletedBody
 from rooms.visibility import JOINT, Role, can_read
 from transcripts import retention
@@ -61,6 +64,8 @@ class Deletion(Struct, forbid_unknown_fields=True):
 
 class ChannelQuery(Struct):
     channel: str = JOINT
+    # The seq (in `channel`) of the evidence request the file answers (rooms.evidence).
+    request: Annotated[int, Meta(ge=1, le=MAX_SEQ)] | None = None
 
 
 class FileOut(Struct):
@@ -73,6 +78,7 @@ class FileOut(Struct):
     sha256: str  # hex
     channel: str
     seq: int  # its `file` record's seq in the channel
+    request: int | None = None  # the evidence request it answers (absent: none)
 
 
 class FileDeleted(Struct):
@@ -85,8 +91,10 @@ async def upload(request: Request) -> JSONResponse:
     room_id = request.path_params["room_id"]
     found = services(request)
     who = await require_participant(request, room_id)
-    channel, name = read_query(request, ChannelQuery).channel, name_of(request)
+    asked, name = read_query(request, ChannelQuery), name_of(request)
+    channel = asked.channel
     await writable(who, channel, found)
+    answering(found, who, channel, asked.request)
     limit = found.settings.files_max_bytes
     declared = request.headers.get("content-length", "0")
     if not declared.isdigit():
@@ -105,7 +113,7 @@ async def upload(request: Request) -> JSONResponse:
             limit,
             found.settings.files_types,
         )
-        made = await record_file(found, who, channel, facts)
+        made = await record_file(found, who, channel, facts, asked.request)
     except TranscriptError as exc:
         raise api_error(exc) from None
     return JSONResponse(made, 201)

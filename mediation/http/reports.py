@@ -56,6 +56,10 @@ class ReportRow(Struct):
     csat_freelancer_comment: str | None
     arbitration: str  # "", open, lapsed, requested, decided (rooms.arbitration.status)
     arbitration_party: str | None  # the party that opted in
+    evidence_requests: int  # evidence requests made (rooms.evidence)
+    evidence_open: int  # not reviewed yet
+    evidence_late: int  # answered by at least one file after the due date
+    evidence_not_satisfied: int  # reviewed: not satisfied
     deadlines_set: int = 0  # deadlines with a default outcome: set in the room
     deadlines_applied: int = 0  # fell due unanswered: their outcome applied
     deadlines_answered: int = 0  # cancelled by the party's answer in time

@@ -30,8 +30,17 @@ from starlette.routing import Route
 
 from mediation.http.auth import Participant, require_participant, services
 from mediation.http.errors import ApiError, error_response
-from mediation.http.file_rules import MAX_NAME, Handler, api_error, name_of, record_file, writable
+from mediation.http.file_rules import (
+    MAX_NAME,
+    Handler,
+    answering,
+    api_error,
+    name_of,
+    record_file,
+    writable,
+)
 from mediation.services import Services
+from rooms.numbers import MAX_SEQ
 from rooms.visibility import JOINT
 from transcripts.content_types import Sniffer
 from transcripts.errors import Tampered, TooLarge, TranscriptError, UnsupportedType
@@ -39,6 +48,9 @@ from transcripts.file_names import clean_name
 from transcripts.uploads import OffsetConflict, UploadRow
 
 log = logging.getLogger(__name__)
+
+# The commit refused the file's link to its evidence request: no retry can store it.
+NEVER_ANSWERS = frozenset({"not_found", "not_your_request", "request_closed"})
 
 TUS_VERSION = "1.0.0"
 PATCH_TYPE = "application/offset+octet-stream"
@@ -124,6 +136,20 @@ def _channel(request: Request, meta: dict[str, str]) -> str:
     return given if given is not None else query if query is not None else JOINT
 
 
+def _request(request: Request, meta: dict[str, str]) -> int | None:
+    """Metadata `request`, else the `request` query parameter: the seq of the evidence
+    request the file answers (none: it answers none). Both given and different is refused."""
+    given, query = meta.get("request"), request.query_params.get("request")
+    if given is not None and query is not None and given != query:
+        raise ApiError(400, "invalid", "request: Upload-Metadata and the query disagree")
+    raw = given if given is not None else query
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_SEQ:
+        raise ApiError(400, "invalid", f"request: the seq of an evidence request, 1 to {MAX_SEQ}")
+    return int(raw)
+
+
 def _has_body(request: Request) -> bool:
     declared = request.headers.get("content-length")
     if declared is not None:
@@ -158,8 +184,9 @@ async def create(request: Request) -> JSONResponse:
     found = services(request)
     who = await require_participant(request, room_id)
     meta = _metadata(request)
-    channel, name = _channel(request, meta), _name(request, meta)
+    channel, name, asked = _channel(request, meta), _name(request, meta), _request(request, meta)
     await writable(who, channel, found)
+    answering(found, who, channel, asked)
     length, limit = _number(request, "upload-length"), found.settings.files_max_bytes
     if length > limit:
         raise ApiError(413, "too_large", f"the file is over the limit of {limit} bytes")
@@ -174,7 +201,8 @@ async def create(request: Request) -> JSONResponse:
     try:
         if await found.uploads.unfinished(room_id, member.user) >= MAX_UNFINISHED:
             raise ApiError(429, "rate_limited", f"{MAX_UNFINISHED} unfinished uploads already")
-        row = await found.uploads.create(room_id, (member.user, member.role), channel, name, length)
+        uploader = (member.user, member.role)
+        row = await found.uploads.create(room_id, uploader, channel, name, length, asked)
     except TranscriptError as exc:
         raise api_error(exc) from None
     made: dict[str, object] = {}
@@ -215,6 +243,8 @@ async def head(request: Request) -> Response:
     except TranscriptError as exc:
         raise api_error(exc) from None
     metadata = f"filename {_encoded(name)},channel {_encoded(row.channel)}"
+    if row.request is not None:
+        metadata += f",request {_encoded(str(row.request))}"
     return Response(status_code=200, headers={**_tus(row), "Upload-Metadata": metadata})
 
 
@@ -299,8 +329,10 @@ async def _finish(found: Services, who: Participant, row: UploadRow) -> dict[str
     except TranscriptError as exc:
         raise api_error(exc) from None
     try:
-        made = await record_file(found, who, row.channel, facts)
+        made = await record_file(found, who, row.channel, facts, row.request)
     except TranscriptError as exc:
+        if exc.code in NEVER_ANSWERS:  # its evidence request closed meanwhile: it never will
+            await _drop(found, row)
         raise api_error(exc) from None
     await _drop(found, row)
     return made

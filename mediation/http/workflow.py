@@ -19,6 +19,7 @@ from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.services import room_info
 from rooms import arbitration, clocks, door
 from rooms.door import Write
+from rooms.evidence import open_requests
 from rooms.kinds import STATE
 from rooms.lifecycle import State
 from rooms.ports import Member
@@ -60,6 +61,17 @@ class OpenDeadline(Struct):
     outcome: str  # accept_proposal | resolve | escalate
 
 
+class OpenRequest(Struct):
+    """An evidence request not reviewed yet (rooms.evidence): ids and dates, no words."""
+
+    request: int  # its seq in `channel`
+    channel: str
+    party: str
+    due_at: str
+    answers: int  # files that answered it so far
+    late: bool  # one of them came after due_at
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -72,6 +84,7 @@ class QueueEntry(RoomOut):
     offer: int | None
     targets: ClockTargets
     opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
+    evidence_open: list[OpenRequest]
     deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
 
 
@@ -116,6 +129,17 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "deadlines": [
             {"deadline": d.seq, "party": d.party, "due_at": d.due_at, "outcome": d.outcome}
             for d in sorted(facts.deadlines.values(), key=lambda d: d.due_at)
+        ],
+        "evidence_open": [
+            {
+                "request": r.seq,
+                "channel": r.channel,
+                "party": r.party,
+                "due_at": r.due_at,
+                "answers": len(r.answers),
+                "late": any(a.late for a in r.answers),
+            }
+            for r in open_requests(facts.evidence)
         ],
     }
 

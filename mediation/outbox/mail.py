@@ -167,7 +167,7 @@ class Mailer:
         if not isinstance(unread, int) or isinstance(unread, bool) or unread < 1:
             return Permanent("mail: unread is not a positive integer")
         if what not in KINDS:
-            return Permanent("mail: what is not message, proposal or reminder")
+            return Permanent(f"mail: what is not one of {', '.join(KINDS)}")
         sender = data.get("from")
         kind: Kind = what
         return notice(

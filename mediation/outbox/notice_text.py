@@ -9,8 +9,8 @@ from html import escape
 from string import Template
 from typing import Literal
 
-Kind = Literal["message", "proposal", "reminder"]
-KINDS: tuple[Kind, ...] = ("message", "proposal", "reminder")
+Kind = Literal["message", "proposal", "reminder", "evidence"]
+KINDS: tuple[Kind, ...] = ("message", "proposal", "reminder", "evidence")
 LOCALES = ("en", "fr", "es", "de")
 
 
@@ -36,7 +36,12 @@ class _Words:
 
 _WORDS: dict[str, _Words] = {
     "en": _Words(
-        kinds={"message": "a message", "proposal": "a proposal", "reminder": "a reminder"},
+        kinds={
+            "message": "a message",
+            "proposal": "a proposal",
+            "reminder": "a reminder",
+            "evidence": "a request for evidence",
+        },
         roles={
             "moderator": "the moderator",
             "client": "the client",
@@ -53,7 +58,12 @@ _WORDS: dict[str, _Words] = {
         footer="You receive this because you take part in this mediation and were away.",
     ),
     "fr": _Words(
-        kinds={"message": "un message", "proposal": "une proposition", "reminder": "un rappel"},
+        kinds={
+            "message": "un message",
+            "proposal": "une proposition",
+            "reminder": "un rappel",
+            "evidence": "une demande de pièces",
+        },
         roles={"moderator": "le médiateur", "client": "le client", "freelancer": "le prestataire"},
         someone="quelqu'un",
         subject=Template("$from vous a envoyé $kind"),
@@ -66,7 +76,12 @@ _WORDS: dict[str, _Words] = {
         footer="Vous recevez ce courriel car vous participez à cette médiation et étiez absent.",
     ),
     "es": _Words(
-        kinds={"message": "un mensaje", "proposal": "una propuesta", "reminder": "un recordatorio"},
+        kinds={
+            "message": "un mensaje",
+            "proposal": "una propuesta",
+            "reminder": "un recordatorio",
+            "evidence": "una solicitud de pruebas",
+        },
         roles={"moderator": "el mediador", "client": "el cliente", "freelancer": "el profesional"},
         someone="alguien",
         subject=Template("$from te ha enviado $kind"),
@@ -83,6 +98,7 @@ _WORDS: dict[str, _Words] = {
             "message": "eine Nachricht",
             "proposal": "einen Vorschlag",
             "reminder": "eine Erinnerung",
+            "evidence": "eine Anforderung von Nachweisen",
         },
         roles={
             "moderator": "der Mediator",

@@ -164,6 +164,10 @@ def _event(record: StoredMessage) -> EventFrame:
         cause=get("cause"),
         business_days=get("business_days"),
         calendar=get("calendar"),
+        request=get("request"),
+        item=get("item"),
+        verdict=get("verdict"),
+        note=get("note"),
     )
 
 

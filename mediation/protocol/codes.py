@@ -21,6 +21,8 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"  # storage down: not stored, keep and resend later
     INTERNAL = "internal"  # a bug on our side: not stored, resend later
     TOO_MANY_CONNECTIONS = "too_many_connections"  # this person holds the most sockets allowed
+    NOT_YOUR_REQUEST = "not_your_request"  # a file answers an evidence request made of another
+    REQUEST_CLOSED = "request_closed"  # that evidence request was reviewed: it takes no more
 
 
 class CloseCode(IntEnum):

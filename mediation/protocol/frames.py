@@ -190,6 +190,26 @@ class WithdrawDeadline(_Frame, tag="withdraw_deadline"):
     reason: Annotated[str, Meta(max_length=2000)] = ""
 
 
+class RequestEvidence(_Frame, tag="request_evidence"):
+    """Moderators: ask a party for a named item by a date (rooms.evidence)."""
+
+    id: ClientId
+    party: str  # client | freelancer
+    item: Annotated[str, Meta(min_length=1, max_length=500)]  # "the signed contract"
+    due_at: Annotated[str, Meta(max_length=40)]  # ISO 8601 with a zone: "2026-12-04T17:00Z"
+    channel: str = "joint"  # or the party's own caucus
+
+
+class ReviewEvidence(_Frame, tag="review_evidence"):
+    """Moderators: mark an evidence request satisfied or not; either closes it."""
+
+    id: ClientId
+    request: Target  # the request's seq in `channel`
+    verdict: Literal["satisfied", "not_satisfied"]
+    note: Annotated[str, Meta(max_length=2000)] = ""
+    channel: str = "joint"  # the request's channel
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -209,6 +229,8 @@ ClientFrame = (
     | Decide
     | SetDeadline
     | WithdrawDeadline
+    | RequestEvidence
+    | ReviewEvidence
 )
 
 
@@ -301,11 +323,17 @@ class EventFrame(_Frame, tag="event"):
     size: int | None = None  # file: bytes
     sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
     deadline: int | None = None  # deadline_*: the seq of the deadline (room channel)
-    due_at: str | None = None  # deadline, deadline_warning, deadline_applied (ISO 8601 UTC)
+    due_at: str | None = None  # deadline, deadline_warning, deadline_applied, evidence_request:
+    # by when (ISO 8601 UTC)
     outcome: str | None = None  # deadline*: accept_proposal | resolve | escalate
     cause: str | None = None  # deadline_ended: answered | withdrawn | lapsed
     business_days: int | None = None  # deadline: when counted in business days, how many
     calendar: str | None = None  # deadline: in which holiday calendar
+    request: int | None = None  # file: the evidence request it answers; evidence_review: the
+    # request reviewed (its seq, in this channel)
+    item: str | None = None  # evidence_request: what is asked for
+    verdict: str | None = None  # evidence_review: satisfied | not_satisfied
+    note: str | None = None  # evidence_review: the moderator's note
 
 
 class HistoryPage(_Frame, tag="history"):

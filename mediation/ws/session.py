@@ -36,8 +36,10 @@ from mediation.protocol.frames import (
     Participant,
     Propose,
     Rate,
+    RequestEvidence,
     Respond,
     Retract,
+    ReviewEvidence,
     RoomView,
     Send,
     ServerFrame,
@@ -59,6 +61,7 @@ from mediation.ws.people import People, Person
 from rooms.arbitration import decision_body, opt_in_body
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
+from rooms.evidence import request_body, review_body
 from rooms.hub import Hub, Joined
 from rooms.kinds import (
     ARBITRATION_OPT_IN,
@@ -66,6 +69,8 @@ from rooms.kinds import (
     DEADLINE,
     DEADLINE_ENDED,
     DECISION,
+    EVIDENCE_REQUEST,
+    EVIDENCE_REVIEW,
     HANDOFF,
     PROPOSAL,
     RESPONSE,
@@ -95,6 +100,8 @@ Writes = (
     | Decide
     | SetDeadline
     | WithdrawDeadline
+    | RequestEvidence
+    | ReviewEvidence
 )
 
 CLOSE_FOR = {
@@ -356,6 +363,13 @@ class Session:
             case WithdrawDeadline():
                 body = withdrawal_body(frame.deadline, frame.reason)
                 return hub.moderate(conn, frame.id, DEADLINE_ENDED, body)
+
+            case RequestEvidence():
+                body = request_body(frame.party, frame.item, frame.due_at)
+                return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REQUEST)
+            case ReviewEvidence():
+                body = review_body(frame.request, frame.verdict, frame.note)
+                return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REVIEW)
 
     def _deadline(self, frame: SetDeadline) -> str:
         """A deadline's body: its due time counted now, the party's user id named."""
