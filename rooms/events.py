@@ -20,6 +20,7 @@ SETTLEMENT_AGREED = "settlement.agreed"
 ROOM_RESOLVED = "room.resolved"
 ROOM_CLOSED = "room.closed"
 PARTY_WAITING = "party.waiting"
+MESSAGE_REDACTED = "message.redacted"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -31,12 +32,13 @@ Topic = Literal[
     "room.resolved",
     "room.closed",
     "party.waiting",
+    "message.redacted",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
 # The kinds of record whose rules may raise an event (rooms.workflow): a commit holding
 # none of them wrote no outbox row.
-RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE})
+RAISED_BY = frozenset({kinds.STATE, kinds.PROPOSAL, kinds.RESPONSE, kinds.REDACTION})
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ OVERDUE = "overdue"  # a response clock passed its target (notes: the moderator 
 REMINDER = "reminder"  # a party has not replied in time (its caucus)
 FILE = "file"  # a file in the evidence locker (its channel)
 FILE_DELETED = "file_deleted"  # its blob destroyed; the record stays (its channel)
+REDACTION = "redaction"  # a moderator removed a message's text (the message's channel)
 
-MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF})
+MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, REDACTION})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.
 SYSTEM_USER = "mediation"

@@ -99,6 +99,15 @@ class FileDeletedBody(msgspec.Struct):
     reason: str = ""  # always written, even empty
 
 
+class RedactionBody(msgspec.Struct, omit_defaults=True):
+    """A moderator removed message `target`'s text (and its edits', listed by the server
+    in `edits`): `reason` is one of `rooms.redaction.REASONS`, never free text."""
+
+    target: Seq
+    reason: str
+    edits: list[int] = []
+
+
 Body = (
     Joined
     | Amendment
@@ -112,6 +121,7 @@ Body = (
     | AlarmBody
     | FileBody
     | FileDeletedBody
+    | RedactionBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -129,6 +139,7 @@ BODIES: dict[str, type[Body]] = {
     kinds.REMINDER: AlarmBody,
     kinds.FILE: FileBody,
     kinds.FILE_DELETED: FileDeletedBody,
+    kinds.REDACTION: RedactionBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -30,6 +30,7 @@ from rooms.records import (
     CsatBody,
     HandoffBody,
     ProposalBody,
+    RedactionBody,
     ResponseBody,
     StateBody,
     Terms,
@@ -76,6 +77,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     clocks: Clocks = msgspec.field(default_factory=Clocks)
     floor: Floor = msgspec.field(default_factory=Floor)
     brief: bool = False  # a hand-off brief waits in the notes for the next escalation
+    redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -143,6 +145,7 @@ class Workflow:
             kinds.CSAT: self._csat,
             kinds.OVERDUE: self._alarm,
             kinds.REMINDER: self._alarm,
+            kinds.REDACTION: self._redaction,
         }
 
     def opened(self, state: str, ts: str) -> Room:
@@ -332,6 +335,16 @@ class Workflow:
         kept = room.facts.clocks
         kept.fired[alarm.key] = alarm.since
         kept.breaches[alarm.clock] = kept.breaches.get(alarm.clock, 0) + 1
+        return []
+
+    def _redaction(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        """The target was checked by the store (rooms.redaction.complete): count it, and
+        tell the outside world which record lost its text and why (never the text)."""
+        body = _body(record, RedactionBody)
+        room.facts.redactions += 1
+        data = {"channel": record.channel, "seq": body.target, "edits": body.edits}
+        data |= {"reason": body.reason, "moderator": record.sender_user}
+        room.raised.append(Event(events.MESSAGE_REDACTED, data))
         return []
 
 

@@ -366,4 +366,18 @@ export default {
     'csat.comment': 'Anything you would like to tell us? (optional)',
     'csat.submit': 'Send rating',
     'csat.thanks': 'Thank you for your rating.',
+
+    'msg.redacted': 'Removed by the moderator: {reason}',
+    'redaction.personal_data': 'personal data',
+    'redaction.payment_data': 'payment details',
+    'redaction.abuse': 'abusive content',
+    'redaction.other': 'other reason',
+    'redaction.button': 'Remove text',
+    'redaction.label': 'Remove the text of message #{seq}',
+    'redaction.title': 'Remove this message\'s text for good?',
+    'redaction.intro': 'The text and its edits are destroyed for everyone; the record stays, marked removed, and the transcript still verifies.',
+    'redaction.reason': 'Reason (everyone in this channel sees it)',
+    'redaction.submit': 'Remove text',
+    'audit.redacted': 'text removed by {who}: {reason}',
+    'audit.redaction': 'removed the text of message #{target}: {reason}',
 };

@@ -58,6 +58,16 @@ class Edit(_Frame, tag="edit"):
     body: str
 
 
+class Redact(_Frame, tag="redact"):
+    """Moderators: remove the text of message `target` in `channel` (and of its edits)
+    for everyone, for good; `reason` is personal_data | payment_data | abuse | other."""
+
+    id: ClientId
+    channel: str
+    target: Target
+    reason: Annotated[str, Meta(max_length=32)]
+
+
 class Retract(_Frame, tag="retract"):
     """Withdraw one's own message; it is marked retracted, never erased."""
 
@@ -158,6 +168,7 @@ ClientFrame = (
     | Respond
     | Rate
     | Token
+    | Redact
 )
 
 
@@ -203,6 +214,15 @@ class Ack(_Frame, tag="ack"):
     seq: int
 
 
+class Removal(Struct):
+    """A record whose text a moderator removed: by whom, when, and why (a code of
+    `rooms.redaction.REASONS`). Its `body` is then empty."""
+
+    by: Who
+    at: str
+    reason: str
+
+
 class Message(_Frame, tag="message"):
     seq: int
     id: str
@@ -210,6 +230,7 @@ class Message(_Frame, tag="message"):
     sender: Who
     body: str
     ts: str
+    redacted: Removal | None = None  # its text removed by a moderator: body ""
 
 
 class EventFrame(_Frame, tag="event"):
@@ -247,6 +268,7 @@ class EventFrame(_Frame, tag="event"):
     content_type: str | None = None  # file: its type, as detected from its bytes
     size: int | None = None  # file: bytes
     sha256: str | None = None  # file: hex SHA-256 of its bytes, in the hash chain
+    redacted: Removal | None = None  # edit: its text removed by a moderator (with its message)
 
 
 class HistoryPage(_Frame, tag="history"):

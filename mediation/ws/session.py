@@ -34,6 +34,7 @@ from mediation.protocol.frames import (
     Participant,
     Propose,
     Rate,
+    Redact,
     Respond,
     Retract,
     RoomView,
@@ -66,7 +67,17 @@ log = logging.getLogger(__name__)
 
 # frames that store a record
 Writes = (
-    Send | Edit | Retract | Transition | FloorControl | Caucus | Transfer | Propose | Respond | Rate
+    Send
+    | Edit
+    | Retract
+    | Transition
+    | FloorControl
+    | Caucus
+    | Transfer
+    | Propose
+    | Respond
+    | Rate
+    | Redact
 )
 
 CLOSE_FOR = {
@@ -317,6 +328,8 @@ class Session:
                 return hub.post(conn, frame.id, JOINT, body, RESPONSE)
             case Rate():
                 return hub.rate(conn, frame.id, frame.rating, frame.comment)
+            case Redact():
+                return hub.redact(conn, frame.id, frame.channel, frame.target, frame.reason)
 
     def _draining(self) -> bool:
         return self._conn.draining
