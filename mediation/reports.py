@@ -51,6 +51,7 @@ COLUMNS = (
     "csat_freelancer",
     "csat_client_comment",
     "csat_freelancer_comment",
+    "redactions",
 )
 
 
@@ -81,6 +82,7 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "settlement_amount": settled.amount if settled else None,
         "settlement_currency": settled.currency if settled else None,
         "settlement_milestone": settled.milestone if settled else None,
+        "redactions": facts.redactions,  # messages whose text a moderator removed
     }
     for clock in (UNCLAIMED, ANSWER, REPLY):
         row[f"breaches_{clock}"] = kept.breaches.get(clock, 0)

@@ -71,8 +71,15 @@ def _row(record: dict[str, object]) -> str:
         f"<td class=meta>{escape(channel)} #{record['seq']}</td>"
         f"<td class=meta>{escape(sender['user'])}<br>{escape(sender['role'])}</td>"
         f"<td class=meta>{escape(str(record['ts']))}</td>"
-        f"<td class=body>{escape(str(record['body']))}</td></tr>"
+        f"<td class=body>{escape(_body(record))}</td></tr>"
     )
+
+
+def _body(record: dict[str, object]) -> str:
+    """The record's body; a redacted one's notice (its redaction record, later, says why)."""
+    if "body_sha256" in record:
+        return f"[text removed by a moderator; SHA-256 of the text: {record['body_sha256']}]"
+    return str(record["body"])
 
 
 def _foot(footer: dict[str, object]) -> str:

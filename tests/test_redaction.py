@@ -5,9 +5,13 @@ from the database, an export made before still verifies and so does the new one.
 import base64
 import hashlib
 import json
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
@@ -115,6 +119,32 @@ async def test_a_redaction_removes_the_text_for_everyone_and_the_chain_still_ver
 
     tampered = verify(edited(after, at, forged), key)
     assert not tampered.ok and "does not match its hash" in tampered.reason
+
+    html = await server.platform.http.get(
+        f"/api/rooms/{room}/export", params={"format": "html"}, headers=server.platform.auth
+    )
+    assert "text removed by a moderator" in html.text and "4111" not in html.text
+    report = await server.platform.http.get("/api/reports/rooms", headers=server.platform.auth)
+    [row] = [r for r in report.json()["rooms"] if r["room"] == room]
+    assert row["redactions"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_no_copy_of_the_ciphertext_is_left_in_the_sqlite_files(
+    server: RunningServer, settings: Settings
+) -> None:
+    room, client, _, moderator = await room_of_three(server, "T-redact-files")
+    seq = await card_and_edit(client)
+    sealed = {row.seq: row.sealed for row in await stored(server, room, "joint")}
+    await moderator.acked(redact(seq))
+    path = Path(settings.database_url.split("///", 1)[1])
+    with closing(sqlite3.connect(path)) as conn:  # as the next automatic checkpoint would
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    on_disk = b"".join(f.read_bytes() for f in path.parent.glob(path.name + "*"))
+    assert len(on_disk) > 100_000
+    for target in (seq, seq + 1):
+        assert sealed[target] not in on_disk
+        assert sealed[target][12:28] not in on_disk  # not even a piece of it
 
 
 async def test_a_body_dropped_without_a_redaction_fails_verification(

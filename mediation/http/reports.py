@@ -54,6 +54,7 @@ class ReportRow(Struct):
     longest_wait_freelancer_seconds: float | None
     csat_freelancer: int | None
     csat_freelancer_comment: str | None
+    redactions: int = 0  # messages whose text a moderator removed (docs/transcripts.md)
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):
