@@ -2,17 +2,22 @@
 over the socket; every view and the history show the notice, the ciphertext is gone
 from the database, an export made before still verifies and so does the new one."""
 
+import asyncio
 import base64
 import hashlib
 import json
+import re
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 
 from mediation.config import Settings
@@ -55,7 +60,7 @@ async def stored(server: RunningServer, room: str, channel: str) -> list[Any]:
 
 
 async def test_a_redaction_removes_the_text_for_everyone_and_the_chain_still_verifies(
-    server: RunningServer,
+    server: RunningServer, tmp_path: Path
 ) -> None:
     room, client, freelancer, moderator = await room_of_three(server, "T-redact")
     seq = await card_and_edit(client)
@@ -119,6 +124,8 @@ async def test_a_redaction_removes_the_text_for_everyone_and_the_chain_still_ver
 
     tampered = verify(edited(after, at, forged), key)
     assert not tampered.ok and "does not match its hash" in tampered.reason
+
+    assert await command_line_verdict(after, key, tmp_path) == (0, "1 redaction,")
 
     html = await server.platform.http.get(
         f"/api/rooms/{room}/export", params={"format": "html"}, headers=server.platform.auth
@@ -213,6 +220,27 @@ async def test_the_outside_world_hears_which_record_and_why_never_the_text(
     assert (data["channel"], data["seq"], data["edits"]) == ("joint", seq, [seq + 1])
     assert (data["reason"], data["moderator"]) == ("abuse", "m-1")
     assert "4111" not in row.data
+
+
+async def command_line_verdict(
+    lines: list[bytes], key: Ed25519PublicKey, folder: Path
+) -> tuple[int, str]:
+    """`mediation verify` on the bundle: its exit code, and how it counts redactions."""
+    (folder / "room.jsonl").write_bytes(b"".join(lines))
+    pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    (folder / "key.pem").write_bytes(pem)
+    args = ["verify", str(folder / "room.jsonl"), "--public-key", str(folder / "key.pem")]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "mediation", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.startswith("OK: intact: "), done.stdout + done.stderr
+    return done.returncode, re.findall(r"\d+ redactions?,", done.stdout)[0]
 
 
 def _place(obj: dict[str, Any]) -> tuple[str, int] | None:
