@@ -23,6 +23,7 @@ from sqlalchemy import select
 from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
+from tests.test_amendments import room_of_three
 from tests.test_export import edited, exported, public_key
 from transcripts import bundle
 from transcripts.schema import outbox, records
@@ -30,14 +31,6 @@ from transcripts.verify import verify
 
 CARD = "my card is 4111 1111 1111 1111"
 EDITED = "sorry: my card is 4111 1111 1111 1112"
-
-
-async def room_of_three(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer, Peer]:
-    room = await server.platform.open_room(ticket)
-    client, _ = await server.peer(room, "c-1", "client")
-    freelancer, _ = await server.peer(room, "f-1", "freelancer")
-    moderator, _ = await server.peer(room, "m-1", "moderator")
-    return room, client, freelancer, moderator
 
 
 async def card_and_edit(client: Peer) -> int:

@@ -156,7 +156,7 @@ def test_the_store_lists_the_message_s_edits_and_destroys_them_all() -> None:
 
 
 def test_a_message_numbered_earlier_in_the_same_batch_can_be_redacted() -> None:
-    batch = BatchRedactions({})
+    batch = BatchRedactions({("r", JOINT, 4): []})  # the store found nothing yet
     fresh = Stored("r", 4, JOINT, 4, MESSAGE, "c-1", "client", "m", "oops", at(), b"", b"")
     batch.numbered(fresh)
     completed = batch.complete(draft(ASKED), CIPHER)

@@ -1,9 +1,10 @@
 """The append transaction: a batch of drafts committed at once (see `group_commit`).
 
 It locks the tips of the rooms involved (in id order), reads the drafts already
-stored under their idempotency keys and the messages amendments name, lets
-`batch_numbering` decide every record (rules, numbers, chain, seal), inserts
-them, moves the tips and writes the outbox rows the rules asked for. Numbers
+stored under their idempotency keys and the messages amendments and redactions
+name, lets `batch_numbering` decide every record (rules, numbers, chain, seal),
+inserts them, moves the tips, writes the outbox rows the rules asked for and
+empties the ciphertexts redactions destroy. Numbers
 are assigned inside that transaction, so `seq` and `position` stay gapless
 with any number of writers on any number of machines.
 

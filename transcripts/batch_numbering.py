@@ -1,11 +1,13 @@
 """The pure middle of the append transaction: drafts numbered on their rooms' locked tips.
 
-The transaction reads three things (the tips of the batch's rooms, the records
-already stored under the drafts' idempotency keys, the targets of amendments),
-hands them here, and writes back what comes out: the records to insert and
-each room's moved tip. Everything between (the workflow's rules, numbering,
-the hash chain, sealing) happens here, without I/O, so the SQLite writer's
-thread and PostgreSQL's async connection run the very same decisions.
+The transaction reads four things (the tips of the batch's rooms, the records
+already stored under the drafts' idempotency keys, the targets of amendments,
+the targets of redactions with the edits after them), hands them here, and
+writes back what comes out: the records to insert, each room's moved tip, and
+the rows whose ciphertext a redaction destroys (`transcripts.redaction`).
+Everything between (the workflow's rules, numbering, the hash chain, sealing)
+happens here, without I/O, so the SQLite writer's thread and PostgreSQL's async
+connection run the very same decisions.
 """
 
 import logging

@@ -98,10 +98,11 @@ def open_row(cipher: RoomCipher, row: "SealedFields | Row[Any]") -> Record:
     """A stored row with its body decrypted under its room's `cipher` (a redacted one's
     body is gone: "", its SHA-256 and its redaction's position kept)."""
     body_sha256 = getattr(row, "body_sha256", None)  # rows from another process: never
-    if body_sha256 is not None:
-        return redacted_row(row, body_sha256)
-    where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
-    body = cipher.open(row.sealed, header_of(row), where, row.position)
+    body, sealed = "", b""
+    if body_sha256 is None:
+        where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
+        body = cipher.open(row.sealed, header_of(row), where, row.position).decode()
+        sealed = row.sealed
     return Record(
         row.room_id,
         row.position,
@@ -111,28 +112,10 @@ def open_row(cipher: RoomCipher, row: "SealedFields | Row[Any]") -> Record:
         row.sender_user,
         row.sender_role,
         row.client_id,
-        body.decode(),
+        body,
         row.ts,
         row.hash,
-        row.sealed,
-    )
-
-
-def redacted_row(row: "SealedFields | Row[Any]", body_sha256: bytes) -> Record:
-    """A redacted row as a record: no body, no ciphertext, what its link needs."""
-    return Record(
-        row.room_id,
-        row.position,
-        row.channel,
-        row.seq,
-        row.kind,
-        row.sender_user,
-        row.sender_role,
-        row.client_id,
-        "",
-        row.ts,
-        row.hash,
-        b"",
+        sealed,
         body_sha256=body_sha256,
         redacted_by=getattr(row, "redacted_by", None),
     )

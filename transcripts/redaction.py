@@ -11,7 +11,8 @@ so the chain verifies as before (docs/transcripts.md, "Redactions").
 
 Reading back, such a row opens to an empty body (`key_cache.open_row`), and
 `resolve` gives each one its `Removed` notice from the redaction record it names.
-`Coverage` is the rule a bundle must follow, for the export's proof and the verifier.
+The rule a bundle's redactions follow (for the export's proof and the verifier) is
+`rooms.redaction.Coverage`.
 """
 
 import hashlib
@@ -148,6 +149,8 @@ class BatchRedactions:
     def numbered(self, record: Record) -> list[Destroyed]:
         """Take `record` (numbered, accepted) into account; a redaction: the rows it
         destroys."""
+        if not self._rows:  # no redaction in this batch (most): nothing to keep
+            return []
         key = (record.room_id, record.channel, record.seq)
         if record.kind in (MESSAGE, EDIT):
             self._fresh[key] = record
