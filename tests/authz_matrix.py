@@ -60,6 +60,7 @@ class Setup(Enum):
     WAITING = "waiting"  # a fresh room nobody claimed yet
     MEDIATING = "mediating"  # a fresh claimed room
     PROPOSED = "proposed"  # a fresh claimed room with the freelancer's open proposal
+    SPOKEN = "spoken"  # a fresh claimed room with the client's message in joint
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ CLAIM = Action("claim", H, Setup.WAITING)
 JOIN = Action("join", H)  # POST /api/rooms/{id}/join: a room token for a staff member
 QUEUE = Action("queue", H)  # names no room
 REPORTS = Action("reports", H)  # names no room
+REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (PROPOSE, Scope.OWN): (OK, OK, OK, F, U, U, U, U, U),
     (RESPOND, Scope.OWN): (OK, F, F, F, U, U, U, U, U),  # never one's own proposal
     (FLOOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    (REDACT, Scope.OWN): (F, F, OK, F, U, U, U, U, U),  # a moderator only, any message
     # -- HTTP, with the room token (parties, stranger) or the staff token (staff) ----
     (EXPORT, Scope.OWN): (H403, H403, H403, H200, H403, H401, H401, H401, H200),
     (UPLOAD, Scope.OWN): (H201, H201, H201, H403, H403, H401, H401, H401, H401),

@@ -35,6 +35,7 @@ from tests.authz_matrix import (
     JOIN,
     PROPOSE,
     QUEUE,
+    REDACT,
     REPORTS,
     RESPOND,
     SEND,
@@ -132,6 +133,9 @@ class World:
         assert claimed.status_code == 200, claimed.text
         if setup is Setup.SHARED:
             await self.seed(room)
+        elif setup is Setup.SPOKEN:
+            frame = {"type": "send", "channel": "joint", "body": "my card is 4111"}
+            room.edit_target = await self.act(room, room.client, "client", frame)
         elif setup is Setup.PROPOSED:
             room.proposal = await self.act(
                 room,
@@ -297,6 +301,9 @@ def frame_for(action: Action, room: Room) -> dict[str, Any]:
         frame = {"type": "respond", "proposal": room.proposal, "answer": "accept"}
     elif action is FLOOR:
         frame = {"type": "floor", "action": "mute", "party": "client", "minutes": 5}
+    elif action is REDACT:
+        frame = {"type": "redact", "channel": "joint", "target": room.edit_target}
+        frame["reason"] = "payment_data"
     else:
         raise AssertionError(f"no frame for {action.name}")
     return {**frame, "id": uuid.uuid4().hex}
