@@ -24,7 +24,7 @@ from mediation.config import Settings
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
 from tests.test_amendments import room_of_three
-from tests.test_export import edited, exported, public_key
+from tests.test_export import edited, exported, public_key, refused, tamper
 from transcripts import bundle
 from transcripts.schema import outbox, records
 from transcripts.verify import verify
@@ -168,6 +168,18 @@ async def test_a_body_dropped_without_a_redaction_fails_verification(
     verdict = verify(resigned(edited(lines, at, dropped), key), key.public_key())
     assert not verdict.ok
     assert f"joint #{other['seq']}) has no body and no redaction names it" in verdict.reason
+
+
+async def test_a_text_emptied_in_the_database_without_a_redaction_is_refused_at_export(
+    server: RunningServer,
+) -> None:
+    room, client, _, _ = await room_of_three(server, "T-redact-forged")
+    sent = await client.acked({"type": "send", "id": "m1", "channel": "joint", "body": CARD})
+    digest = hashlib.sha256(CARD.encode()).digest()
+    statement = "update records set sealed=:e, body_sha256=:d, redacted_by=1"
+    statement += " where room_id=:r and channel='joint' and seq=:s"
+    await tamper(server, statement, e=b"", d=digest, r=room, s=sent["seq"])
+    assert "has no body and no redaction names it" in await refused(server, room)
 
 
 async def test_who_may_redact_what(server: RunningServer) -> None:
