@@ -5,6 +5,7 @@ bundle's redactions follow (Coverage)."""
 import hashlib
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -21,7 +22,7 @@ from rooms.workflow import Workflow
 from tests.records import Record, at
 from transcripts import chain
 from transcripts.envelope import RoomCipher
-from transcripts.errors import Refused
+from transcripts.errors import Refused, Tampered, TranscriptError
 from transcripts.redaction import BatchRedactions, Destroyed
 from transcripts.store_types import Record as Stored
 
@@ -142,7 +143,7 @@ def test_the_store_lists_the_message_s_edits_and_destroys_them_all() -> None:
     ]
     batch = BatchRedactions({("r", JOINT, 4): rows})
     completed = batch.complete(draft(ASKED), CIPHER)
-    assert not isinstance(completed, Refused)
+    assert not isinstance(completed, TranscriptError)
     assert json.loads(completed.body) == {"target": 4, "reason": "personal_data", "edits": [6]}
     destroyed = batch.numbered(numbered_redaction(completed.body, 9))
     digest = hashlib.sha256
@@ -160,9 +161,16 @@ def test_a_message_numbered_earlier_in_the_same_batch_can_be_redacted() -> None:
     fresh = Stored("r", 4, JOINT, 4, MESSAGE, "c-1", "client", "m", "oops", at(), b"", b"")
     batch.numbered(fresh)
     completed = batch.complete(draft(ASKED), CIPHER)
-    assert not isinstance(completed, Refused)
+    assert not isinstance(completed, TranscriptError)
     [gone] = batch.numbered(numbered_redaction(completed.body, 5))
     assert gone.body_sha256 == hashlib.sha256(b"oops").digest()
+
+
+def test_a_row_that_does_not_open_fails_this_redaction_not_the_batch() -> None:
+    stored = row(4, 4, MESSAGE, "card 4111")
+    altered = replace(stored, sealed=stored.sealed[:-1] + bytes([stored.sealed[-1] ^ 1]))
+    batch = BatchRedactions({("r", JOINT, 4): [altered]})
+    assert isinstance(batch.complete(draft(ASKED), CIPHER), Tampered)
 
 
 def test_the_store_refuses_what_the_rule_refuses() -> None:

@@ -28,7 +28,7 @@ from rooms.errors import RoomError
 from rooms.kinds import EDIT, MESSAGE, REDACTION
 from rooms.redaction import Found
 from transcripts.envelope import RoomCipher
-from transcripts.errors import Refused
+from transcripts.errors import Refused, TranscriptError
 from transcripts.key_cache import open_row
 from transcripts.schema import records
 from transcripts.store_types import DraftLike, Record, amendment_target
@@ -122,8 +122,9 @@ class BatchRedactions:
         self._gone: set[Key] = set()  # redacted in this batch
         self._bodies: dict[Key, bytes] = {}  # the targets' opened bodies, for their digest
 
-    def complete(self, draft: DraftLike, cipher: RoomCipher | None) -> DraftLike | Refused:
-        """The redaction with its edits listed, or why it is refused."""
+    def complete(self, draft: DraftLike, cipher: RoomCipher | None) -> DraftLike | TranscriptError:
+        """The redaction with its edits listed, or why it is refused (a row that does not
+        open, Tampered: this redaction alone fails, not the batch)."""
         if cipher is None:  # a shredded room: the commit refuses it
             return draft
         try:
@@ -132,6 +133,8 @@ class BatchRedactions:
             body = redaction.complete(draft.sender_role, draft.channel, draft.body, found)
         except RoomError as exc:
             return Refused(exc.code, str(exc))
+        except TranscriptError as exc:
+            return exc
         return _Completed(
             draft.room_id,
             draft.channel,
