@@ -8,7 +8,8 @@ it, the message's ciphertext and those of all its edits (their bodies carry
 text too) are destroyed and each record keeps only the SHA-256 of its body, so
 its link in the hash chain, and every export made before, still verify
 (docs/transcripts.md, "Redactions"). Retractions carry no text and stay; files
-have their own deletion (`file_deleted`).
+have their own deletion (`file_deleted`). A redacted message is not edited or
+retracted again (the store refuses it, `conflict`).
 
 The rule (`complete`) is pure: the store says what it found of the target
 (`Found`), and the rule refuses or returns the body to store, its `edits` filled
@@ -72,12 +73,6 @@ def complete(role: str, channel: str, text: str, found: Found | None) -> Redacti
     if found.redacted:
         raise Conflict(f"message #{asked.target} in {channel} was already removed")
     return RedactionBody(asked.target, asked.reason, sorted(found.edits))
-
-
-def amendable(found_redacted: bool, seq: int) -> None:
-    """An edit or retraction of a message whose text a moderator removed is refused."""
-    if found_redacted:
-        raise Conflict(f"message #{seq} was removed by the moderator")
 
 
 def removed(by: str, role: str, at: str, text: str) -> Removed:
