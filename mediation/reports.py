@@ -60,6 +60,7 @@ COLUMNS = (
     "evidence_open",
     "evidence_late",
     "evidence_not_satisfied",
+    "redactions",
 )
 
 
@@ -93,6 +94,7 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "arbitration": arbitration.status(room.state, facts.arbitration),
         "arbitration_party": facts.arbitration.party if facts.arbitration else None,
         **evidence.summary(facts.evidence),
+        "redactions": facts.redactions,  # messages whose text a moderator removed
     }
     for what in ("set", "applied", "answered"):  # deadlines with a default outcome
         row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)

@@ -113,7 +113,10 @@ def _row(record: dict[str, object]) -> str:
 
 
 def _text(record: dict[str, object]) -> str:
-    """A message's text; a deadline's record in words (its JSON body beneath)."""
+    """A message's text; a deadline's record in words (its JSON body beneath); a redacted
+    one's notice (its redaction record, later, says why)."""
+    if "body_sha256" in record:
+        return f"[text removed by a moderator; SHA-256 of the text: {record['body_sha256']}]"
     body = str(record["body"])
     said = describe(str(record.get("kind", "")), body) if record["body"] is not None else None
     return body if said is None else f"{said}\n{body}"

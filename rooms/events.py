@@ -30,6 +30,7 @@ DEADLINE_ENDED = "deadline.ended"
 EVIDENCE_REQUESTED = "evidence.requested"
 EVIDENCE_SUBMITTED = "evidence.submitted"
 EVIDENCE_REVIEWED = "evidence.reviewed"
+MESSAGE_REDACTED = "message.redacted"
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -51,6 +52,7 @@ Topic = Literal[
     "evidence.requested",
     "evidence.submitted",
     "evidence.reviewed",
+    "message.redacted",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
@@ -69,6 +71,7 @@ RAISED_BY = frozenset(
         kinds.FILE,
         kinds.EVIDENCE_REQUEST,
         kinds.EVIDENCE_REVIEW,
+        kinds.REDACTION,
     }
 )
 

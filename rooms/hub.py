@@ -18,12 +18,12 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms import door, records
+from rooms import door, records, redaction
 from rooms.broker import Broker, PresenceHint, QueueHint, RoomStale, RoomTraffic
 from rooms.door import Write
 from rooms.errors import Forbidden, NotFound, RoomError
 from rooms.floor import Floor, floor_body
-from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, RETRACT, STATE
+from rooms.kinds import CSAT, EDIT, FLOOR, HANDOFF, JOINED, MESSAGE, REDACTION, RETRACT, STATE
 from rooms.ordering import InOrder
 from rooms.ports import (
     Member,
@@ -283,6 +283,14 @@ class Hub:
         the log checks the target really is the sender's message."""
         kind = RETRACT if text is None else EDIT
         return self.post(sink, client_id, channel, records.encode(Amendment(target, text)), kind)
+
+    def redact(
+        self, sink: Sink, client_id: str, channel: str, target: int, reason: str
+    ) -> "asyncio.Future[StoredMessage]":
+        """Remove the text of message `target` (and its edits) for good: a moderator's
+        `redaction` record in its channel; the commit checks the target and destroys the
+        ciphertexts (rooms.redaction)."""
+        return self.moderate(sink, client_id, REDACTION, redaction.body(target, reason), channel)
 
     def committed(self, records: Sequence[StoredMessage]) -> None:
         """Freshly committed here: deliver locally and tell the other processes."""

@@ -30,8 +30,9 @@ DEADLINE_WARNING = "deadline_warning"  # the server: the deadline falls due soon
 DEADLINE_APPLIED = "deadline_applied"  # the server: it fell due; its outcome follows
 EVIDENCE_REQUEST = "evidence_request"  # a moderator asks a party for an item by a date
 EVIDENCE_REVIEW = "evidence_review"  # a moderator marks a request satisfied or not
+REDACTION = "redaction"  # a moderator removed a message's text (the message's channel)
 
-MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED})
+MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED, REDACTION})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.
 SYSTEM_USER = "mediation"

@@ -164,6 +164,15 @@ class EvidenceReviewBody(msgspec.Struct):
     note: str = ""  # always written, even empty
 
 
+class RedactionBody(msgspec.Struct, omit_defaults=True):
+    """A moderator removed message `target`'s text (and its edits', listed by the server
+    in `edits`): `reason` is one of `rooms.redaction.REASONS`, never free text."""
+
+    target: Seq
+    reason: str
+    edits: list[int] = []
+
+
 Body = (
     Joined
     | Amendment
@@ -185,6 +194,7 @@ Body = (
     | DeadlineNoticeBody
     | EvidenceRequestBody
     | EvidenceReviewBody
+    | RedactionBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -211,6 +221,7 @@ BODIES: dict[str, type[Body]] = {
     kinds.DEADLINE_APPLIED: DeadlineNoticeBody,
     kinds.EVIDENCE_REQUEST: EvidenceRequestBody,
     kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
+    kinds.REDACTION: RedactionBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -39,6 +39,7 @@ from rooms.records import (
     FileBody,
     HandoffBody,
     ProposalBody,
+    RedactionBody,
     ResponseBody,
     StateBody,
     Terms,
@@ -91,6 +92,7 @@ class Facts(msgspec.Struct, omit_defaults=True):
     deadline_details: dict[str, DeadlineDetail] = {}  # its party's user id, its terms
     deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
     evidence: list[Requested] = []  # every evidence request, open or reviewed
+    redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -181,6 +183,7 @@ class Workflow:
             kinds.FILE: self._file,
             kinds.EVIDENCE_REQUEST: self._evidence_request,
             kinds.EVIDENCE_REVIEW: self._evidence_review,
+            kinds.REDACTION: self._redaction,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -508,6 +511,16 @@ class Workflow:
     def _evidence_review(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         body = _body(record, EvidenceReviewBody)
         room.raised.append(evidence.review(room.facts.evidence, record, body))
+        return []
+
+    def _redaction(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        """The target was checked by the store (rooms.redaction.complete): count it, and
+        tell the outside world which record lost its text and why (never the text)."""
+        body = _body(record, RedactionBody)
+        room.facts.redactions += 1
+        data = {"channel": record.channel, "seq": body.target, "edits": body.edits}
+        data |= {"reason": body.reason, "moderator": record.sender_user}
+        room.raised.append(Event(events.MESSAGE_REDACTED, data))
         return []
 
 

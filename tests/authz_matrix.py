@@ -64,6 +64,7 @@ class Setup(Enum):
     PROPOSED = "proposed"  # a fresh claimed room with the freelancer's open proposal
     FAILED = "failed"  # a fresh room whose mediation the moderator failed (the window runs)
     ARBITRATION = "arbitration"  # a fresh failed room the client opted in to arbitration
+    SPOKEN = "spoken"  # a fresh claimed room with the client's message in joint
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ QUEUE = Action("queue", H)  # names no room
 REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
+REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (PROPOSE, Scope.OWN): (OK, OK, OK, F, U, U, U, U, U),
     (RESPOND, Scope.OWN): (OK, F, F, F, U, U, U, U, U),  # never one's own proposal
     (FLOOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    (REDACT, Scope.OWN): (F, F, OK, F, U, U, U, U, U),  # a moderator only, any message
     # -- HTTP, with the room token (parties, stranger) or the staff token (staff) ----
     (EXPORT, Scope.OWN): (H403, H403, H403, H200, H403, H401, H401, H401, H200),
     (UPLOAD, Scope.OWN): (H201, H201, H201, H403, H403, H401, H401, H401, H401),
@@ -200,6 +203,7 @@ ARBITRATOR: dict[Action, Outcome] = {
     REPORTS: H401,
     OPT_IN: F,
     DECIDE: OK,
+    REDACT: F,  # only a moderator redacts
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])

@@ -37,6 +37,7 @@ from tests.authz_matrix import (
     OPT_IN,
     PROPOSE,
     QUEUE,
+    REDACT,
     REPORTS,
     RESPOND,
     SEND,
@@ -139,6 +140,9 @@ class World:
             await self.act(room, MODERATOR, "moderator", fail)
             if setup is Setup.ARBITRATION:
                 await self.act(room, room.client, "client", {"type": "opt_in"})
+        elif setup is Setup.SPOKEN:
+            frame = {"type": "send", "channel": "joint", "body": "my card is 4111"}
+            room.edit_target = await self.act(room, room.client, "client", frame)
         elif setup is Setup.PROPOSED:
             room.proposal = await self.act(
                 room,
@@ -310,6 +314,9 @@ def frame_for(action: Action, room: Room) -> dict[str, Any]:
         frame = {"type": "opt_in"}
     elif action is DECIDE:
         frame = {"type": "decide", "amount": "75", "currency": "EUR", "reason": "matrix"}
+    elif action is REDACT:
+        frame = {"type": "redact", "channel": "joint", "target": room.edit_target}
+        frame["reason"] = "payment_data"
     else:
         raise AssertionError(f"no frame for {action.name}")
     return {**frame, "id": uuid.uuid4().hex}

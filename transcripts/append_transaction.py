@@ -1,9 +1,10 @@
 """The append transaction: a batch of drafts committed at once (see `group_commit`).
 
 It locks the tips of the rooms involved (in id order), reads the drafts already
-stored under their idempotency keys and the messages amendments name, lets
-`batch_numbering` decide every record (rules, numbers, chain, seal), inserts
-them, moves the tips and writes the outbox rows the rules asked for. Numbers
+stored under their idempotency keys and the messages amendments and redactions
+name, lets `batch_numbering` decide every record (rules, numbers, chain, seal),
+inserts them, moves the tips, writes the outbox rows the rules asked for and
+empties the ciphertexts redactions destroy. Numbers
 are assigned inside that transaction, so `seq` and `position` stay gapless
 with any number of writers on any number of machines.
 
@@ -22,7 +23,7 @@ from sqlalchemy import TextualSelect, bindparam, insert, select, text, tuple_, u
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from transcripts import outbox
+from transcripts import outbox, redaction
 from transcripts.batch_numbering import (
     TIP_COLUMNS,
     Numbered,
@@ -41,7 +42,13 @@ from transcripts.schema import records, rooms
 from transcripts.store_types import DraftLike, Record, RuledRoom, Rules
 
 NumberingOf = Callable[
-    [Sequence[TipRow], Sequence[Any], Mapping[TargetKey, Target], Mapping[str, RuledRoom]],
+    [
+        Sequence[TipRow],
+        Sequence[Any],
+        Mapping[TargetKey, Target],
+        Mapping[str, RuledRoom],
+        Mapping[redaction.Key, Sequence[Any]],
+    ],
     Numbering,
 ]
 TIP_INDEX = {name: at for at, name in enumerate(TIP_COLUMNS)}
@@ -93,8 +100,9 @@ class Appender:
         stored: Sequence[Any],
         targets: Mapping[TargetKey, Target],
         warm: Mapping[str, RuledRoom] | None = None,
+        redacting: Mapping[redaction.Key, Sequence[Any]] | None = None,
     ) -> Numbering:
-        return Numbering(self._keys, self._rules, tips, stored, targets, warm)
+        return Numbering(self._keys, self._rules, tips, stored, targets, warm, redacting)
 
     async def _append_async(self, conn: AsyncConnection, drafts: Sequence[DraftLike]) -> Numbered:
         room_ids = sorted({d.room_id for d in drafts})
@@ -107,12 +115,15 @@ class Appender:
         wanted = target_keys(drafts)
         if wanted:
             r = records.c
-            query = select(r.room_id, r.channel, r.seq, r.sender_user, r.kind).where(
-                tuple_(r.room_id, r.channel, r.seq).in_(wanted)
-            )
+            query = select(r.room_id, r.channel, r.seq, r.sender_user, r.kind, r.redacted_by)
+            query = query.where(tuple_(r.room_id, r.channel, r.seq).in_(wanted))
             for row in await conn.execute(query):
-                targets[(row.room_id, row.channel, row.seq)] = (row.sender_user, row.kind)
-        numbered = self._numbering(tips, stored, targets).run(drafts)
+                redacted = row.redacted_by is not None
+                targets[(row.room_id, row.channel, row.seq)] = (row.sender_user, row.kind, redacted)
+        redacting: dict[redaction.Key, Sequence[Any]] = {}
+        for key in redaction.keys(drafts):
+            redacting[key] = (await conn.execute(redaction.candidates(key))).all()
+        numbered = self._numbering(tips, stored, targets, None, redacting).run(drafts)
         await insert_effects(conn, numbered.effects)
         if numbered.fresh:
             await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
@@ -123,6 +134,8 @@ class Appender:
                     .values({name: bindparam("b_" + name) for name in names}),
                     [{"b_" + name: value for name, value in row.items()} for row in moved],
                 )
+        if numbered.destroyed:  # after the inserts: a target may be in this very batch
+            await conn.execute(redaction.DESTROY, [d.values() for d in numbered.destroyed])
         return numbered
 
 
@@ -198,7 +211,11 @@ class SqliteAppends:
     """
 
     TIPS = "SELECT {} FROM rooms WHERE id = ?".format(", ".join(TIP_COLUMNS))  # noqa: S608
-    TARGET = "SELECT sender_user, kind FROM records WHERE room_id = ? AND channel = ? AND seq = ?"
+    TARGET = (
+        "SELECT sender_user, kind, redacted_by FROM records"
+        " WHERE room_id = ? AND channel = ? AND seq = ?"
+    )
+    CANDIDATES = f"SELECT {', '.join(RECORD_COLUMNS)} FROM records WHERE {redaction.CANDIDATES}"  # noqa: S608
     INSERT = "INSERT INTO records ({}) VALUES ({})".format(  # noqa: S608
         ", ".join(RECORD_COLUMNS), ", ".join("?" * len(RECORD_COLUMNS))
     )
@@ -245,8 +262,12 @@ class SqliteAppends:
         for target in target_keys(drafts):
             found = conn.execute(self.TARGET, target).fetchone()
             if found is not None:
-                targets[target] = (found[0], found[1])
-        batch = numbering(tips, stored, targets, warm)
+                targets[target] = (found[0], found[1], found[2] is not None)
+        redacting = {
+            key: [StoredRow._make(row) for row in conn.execute(self.CANDIDATES, (*key, key[2]))]
+            for key in redaction.keys(drafts)
+        }
+        batch = numbering(tips, stored, targets, warm, redacting)
         numbered = batch.run(drafts)
         if numbered.effects:
             conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
@@ -261,6 +282,8 @@ class SqliteAppends:
                     f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
                     [tuple(self._bound(n, row[n]) for n in (*names, "id")) for row in moved],
                 )
+        if numbered.destroyed:
+            conn.executemany(redaction.DESTROY_SQL, [d.params() for d in numbered.destroyed])
         self._remember(tips, raws, numbered.moved, batch.ruled())
         return numbered
 

@@ -1,11 +1,13 @@
 """The pure middle of the append transaction: drafts numbered on their rooms' locked tips.
 
-The transaction reads three things (the tips of the batch's rooms, the records
-already stored under the drafts' idempotency keys, the targets of amendments),
-hands them here, and writes back what comes out: the records to insert and
-each room's moved tip. Everything between (the workflow's rules, numbering,
-the hash chain, sealing) happens here, without I/O, so the SQLite writer's
-thread and PostgreSQL's async connection run the very same decisions.
+The transaction reads four things (the tips of the batch's rooms, the records
+already stored under the drafts' idempotency keys, the targets of amendments,
+the targets of redactions with the edits after them), hands them here, and
+writes back what comes out: the records to insert, each room's moved tip, and
+the rows whose ciphertext a redaction destroys (`transcripts.redaction`).
+Everything between (the workflow's rules, numbering, the hash chain, sealing)
+happens here, without I/O, so the SQLite writer's thread and PostgreSQL's async
+connection run the very same decisions.
 """
 
 import logging
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from transcripts import chain
+from rooms.kinds import REDACTION
+from transcripts import chain, redaction
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Refused, RoomNotWritable, Shredded, TranscriptError, UnknownRoom
 from transcripts.key_cache import KeyCache, open_row
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 IdempotencyKey = tuple[str, str, str]  # room, sender, client id
 TargetKey = tuple[str, str, int]  # room, channel, seq of the message an amendment names
-Target = tuple[str, str]  # its sender and kind
+Target = tuple[str, str, bool]  # its sender, its kind, whether a moderator removed its text
 
 TIP_COLUMNS = (  # what the transaction locks and reads of each room
     "id",
@@ -95,6 +98,7 @@ class Numbered:
     fresh: list[Record] = field(default_factory=list)  # to insert, in commit order
     moved: list[dict[str, Any]] = field(default_factory=list)  # room columns to write back
     effects: list[Effect] = field(default_factory=list)  # outbox rows, in commit order
+    destroyed: list[redaction.Destroyed] = field(default_factory=list)  # after the inserts
 
 
 def idempotency_keys(drafts: Iterable[DraftLike]) -> list[IdempotencyKey]:
@@ -124,10 +128,14 @@ class Numbering:
         stored: Iterable[SealedFields],
         targets: Mapping[TargetKey, Target],
         warm: Mapping[str, RuledRoom] | None = None,
+        redacting: Mapping[redaction.Key, Sequence[Any]] | None = None,
     ) -> None:
         """`warm`: rooms whose rules state the caller kept from its last commit, vouching
-        that their row is still exactly what that commit wrote: not loaded again."""
+        that their row is still exactly what that commit wrote: not loaded again.
+        `redacting`: the rows the batch's redactions name (`redaction.CANDIDATES`)."""
         self._keys = keys
+        self._redactions = redaction.BatchRedactions(redacting or {})
+        self._destroyed: list[redaction.Destroyed] = []
         self._targets = targets
         self._warm = warm or {}
         self._ts = utc_timestamp()  # the batch commits at one instant: one timestamp
@@ -158,6 +166,13 @@ class Numbering:
             if known is not None:
                 out.results.append(replace(known, origin=draft.origin, duplicate=True))
                 continue
+            if draft.kind == REDACTION:
+                tip = self._tips.get(draft.room_id)
+                completed = self._redactions.complete(draft, None if tip is None else tip.cipher)
+                if isinstance(completed, TranscriptError):
+                    out.results.append(completed)
+                    continue
+                draft = completed
             outcome = self._refusal(draft) or self._number(draft)
             if isinstance(outcome, TranscriptError):
                 out.results.append(outcome)
@@ -168,6 +183,7 @@ class Numbering:
         touched = sorted({r.room_id for r in out.fresh})
         out.moved = [self._columns(room_id) for room_id in touched]
         out.effects = self._effects
+        out.destroyed = self._destroyed
         return out
 
     def ruled(self) -> dict[str, RuledRoom]:
@@ -187,6 +203,8 @@ class Numbering:
             return Refused("invalid", f"no message #{seq} in {draft.channel} to {draft.kind}")
         if target[0] != draft.sender_user:
             return Refused("forbidden", f"only its sender may {draft.kind} message #{seq}")
+        if target[2] or self._redactions.gone((draft.room_id, draft.channel, seq)):
+            return Refused("conflict", f"message #{seq} was removed by the moderator")
         return None
 
     def _number(self, draft: DraftLike) -> list[Record] | TranscriptError:
@@ -222,6 +240,7 @@ class Numbering:
             tip.state = tip.ruled.state
             self._effects.extend(tip.ruled.effects(record))
         tip.position, tip.heads[draft.channel], tip.chain_head = position, seq, record.hash
+        self._destroyed.extend(self._redactions.numbered(record))
         stored = [record]
         for follow_up in follow_ups:
             outcome = self._number(follow_up)

@@ -40,5 +40,10 @@ def header(
 
 
 def link(prev_hash: bytes, header_bytes: bytes, body: bytes) -> bytes:
+    return link_digest(prev_hash, header_bytes, hashlib.sha256(body).digest())
+
+
+def link_digest(prev_hash: bytes, header_bytes: bytes, body_sha256: bytes) -> bytes:
+    """The link from the body's SHA-256 alone: a redacted record keeps only that."""
     sha = hashlib.sha256
-    return sha(prev_hash + sha(header_bytes).digest() + sha(body).digest()).digest()
+    return sha(prev_hash + sha(header_bytes).digest() + body_sha256).digest()

@@ -23,6 +23,8 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=FULL",  # an ack promises durability, even across power loss
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
+    # a redacted record's old ciphertext is zeroed where its page frees it (no extra I/O)
+    "PRAGMA secure_delete=FAST",
 )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from rooms.kinds import FILE, FILE_DELETED
+from rooms import redaction
+from rooms.kinds import FILE, FILE_DELETED, REDACTION
 from transcripts import bundle, chain
 from transcripts.attachments import FileFacts, facts_of, target_of
 from transcripts.blobs import BlobMissing
@@ -40,7 +41,10 @@ async def walk(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator
             if row.position != position + 1:
                 raise Tampered(f"room {room_id}: position {position + 1} is missing")
             record = await store.unseal(row)
-            link = chain.link(prev_hash, header_of(record), record.body.encode())
+            if record.body_sha256 is not None:  # redacted: its body's digest is what is left
+                link = chain.link_digest(prev_hash, header_of(record), record.body_sha256)
+            else:
+                link = chain.link(prev_hash, header_of(record), record.body.encode())
             if link != row.hash:
                 raise Tampered(
                     f"room {room_id} position {row.position} ({row.channel} #{row.seq}): "
@@ -109,12 +113,14 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
     files: dict[str, ExportedFile] = {}
     last = chain.GENESIS
     ledger = Ledger()
+    coverage = redaction.Coverage()
     records = sealed_rows(store, room_id, upto) if shredded else walk(store, room_id, upto)
     async for record in records:
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
         if not shredded:
             ledger.take(Line.of(record))
+            _cover(coverage, room_id, record)
         if record.kind == FILE and not shredded:
             facts = facts_of(record.body)
             files[facts.file] = ExportedFile(facts, record)
@@ -124,11 +130,27 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
                 deleted.deleted = True
     if last != chain_head:
         raise Tampered(f"room {room_id}: the chain does not end at the room's recorded head")
+    try:
+        coverage.finish()
+    except ValueError as exc:
+        raise Tampered(f"room {room_id}: {exc}") from None
     if locker is not None:
         for exported in files.values():
             if not exported.deleted:
                 await _prove_file(locker, room_id, exported)
     return Proof(room, upto, writers, shredded, list(files.values()), ledger.entries())
+
+
+def _cover(coverage: redaction.Coverage, room_id: str, record: Record) -> None:
+    """A record without its body only where a redaction of the room says so."""
+    try:
+        if record.body_sha256 is not None:
+            coverage.bodiless(record.channel, record.seq, record.kind, record.position)
+        elif record.kind == REDACTION:
+            coverage.redaction(record.channel, record.body)
+    except ValueError as exc:
+        where = f"position {record.position} ({record.channel} #{record.seq})"
+        raise Tampered(f"room {room_id} {where}: a redaction that does not hold: {exc}") from None
 
 
 async def _prove_file(locker: Locker, room_id: str, exported: ExportedFile) -> None:
@@ -147,7 +169,15 @@ def participants(room: RoomRow, writers: set[tuple[str, str]]) -> list[dict[str,
 
 
 def record_line(record: Any, shredded: bool = False) -> dict[str, Any]:
-    """A record (or, for a shredded room, a stored row) as a bundle line."""
+    """A record (or, for a shredded room, a stored row) as a bundle line; a redacted
+    record's line has no body, and the SHA-256 of the body it had."""
+    body_sha256 = getattr(record, "body_sha256", None)
+    if body_sha256 is not None and not shredded:
+        return {**_line(record, True), "body_sha256": body_sha256.hex()}
+    return _line(record, shredded)
+
+
+def _line(record: Any, shredded: bool) -> dict[str, Any]:
     return {
         "type": "record",
         "position": record.position,

@@ -95,9 +95,14 @@ class KeyCache:
 
 
 def open_row(cipher: RoomCipher, row: "SealedFields | Row[Any]") -> Record:
-    """A stored row with its body decrypted under its room's `cipher`."""
-    where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
-    body = cipher.open(row.sealed, header_of(row), where, row.position)
+    """A stored row with its body decrypted under its room's `cipher` (a redacted one's
+    body is gone: "", its SHA-256 and its redaction's position kept)."""
+    body_sha256 = getattr(row, "body_sha256", None)  # rows from another process: never
+    body, sealed = "", b""
+    if body_sha256 is None:
+        where = f"{row.channel} #{row.seq}"  # what its readers know; the position goes apart
+        body = cipher.open(row.sealed, header_of(row), where, row.position).decode()
+        sealed = row.sealed
     return Record(
         row.room_id,
         row.position,
@@ -107,8 +112,10 @@ def open_row(cipher: RoomCipher, row: "SealedFields | Row[Any]") -> Record:
         row.sender_user,
         row.sender_role,
         row.client_id,
-        body.decode(),
+        body,
         row.ts,
         row.hash,
-        row.sealed,
+        sealed,
+        body_sha256=body_sha256,
+        redacted_by=getattr(row, "redacted_by", None),
     )

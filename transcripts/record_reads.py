@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row, select
 
+from transcripts import redaction
 from transcripts.database import Database
 from transcripts.key_cache import KeyCache
 from transcripts.schema import records
@@ -49,4 +50,19 @@ class RecordReads:
         )
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-        return [await self._keys.unseal(row) for row in rows]
+        opened = [await self._keys.unseal(row) for row in rows]
+        return await self.with_notices(room_id, opened)
+
+    async def with_notices(self, room_id: str, opened: list[Record]) -> list[Record]:
+        """Redacted records with their notice (who removed the text, when, why), read
+        from the redaction records they name."""
+        positions = {r.redacted_by for r in opened if r.redacted_by is not None}
+        if not positions:
+            return opened
+        query = select(records).where(
+            records.c.room_id == room_id, records.c.position.in_(sorted(positions))
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        by_position = {row.position: await self._keys.unseal(row) for row in rows}
+        return redaction.resolve(opened, by_position)

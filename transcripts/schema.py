@@ -112,6 +112,10 @@ records = Table(
     Column("ts", String(32), nullable=False),  # ISO 8601 UTC, hashed as written
     Column("sealed", LargeBinary, nullable=False),  # nonce || AES-GCM ciphertext
     Column("hash", LargeBinary(32), nullable=False),
+    # A redacted record (transcripts.redaction): `sealed` is emptied in the commit of the
+    # redaction, which is at position `redacted_by`; SHA-256(body) stays for its link.
+    Column("body_sha256", LargeBinary(32), nullable=True),
+    Column("redacted_by", BigInteger, nullable=True),
     UniqueConstraint("room_id", "channel", "seq"),
     UniqueConstraint("room_id", "sender_user", "client_id"),
 )

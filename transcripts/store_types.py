@@ -13,6 +13,7 @@ from sqlalchemy import Row
 
 from rooms.kinds import EDIT
 from rooms.records import Amendment, BadBody, body_of
+from rooms.redaction import Removed
 from transcripts import chain
 
 MESSAGE = "message"
@@ -134,6 +135,11 @@ class Record:
     sealed: bytes  # the ciphertext as stored: what may travel between processes
     origin: str = ""
     duplicate: bool = False
+    # Redacted (transcripts.redaction): body "", sealed b"", the body's SHA-256 kept, the
+    # redaction's position; `removed` says by whom, when and why once read back.
+    body_sha256: bytes | None = None
+    redacted_by: int | None = None
+    removed: Removed | None = None
 
 
 @dataclass(frozen=True, slots=True)

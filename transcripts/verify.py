@@ -14,7 +14,8 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from rooms.kinds import FILE, FILE_DELETED
+from rooms.kinds import FILE, FILE_DELETED, REDACTION
+from rooms.redaction import Coverage
 from transcripts import bundle, chain
 from transcripts.attachments import facts_of, target_of
 from transcripts.evidence_ledger import Ledger, Line
@@ -69,6 +70,7 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
     header_evidence: object = None
     files: dict[str, Listed] = {}
     ledger = Ledger()
+    coverage = Coverage()
     for number, raw in enumerate(lines, start=1):
         obj = _parse(number, raw)
         kind = obj.get("type")
@@ -86,13 +88,20 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
             if not shredded:
                 _track_file(number, obj, files)
                 ledger.take(_line(obj))
+                _track_redaction(number, obj, coverage)
         elif kind == "footer":
             _check_footer(obj, count, prev, digest.hexdigest(), public_key)
             _check_header_files(header_files, files)
             if header_evidence is not None and header_evidence != ledger.entries():
                 raise Broken("line 1: the header's evidence requests do not match the records")
+            try:
+                coverage.finish()
+            except ValueError as exc:
+                raise Broken(str(exc)) from None
             note = " (shredded: bodies destroyed, links not recomputable)" if shredded else ""
             listed = f", {len(files)} files listed" if files else ""
+            n = coverage.redactions
+            listed += f", {n} redaction{'s' if n != 1 else ''}" if n else ""
             reason = f"intact{note}: {count} records{listed}, signed by key {obj['key_id']}"
             return Verdict(True, reason, count, tuple(files.values()))
         else:
@@ -121,18 +130,39 @@ def _check_record(
             str(obj["ts"]),
         )
         stated = bytes.fromhex(str(obj["hash"]))
-        body = None if shredded else str(obj["body"]).encode()
+        body = None if shredded else obj["body"]
+        # redacted: no body, the SHA-256 of the one it had (a redaction must name it)
+        digest = bytes.fromhex(str(obj["body_sha256"])) if "body_sha256" in obj else None
     except (KeyError, ValueError, TypeError, AssertionError):
         raise Broken(f"{where}: malformed record") from None
     where = f"{where} ({obj['channel']} #{seq})"
     if position != count + 1:
         raise Broken(f"{where}: expected position {count + 1} (a record is missing or moved)")
-    if body is None:  # shredded: the signature still covers the stated links
+    if shredded:  # the signature still covers the stated links
         return stated
-    link = chain.link(prev, header, body)
+    if body is None and digest is not None and len(digest) == 32:
+        link = chain.link_digest(prev, header, digest)
+    elif isinstance(body, str) and digest is None:
+        link = chain.link(prev, header, body.encode())
+    else:
+        raise Broken(f"{where}: malformed record (a body, or else the SHA-256 of one)")
     if link != stated:
         raise Broken(f"{where}: content does not match its hash (altered or reordered)")
     return link
+
+
+def _track_redaction(number: int, obj: dict[str, object], coverage: Coverage) -> None:
+    """A bodiless record waits for the redaction that names it; a redaction names only
+    bodiless records before it (transcripts.redaction.Coverage)."""
+    channel = str(obj["channel"])
+    try:
+        if "body_sha256" in obj:
+            seq, position = int(obj["seq"]), int(obj["position"])  # type: ignore[call-overload]
+            coverage.bodiless(channel, seq, str(obj["kind"]), position)
+        elif obj["kind"] == REDACTION:
+            coverage.redaction(channel, str(obj["body"]))
+    except ValueError as exc:
+        raise Broken(f"line {number}: a redaction that does not hold: {exc}") from None
 
 
 def _check_footer(

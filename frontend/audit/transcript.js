@@ -43,7 +43,16 @@ function asEvent(record) {
   }
 }
 
-function describe(record, files, name) {
+function describe(record, files, name, removed) {
+  if (record.body_sha256 !== undefined) { // redacted: the redaction that names it says why
+    const by = removed.get(`${record.channel}#${record.seq}`);
+    return by ? t('audit.redacted', { who: name(by.sender.user), reason: t(`redaction.${payload(by).reason}`) })
+      : t('audit.redacted', { who: '?', reason: '?' });
+  }
+  if (record.kind === 'redaction') {
+    const { target, reason } = payload(record);
+    return t('audit.redaction', { target, reason: t(`redaction.${reason}`) });
+  }
   if (record.kind === 'message') return record.body;
   if (record.kind === 'file') {
     const f = payload(record);
@@ -103,12 +112,18 @@ export function renderTranscript(records, shredded, { download = null, names = {
   const files = new Map(); // file id -> its facts
   const deleted = new Set(records.filter((r) => r.kind === 'file_deleted' && !shredded)
     .map((r) => payload(r).file));
+  const removed = new Map(); // "channel#seq" -> the redaction record naming it
+  for (const r of records) {
+    if (r.kind !== 'redaction' || shredded) continue;
+    const { target, edits = [] } = payload(r);
+    for (const seq of [target, ...edits]) removed.set(`${r.channel}#${seq}`, r);
+  }
   const items = records.map((r) => {
     if (r.kind === 'file' && !shredded) files.set(payload(r).file, payload(r));
-    const body = shredded ? t('audit.shredded') : describe(r, files, name);
+    const body = shredded ? t('audit.shredded') : describe(r, files, name, removed);
     const history = h('ul', { class: 'history', hidden: true });
     if (r.kind === 'message') rows.set(`${r.channel}#${r.seq}`, history);
-    if ((r.kind === 'edit' || r.kind === 'retract') && !shredded) {
+    if ((r.kind === 'edit' || r.kind === 'retract') && !shredded && r.body !== null) {
       const target = rows.get(`${r.channel}#${payload(r).target}`);
       if (target) {
         target.hidden = false;

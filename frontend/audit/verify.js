@@ -85,6 +85,7 @@ async function checkRecord(number, obj, roomId, prev, count, shredded) {
   let header;
   let stated;
   let body = null;
+  let digest = null;
   try {
     if (!Number.isInteger(obj.position) || !Number.isInteger(obj.seq)) throw new Broken();
     if (typeof obj.sender !== 'object' || obj.sender === null) throw new Broken();
@@ -93,8 +94,15 @@ async function checkRecord(number, obj, roomId, prev, count, shredded) {
     header = recordHeader(roomId, obj);
     stated = fromHex(String(obj.hash));
     if (!shredded) {
-      if (obj.body === undefined) throw new Broken();
-      body = encoder.encode(String(obj.body));
+      if (obj.body_sha256 !== undefined) {
+        // redacted: no body, the SHA-256 of the one it had (a redaction must name it)
+        if (obj.body !== null) throw new Broken();
+        digest = fromHex(String(obj.body_sha256));
+        if (digest.length !== 32) throw new Broken();
+      } else {
+        if (obj.body === undefined || obj.body === null) throw new Broken();
+        body = encoder.encode(String(obj.body));
+      }
     }
   } catch {
     throw new Broken(`${where}: malformed record`);
@@ -103,8 +111,9 @@ async function checkRecord(number, obj, roomId, prev, count, shredded) {
   if (obj.position !== count + 1) {
     throw new Broken(`${where}: expected position ${count + 1} (a record is missing or moved)`);
   }
-  if (body === null) return stated; // shredded: the signature still covers the stated links
-  const link = await sha256(concat(prev, await sha256(header), await sha256(body)));
+  if (shredded) return stated; // the signature still covers the stated links
+  if (digest === null) digest = await sha256(body);
+  const link = await sha256(concat(prev, await sha256(header), digest));
   if (toHex(link) !== toHex(stated)) {
     throw new Broken(`${where}: content does not match its hash (altered or reordered)`);
   }
@@ -134,6 +143,54 @@ async function checkFooter(obj, count, head, digest, keyFor) {
 }
 
 /**
+ * The rule of redactions (transcripts.md, "Redactions"): a record without its body must be
+ * named by a later `redaction` record of its channel (a message as its target, an edit
+ * among its edits); a redaction names only such records, before it.
+ */
+class Coverage {
+  constructor() {
+    this.bodiless = new Map(); // "channel #seq" -> {kind, position}
+    this.named = new Set();
+    this.redactions = 0;
+  }
+
+  track(number, obj) {
+    const key = (seq) => `${obj.channel} #${seq}`;
+    if (obj.body_sha256 !== undefined) {
+      this.bodiless.set(key(obj.seq), { kind: obj.kind, position: obj.position });
+      return;
+    }
+    if (obj.kind !== 'redaction') return;
+    let named;
+    try {
+      const body = JSON.parse(String(obj.body));
+      const edits = body.edits ?? [];
+      if (!Number.isInteger(body.target) || !Array.isArray(edits)) throw new Error();
+      named = [[body.target, 'message'], ...edits.map((seq) => [seq, 'edit'])];
+    } catch {
+      throw new Broken(`line ${number}: a redaction that does not hold: malformed`);
+    }
+    this.redactions += 1;
+    for (const [seq, kind] of named) {
+      const found = this.bodiless.get(key(seq));
+      if (!found || found.kind !== kind) {
+        throw new Broken(`line ${number}: a redaction that does not hold: it names `
+          + `${key(seq)}, which is no ${kind} without body`);
+      }
+      this.named.add(key(seq));
+    }
+  }
+
+  finish() {
+    for (const [key, { position }] of this.bodiless) {
+      if (!this.named.has(key)) {
+        throw new Broken(`record at position ${position} (${key}) has no body and no redaction names it`);
+      }
+    }
+  }
+}
+
+/**
  * @param {Uint8Array} bytes the bundle file
  * @param {(keyId: string) => Promise<CryptoKey|null>} keyFor
  * @returns {Promise<{ok: boolean, reason: string, records: number, room?: object}>}
@@ -145,6 +202,7 @@ export async function verifyBundle(bytes, keyFor) {
     let shredded = false;
     let prev = new Uint8Array(32);
     let count = 0;
+    const coverage = new Coverage();
     const spans = lines(bytes);
     for (let i = 0; i < spans.length; i += 1) {
       const number = i + 1;
@@ -158,11 +216,15 @@ export async function verifyBundle(bytes, keyFor) {
       } else if (obj.type === 'record') {
         prev = await checkRecord(number, obj, roomId, prev, count, shredded);
         count += 1;
+        if (!shredded) coverage.track(number, obj);
       } else if (obj.type === 'footer') {
         const digest = toHex(await sha256(bytes.subarray(0, start)));
         await checkFooter(obj, count, prev, digest, keyFor);
+        coverage.finish();
         const note = shredded ? ' (shredded: bodies destroyed, links not recomputable)' : '';
-        return { ok: true, reason: `intact${note}: ${count} records, signed by key ${obj.key_id}`, records: count, room };
+        const n = coverage.redactions;
+        const redacted = n ? `, ${n} redaction${n === 1 ? '' : 's'}` : '';
+        return { ok: true, reason: `intact${note}: ${count} records${redacted}, signed by key ${obj.key_id}`, records: count, room };
       } else {
         throw new Broken(`line ${number}: unexpected ${JSON.stringify(obj.type ?? null)} line`);
       }

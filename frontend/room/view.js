@@ -15,6 +15,7 @@ import { Deadlines } from './deadlines.js';
 import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
 import { Evidence } from './evidence.js';
+import { markRemoved, redactButton } from './redactions.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -395,8 +396,12 @@ export class RoomView {
       time: new Date(frame.ts),
     });
     this._stopTyping(`${frame.sender.role}:${frame.sender.user}`);
+    if (frame.redacted) markRemoved(item, frame.redacted.reason);
+    else if (this.you?.role === 'moderator' && !this.readOnly) {
+      item.append(redactButton(frame, (...a) => this.actions.onAct(...a)));
+    }
     this._place(frame.channel, item, frame.seq);
-    if (!own && this._isNews(frame)) {
+    if (!own && this._isNews(frame) && !frame.redacted) {
       this.announcer.say(t('announce.message', {
         user: this.nameOf(frame.sender.user), channel: channelLabel(frame.channel, this.you.role),
         body: frame.body,
@@ -421,6 +426,7 @@ export class RoomView {
         if (frame.sender.user === this.you.user) this.csat.done();
         break;
       case 'edit': case 'retract': this._amend(frame); return;
+      case 'redaction': this._redacted(frame); return;
       case 'file':
         this._file(frame);
         this.evidence.answered(frame);
@@ -600,7 +606,14 @@ export class RoomView {
     }
   }
 
+  /** A moderator removed a message's text: every open view replaces it at once. */
+  _redacted(frame) {
+    const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
+    if (item) markRemoved(item, frame.reason);
+  }
+
   _amend(frame) {
+    if (frame.redacted) return; // its message shows the notice
     const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
     if (!item) return; // not loaded (older than what this page holds)
     const body = item.querySelector('.body');
@@ -609,6 +622,7 @@ export class RoomView {
       // Moderators and auditors keep seeing every version: the original is never lost.
       item.append(h('p', { class: 'earlier', text: t('msg.earlier', { body: body.textContent }) }));
     }
+    if (item.classList.contains('redacted')) return;
     if (frame.kind === 'edit') {
       body.textContent = frame.body;
       item.querySelector('.meta').append(h('span', { class: 'edited', text: t('msg.edited') }));

@@ -63,6 +63,7 @@ class ReportRow(Struct):
     deadlines_set: int = 0  # deadlines with a default outcome: set in the room
     deadlines_applied: int = 0  # fell due unanswered: their outcome applied
     deadlines_answered: int = 0  # cancelled by the party's answer in time
+    redactions: int = 0  # messages whose text a moderator removed (docs/transcripts.md)
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):

@@ -11,12 +11,14 @@ from mediation.protocol.frames import (
     EventFrame,
     Message,
     PresenceFrame,
+    Removal,
     ServerFrame,
     TypingFrame,
     Who,
 )
 from rooms import records
 from rooms.ports import Event, Presence, StoredMessage, Typing
+from rooms.redaction import Removed
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,16 @@ def message(record: StoredMessage) -> Message | EventFrame:
         Who(record.sender_user, record.sender_role),
         record.body,
         record.ts,
+        _removal(record),
     )
+
+
+def _removal(record: StoredMessage) -> Removal | None:
+    """The notice of a record whose text a moderator removed (read back with it)."""
+    removed: Removed | None = getattr(record, "removed", None)
+    if removed is None:
+        return None
+    return Removal(Who(removed.by, removed.role), removed.at, removed.reason)
 
 
 def _event(record: StoredMessage) -> EventFrame:
@@ -121,10 +132,12 @@ def _event(record: StoredMessage) -> EventFrame:
     model decodes them) under their wire names. A kind this process does not know (a
     newer peer's, mid-upgrade) still goes out, with its header alone."""
     fields: dict[str, Any] = {}
+    removal = _removal(record)
     try:
         body = records.body_of(record.kind, record.body or "{}")
     except records.BadBody:
-        log.warning("a %s record's body has no known shape: sent without it", record.kind)
+        if removal is None:
+            log.warning("a %s record's body has no known shape: sent without it", record.kind)
     else:
         written = msgspec.to_builtins(body)  # the fields its body holds, as stored
         fields = {name: getattr(body, name) for name in written}
@@ -168,6 +181,7 @@ def _event(record: StoredMessage) -> EventFrame:
         item=get("item"),
         verdict=get("verdict"),
         note=get("note"),
+        redacted=removal,
     )
 
 

@@ -58,6 +58,16 @@ class Edit(_Frame, tag="edit"):
     body: str
 
 
+class Redact(_Frame, tag="redact"):
+    """Moderators: remove the text of message `target` in `channel` (and of its edits)
+    for everyone, for good; `reason` is personal_data | payment_data | abuse | other."""
+
+    id: ClientId
+    channel: str
+    target: Target
+    reason: Annotated[str, Meta(max_length=32)]
+
+
 class Retract(_Frame, tag="retract"):
     """Withdraw one's own message; it is marked retracted, never erased."""
 
@@ -231,6 +241,7 @@ ClientFrame = (
     | WithdrawDeadline
     | RequestEvidence
     | ReviewEvidence
+    | Redact
 )
 
 
@@ -276,6 +287,15 @@ class Ack(_Frame, tag="ack"):
     seq: int
 
 
+class Removal(Struct):
+    """A record whose text a moderator removed: by whom, when, and why (a code of
+    `rooms.redaction.REASONS`). Its `body` is then empty."""
+
+    by: Who
+    at: str
+    reason: str
+
+
 class Message(_Frame, tag="message"):
     seq: int
     id: str
@@ -283,6 +303,7 @@ class Message(_Frame, tag="message"):
     sender: Who
     body: str
     ts: str
+    redacted: Removal | None = None  # its text removed by a moderator: body ""
 
 
 class EventFrame(_Frame, tag="event"):
@@ -334,6 +355,7 @@ class EventFrame(_Frame, tag="event"):
     item: str | None = None  # evidence_request: what is asked for
     verdict: str | None = None  # evidence_review: satisfied | not_satisfied
     note: str | None = None  # evidence_review: the moderator's note
+    redacted: Removal | None = None  # edit: its text removed by a moderator (with its message)
 
 
 class HistoryPage(_Frame, tag="history"):

@@ -36,6 +36,7 @@ from mediation.protocol.frames import (
     Participant,
     Propose,
     Rate,
+    Redact,
     RequestEvidence,
     Respond,
     Retract,
@@ -102,6 +103,7 @@ Writes = (
     | WithdrawDeadline
     | RequestEvidence
     | ReviewEvidence
+    | Redact
 )
 
 CLOSE_FOR = {
@@ -363,13 +365,14 @@ class Session:
             case WithdrawDeadline():
                 body = withdrawal_body(frame.deadline, frame.reason)
                 return hub.moderate(conn, frame.id, DEADLINE_ENDED, body)
-
             case RequestEvidence():
                 body = request_body(frame.party, frame.item, frame.due_at)
                 return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REQUEST)
             case ReviewEvidence():
                 body = review_body(frame.request, frame.verdict, frame.note)
                 return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REVIEW)
+            case Redact():
+                return hub.redact(conn, frame.id, frame.channel, frame.target, frame.reason)
 
     def _deadline(self, frame: SetDeadline) -> str:
         """A deadline's body: its due time counted now, the party's user id named."""
