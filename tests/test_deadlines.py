@@ -298,3 +298,36 @@ async def test_the_door_refuses_bad_deadlines_with_a_clear_error(server: Running
     assert (await moderator.act({**withdrawn, "id": "w2"}))["code"] == "conflict"
     ended = await client.event("deadline_ended", deadline=set_["seq"])
     assert (ended["cause"], ended["sender"]["role"]) == ("withdrawn", "moderator")
+
+
+async def test_a_proposal_accepted_by_default_settles_with_a_signed_document(
+    server: RunningServer,
+) -> None:
+    room, moderator, client, freelancer = await claimed_room(server, "T-dl-accept")
+    await client.acked(
+        {"type": "propose", "id": "p-1", "amount": "400", "currency": "EUR", "text": "Half back."}
+    )
+    proposal = await freelancer.event("proposal")
+    await moderator.acked(
+        {
+            "type": "deadline",
+            "id": "dl-a",
+            "party": "freelancer",
+            "outcome": "accept_proposal",
+            "proposal": proposal["seq"],
+            "at": iso_in(1.0),
+        }
+    )
+    applied = await client.event("deadline_applied", outcome="accept_proposal")
+    resolved = await client.event("state", state="resolved")
+    assert resolved["terms"]["amount"] == "400.00"
+    got = await server.platform.http.get(
+        f"/api/rooms/{room}/settlement", headers=server.platform.auth
+    )
+    assert got.status_code == 200, got.text
+    document = got.json()
+    accepted = {a["role"]: a for a in document["acceptances"]}
+    assert accepted["client"]["position"] < accepted["freelancer"]["position"]
+    assert accepted["freelancer"]["user"] == "f-1"  # the party, though the server applied it
+    assert accepted["freelancer"]["at"] == applied["ts"]
+    assert "by_default" in accepted["freelancer"] and "by_default" not in accepted["client"]

@@ -9,7 +9,14 @@ import msgspec
 import pytest
 
 from rooms import records
-from rooms.records import ProposalBody, ResponseBody, StateBody, Terms
+from rooms.records import (
+    DeadlineBody,
+    DeadlineNoticeBody,
+    ProposalBody,
+    ResponseBody,
+    StateBody,
+    Terms,
+)
 from transcripts import bundle, chain
 from transcripts.settlement_artifact import (
     FORMAT,
@@ -250,3 +257,58 @@ def test_the_document_matches_its_own_bundle_and_fails_against_others() -> None:
     # a bundle without the resolution (exported before it) does not hold the settlement
     verdict = verify_with_bundle(document(), bundle_of(LINKS[:5]), key)
     assert not verdict.ok and "not resolved by a settlement" in verdict.reason
+
+
+def _deadline_rows(
+    moderator_role: str = "moderator",
+) -> list[tuple[str, int, str, str, str, str, str]]:
+    """The client lets an accept_proposal deadline on proposal #2 pass: the server's
+    `deadline_applied` is its acceptance, by default."""
+    set_ = DeadlineBody("client", "u-1", "2026-11-23T04:00:00.000Z", "accept_proposal", proposal=2)
+    applied = DeadlineNoticeBody(1, "client", "2026-11-23T04:00:00.000Z", "accept_proposal")
+    return [
+        *ROWS[:4],
+        (
+            "room",
+            1,
+            "deadline",
+            "m-7",
+            moderator_role,
+            "2026-11-23T03:11:00.000Z",
+            records.encode(set_),
+        ),
+        (
+            "room",
+            2,
+            "deadline_applied",
+            "mediation",
+            "system",
+            "2026-11-23T04:00:01.000Z",
+            records.encode(applied),
+        ),
+        ("room", 3, "state", "mediation", "system", "2026-11-23T04:00:01.000Z", ROWS[5][6]),
+    ]
+
+
+def test_a_deadline_applied_by_default_is_the_party_s_acceptance_and_says_so() -> None:
+    links = chained(_deadline_rows())
+    doc = settlement_of(ROOM, TICKET, PARTIES, links[1:])
+    client = [a for a in doc["acceptances"] if a["role"] == "client"]
+    assert client == [
+        {
+            "role": "client",
+            "user": "u-1",  # the party the deadline named, not the server that applied it
+            "at": "2026-11-23T04:00:01.000Z",
+            "position": 6,
+            "hash": links[5].hash,
+            "by_default": {"position": 5, "hash": links[4].hash},
+        }
+    ]
+    data = sign(doc, KEYS)
+    verdict = verify_with_bundle(data, bundle_of(links), KEYS.public()["s-1"])
+    assert verdict.ok, verdict.reason
+
+
+def test_a_deadline_not_set_by_a_moderator_accepts_nothing() -> None:
+    with pytest.raises(NotSettled, match="both parties"):
+        settlement_of(ROOM, TICKET, PARTIES, chained(_deadline_rows("client"))[1:])

@@ -32,9 +32,17 @@ from transcripts.store_types import Record, RoomRow, header_of
 PAGE = 1000
 
 
-async def walk(store: TranscriptStore, room_id: str, upto: int) -> AsyncIterator[Record]:
-    """Every record up to position `upto`, each proven against the chain."""
-    prev_hash, position = chain.GENESIS, 0
+async def walk(
+    store: TranscriptStore, room_id: str, upto: int, first: int = 1
+) -> AsyncIterator[Record]:
+    """Every record from position `first` up to `upto`, each proven against the chain (the
+    record before `first` gives the first link's predecessor)."""
+    prev_hash, position = chain.GENESIS, first - 1
+    if first > 1:
+        before = await store.rows_by_position(room_id, first - 2, first - 1, 1)
+        if not before:
+            raise Tampered(f"room {room_id}: position {first - 1} is missing")
+        prev_hash = before[0].hash
     while position < upto:
         rows = await store.rows_by_position(room_id, position, upto, PAGE)
         for row in rows:

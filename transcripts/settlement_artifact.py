@@ -31,8 +31,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from rooms import kinds
+from rooms.deadlines import ACCEPT_PROPOSAL
 from rooms.lifecycle import State
-from rooms.records import BadBody, ProposalBody, ResponseBody, StateBody, Terms, body_of
+from rooms.records import (
+    BadBody,
+    DeadlineBody,
+    DeadlineNoticeBody,
+    ProposalBody,
+    ResponseBody,
+    StateBody,
+    Terms,
+    body_of,
+)
 from rooms.visibility import JOINT, PARTIES, ROOM, Role
 from transcripts.signing import SigningKeys
 
@@ -78,6 +88,51 @@ def _decoded(link: Link, shape: type[Any]) -> Any:
     return body if isinstance(body, shape) else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Acceptance:
+    """A party's acceptance of the proposal: its own proposal, its `response`, or (by
+    default) the server's `deadline_applied` of an accept_proposal deadline it let pass."""
+
+    role: str
+    user: str
+    link: Link
+    deadline: Link | None = None  # accepted by default: the deadline that said so
+
+    def entry(self) -> dict[str, Any]:
+        link = self.link
+        entry: dict[str, Any] = {"role": self.role, "user": self.user, "at": link.ts}
+        entry |= {"position": link.position, "hash": link.hash}
+        if self.deadline is not None:
+            entry["by_default"] = {"position": self.deadline.position, "hash": self.deadline.hash}
+        return entry
+
+
+def _acceptances(proposal: Link, between: Sequence[Link]) -> list[_Acceptance]:
+    """Who accepted `proposal` in the records `between` it and the resolution."""
+    accepted = [_Acceptance(proposal.role, proposal.user, proposal)]
+    if proposal.role not in PARTIES:
+        accepted = []
+    deadlines: dict[int, tuple[Link, DeadlineBody]] = {}
+    for link in between:
+        if link.kind == kinds.RESPONSE and link.channel == JOINT and link.role in PARTIES:
+            answer = _decoded(link, ResponseBody)
+            if answer is not None and (answer.proposal, answer.answer) == (proposal.seq, "accept"):
+                accepted.append(_Acceptance(link.role, link.user, link))
+        elif link.kind == kinds.DEADLINE and link.channel == ROOM and link.role == Role.MODERATOR:
+            set_ = _decoded(link, DeadlineBody)
+            if set_ is not None and (set_.outcome, set_.proposal) == (
+                ACCEPT_PROPOSAL,
+                proposal.seq,
+            ):
+                deadlines[link.seq] = (link, set_)
+        elif link.kind == kinds.DEADLINE_APPLIED and link.role == kinds.SYSTEM_ROLE:
+            applied = _decoded(link, DeadlineNoticeBody)
+            named = deadlines.get(applied.deadline) if applied is not None else None
+            if named is not None and link.channel == ROOM:
+                accepted.append(_Acceptance(named[1].party, named[1].user, link, named[0]))
+    return accepted
+
+
 def settlement_of(
     room: str, ticket: tuple[str, str], parties: Mapping[str, str], segment: Sequence[Link]
 ) -> dict[str, Any]:
@@ -108,17 +163,7 @@ def settlement_of(
         raise NotSettled(f"the records do not start at proposal #{resolved.proposal}")
     if offered.terms != resolved.terms:
         raise NotSettled("the resolution's terms are not the proposal's")
-    accepted = [proposal] if proposal.role in PARTIES else []
-    for link in segment[1:-1]:
-        answer = _decoded(link, ResponseBody)
-        if (
-            link.kind == kinds.RESPONSE
-            and link.channel == JOINT
-            and link.role in PARTIES
-            and answer is not None
-            and (answer.proposal, answer.answer) == (proposal.seq, "accept")
-        ):
-            accepted.append(link)
+    accepted = _acceptances(proposal, segment[1:-1])
     if sorted(a.role for a in accepted) != sorted(PARTIES) or any(
         parties.get(a.role) != a.user for a in accepted
     ):
@@ -139,10 +184,7 @@ def settlement_of(
             "ts": proposal.ts,
             "hash": proposal.hash,
         },
-        "acceptances": [
-            {"role": a.role, "user": a.user, "at": a.ts, "position": a.position, "hash": a.hash}
-            for a in accepted
-        ],
+        "acceptances": [a.entry() for a in accepted],
         "resolution": {
             "position": resolution.position,
             "ts": resolution.ts,

@@ -16,16 +16,19 @@ from rooms import kinds
 from rooms.lifecycle import State
 from rooms.records import BadBody, StateBody, body_of
 from rooms.visibility import JOINT, ROOM
-from transcripts import chain
 from transcripts.errors import Tampered, UnknownRoom
-from transcripts.export import PAGE
+from transcripts.export import walk
 from transcripts.schema import records
 from transcripts.settlement_artifact import Link, NotSettled, settlement_of, sign
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
-from transcripts.store_types import Record, header_of
+from transcripts.store_types import Record
 
-NAMED = frozenset({kinds.PROPOSAL, kinds.RESPONSE, kinds.STATE})  # what a settlement names
+# What a settlement names: the proposal, the acceptances (by default too: a deadline and
+# its application), the resolution.
+NAMED = frozenset(
+    {kinds.PROPOSAL, kinds.RESPONSE, kinds.STATE, kinds.DEADLINE, kinds.DEADLINE_APPLIED}
+)
 
 
 def _link(record: Record) -> Link:
@@ -94,31 +97,6 @@ async def _resolution(store: TranscriptStore, room_id: str) -> tuple[Record, int
 
 
 async def _proven(store: TranscriptStore, room_id: str, first: int, last: int) -> list[Record]:
-    """The proposals, responses and state records from `first` to `last`, every record
-    between opened and linked to the one before."""
-    prev = chain.GENESIS
-    if first > 1:
-        before = await store.rows_by_position(room_id, first - 2, first - 1, 1)
-        if not before:
-            raise Tampered(f"room {room_id}: position {first - 1} is missing", first - 1)
-        prev = before[0].hash
-    out: list[Record] = []
-    position = first - 1
-    while position < last:
-        rows = await store.rows_by_position(room_id, position, last, PAGE)
-        if not rows:
-            raise Tampered(f"room {room_id}: positions {position + 1} to {last} are missing")
-        for row in rows:
-            if row.position != position + 1:
-                raise Tampered(f"room {room_id}: position {position + 1} is missing", position + 1)
-            record = await store.unseal(row)
-            if chain.link(prev, header_of(record), record.body.encode()) != row.hash:
-                raise Tampered(
-                    f"room {room_id}: {row.channel} #{row.seq} does not link to the record "
-                    "before it",
-                    row.position,
-                )
-            prev, position = row.hash, row.position
-            if record.kind in NAMED:  # what else was said meanwhile is not kept
-                out.append(record)
-    return out
+    """The records a settlement names from `first` to `last`, every record between them
+    opened and linked to the one before (as the export proves them)."""
+    return [record async for record in walk(store, room_id, last, first) if record.kind in NAMED]
