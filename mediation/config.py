@@ -380,6 +380,14 @@ class Settings:
             " (record, mail, webhook); 0: never"
         ),
     ] = 24 * 3600.0
+    proposal_answer_days: Annotated[
+        Annotated[int, Meta(ge=0, le=60)],
+        doc(
+            "business days a party has to answer the other party's proposal before it"
+            " stands as accepted (a deadline the server sets); 0: none. The default of"
+            " every priority without an SLA policy of its own"
+        ),
+    ] = 0
     calendar_country: Annotated[
         str,
         doc(
@@ -406,6 +414,7 @@ class Settings:
             self.answer_target,
             self.reply_target,
             arbitration_window=self.arbitration_window,
+            proposal_answer_days=self.proposal_answer_days or None,
         )
 
     @property

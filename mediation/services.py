@@ -206,7 +206,10 @@ class Services:
         policies = Policies(settings.targets, PolicyStore(db))
         await policies.refresh()  # before the first commit: rooms are timed by their policy
         workflow = Workflow(
-            settings.targets, policies.targets_for, warn_before=settings.deadline_warning
+            settings.targets,
+            policies.targets_for,
+            warn_before=settings.deadline_warning,
+            calendar=(settings.calendar_country, settings.calendar_timezone),
         )
         sign_ins = SignIns(db)
         routes, destinations = configured(

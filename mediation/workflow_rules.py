@@ -6,7 +6,7 @@ the outbox rows for the events the rules raised (one per destination that
 wants each event, `mediation.outbox.routes`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mediation.outbox.routes import Routes
@@ -25,12 +25,25 @@ class StoreRules:
         self.routes = routes or Routes()
 
     def load(
-        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+        self,
+        state: str,
+        workflow: dict[str, Any],
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
     ) -> "RuledRoom":
-        return RuledRoom(self, self.workflow.load(state, workflow, priority), provider)
+        room = self.workflow.load(state, workflow, priority, parties)
+        return RuledRoom(self, room, provider)
 
-    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> "RuledRoom":
-        return RuledRoom(self, self.workflow.opened(state, ts, priority), provider)
+    def opened(
+        self,
+        state: str,
+        ts: str,
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
+    ) -> "RuledRoom":
+        return RuledRoom(self, self.workflow.opened(state, ts, priority, parties), provider)
 
     def created(self, room: RoomRow) -> Sequence[Effect]:
         data: dict[str, Any] = {"client": room.client_user, "freelancer": room.freelancer_user}

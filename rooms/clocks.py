@@ -30,6 +30,9 @@ class Targets:
     answer: float = 30 * 60
     reply: float = 24 * 3600
     arbitration_window: float = 7 * 24 * 3600  # to opt in to arbitration once mediation failed
+    # business days a party has to answer the other party's proposal before it stands as
+    # accepted (a deadline the server sets, rooms.deadlines.by_policy); None: no such rule
+    proposal_answer_days: int | None = None
 
 
 class Clocks(msgspec.Struct, omit_defaults=True):

@@ -27,6 +27,7 @@ open, so two processes or a restart apply an outcome exactly once.
 At most one deadline is open per party. Pure: the workflow calls these.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -39,7 +40,7 @@ from rooms.errors import Conflict, Expired, Forbidden, RoomError, Superseded
 from rooms.lifecycle import State
 from rooms.records import DeadlineBody, DeadlineCancelledBody, DeadlineNoticeBody, Terms
 from rooms.settlement import terms as valid_terms
-from rooms.visibility import JOINT, PARTIES, ROOM, caucus_of
+from rooms.visibility import JOINT, PARTIES, ROOM, Role, caucus_of
 
 if TYPE_CHECKING:
     from rooms.ports import StoredMessage
@@ -126,6 +127,42 @@ def due_time(
     if due.tzinfo is None:
         raise RoomError("at needs its offset from UTC (`Z` or `+02:00`)")
     return due.astimezone(UTC)
+
+
+MAX_POLICY_DAYS = 60  # business days an SLA policy may give to answer a proposal
+
+
+def by_policy(
+    proposal: "StoredMessage",
+    offer: "Offer | None",
+    open_: dict[str, Deadline],
+    parties: Mapping[str, str],
+    days: int | None,
+    calendar: tuple[str, str],
+) -> Step | None:
+    """The deadline the room's SLA policy sets when a party proposes: the other party
+    answers within `days` business days (`calendar`: country, time zone), or the proposal
+    stands as accepted by it. None when the policy has no such rule, a moderator proposed,
+    the other party has a deadline that this proposal does not end (an accept_proposal
+    deadline lapses with its proposal), its user is unknown, or the proposal expires first."""
+    if not days or proposal.sender_role not in PARTIES or offer is None:
+        return None
+    other = Role.FREELANCER if proposal.sender_role == Role.CLIENT else Role.CLIENT
+    user = parties.get(other)
+    if not user or any(d.party == other and d.outcome != ACCEPT_PROPOSAL for d in open_.values()):
+        return None
+    country, tz = calendar
+    due = add_business_days(clocks.parse(proposal.ts), days, country, tz)
+    if due >= clocks.parse(offer.expires_at):
+        return None
+    reason = (
+        f"Answer proposal #{proposal.seq} within {days} business days (this room's policy);"
+        " unanswered, it stands as accepted by you."
+    )
+    body = deadline_body(
+        other, user, due, ACCEPT_PROPOSAL, reason, proposal.seq, None, days, country.upper()
+    )
+    return Step(kinds.DEADLINE, f"policy-deadline:{proposal.seq}", body)
 
 
 def withdrawal_body(deadline: int, reason: str = "") -> str:

@@ -9,7 +9,7 @@ before it changes anything, so a refused record leaves the facts as they
 were. Nothing here does I/O: every process applies the same rules.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -48,6 +48,7 @@ from rooms.settlement import ANSWERS, terms
 from rooms.visibility import JOINT, NOTES, PARTIES, ROOM, Role, caucus_of
 
 T = TypeVar("T")
+Parties = Mapping[str, str]  # role -> user: the room's client and freelancer
 
 
 class Acceptance(msgspec.Struct):
@@ -123,6 +124,7 @@ class Room:
     # in the same commit (never stored with the facts).
     raised: list[Event] = field(default_factory=list)
     priority: str = "normal"  # its ticket's (a column of its row): picks its clock targets
+    parties: dict[str, str] = field(default_factory=dict)  # role -> user: client, freelancer
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +156,17 @@ class Workflow:
         targets_for: Callable[[str], Targets] | None = None,
         *,
         warn_before: float = 24 * 3600,
+        calendar: tuple[str, str] = ("US", "UTC"),
     ) -> None:
         """`targets`: every room's clock targets; `targets_for`: a room's, by its ticket
         priority (the SLA policies, mediation.sla), called on every due computation: a
         lookup in memory, never I/O; `warn_before`: seconds before a deadline falls due
-        that its party is warned."""
+        that its party is warned; `calendar`: the holiday calendar and time zone business
+        days are counted in (rooms.business_days)."""
         self.targets = targets or Targets()
         self.targets_for = targets_for or self._same_targets
         self.warn_before = warn_before
+        self.calendar = calendar
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -189,11 +194,23 @@ class Workflow:
     def _same_targets(self, _priority: str) -> Targets:
         return self.targets
 
-    def opened(self, state: str, ts: str, priority: str = "normal") -> Room:
-        return Room(state, Facts(clocks=Clocks(opened_at=ts)), priority=priority)
+    def opened(
+        self, state: str, ts: str, priority: str = "normal", parties: Parties | None = None
+    ) -> Room:
+        facts = Facts(clocks=Clocks(opened_at=ts))
+        return Room(state, facts, priority=priority, parties=dict(parties or {}))
 
-    def load(self, state: str, facts: dict[str, Any], priority: str = "normal") -> Room:
-        return Room(state, msgspec.convert(facts, Facts), priority=priority)
+    def load(
+        self,
+        state: str,
+        facts: dict[str, Any],
+        priority: str = "normal",
+        parties: Parties | None = None,
+    ) -> Room:
+        """The room from its row: `parties` (role -> user) only where a rule needs them
+        (the commit's), not for reading facts."""
+        loaded = msgspec.convert(facts, Facts)
+        return Room(state, loaded, priority=priority, parties=dict(parties or {}))
 
     def dump(self, room: Room) -> tuple[dict[str, Any], dict[str, Any]]:
         """The facts as the room's row keeps them: (in clear, to be sealed)."""
@@ -331,7 +348,17 @@ class Workflow:
         made = {"proposal": record.seq, "by": by, "terms": _public(t)}
         made |= {"expires_at": body.expires_at, "counters": body.counters}
         room.raised.append(Event(events.PROPOSAL_MADE, made))
-        return self._message(room, record)
+        follow = self._message(room, record)
+        days = self.targets_for(room.priority).proposal_answer_days
+        facts = room.facts
+        step = deadlines.by_policy(
+            record, facts.offer, facts.deadlines, room.parties, days, self.calendar
+        )
+        return (
+            follow
+            if step is None
+            else [*follow, FollowUp(ROOM, step.kind, step.client_id, step.body)]
+        )
 
     def _response(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "responses are made in the joint channel")

@@ -9,8 +9,9 @@ import pytest
 
 from mediation.config import Settings, SettingsError
 from mediation.outbox.notice_text import deadline_notice
-from rooms import door, events
+from rooms import clocks, door, events
 from rooms.business_days import add_business_days, is_business_day
+from rooms.clocks import Targets
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.door import KnownRoom, Write
 from rooms.errors import Forbidden, RoomError
@@ -27,9 +28,17 @@ from rooms.kinds import (
 )
 from rooms.lifecycle import State
 from rooms.ports import Draft, Member
-from rooms.records import DeadlineCancelledBody, DeadlineNoticeBody, StateBody, Terms, body_of
+from rooms.records import (
+    DeadlineBody,
+    DeadlineCancelledBody,
+    DeadlineNoticeBody,
+    StateBody,
+    Terms,
+    body_of,
+)
 from rooms.settlement import proposal_body, response_body, terms
 from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, JOINT, ROOM, Role
+from rooms.workflow import Workflow
 from tests.records import T0, Record, at
 from tests.test_workflow_unit import CLIENT, FREELANCER, MODERATOR, Mediation
 
@@ -352,3 +361,68 @@ def test_the_warning_mail_says_when_and_what_then_in_the_partys_language(
     assert "accept_proposal" not in text.plain and "{" not in text.plain  # words, not codes
     if locale == "pt-BR":
         assert text.subject == "Your answer is due soon in your mediation"
+
+
+# -- the deadline an SLA policy sets on a proposal -----------------------------------
+
+
+def policy_mediation(days: int | None = 2) -> Mediation:
+    """A room in mediation whose priority's policy gives `days` business days to answer
+    the other party's proposal (US holidays, UTC)."""
+    m = Mediation()
+    policy = Targets(600, 1800, 3600, proposal_answer_days=days)
+    m.workflow = Workflow(policy, calendar=("US", "UTC"))
+    m.room = m.workflow.opened(State.WAITING, at(0), parties=PARTY_USERS)
+    m.move(MODERATOR, State.MEDIATING)
+    return m
+
+
+PARTY_USERS = {"client": CLIENT.user, "freelancer": FREELANCER.user}
+
+
+def test_a_party_proposal_sets_the_policy_deadline_on_the_other_party() -> None:
+    m = policy_mediation()
+    kept = m.write(CLIENT, PROPOSAL, JOINT, proposal_body(DEAL, due(30 * 24 * HOUR)))
+    assert [(r.kind, r.sender_role) for r in kept] == [(PROPOSAL, "client"), (DEADLINE, "system")]
+    body = body_of(DEADLINE, kept[1].body)
+    assert isinstance(body, DeadlineBody)
+    expected = add_business_days(T0, 2, "US")
+    assert (body.party, body.user, body.outcome) == ("freelancer", "f-1", "accept_proposal")
+    assert (body.proposal, body.business_days, body.calendar) == (kept[0].seq, 2, "US")
+    assert clocks.parse(body.due_at) == expected
+    assert kept[1].client_id == f"policy-deadline:{kept[0].seq}"
+    # unanswered, it applies like a moderator's: the proposal stands as accepted, settled
+    applied = run_scheduler(m, (expected - T0).total_seconds())
+    assert [r.kind for r in applied] == [DEADLINE_APPLIED, STATE]
+    assert m.room.state == State.RESOLVED
+
+
+def test_a_counter_proposal_answers_the_policy_deadline_and_sets_one_on_the_proposer() -> None:
+    m = policy_mediation()
+    first = m.write(CLIENT, PROPOSAL, JOINT, proposal_body(DEAL, due(30 * 24 * HOUR)))[0]
+    counter = proposal_body(terms("500.00", "EUR"), due(30 * 24 * HOUR), first.seq)
+    kept = m.write(FREELANCER, PROPOSAL, JOINT, counter, HOUR)
+    assert [r.kind for r in kept] == [PROPOSAL, DEADLINE_ENDED, DEADLINE]
+    ended = body_of(DEADLINE_ENDED, kept[1].body)
+    assert isinstance(ended, DeadlineCancelledBody) and ended.cause == "answered"
+    now_on = body_of(DEADLINE, kept[2].body)
+    assert isinstance(now_on, DeadlineBody)
+    assert (now_on.party, now_on.proposal) == ("client", kept[0].seq)
+    assert [d.party for d in m.room.facts.deadlines.values()] == ["client"]
+
+
+@pytest.mark.parametrize("case", ["no policy", "a moderator's proposal", "expires first"])
+def test_no_policy_deadline_when_it_cannot_or_need_not_hold(case: str) -> None:
+    m = policy_mediation(None if case == "no policy" else 2)
+    who = MODERATOR if case == "a moderator's proposal" else CLIENT
+    lasts = HOUR if case == "expires first" else 30 * 24 * HOUR
+    kept = m.write(who, PROPOSAL, JOINT, proposal_body(DEAL, due(lasts)))
+    assert [r.kind for r in kept] == [PROPOSAL]
+    assert m.room.facts.deadlines == {}
+
+
+def test_a_moderator_deadline_on_the_other_party_keeps_the_policy_from_setting_one() -> None:
+    m = policy_mediation()
+    set_deadline(m, FREELANCER, "escalate", 10 * HOUR)
+    kept = m.write(CLIENT, PROPOSAL, JOINT, proposal_body(DEAL, due(30 * 24 * HOUR)))
+    assert [r.kind for r in kept] == [PROPOSAL]

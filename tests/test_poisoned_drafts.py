@@ -10,7 +10,7 @@ one draft's (that draft alone).
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, NoReturn
 
 import pytest
@@ -41,11 +41,23 @@ class Exploding:
     state = "mediating"
 
     def load(
-        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+        self,
+        state: str,
+        workflow: dict[str, Any],
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
     ) -> "Exploding":
         return self
 
-    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> "Exploding":
+    def opened(
+        self,
+        state: str,
+        ts: str,
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
+    ) -> "Exploding":
         return self
 
     def created(self, room: RoomRow) -> Sequence[Effect]:

@@ -309,6 +309,6 @@ def test_a_deadline_applied_by_default_is_the_party_s_acceptance_and_says_so() -
     assert verdict.ok, verdict.reason
 
 
-def test_a_deadline_not_set_by_a_moderator_accepts_nothing() -> None:
+def test_a_deadline_not_set_by_a_moderator_or_the_server_accepts_nothing() -> None:
     with pytest.raises(NotSettled, match="both parties"):
         settlement_of(ROOM, TICKET, PARTIES, chained(_deadline_rows("client"))[1:])

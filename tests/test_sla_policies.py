@@ -101,6 +101,7 @@ async def test_the_api_key_and_named_editors_change_policies_other_moderators_re
         "priority": "urgent",
         **URGENT,
         "default": False,
+        "proposal_answer_days": None,
         "updated_by": "api-key",
         "updated_at": None,
         "rooms_retimed": 0,
@@ -146,6 +147,9 @@ async def test_the_api_key_and_named_editors_change_policies_other_moderators_re
         ("urgent", {"first_response": 60}, 400, "invalid"),
         ("urgent", {**URGENT, "business_hours": "9-17"}, 400, "invalid"),
         ("urgent", "sixty", 400, "invalid"),
+        ("urgent", {**URGENT, "proposal_answer_days": 0}, 400, "invalid"),
+        ("urgent", {**URGENT, "proposal_answer_days": 61}, 400, "invalid"),
+        ("urgent", {**URGENT, "proposal_answer_days": 1.5}, 400, "invalid"),
         ("critical", URGENT, 404, "not_found"),
     ],
 )
@@ -298,3 +302,34 @@ async def test_the_console_shows_each_priority_s_targets_and_an_editor_changes_o
     await urgent.get_by_role("button", name="Back to default").click()
     await expect(urgent).to_contain_text("The deployment default")
     assert_no_errors(reader, editor)
+
+
+async def test_a_priority_s_policy_sets_a_deadline_on_the_party_a_proposal_waits_for(
+    server: RunningServer,
+) -> None:
+    slow = {"first_response": 3600, "answer": 3600, "reply": 86400, "proposal_answer_days": 5}
+    created = await put(server, "high", slow)
+    assert (created.status_code, created.json()["proposal_answer_days"]) == (201, 5)
+    room = await server.platform.open_room("T-policy-deadline", priority="high")
+    other = await server.platform.open_room("T-no-policy", priority="normal")
+    for opened, ticket in ((room, "high"), (other, "normal")):
+        moderator, _ = await server.peer(opened, "m-1", "moderator")
+        await moderator.acked({"type": "transition", "id": f"claim-{ticket}", "to": "mediating"})
+        client, _ = await server.peer(opened, "c-1", "client")
+        freelancer, _ = await server.peer(opened, "f-1", "freelancer")
+        offer = {"type": "propose", "id": f"p-{ticket}", "amount": "300", "currency": "USD"}
+        await client.acked({**offer, "expires_in": 30 * 24 * 60})
+        made = await freelancer.event("proposal")
+        if ticket == "normal":  # no policy of its own, and the deployment sets none
+            await asyncio.sleep(0.3)
+            assert not [f for f in freelancer.received if f.get("kind") == "deadline"]
+            continue
+        set_ = await freelancer.event("deadline", party="freelancer")
+        assert set_["sender"] == {"user": "mediation", "role": "system"}
+        assert (set_["outcome"], set_["target"], set_["business_days"]) == (
+            "accept_proposal",
+            made["seq"],
+            5,
+        )
+        due = datetime.fromisoformat(set_["due_at"])
+        assert timedelta(days=5) <= due - datetime.now(UTC) <= timedelta(days=11)

@@ -57,6 +57,8 @@ TIP_COLUMNS = (  # what the transaction locks and reads of each room
     "due_at",
     "ticket_provider",
     "priority",
+    "client_user",
+    "freelancer_user",
 )
 
 
@@ -79,6 +81,8 @@ class TipRow:
     due_at: datetime | None
     ticket_provider: str
     priority: str
+    client_user: str
+    freelancer_user: str
 
 
 @dataclass(slots=True)
@@ -155,7 +159,8 @@ class Numbering:
         ruled = self._warm.get(row.id)
         if ruled is None and rules is not None:
             facts = {**row.workflow, **self._keys.facts_with(cipher, row.sealed_facts)}
-            ruled = rules.load(row.state, facts, row.ticket_provider, row.priority)
+            parties = {"client": row.client_user, "freelancer": row.freelancer_user}
+            ruled = rules.load(row.state, facts, row.ticket_provider, row.priority, parties)
         return _Tip(row, row.position, row.chain_head, dict(row.heads), row.state, ruled, cipher)
 
     def run(self, drafts: Sequence[DraftLike]) -> Numbered:

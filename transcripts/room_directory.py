@@ -74,7 +74,13 @@ class RoomDirectory:
         ruled = (
             None
             if self._rules is None
-            else self._rules.opened(state, ts, ticket_provider, priority)
+            else self._rules.opened(
+                state,
+                ts,
+                ticket_provider,
+                priority,
+                {"client": client_user, "freelancer": freelancer_user},
+            )
         )
         private, columns = ruled.columns() if ruled is not None else ({}, {})
         row = RoomRow(

@@ -47,6 +47,8 @@ from rooms.visibility import JOINT, PARTIES, ROOM, Role
 from transcripts.signing import SigningKeys
 
 FORMAT = "mediation.settlement/1"
+# who sets a deadline that accepts by default: a moderator, or the server by the room's policy
+SETTERS = frozenset({Role.MODERATOR, kinds.SYSTEM_ROLE})
 
 
 class NotSettled(Exception):
@@ -118,7 +120,7 @@ def _acceptances(proposal: Link, between: Sequence[Link]) -> list[_Acceptance]:
             answer = _decoded(link, ResponseBody)
             if answer is not None and (answer.proposal, answer.answer) == (proposal.seq, "accept"):
                 accepted.append(_Acceptance(link.role, link.user, link))
-        elif link.kind == kinds.DEADLINE and link.channel == ROOM and link.role == Role.MODERATOR:
+        elif link.kind == kinds.DEADLINE and link.channel == ROOM and link.role in SETTERS:
             set_ = _decoded(link, DeadlineBody)
             if set_ is not None and (set_.outcome, set_.proposal) == (
                 ACCEPT_PROPOSAL,

@@ -4,7 +4,7 @@ the workflow rules' protocol, and the canonical header a record is hashed and se
 Shared by the room directory, the append transaction, the key cache and their callers.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -78,14 +78,27 @@ class Rules(Protocol):
     locked tip: racing claims, settlements and alarms are decided exactly once."""
 
     def load(
-        self, state: str, workflow: dict[str, Any], provider: str, priority: str = "normal"
+        self,
+        state: str,
+        workflow: dict[str, Any],
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
     ) -> RuledRoom:
         """The room with its facts: those kept in clear and the sealed ones, opened;
         `provider`: its ticket's (where its events go may depend on it); `priority`:
-        its ticket's (its clocks' targets depend on it)."""
+        its ticket's (its clocks' targets depend on it); `parties`: its client's and
+        freelancer's users, by role (a rule may write a record naming one)."""
         ...
 
-    def opened(self, state: str, ts: str, provider: str, priority: str = "normal") -> RuledRoom: ...
+    def opened(
+        self,
+        state: str,
+        ts: str,
+        provider: str,
+        priority: str = "normal",
+        parties: Mapping[str, str] | None = None,
+    ) -> RuledRoom: ...
 
     def created(self, room: "RoomRow") -> Sequence[Effect]:
         """What the outside world must hear of a room just opened: outbox rows."""

@@ -1,6 +1,7 @@
 // The SLA panel: each ticket priority's response clock targets (GET /api/sla-policies),
 // editable by those the server says may (the API key, MEDIATION_SLA_EDITORS). Targets are
-// edited in minutes and sent in seconds.
+// edited in minutes and sent in seconds; the business days a party has to answer the
+// other's proposal (blank: no such deadline) as a whole number.
 
 import { h } from '../shared/dom.js';
 import { t } from '../i18n.js';
@@ -55,6 +56,8 @@ export class SlaPanel {
       h('p', { class: 'queue-head' },
         h('span', { class: `tag priority-${policy.priority}`, text: t(`priority.${policy.priority}`) }), ' ',
         h('span', { class: 'sla-targets', text: targetsLine(policy) })),
+      h('p', { class: 'sla-answer-days', text: policy.proposal_answer_days
+        ? t('sla.answerDays', { n: policy.proposal_answer_days }) : t('sla.noAnswerDays') }),
       h('p', { class: 'muted sla-source', text: who }));
     if (editable) item.append(this._form(policy));
     return item;
@@ -68,9 +71,15 @@ export class SlaPanel {
         class: 'short', name: clock, value: String(Math.round((policy[clock] / 60) * 100) / 100) });
       return h('div', { class: 'field' }, h('label', { for: id, text: t(`sla.${clock}`) }), inputs[clock]);
     });
+    const daysId = `sla-${policy.priority}-proposal_answer_days`;
+    const days = h('input', { id: daysId, type: 'number', min: '1', max: '60', step: '1',
+      class: 'short', name: 'proposal_answer_days', value: policy.proposal_answer_days ?? '' });
+    fields.push(h('div', { class: 'field' },
+      h('label', { for: daysId, text: t('sla.proposal_answer_days') }), days));
     const save = async (event) => {
       event.preventDefault();
       const body = Object.fromEntries(CLOCKS.map((c) => [c, Number(inputs[c].value) * 60]));
+      body.proposal_answer_days = days.value === '' ? null : Number(days.value);
       await this._send('PUT', policy.priority, body);
     };
     const reset = policy.default ? null : h('button', { type: 'button', class: 'secondary sla-reset',

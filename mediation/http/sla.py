@@ -19,6 +19,7 @@ from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.services import Services
 from mediation.sla.policies import MAX_TARGET, PolicyStore
 from rooms.clocks import Targets
+from rooms.deadlines import MAX_POLICY_DAYS
 from rooms.visibility import Role
 from transcripts.store_types import PRIORITIES
 
@@ -29,6 +30,8 @@ class PutPolicy(Struct, forbid_unknown_fields=True):
     first_response: Target  # a room may wait in the queue this long (`unclaimed`)
     answer: Target  # a party may wait for the moderator this long (`answer`)
     reply: Target  # the moderator waits for a party this long before a reminder (`reply`)
+    # business days a party has to answer the other's proposal, else it stands as accepted
+    proposal_answer_days: Annotated[int, Meta(ge=1, le=MAX_POLICY_DAYS)] | None = None
 
 
 class PolicyOut(Struct):
@@ -36,6 +39,7 @@ class PolicyOut(Struct):
     first_response: float
     answer: float
     reply: float
+    proposal_answer_days: int | None  # None: no deadline is set on a proposal
     default: bool  # no policy of its own: the deployment's three target settings
     updated_by: str | None
     updated_at: str | None
@@ -68,6 +72,7 @@ async def _policies(found: Services) -> list[dict[str, Any]]:
             {
                 "priority": priority,
                 **targets_json(targets),
+                "proposal_answer_days": targets.proposal_answer_days,
                 "default": row is None,
                 "updated_by": None if row is None else row.updated_by,
                 "updated_at": None if row is None else row.updated_at.isoformat(),
@@ -111,7 +116,12 @@ async def list_policies(request: Request) -> JSONResponse:
 async def put_policy(request: Request) -> JSONResponse:
     actor, found, priority = _editor(request)
     body = await read_json(request, PutPolicy)
-    targets = Targets(body.first_response, body.answer, body.reply)
+    targets = Targets(
+        body.first_response,
+        body.answer,
+        body.reply,
+        proposal_answer_days=body.proposal_answer_days,
+    )
     store = PolicyStore(found.db)
     created, retimed = await found.sla.change(lambda: store.put(priority, targets, actor.user))
     changed = await _changed(actor, found, "sla_put", priority, retimed)

@@ -16,6 +16,7 @@ from mediation.http.errors import ApiError, read_json
 from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.http.rooms import Name, RoomOut, room_json
+from mediation.http.sla import targets_json
 from mediation.services import room_info
 from rooms import arbitration, clocks, door
 from rooms.door import Write
@@ -88,15 +89,6 @@ class QueueEntry(RoomOut):
     deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
 
 
-def _sla(targets: clocks.Targets) -> dict[str, float]:
-    """The room's SLA policy (arbitration's window is the deployment's, not a priority's)."""
-    return {
-        "first_response": targets.first_response,
-        "answer": targets.answer,
-        "reply": targets.reply,
-    }
-
-
 class QueueOut(Struct):
     rooms: list[QueueEntry]
 
@@ -124,7 +116,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
-        "targets": _sla(workflow.targets_for(room.priority)),
+        "targets": targets_json(workflow.targets_for(room.priority)),
         "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
         "deadlines": [
             {"deadline": d.seq, "party": d.party, "due_at": d.due_at, "outcome": d.outcome}

@@ -38,7 +38,12 @@ class PolicyStore:
         return {
             row.priority: Policy(
                 row.priority,
-                Targets(row.first_response, row.answer, row.reply),
+                Targets(
+                    row.first_response,
+                    row.answer,
+                    row.reply,
+                    proposal_answer_days=row.proposal_answer_days,
+                ),
                 row.updated_by,
                 row.updated_at,
             )
@@ -51,6 +56,7 @@ class PolicyStore:
             "first_response": targets.first_response,
             "answer": targets.answer,
             "reply": targets.reply,
+            "proposal_answer_days": targets.proposal_answer_days,
             "updated_by": by,
             "updated_at": datetime.now(UTC),
         }

@@ -1,6 +1,6 @@
 """The SLA policy table: one row per ticket priority that has its own targets."""
 
-from sqlalchemy import Column, Float, String, Table
+from sqlalchemy import Column, Float, Integer, String, Table
 
 from transcripts.schema import UTCDateTime, metadata
 
@@ -12,6 +12,8 @@ sla_policies = Table(
     Column("first_response", Float, nullable=False),
     Column("answer", Float, nullable=False),
     Column("reply", Float, nullable=False),
+    # business days to answer the other party's proposal, else it stands as accepted
+    Column("proposal_answer_days", Integer, nullable=True),
     Column("updated_by", String(128), nullable=False),  # "api-key" or the staff user
     Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('first_response', sa.Float(), nullable=False),
     sa.Column('answer', sa.Float(), nullable=False),
     sa.Column('reply', sa.Float(), nullable=False),
+    sa.Column('proposal_answer_days', sa.Integer(), nullable=True),
     sa.Column('updated_by', sa.String(length=128), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('priority', name=op.f('pk_sla_policies'))
