@@ -103,6 +103,7 @@ def room_info(row: RoomRow) -> RoomInfo:
         row.freelancer_user,
         row.state,
         floor,
+        (row.workflow or {}).get("calendar"),
     )
 
 

@@ -42,8 +42,11 @@ class StoreRules:
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
+        *,
+        calendar: str | None = None,
     ) -> "RuledRoom":
-        return RuledRoom(self, self.workflow.opened(state, ts, priority, parties), provider)
+        room = self.workflow.opened(state, ts, priority, parties, calendar=calendar)
+        return RuledRoom(self, room, provider)
 
     def created(self, room: RoomRow) -> Sequence[Effect]:
         data: dict[str, Any] = {"client": room.client_user, "freelancer": room.freelancer_user}

@@ -30,6 +30,7 @@ class RoomInfo:
     freelancer: str
     state: str
     floor: Floor = field(default_factory=Floor, compare=False)  # mutes and pauses as stored
+    calendar: str | None = None  # its holiday calendar ("DE-BY"); None: the deployment's
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,12 +94,13 @@ class Facts(msgspec.Struct, omit_defaults=True):
     deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
     evidence: list[Requested] = []  # every evidence request, open or reviewed
     redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
+    calendar: str | None = None  # its holiday calendar ("DE-BY"); None: the deployment's
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines")
+CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines", "calendar")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +196,17 @@ class Workflow:
         return self.targets
 
     def opened(
-        self, state: str, ts: str, priority: str = "normal", parties: Parties | None = None
+        self,
+        state: str,
+        ts: str,
+        priority: str = "normal",
+        parties: Parties | None = None,
+        *,
+        calendar: str | None = None,
     ) -> Room:
-        facts = Facts(clocks=Clocks(opened_at=ts))
+        """A room just opened; `calendar`: the holiday calendar its business days count
+        in (its parties' country), None for the deployment's."""
+        facts = Facts(clocks=Clocks(opened_at=ts), calendar=calendar)
         return Room(state, facts, priority=priority, parties=dict(parties or {}))
 
     def load(
@@ -351,8 +360,9 @@ class Workflow:
         follow = self._message(room, record)
         days = self.targets_for(room.priority).proposal_answer_days
         facts = room.facts
+        calendar = (facts.calendar or self.calendar[0], self.calendar[1])
         step = deadlines.by_policy(
-            record, facts.offer, facts.deadlines, room.parties, days, self.calendar
+            record, facts.offer, facts.deadlines, room.parties, days, calendar
         )
         return (
             follow

@@ -245,7 +245,8 @@ async def test_two_processes_apply_each_default_outcome_once(
             a_http = httpx.AsyncClient(base_url=a.base_url, headers=AUTH, timeout=10)
             async with a_http:
                 rooms = [await open_claimed(a_http, f"T-dl-{i}") for i in range(6)]
-                due = iso_in(2.0)  # every room falls due at the same moment, on both processes
+                due = iso_in(6.0)  # every room falls due at the same moment, on both processes
+                # (6 s: setting twelve deadlines on a loaded machine must end before it)
                 for i, room in enumerate(rooms):
                     server = (a, b)[i % 2]
                     await (await set_escalation(a_http, server.ws_url, room, due)).close()
@@ -331,3 +332,37 @@ async def test_a_proposal_accepted_by_default_settles_with_a_signed_document(
     assert accepted["freelancer"]["user"] == "f-1"  # the party, though the server applied it
     assert accepted["freelancer"]["at"] == applied["ts"]
     assert "by_default" in accepted["freelancer"] and "by_default" not in accepted["client"]
+
+
+async def test_a_room_opened_with_its_parties_calendar_counts_business_days_in_it(
+    server: RunningServer,
+) -> None:
+    platform = server.platform
+    body = {"ticket": {"provider": "local", "id": "T-dl-de"}, "client": "c-1", "freelancer": "f-1"}
+    refused = await platform.http.post(
+        "/api/rooms", json={**body, "calendar": "XX"}, headers=platform.auth
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid")
+    opened = await platform.http.post(
+        "/api/rooms", json={**body, "calendar": "de-by"}, headers=platform.auth
+    )
+    assert opened.status_code == 201, opened.text
+    room = opened.json()["id"]
+    assert opened.json()["calendar"] == "DE-BY"
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    client, _ = await server.peer(room, "c-1", "client")
+    await moderator.acked({"type": "transition", "id": "claim", "to": "mediating"})
+    await moderator.acked(
+        {
+            "type": "deadline",
+            "id": "dl",
+            "party": "client",
+            "outcome": "escalate",
+            "business_days": 2,
+        }
+    )
+    set_ = await client.event("deadline", party="client")
+    assert (set_["business_days"], set_["calendar"]) == (2, "DE-BY")
+    other = await platform.open_room("T-dl-us")  # no calendar of its own: the deployment's
+    listed = await platform.http.get(f"/api/rooms/{other}", headers=platform.auth)
+    assert listed.json()["calendar"] is None

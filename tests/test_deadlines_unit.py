@@ -426,3 +426,29 @@ def test_a_moderator_deadline_on_the_other_party_keeps_the_policy_from_setting_o
     set_deadline(m, FREELANCER, "escalate", 10 * HOUR)
     kept = m.write(CLIENT, PROPOSAL, JOINT, proposal_body(DEAL, due(30 * 24 * HOUR)))
     assert [r.kind for r in kept] == [PROPOSAL]
+
+
+def test_a_room_s_own_calendar_counts_its_policy_deadlines() -> None:
+    """Thursday 27 Nov 2025 is Thanksgiving in the US, a working day in Germany."""
+    wednesday = (datetime(2025, 11, 26, 9, 0, tzinfo=UTC) - T0).total_seconds()
+    dues = {}
+    for calendar in (None, "DE"):
+        m = policy_mediation(1)
+        m.room.facts.calendar = calendar  # as `opened(..., calendar=)` keeps it
+        offer = proposal_body(DEAL, due(wednesday + 30 * 24 * HOUR))
+        kept = m.write(CLIENT, PROPOSAL, JOINT, offer, wednesday)
+        body = body_of(DEADLINE, kept[-1].body)
+        assert isinstance(body, DeadlineBody)
+        dues[calendar] = (body.due_at, body.calendar)
+    assert dues == {
+        None: ("2025-11-28T09:00:00.000Z", "US"),  # the deployment's: Friday
+        "DE": ("2025-11-27T09:00:00.000Z", "DE"),
+    }
+
+
+def test_the_calendar_a_room_opened_with_is_kept_in_clear_and_reloaded() -> None:
+    workflow = Workflow()
+    room = workflow.opened(State.WAITING, at(0), calendar="DE-BY")
+    clear, sealed = workflow.dump(room)
+    assert clear["calendar"] == "DE-BY" and "calendar" not in sealed
+    assert workflow.load(State.WAITING, clear | sealed).facts.calendar == "DE-BY"

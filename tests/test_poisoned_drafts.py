@@ -57,6 +57,8 @@ class Exploding:
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
+        *,
+        calendar: str | None = None,
     ) -> "Exploding":
         return self
 

@@ -64,8 +64,10 @@ class RoomDirectory:
         state: str,
         priority: str = "normal",
         contacts: list[dict[str, Any]] | None = None,
+        calendar: str | None = None,
     ) -> RoomRow:
-        """A new room; `contacts` (how to reach its people) sealed under its new key."""
+        """A new room; `contacts` (how to reach its people) sealed under its new key;
+        `calendar`: the holiday calendar its deadlines count business days in."""
         self._keys.refresh_keyring()  # wrap under the key that is active now
         data_key = new_key()
         kek_id, wrapped = self._keys.keyring.wrap(room_id, data_key)
@@ -80,6 +82,7 @@ class RoomDirectory:
                 ticket_provider,
                 priority,
                 {"client": client_user, "freelancer": freelancer_user},
+                calendar=calendar,
             )
         )
         private, columns = ruled.columns() if ruled is not None else ({}, {})

@@ -98,7 +98,11 @@ class Rules(Protocol):
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
-    ) -> RuledRoom: ...
+        *,
+        calendar: str | None = None,
+    ) -> RuledRoom:
+        """A room just opened; `calendar`: its holiday calendar (None: the deployment's)."""
+        ...
 
     def created(self, room: "RoomRow") -> Sequence[Effect]:
         """What the outside world must hear of a room just opened: outbox rows."""

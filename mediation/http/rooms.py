@@ -15,6 +15,8 @@ from mediation.http.errors import ApiError, read_json
 from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
+from rooms import business_days
+from rooms.errors import RoomError
 from rooms.visibility import Role
 from transcripts import retention
 from transcripts.store_types import RoomRow
@@ -42,6 +44,9 @@ class CreateRoom(Struct):
     freelancer: Name
     priority: Literal["urgent", "high", "normal", "low"] = "normal"  # the ticket's
     people: Contacts = []  # how to reach them while away: sealed, never echoed back
+    # the holiday calendar its deadlines count business days in: the parties' country,
+    # optionally with a subdivision ("DE", "US-CA"); null: MEDIATION_CALENDAR_COUNTRY
+    calendar: Annotated[str, Meta(min_length=2, max_length=16)] | None = None
 
 
 class CreateToken(Struct):
@@ -76,6 +81,7 @@ class RoomOut(Struct):
     priority: Literal["urgent", "high", "normal", "low"]
     tier: int
     moderator: str | None
+    calendar: str | None  # its holiday calendar; null: the deployment's
 
 
 class RoomList(Struct):
@@ -107,7 +113,20 @@ def room_json(room: RoomRow) -> dict[str, Any]:
         "priority": room.priority,
         "tier": room.tier,
         "moderator": room.moderator,
+        "calendar": (room.workflow or {}).get("calendar"),
     }
+
+
+def _calendar(name: str | None) -> str | None:
+    """The room's holiday calendar, normalised ("us-ca" -> "US-CA"); 400 for one the
+    holidays package does not know."""
+    if name is None:
+        return None
+    try:
+        country, subdivision = business_days.calendar_of(name)
+    except RoomError as exc:
+        raise ApiError(400, "invalid", str(exc)) from None
+    return country if subdivision is None else f"{country}-{subdivision}"
 
 
 async def create_room(request: Request) -> JSONResponse:
@@ -122,6 +141,7 @@ async def create_room(request: Request) -> JSONResponse:
             body.freelancer,
             body.priority,
             body.people,
+            calendar=_calendar(body.calendar),
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None

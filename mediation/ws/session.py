@@ -381,7 +381,7 @@ class Session:
         user = {"client": room.client, "freelancer": room.freelancer}.get(frame.party)
         if user is None:
             raise RoomError("a deadline is set on the client or the freelancer")
-        calendar = frame.calendar or settings.calendar_country  # e.g. the parties' country
+        calendar = frame.calendar or room.calendar or settings.calendar_country
         due = due_time(
             datetime.now(UTC), frame.at, frame.business_days, calendar, settings.calendar_timezone
         )
