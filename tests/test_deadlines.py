@@ -246,7 +246,7 @@ async def test_two_processes_apply_each_default_outcome_once(
             async with a_http:
                 rooms = [await open_claimed(a_http, f"T-dl-{i}") for i in range(6)]
                 due = iso_in(6.0)  # every room falls due at the same moment, on both processes
-                # (6 s: setting twelve deadlines on a loaded machine must end before it)
+                # (6 s: setting the six deadlines on a loaded machine must end before it)
                 for i, room in enumerate(rooms):
                     server = (a, b)[i % 2]
                     await (await set_escalation(a_http, server.ws_url, room, due)).close()
