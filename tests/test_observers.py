@@ -25,13 +25,14 @@ WRITES: list[dict[str, Any]] = [
 ]
 
 
-async def my_rooms(server: RunningServer, moderator: str) -> list[str]:
+async def my_rooms(server: RunningServer, moderator: str) -> dict[str, dict[str, Any]]:
+    """The open rooms `moderator` leads or co-moderates, as the queue lists them, by id."""
     platform = server.platform
     answer = await platform.http.get(
         "/api/queue", params={"moderator": moderator}, headers=platform.auth
     )
     assert answer.status_code == 200, answer.text
-    return [r["id"] for r in answer.json()["rooms"]]
+    return {r["id"]: r for r in answer.json()["rooms"]}
 
 
 async def claimed_room(server: RunningServer, ticket: str) -> str:
@@ -160,16 +161,7 @@ async def test_the_lead_names_a_co_moderator_who_writes_and_takes_over(
     row = (await platform.http.get(f"/api/rooms/{room}", headers=platform.auth)).json()
     assert row["moderator"] == "m-2"
     assert room in await my_rooms(server, "m-1")  # now the co-moderator
-    entry = next(
-        r
-        for r in (
-            await platform.http.get(
-                "/api/queue", params={"moderator": "m-2"}, headers=platform.auth
-            )
-        ).json()["rooms"]
-        if r["id"] == room
-    )
-    assert entry["moderator"] == "m-2"
+    assert (await my_rooms(server, "m-2"))[room]["moderator"] == "m-2"  # the lead
 
     # the team is the new lead's now: the old lead may no longer change it
     refused = await lead.act({"type": "co_moderator", "id": "cm-3", "user": "m-3"})
