@@ -14,13 +14,20 @@ Pure: no I/O, tested directly (tests/test_door.py).
 from dataclasses import dataclass
 from typing import Protocol
 
-from rooms import arbitration, evidence
+from rooms import arbitration, comoderators, evidence
 from rooms.errors import Forbidden, RoomClosed, RoomError
 from rooms.floor import Floor
-from rooms.kinds import CSAT, JOINED, MODERATOR_ACTIONS, SYSTEM_ROLE, SYSTEM_USER
+from rooms.kinds import (
+    COMODERATOR,
+    CSAT,
+    JOINED,
+    MODERATOR_ACTIONS,
+    SYSTEM_ROLE,
+    SYSTEM_USER,
+)
 from rooms.lifecycle import accepts_writes
 from rooms.ports import Draft, Member
-from rooms.visibility import CHANNELS, PARTIES, ROOM, Role, can_write, caucus_of
+from rooms.visibility import CHANNELS, PARTIES, ROOM, SILENT, Role, can_write, caucus_of
 
 
 class RoomNow(Protocol):
@@ -77,10 +84,12 @@ def check(room: RoomNow, member: Member, kind: str, channel: str) -> None:
             raise Forbidden(f"only a moderator writes {kind} events")
         return
     if kind == JOINED:  # the server records a first join on the joiner's behalf
-        if channel != ROOM or role is Role.AUDITOR:
-            raise Forbidden("a join is recorded in the room channel, never an auditor's")
+        if channel != ROOM or role in SILENT:
+            raise Forbidden("a join is recorded in the room channel, never a silent reader's")
     elif kind == CSAT and (role not in PARTIES or channel != caucus_of(role)):
         raise Forbidden("only the client and the freelancer rate, each in their own caucus")
+    elif kind == COMODERATOR:  # the lead's alone: the commit checks who leads
+        comoderators.check_door(role, channel)
     elif kind in evidence.KINDS:  # a moderator's, in joint or a caucus (rooms.evidence)
         evidence.check_door(role, kind, channel)
     elif not can_write(role, channel):

@@ -42,6 +42,7 @@ from rooms.visibility import (
     NOTES,
     PARTIES,
     ROOM,
+    SILENT,
     Role,
     can_read,
     can_write,
@@ -160,7 +161,7 @@ class Hub:
         room.subs[sink.id] = sub
         self._by_sink[sink.id] = (room, sub)
         self._broker.publish(room_id, PresenceHint())
-        if member.role is not Role.AUDITOR:  # auditors' reads go to the access log instead
+        if member.role not in SILENT:  # auditors' and observers' reads: the access log
             self._record_first_join(room, member)
         return Joined(room.info, member, heads, room.visible_online(member.role))
 

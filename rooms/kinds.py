@@ -32,6 +32,8 @@ EVIDENCE_REQUEST = "evidence_request"  # a moderator asks a party for an item by
 EVIDENCE_REVIEW = "evidence_review"  # a moderator marks a request satisfied or not
 REDACTION = "redaction"  # a moderator removed a message's text (the message's channel)
 
+COMODERATOR = "comoderator"  # the lead moderator adds or removes a co-moderator (room channel)
+
 MODERATOR_ACTIONS = frozenset({STATE, FLOOR, CAUCUS, HANDOFF, DEADLINE, DEADLINE_ENDED, REDACTION})
 
 # The server's own voice: settlement resolutions, alarms. Never a token's role.

@@ -173,6 +173,13 @@ class RedactionBody(msgspec.Struct, omit_defaults=True):
     edits: list[int] = []
 
 
+class CoModeratorBody(msgspec.Struct):
+    """The lead moderator added (`added`) or removed a co-moderator of the room."""
+
+    moderator: str
+    added: bool
+
+
 Body = (
     Joined
     | Amendment
@@ -195,6 +202,7 @@ Body = (
     | EvidenceRequestBody
     | EvidenceReviewBody
     | RedactionBody
+    | CoModeratorBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -222,6 +230,7 @@ BODIES: dict[str, type[Body]] = {
     kinds.EVIDENCE_REQUEST: EvidenceRequestBody,
     kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
     kinds.REDACTION: RedactionBody,
+    kinds.COMODERATOR: CoModeratorBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

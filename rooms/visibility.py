@@ -13,6 +13,7 @@ class Role(StrEnum):
     MODERATOR = "moderator"
     AUDITOR = "auditor"
     ARBITRATOR = "arbitrator"  # reads the joint record once a failed mediation goes to arbitration
+    OBSERVER = "observer"  # a trainee or team lead: reads what a moderator reads, writes nothing
 
 
 PARTIES = frozenset({Role.CLIENT, Role.FREELANCER})
@@ -34,6 +35,7 @@ _READ: dict[Role, tuple[str, ...]] = {
     # is a record of its channel). Caucuses and the moderator's notes stay confidential, as
     # in a mediation that goes on to arbitration.
     Role.ARBITRATOR: (JOINT, ROOM),
+    Role.OBSERVER: CHANNELS,  # notes and both caucuses included, as its moderator sees them
 }
 _WRITE: dict[Role, tuple[str, ...]] = {
     Role.CLIENT: (JOINT, CAUCUS_CLIENT),
@@ -41,6 +43,7 @@ _WRITE: dict[Role, tuple[str, ...]] = {
     Role.MODERATOR: (JOINT, CAUCUS_CLIENT, CAUCUS_FREELANCER, NOTES),
     Role.AUDITOR: (),  # auditors observe; they never speak in a room
     Role.ARBITRATOR: (),  # writes nothing but its decision (rooms.door, rooms.arbitration)
+    Role.OBSERVER: (),  # every write is refused (forbidden); it does not even type
 }
 
 
@@ -62,6 +65,14 @@ def caucus_of(party: str) -> str:
     return f"caucus:{party}"
 
 
+# Readers the parties are never told of (no presence, no `joined` record): an auditor
+# reading for a purpose, an observer shadowing the moderator.
+SILENT = frozenset({Role.AUDITOR, Role.OBSERVER})
+
+
 def sees_presence_of(viewer: Role, subject: Role) -> bool:
-    """Parties are not told when an auditor is reading along."""
+    """Parties are not told when an auditor or an observer is reading along; staff see
+    observers (a moderator knows who shadows them), only staff see auditors."""
+    if subject is Role.OBSERVER:
+        return viewer in STAFF or viewer is Role.OBSERVER
     return subject is not Role.AUDITOR or viewer in STAFF

@@ -16,7 +16,17 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import arbitration, clocks, deadlines, door, events, evidence, kinds, records
+from rooms import (
+    arbitration,
+    clocks,
+    comoderators,
+    deadlines,
+    door,
+    events,
+    evidence,
+    kinds,
+    records,
+)
 from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.deadlines import Deadline, DeadlineDetail
@@ -30,6 +40,7 @@ from rooms.ports import Draft, StoredMessage
 from rooms.records import (
     AlarmBody,
     CaucusBody,
+    CoModeratorBody,
     CsatBody,
     DeadlineBody,
     DeadlineCancelledBody,
@@ -95,12 +106,21 @@ class Facts(msgspec.Struct, omit_defaults=True):
     evidence: list[Requested] = []  # every evidence request, open or reviewed
     redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
     calendar: str | None = None  # its holiday calendar ("DE-BY"); None: the deployment's
+    comoderators: list[str] = []  # besides the lead (`moderator`): rooms.comoderators
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines", "calendar")
+CLEAR_FACTS = (
+    "moderator",
+    "tier",
+    "clocks",
+    "arbitration",
+    "deadlines",
+    "calendar",
+    "comoderators",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +210,7 @@ class Workflow:
             kinds.EVIDENCE_REQUEST: self._evidence_request,
             kinds.EVIDENCE_REVIEW: self._evidence_review,
             kinds.REDACTION: self._redaction,
+            kinds.COMODERATOR: self._comoderator,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -299,6 +320,7 @@ class Workflow:
         elif body.to == State.ESCALATED:
             facts.tier += 1
             facts.moderator = None
+            facts.comoderators = []  # the next tier's moderator picks their own team
             facts.clocks.queued_at = ts
             event = Event(events.ROOM_ESCALATED, {"tier": facts.tier, "brief": facts.brief})
         elif body.to == State.RESOLVED:
@@ -409,7 +431,9 @@ class Workflow:
         body = _body(record, HandoffBody)
         if body.moderator is not None:  # a transfer
             _require_mediating(room, "transfers")
-            room.facts.moderator = body.moderator
+            facts = room.facts
+            comoderators.handed_over(facts.moderator, facts.comoderators, body.moderator)
+            facts.moderator = body.moderator
         else:  # an escalation's brief: the outside world hears that there is one
             room.facts.brief = True
         return []
@@ -558,6 +582,18 @@ class Workflow:
         data = {"channel": record.channel, "seq": body.target, "edits": body.edits}
         data |= {"reason": body.reason, "moderator": record.sender_user}
         room.raised.append(Event(events.MESSAGE_REDACTED, data))
+        return []
+
+    # -- co-moderators (rooms.comoderators) --------------------------------------
+
+    def _comoderator(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        if record.sender_role != Role.MODERATOR:
+            raise Forbidden("only the lead moderator adds or removes co-moderators")
+        _require(record.channel == ROOM, "co-moderators are named in the room channel")
+        _require_mediating(room, "co-moderators")
+        body = _body(record, CoModeratorBody)
+        facts = room.facts
+        comoderators.change(facts.moderator, facts.comoderators, record.sender_user, body)
         return []
 
 

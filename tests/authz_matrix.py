@@ -25,7 +25,8 @@ class Principal(StrEnum):
     valid client token of a third room). expired, revoked: a client's room
     token and a moderator's staff token, expired or revoked. none: no
     credential. platform: the API key. arbitrator: a room token of the room in the
-    arbitrator's role (it has no staff token).
+    arbitrator's role (it has no staff token). observer: a room token in the observer's
+    role, and a staff token of its own (queue, claim, join).
     """
 
     CLIENT = "client"
@@ -38,6 +39,7 @@ class Principal(StrEnum):
     NONE = "none"
     PLATFORM = "platform"
     ARBITRATOR = "arbitrator"
+    OBSERVER = "observer"  # a room token in the observer's role, and a staff token
 
 
 PRINCIPALS = tuple(Principal)
@@ -97,6 +99,7 @@ REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
+CO_MODERATOR = Action("co_moderator", S, Setup.MEDIATING)  # name m-2 a co-moderator
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ Row = tuple[Outcome, ...]
 U = UNAUTHORIZED
 F = FORBIDDEN
 
-# Columns: client, freelancer, moderator, auditor, stranger, expired, revoked, none, platform.
+# Columns: client, freelancer, moderator, auditor, stranger, expired, revoked, none, platform
+# (then the arbitrator's and the observer's, kept apart below).
 TABLE: dict[tuple[Action, Scope], Row] = {
     # -- the socket: every action needs a hello; a refused hello closes with 4401 -----
     (HELLO, Scope.OWN): (OK, OK, OK, OK, U, U, U, U, U),
@@ -174,6 +178,8 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
     (OPT_IN, Scope.OWN): (OK, OK, F, F, U, U, U, U, U),
     (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
+    # the lead moderator (the matrix's moderator claimed every room) names co-moderators
+    (CO_MODERATOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -204,19 +210,49 @@ ARBITRATOR: dict[Action, Outcome] = {
     OPT_IN: F,
     DECIDE: OK,
     REDACT: F,  # only a moderator redacts
+    CO_MODERATOR: F,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
+
+# The observer's column (a room token in the observer's role; its staff token for the
+# queue, claim and join): it reads every channel a moderator reads, files included, and
+# every write is refused. Its staff token reads the queue and joins rooms, never claims.
+OBSERVER: dict[Action, Outcome] = {
+    HELLO: OK,
+    **{action: F for action in SEND.values()},
+    **{action: OK for action in HISTORY.values()},
+    EDIT: F,
+    TRANSITION: F,
+    PROPOSE: F,
+    RESPOND: F,
+    FLOOR: F,
+    EXPORT: H403,  # an export is the auditor's, with a purpose
+    UPLOAD: H403,
+    DOWNLOAD["joint"]: H200,
+    DOWNLOAD["caucus:client"]: H200,
+    DELETE: H403,
+    CLAIM: H403,
+    JOIN: H201,
+    QUEUE: H200,
+    REPORTS: H401,
+    OPT_IN: F,
+    DECIDE: F,
+    REDACT: F,
+    CO_MODERATOR: F,
+}
+for (_action, _scope), _row in list(TABLE.items()):
+    TABLE[_action, _scope] = (*_row, OBSERVER[_action])
 
 # In a room it holds nothing in, a room token opens nothing: the socket refuses the hello
 # (its `room` names another room than the token's) and HTTP says 403. Staff tokens and the
 # API key are not bound to a room, so they fare as in their own.
 _OTHER_HTTP: dict[Action, Row] = {
-    EXPORT: (H403, H403, H403, H403, H403, H401, H401, H401, H200, H403),
-    UPLOAD: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
-    DOWNLOAD["joint"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
-    DOWNLOAD["caucus:client"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
-    DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
+    EXPORT: (H403, H403, H403, H403, H403, H401, H401, H401, H200, H403, H403),
+    UPLOAD: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403, H403),
+    DOWNLOAD["joint"]: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403, H403),
+    DOWNLOAD["caucus:client"]: (H403,) * 5 + (H401,) * 4 + (H403, H403),
+    DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403, H403),
     CLAIM: TABLE[CLAIM, Scope.OWN],
     JOIN: TABLE[JOIN, Scope.OWN],
 }

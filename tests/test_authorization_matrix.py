@@ -25,6 +25,7 @@ from mediation.config import Settings
 from rooms.visibility import Role, readable
 from tests.authz_matrix import (
     CLAIM,
+    CO_MODERATOR,
     DECIDE,
     DELETE,
     DOWNLOAD,
@@ -57,7 +58,7 @@ from tests.databases import PostgresDatabases, fresh_database
 from tests.files import bearer, named, pdf
 from tests.peers import Peer
 
-MODERATOR, AUDITOR, ARBITRATOR = "m-1", "a-1", "arb-1"
+MODERATOR, AUDITOR, ARBITRATOR, OBSERVER = "m-1", "a-1", "arb-1", "trainee-1"
 PURPOSE = "authorization matrix"
 
 
@@ -250,6 +251,10 @@ class World:
                 return self.server.platform.api_key
             case Principal.ARBITRATOR:
                 return await self.room_token(room, ARBITRATOR, "arbitrator")
+            case Principal.OBSERVER:
+                if staff:
+                    return await self.staff_token(OBSERVER, "observer")
+                return await self.room_token(room, OBSERVER, "observer")
 
     async def fresh_staff_token(self) -> str:
         response = await self.http.post(
@@ -314,6 +319,8 @@ def frame_for(action: Action, room: Room) -> dict[str, Any]:
         frame = {"type": "opt_in"}
     elif action is DECIDE:
         frame = {"type": "decide", "amount": "75", "currency": "EUR", "reason": "matrix"}
+    elif action is CO_MODERATOR:
+        frame = {"type": "co_moderator", "user": "m-2"}
     elif action is REDACT:
         frame = {"type": "redact", "channel": "joint", "target": room.edit_target}
         frame["reason"] = "payment_data"

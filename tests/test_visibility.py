@@ -37,6 +37,8 @@ TABLE = {  # role: {channel: rights}; only the server writes the room channel
         "notes": "",
         "room": R,
     },
+    # an observer (trainee, team lead) reads what a moderator reads and writes nothing
+    Role.OBSERVER: {c: R for c in CHANNELS},
 }
 
 
@@ -62,3 +64,12 @@ def test_only_staff_see_auditors() -> None:
     assert sees_presence_of(Role.CLIENT, Role.MODERATOR)
     assert not sees_presence_of(Role.ARBITRATOR, Role.AUDITOR)
     assert sees_presence_of(Role.CLIENT, Role.ARBITRATOR)
+
+
+def test_observers_are_seen_by_staff_and_each_other_never_by_parties() -> None:
+    for viewer in (Role.CLIENT, Role.FREELANCER, Role.ARBITRATOR):
+        assert not sees_presence_of(viewer, Role.OBSERVER)
+    for viewer in (Role.MODERATOR, Role.AUDITOR, Role.OBSERVER):
+        assert sees_presence_of(viewer, Role.OBSERVER)
+    assert not sees_presence_of(Role.OBSERVER, Role.AUDITOR)  # an audit stays the staff's
+    assert sees_presence_of(Role.OBSERVER, Role.MODERATOR)

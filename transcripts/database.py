@@ -32,6 +32,9 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+json_text = _json  # a value as JSON columns hold it (a query matching inside one)
+
+
 JSON_CODEC = {  # JSON columns (tips, workflow facts) are written on every commit: msgspec
     "json_serializer": _json,
     "json_deserializer": msgspec.json.decode,

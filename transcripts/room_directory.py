@@ -12,7 +12,7 @@ from sqlalchemy import Row, case, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
 from transcripts import chain, presence
-from transcripts.database import Database
+from transcripts.database import Database, json_text
 from transcripts.envelope import RoomCipher
 from transcripts.errors import Shredded
 from transcripts.key_cache import KEY_COLUMNS, KeyCache
@@ -149,7 +149,7 @@ class RoomDirectory:
         if tier is not None:
             where.append(rooms.c.tier == tier)
         if moderator is not None:
-            where.append(rooms.c.moderator == moderator)
+            where.append(_moderated_by(moderator))
         rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=rooms.c.priority, else_=2)
         query = (
             select(*ROOM_COLUMNS, *KEY_COLUMNS)
@@ -238,3 +238,13 @@ class RoomDirectory:
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
         return await self._room_row(row) if row is not None else None
+
+
+def _moderated_by(user: str) -> ColumnElement[bool]:
+    """Rooms `user` leads, or helps in as a co-moderator: the clear facts' list
+    (rooms.comoderators), as JSON text, holds the user's JSON string."""
+    team = rooms.c.workflow["comoderators"].as_string()
+    moderated: ColumnElement[bool] = (rooms.c.moderator == user) | team.contains(
+        json_text(user), autoescape=True
+    )
+    return moderated

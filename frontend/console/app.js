@@ -1,5 +1,7 @@
 // The moderator console: the queue on one side, the room being worked on
 // the other. Opened with a staff token in the fragment: /console.html#token=..
+// (`&room=r_..` opens that room at once). An observer's staff token opens it
+// read-only: no toolbar, no composer, no claim.
 
 import { Announcer, fragmentParams, h } from '../shared/dom.js';
 import { Api } from '../shared/api.js';
@@ -24,7 +26,7 @@ function claims(token) {
 function main() {
   applyStaticStrings(document);
   document.title = t('console.title');
-  const { token } = fragmentParams(location.hash);
+  const { token, room: asked } = fragmentParams(location.hash);
   const status = document.getElementById('console-status');
   const pane = document.getElementById('room-pane');
   if (!token) {
@@ -34,6 +36,8 @@ function main() {
     return;
   }
   const me = claims(token).sub ?? claims(token).user ?? '';
+  const observing = claims(token).role === 'observer';
+  document.body.classList.toggle('observing', observing);
   document.getElementById('console-you').textContent = t('console.you', { user: me });
   const api = new Api(token);
   const announcer = new Announcer(document.getElementById('console-announcer'));
@@ -53,9 +57,12 @@ function main() {
     pane.replaceChildren(container);
     const view = new RoomView(container, {}, { headingLevel: 2, titleFromTicket: true });
     const connection = connectRoom(view, { room: room.id, token: joined.token });
-    const toolbar = new Toolbar(view, api, room.id);
+    const toolbar = observing ? null : new Toolbar(view, api, room.id);
+    if (observing) {
+      container.prepend(h('p', { class: 'banner observing-note', role: 'status', text: t('console.observing') }));
+    }
     let lastState = null;
-    const refreshToolbar = view.onChange;
+    const refreshToolbar = view.onChange ?? (() => {});
     view.onChange = () => { // the queue shows this room's state too: re-read it when it moves
       refreshToolbar();
       if (view.room && view.room.state !== lastState) {
@@ -92,11 +99,14 @@ function main() {
   }
 
   const queue = new Queue(document.getElementById('queue'), api, me, {
-    onOpen: openRoom, onClaim: claim, announce: (text) => announcer.say(text),
+    onOpen: openRoom, onClaim: observing ? null : claim, announce: (text) => announcer.say(text),
   });
   queue.start();
-  const sla = new SlaPanel(api, { announce: (text) => announcer.say(text), changed: () => queue.soon() });
-  document.getElementById('queue').append(sla.root);
+  if (!observing) { // SLA policies are the moderators' to change
+    const sla = new SlaPanel(api, { announce: (text) => announcer.say(text), changed: () => queue.soon() });
+    document.getElementById('queue').append(sla.root);
+  }
+  if (asked) openRoom({ id: asked });
   installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
   document.getElementById('help-button').addEventListener('click', showHelp);
 }

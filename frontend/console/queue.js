@@ -131,7 +131,7 @@ export class Queue {
     }
     const claimable = room.state === 'waiting' || room.state === 'escalated';
     const label = `${room.ticket.provider}/${room.ticket.id}`;
-    const button = claimable && which === 'waiting'
+    const button = claimable && which === 'waiting' && this.onClaim // observers never claim
       ? h('button', { type: 'button', class: 'claim', text: t('queue.claim'),
         'aria-label': t('queue.claimLabel', { ticket: label }), onclick: () => this.onClaim(room) })
       : h('button', { type: 'button', class: 'secondary open', text: t('queue.open'),

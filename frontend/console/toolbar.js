@@ -8,6 +8,7 @@ import { h } from '../shared/dom.js';
 import { formDialog, infoDialog } from '../shared/dialog.js';
 import { roleLabel, t } from '../i18n.js';
 import { askForEvidence } from '../room/evidence.js';
+import { teamDialog } from './team.js';
 
 const PARTIES = ['client', 'freelancer'];
 
@@ -41,6 +42,7 @@ export class Toolbar {
         b('resolve', () => this.resolve(), { key: 'r' }),
         b('escalate', () => this.escalate(), { key: 'e' }),
         b('transfer', () => this.transfer(), { key: 't' }),
+        b('team', () => teamDialog(this.view, (...a) => this.act(...a))),
         b('fail', () => this.fail()),
         b('close', () => this.close())),
       h('div', { class: 'tool-group' },
@@ -59,7 +61,7 @@ export class Toolbar {
     const state = this.view.room?.state;
     const mediating = state === 'mediating';
     for (const name of ['caucusClient', 'caucusFreelancer', 'propose', 'evidence', 'mute', 'pause',
-      'resolve', 'escalate', 'transfer', 'fail', 'deadline']) {
+      'resolve', 'escalate', 'transfer', 'fail', 'deadline', 'team']) {
       this.buttons[name].disabled = !mediating;
     }
     this.buttons.withdrawDeadline.disabled = !mediating || this.view.deadlines.open.size === 0;

@@ -73,6 +73,10 @@ export function eventText(frame, you, name = (user) => user) {
         text: frame.terms.text ? t('outcome.text', { text: frame.terms.text }) : '',
         reason: frame.reason ?? '',
       });
+    case 'comoderator':
+      return t(frame.added ? 'event.comoderator.added' : 'event.comoderator.removed', {
+        who, user: name(frame.moderator),
+      });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }
@@ -81,6 +85,6 @@ export function eventText(frame, you, name = (user) => user) {
 /** Which pane a room-channel event is shown in, for a reader with `role`. */
 export function paneFor(frame, role) {
   if (frame.channel !== 'room') return frame.channel;
-  if (frame.kind === 'caucus' && role === 'moderator') return `caucus:${frame.party}`;
+  if (frame.kind === 'caucus' && ['moderator', 'observer'].includes(role)) return `caucus:${frame.party}`;
   return 'joint';
 }

@@ -16,6 +16,7 @@ import { Attachments } from './attachments.js';
 import { Uploads } from './uploads.js';
 import { Evidence } from './evidence.js';
 import { markRemoved, redactButton } from './redactions.js';
+import { Team } from './team.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -23,7 +24,7 @@ const NEAR_BOTTOM_PX = 48;
 const TYPING_SHOWN_MS = 5000;
 const TYPING_SENT_EVERY_MS = 3000;
 const PARTIES = ['client', 'freelancer'];
-const OBSERVERS = ['auditor', 'arbitrator']; // they read; they never write in a channel
+const OBSERVERS = ['auditor', 'arbitrator', 'observer']; // they read; they never write in a channel
 
 function byChannelOrder(a, b) {
   const rank = (c) => (CHANNEL_ORDER.includes(c) ? CHANNEL_ORDER.indexOf(c) : CHANNEL_ORDER.length);
@@ -53,6 +54,7 @@ export class RoomView {
     this.caucus = null; // the party in a private session now
     this.muted = new Map(); // party -> until (Date)
     this.pausedUntil = null;
+    this.team = new Team(); // the lead moderator and the co-moderators
     this.proposals = new Proposals({
       you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
       name: (user) => this.nameOf(user),
@@ -223,9 +225,18 @@ export class RoomView {
         h('span', { class: 'role', text: roleLabel(p.role) }),
         isYou ? h('span', { class: 'you', text: ` ${t('people.you')}` }) : null,
         muted && muted > new Date() ? h('span', { class: 'tag', text: t('people.muted') }) : null,
+        this._teamTag(p),
         h('span', { class: 'status-word', text: t(p.online ? 'people.online' : 'people.offline') }));
     });
     this.el.people.replaceChildren(...items);
+  }
+
+  /** A moderator's place in the team (lead, co-moderator), or that an observer only reads. */
+  _teamTag(p) {
+    const place = p.role === 'moderator' ? this.team.placeOf(p.user) : null;
+    if (place) return h('span', { class: `tag team-${place}`, text: t(`people.${place}`) });
+    if (p.role === 'observer') return h('span', { class: 'tag team-observer', text: t('people.observing') });
+    return null;
   }
 
   _addPane(channel) {
@@ -416,6 +427,10 @@ export class RoomView {
   }
 
   event(frame) {
+    if (this.team.event(frame)) {
+      this._renderParticipants();
+      this.onChange?.(); // the console's team actions
+    }
     switch (frame.kind) {
       case 'state': this._state(frame); break;
       case 'proposal': this._proposal(frame); return;
@@ -617,7 +632,7 @@ export class RoomView {
     const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
     if (!item) return; // not loaded (older than what this page holds)
     const body = item.querySelector('.body');
-    const staff = this.you && (this.you.role === 'moderator' || this.you.role === 'auditor');
+    const staff = this.you && ['moderator', 'auditor', 'observer'].includes(this.you.role);
     if (staff) {
       // Moderators and auditors keep seeing every version: the original is never lost.
       item.append(h('p', { class: 'earlier', text: t('msg.earlier', { body: body.textContent }) }));

@@ -20,7 +20,7 @@ from rooms.visibility import Role
 ISSUER = "mediation"
 AUDIENCE = "mediation.room"
 STAFF_AUDIENCE = "mediation.staff"
-STAFF_ROLES = (Role.MODERATOR, Role.AUDITOR)
+STAFF_ROLES = (Role.MODERATOR, Role.AUDITOR, Role.OBSERVER)
 ALGORITHM = "HS256"
 LEEWAY = 30  # seconds of clock skew tolerated between nodes
 
@@ -82,7 +82,7 @@ class TokenIssuer:
         self, user: str, role: Role, ttl: int | None = None, purpose: str = ""
     ) -> tuple[str, Grant]:
         if role not in STAFF_ROLES:
-            raise ValueError("staff tokens are for moderators and auditors")
+            raise ValueError("staff tokens are for moderators, auditors and observers")
         return self._mint(STAFF_AUDIENCE, {}, Grant(STAFF, user, role, 0, purpose), ttl)
 
     def verify(self, token: str) -> Grant:

@@ -20,7 +20,7 @@ from rooms.visibility import Role
 
 class CreateStaffToken(Struct):
     user: Name
-    role: Literal["moderator", "auditor"]
+    role: Literal["moderator", "auditor", "observer"]
     ttl: Annotated[int, Meta(gt=0, le=24 * 3600)] | None = None
     purpose: Annotated[str, Meta(max_length=512)] = ""  # required for auditors
 
@@ -29,7 +29,7 @@ class StaffTokenOut(Struct):
     token: str
     expires_at: str
     user: str
-    role: Literal["moderator", "auditor"]
+    role: Literal["moderator", "auditor", "observer"]
     jti: str
 
 
@@ -72,7 +72,7 @@ async def create_staff_token(request: Request) -> JSONResponse:
 async def join_room(request: Request) -> JSONResponse:
     """POST /api/rooms/{id}/join (staff token): a room token for the caller, in its role, and
     the people's display names (what a page that opens no socket, the audit page, shows)."""
-    actor = require_staff(request, Role.MODERATOR, Role.AUDITOR)
+    actor = require_staff(request, Role.MODERATOR, Role.AUDITOR, Role.OBSERVER)
     if actor.is_platform:
         raise ApiError(400, "invalid", "the platform mints room tokens with /tokens")
     found = services(request)
@@ -112,7 +112,7 @@ operations = [
     Operation(
         "POST",
         "/api/staff/tokens",
-        "Mint a staff token (moderator or auditor)",
+        "Mint a staff token (moderator, auditor or observer)",
         (API_KEY,),
         (Answer(201, "the token", StaffTokenOut),),
         body=CreateStaffToken,

@@ -143,8 +143,9 @@ class QueueQuery(Struct):
 
 async def queue(request: Request) -> JSONResponse:
     """GET /api/queue: rooms waiting for a moderator (new or escalated), most urgent first;
-    `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator holds."""
-    require_staff(request, Role.MODERATOR)
+    `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator leads or
+    co-moderates. Observers read it too (a trainee picks a room to shadow)."""
+    require_staff(request, Role.MODERATOR, Role.OBSERVER)
     found = services(request)
     asked = read_query(request, QueueQuery)
     states = OPEN if asked.moderator else (State.WAITING, State.ESCALATED)
@@ -179,7 +180,7 @@ async def claim(request: Request) -> JSONResponse:
 async def queue_events(request: Request) -> StreamingResponse:
     """GET /api/queue/events: Server-Sent Events, `event: queue` with {"room": id} whenever a
     room's place in the queue may have changed, on any process; the console re-reads."""
-    require_staff(request, Role.MODERATOR)
+    require_staff(request, Role.MODERATOR, Role.OBSERVER)
     feed = services(request).hub.queue
 
     async def stream() -> AsyncIterator[str]:

@@ -182,6 +182,7 @@ def _event(record: StoredMessage) -> EventFrame:
         verdict=get("verdict"),
         note=get("note"),
         redacted=removal,
+        added=get("added"),
     )
 
 

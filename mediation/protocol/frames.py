@@ -220,6 +220,14 @@ class ReviewEvidence(_Frame, tag="review_evidence"):
     channel: str = "joint"  # the request's channel
 
 
+class CoModerator(_Frame, tag="co_moderator"):
+    """The lead moderator adds (`add`: true) or removes a co-moderator of the room."""
+
+    id: ClientId
+    user: UserName
+    add: bool = True
+
+
 ClientFrame = (
     Hello
     | TypingHint
@@ -242,6 +250,7 @@ ClientFrame = (
     | RequestEvidence
     | ReviewEvidence
     | Redact
+    | CoModerator
 )
 
 
@@ -356,6 +365,7 @@ class EventFrame(_Frame, tag="event"):
     verdict: str | None = None  # evidence_review: satisfied | not_satisfied
     note: str | None = None  # evidence_review: the moderator's note
     redacted: Removal | None = None  # edit: its text removed by a moderator (with its message)
+    added: bool | None = None  # comoderator: added (true) or removed (false); `moderator`: who
 
 
 class HistoryPage(_Frame, tag="history"):

@@ -25,6 +25,7 @@ from mediation.protocol.codes import CloseCode, ErrorCode
 from mediation.protocol.frames import (
     Ack,
     Caucus,
+    CoModerator,
     Decide,
     Edit,
     Error,
@@ -59,6 +60,7 @@ from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
+from rooms import comoderators
 from rooms.arbitration import decision_body, opt_in_body
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
@@ -67,6 +69,7 @@ from rooms.hub import Hub, Joined
 from rooms.kinds import (
     ARBITRATION_OPT_IN,
     CAUCUS,
+    COMODERATOR,
     DEADLINE,
     DEADLINE_ENDED,
     DECISION,
@@ -78,7 +81,7 @@ from rooms.kinds import (
 )
 from rooms.ports import Member, StoredMessage
 from rooms.settlement import expiry, proposal_body, response_body, terms
-from rooms.visibility import JOINT, NOTES, ROOM, Role
+from rooms.visibility import JOINT, NOTES, ROOM, SILENT, Role
 from rooms.workflow import caucus_body, handoff_body
 from transcripts.access_log import AccessLog
 from transcripts.errors import Tampered, TranscriptError
@@ -104,6 +107,7 @@ Writes = (
     | RequestEvidence
     | ReviewEvidence
     | Redact
+    | CoModerator
 )
 
 CLOSE_FOR = {
@@ -267,9 +271,10 @@ class Session:
             )
         self.grant = grant  # from here a revocation closes this socket
         try:
-            if grant.role is Role.AUDITOR:  # no unlogged reads: log first, or refuse
+            if grant.role in SILENT:  # no unlogged reads: log first, or refuse
+                action = "observe" if grant.role is Role.OBSERVER else "read"
                 await self._access_log.append(
-                    grant.user, grant.role, grant.purpose, "read", grant.room_id
+                    grant.user, grant.role, grant.purpose, action, grant.room_id
                 )
             await self._join(Member(grant.user, grant.role), grant.room_id, frame.since)
         except RoomError as exc:
@@ -373,6 +378,9 @@ class Session:
                 return hub.post(conn, frame.id, frame.channel, body, EVIDENCE_REVIEW)
             case Redact():
                 return hub.redact(conn, frame.id, frame.channel, frame.target, frame.reason)
+            case CoModerator():
+                body = comoderators.body(frame.user, frame.add)
+                return hub.moderate(conn, frame.id, COMODERATOR, body)
 
     def _deadline(self, frame: SetDeadline) -> str:
         """A deadline's body: its due time counted now, the party's user id named."""
