@@ -8,6 +8,7 @@ import { RoomView } from '../room/view.js';
 import { connectRoom } from '../room/connect.js';
 import { Queue } from './queue.js';
 import { SlaPanel } from './sla.js';
+import { ReviewPanel } from './review.js';
 import { Toolbar } from './toolbar.js';
 import { installShortcuts, showHelp } from './keys.js';
 
@@ -97,6 +98,17 @@ function main() {
   queue.start();
   const sla = new SlaPanel(api, { announce: (text) => announcer.say(text), changed: () => queue.soon() });
   document.getElementById('queue').append(sla.root);
+  const review = new ReviewPanel(api, { // peer review: the inbox and the review page
+    announce: (text) => announcer.say(text),
+    show: (node) => {
+      open?.connection.stop();
+      open = null;
+      queue.current = null;
+      pane.replaceChildren(node);
+      pane.focus();
+    },
+  });
+  document.getElementById('queue').append(review.root);
   installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
   document.getElementById('help-button').addEventListener('click', showHelp);
 }
