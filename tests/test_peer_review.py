@@ -3,12 +3,14 @@ week's assignments (never a reviewer's own room, made once), the reviewer's read
 room in the access log with its purpose, one review per assignment, the reviewed
 moderator's results, and the report next to CSAT and time to resolution."""
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from mediation.config import Settings
+from mediation.review.scheduler import ReviewScheduler
 from tests.conftest import RunningServer
 from tests.test_sla_policies import staff
 
@@ -164,3 +166,38 @@ async def test_a_week_of_peer_review(server: RunningServer) -> None:
         assert rows[m]["reviews"] == 0 and rows[m]["weighted"] is None
     status, bad = await call(server, "GET", "/api/reports/reviews?from=2026-W52&to=2026-W01", api)
     assert (status, bad["error"]["code"]) == (400, "invalid")
+
+
+async def test_a_room_transferred_is_never_reviewed_by_either_moderator_and_two_runs_store_once(
+    server: RunningServer,
+) -> None:
+    """m-1 claims a room and transfers it to m-2, who resolves it; m-3 resolved one of its
+    own. With all three reviewing, m-1 (who claimed the transferred room) and m-2 may only
+    get m-3's room, and m-3 the transferred one; two processes' runs at once store each
+    pair once."""
+    platform = server.platform
+    room = await platform.open_room("T-moved")
+    client, _ = await server.peer(room, "c-1", "client")
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    first, _ = await server.peer(room, "m-1", "moderator")
+    await first.acked({"type": "transfer", "id": "t1", "to": "m-2", "brief": "yours"})
+    second, _ = await server.peer(room, "m-2", "moderator")
+    await second.acked({"type": "transition", "id": "done", "to": "resolved"})
+    for peer in (client, first, second):
+        await peer.close()
+    other = await resolve(server, "T-m3", "m-3", 4)
+
+    running = server.services.reviews
+    assert running is not None
+    everyone = replace(server.settings, reviewers=MODERATORS)
+    services = server.services
+    scheduler = ReviewScheduler(running.reviews, services.store, services.workflow, everyone)
+    week = scheduler.this_week()
+    stored = await asyncio.gather(scheduler.assign(week), scheduler.assign(week))
+    rows = await scheduler.reviews.assignments(week)
+    assert sum(stored) == len(rows) == 3
+    got = {r.reviewer: (r.room_id, r.moderator) for r in rows}
+    assert got == {"m-1": (other, "m-3"), "m-2": (other, "m-3"), "m-3": (room, "m-2")}

@@ -51,6 +51,15 @@ def test_three_moderators_with_a_room_each_review_every_room_once_whatever_the_s
         assert sorted(room for _, room in pairs) == sorted(c.room for c in rooms), seed
 
 
+def test_a_room_is_reviewed_twice_only_when_a_reviewer_has_no_other() -> None:
+    rooms = [
+        Candidate("moved", "m-bo", frozenset({"m-ana", "m-bo"})),  # m-ana claimed, m-bo resolved
+        Candidate("theirs", "m-cy", frozenset({"m-cy"})),
+    ]
+    pairs = assign("2026-W49", ["m-ana", "m-bo", "m-cy"], rooms, 1, seed="s")
+    assert sorted(pairs) == [("m-ana", "theirs"), ("m-bo", "theirs"), ("m-cy", "moved")]
+
+
 def test_the_draw_is_deterministic_and_changes_with_the_seed_or_week() -> None:
     rooms = pool()
     first = assign("2026-W49", MODERATORS, rooms, 2, seed="s")

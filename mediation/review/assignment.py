@@ -73,12 +73,17 @@ def assign(
             for reviewer in order
             if len(mine[reviewer]) < per_week
         }
-        for room, reviewer in sorted(
-            _match(eligible, load).items(), key=lambda p: order.index(p[1])
-        ):
-            load[room] += 1
-            mine[reviewer].add(room)
-            new.append((reviewer, room))
+        matched = {reviewer: room for room, reviewer in _match(eligible, load).items()}
+        load.update(matched.values())
+        for reviewer in order:
+            options = eligible.get(reviewer)
+            if reviewer not in matched and options:  # no room of its own left: one twice
+                matched[reviewer] = min(options, key=lambda r: (load[r], options.index(r)))
+                load[matched[reviewer]] += 1
+        for reviewer in order:
+            if reviewer in matched:
+                mine[reviewer].add(matched[reviewer])
+                new.append((reviewer, matched[reviewer]))
     return new
 
 
