@@ -97,6 +97,8 @@ REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
+REVIEW_INBOX = Action("review_inbox", H)  # GET /api/review/inbox: names no room
+REVIEW_REPORT = Action("review_report", H)  # GET /api/reports/reviews: names no room
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
     (OPT_IN, Scope.OWN): (OK, OK, F, F, U, U, U, U, U),
     (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
+    (REVIEW_INBOX, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (REVIEW_REPORT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -204,6 +208,8 @@ ARBITRATOR: dict[Action, Outcome] = {
     OPT_IN: F,
     DECIDE: OK,
     REDACT: F,  # only a moderator redacts
+    REVIEW_INBOX: H401,  # peer review is for staff tokens
+    REVIEW_REPORT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
