@@ -71,5 +71,7 @@ class ReviewScheduler:
         )
         moderator = {c.room: c.moderator for c in pool}
         return await self.reviews.add_assignments(
-            week, [(reviewer, room, moderator[room]) for reviewer, room in pairs]
+            week,
+            [(reviewer, room, moderator[room]) for reviewer, room in pairs],
+            self._settings.reviews_per_week,
         )

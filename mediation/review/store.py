@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mediation.review.assignment import Candidate
@@ -131,13 +131,25 @@ class ReviewStore:
         async with self.db.read() as conn:
             return (await conn.execute(query)).first()
 
-    async def add_assignments(self, week: str, pairs: list[tuple[str, str, str]]) -> int:
+    async def add_assignments(
+        self, week: str, pairs: list[tuple[str, str, str]], per_week: int
+    ) -> int:
         """(reviewer, room, moderator) rows; a row another process wrote first is skipped
-        (unique week, reviewer, room). Returns how many this call stored."""
+        (unique week, reviewer, room), and so is one for a reviewer who has `per_week`
+        already (another process drew from a pool a room had just joined). Returns how
+        many this call stored."""
         stored = 0
+        mine = review_assignments.c
         for reviewer, room, moderator in pairs:
             try:
                 async with self.db.write() as conn:
+                    held = await conn.scalar(
+                        select(func.count())
+                        .select_from(review_assignments)
+                        .where(mine.week == week, mine.reviewer == reviewer)
+                    )
+                    if (held or 0) >= per_week:
+                        continue
                     await conn.execute(
                         insert(review_assignments).values(
                             week=week,
