@@ -11,7 +11,7 @@ import pytest
 
 from mediation.config import Settings
 from mediation.review.scheduler import ReviewScheduler
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, ServerFactory, free_port
 from tests.test_sla_policies import staff
 
 MODERATORS = ("m-1", "m-2", "m-3")
@@ -201,3 +201,23 @@ async def test_a_room_transferred_is_never_reviewed_by_either_moderator_and_two_
     assert sum(stored) == len(rows) == 3
     got = {r.reviewer: (r.room_id, r.moderator) for r in rows}
     assert got == {"m-1": (other, "m-3"), "m-2": (other, "m-3"), "m-3": (room, "m-2")}
+
+
+async def test_a_process_assigns_the_week_by_itself_at_start(
+    server: RunningServer, start_server: ServerFactory
+) -> None:
+    for m, rating in zip(MODERATORS, (5, 3, 4), strict=True):
+        await resolve(server, f"T-start-{m}", m, rating)
+    second = await start_server(replace(server.settings, port=free_port()))  # assigns at start
+    scheduler = second.services.reviews
+    assert scheduler is not None
+    rows: list[Any] = []
+    for _ in range(50):
+        rows = await scheduler.reviews.assignments(scheduler.this_week())
+        if len(rows) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(r.reviewer for r in rows) == sorted(MODERATORS)
+    assert all(r.reviewer != r.moderator for r in rows)
+    status, again = await call(server, "POST", "/api/review/assign", server.platform.auth)
+    assert (status, again["assigned"]) == (200, 0)
