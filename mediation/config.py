@@ -398,6 +398,26 @@ class Settings:
     calendar_timezone: Annotated[
         str, doc("the IANA time zone business days are counted in (`America/New_York`)")
     ] = "UTC"
+    reviews_per_week: Annotated[
+        Zero,
+        doc(
+            "resolved rooms of other moderators each reviewer is given to review each ISO"
+            " week (peer review, [http.md](http.md#peer-review)); 0: no assignments"
+        ),
+    ] = 0
+    reviewers: Annotated[
+        Names,
+        doc(
+            "the moderators who review each week (`m-ana,m-bo`); empty: every moderator"
+            " who resolved a room in the four weeks up to the week's end"
+        ),
+    ] = ()
+    review_admins: Annotated[
+        Names, doc("moderators who may change the peer review scorecard; empty: the API key only")
+    ] = ()
+    review_seed: Annotated[
+        str, doc("mixed into the week's draw of review assignments (any text)")
+    ] = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))

@@ -27,6 +27,8 @@ from mediation.outbox.configured import configured
 from mediation.outbox.worker import OutboxWorker, Schedule
 from mediation.protocol.codes import CloseCode
 from mediation.record_codec import SealedRecordCodec
+from mediation.review.scheduler import ReviewScheduler
+from mediation.review.store import ReviewStore
 from mediation.revoking import Revocable, Revoker
 from mediation.server_secrets import Secrets, load_secrets
 from mediation.sla.policies import Policies, PolicyStore
@@ -197,6 +199,7 @@ class Services:
     sla: PolicyWatcher  # the SLA policies (clock targets per priority), kept fresh
     sockets: set[Closable] = field(default_factory=set)
     addresses: Counter[str] = field(default_factory=Counter)  # open sockets per client address
+    reviews: ReviewScheduler | None = None  # peer review's weekly assignments (mediation.review)
 
     @classmethod
     async def start(cls, settings: Settings) -> "Services":
@@ -277,6 +280,8 @@ class Services:
             keys.token_secret, settings.token_ttl, settings.token_leeway, revocations
         )
         locker = await start_locker(store, settings)
+        reviews = ReviewScheduler(ReviewStore(db), store, workflow, settings)
+        reviews.start()
         return cls(
             settings,
             keys,
@@ -302,6 +307,7 @@ class Services:
             notices,
             sign_ins,
             sla,
+            reviews=reviews,
         )
 
     async def drain(self, grace: float = 5.0) -> None:
@@ -312,6 +318,8 @@ class Services:
         """
         await self.clocks.close()  # alarms wait for the next process; none is lost
         await self.sla.close()
+        if self.reviews is not None:
+            await self.reviews.close()
         await self.outbox_worker.close()  # its rows too: claimed again once leases end
         await self.notices.close()
         self.hub.queue.close()  # event streams end; their consoles reconnect elsewhere
@@ -329,6 +337,8 @@ class Services:
     async def stop(self) -> None:
         await self.clocks.close()
         await self.sla.close()
+        if self.reviews is not None:
+            await self.reviews.close()
         await self.outbox_worker.aclose()  # and its destinations' HTTP clients
         await self.notices.close()
         await self.committer.close()

@@ -100,6 +100,8 @@ OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
 CO_MODERATOR = Action("co_moderator", S, Setup.MEDIATING)  # name m-2 a co-moderator
+REVIEW_INBOX = Action("review_inbox", H)  # GET /api/review/inbox: names no room
+REVIEW_REPORT = Action("review_report", H)  # GET /api/reports/reviews: names no room
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
     # the lead moderator (the matrix's moderator claimed every room) names co-moderators
     (CO_MODERATOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
+    (REVIEW_INBOX, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (REVIEW_REPORT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -211,6 +215,8 @@ ARBITRATOR: dict[Action, Outcome] = {
     DECIDE: OK,
     REDACT: F,  # only a moderator redacts
     CO_MODERATOR: F,
+    REVIEW_INBOX: H401,  # peer review is for staff tokens
+    REVIEW_REPORT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
@@ -240,6 +246,8 @@ OBSERVER: dict[Action, Outcome] = {
     DECIDE: F,
     REDACT: F,
     CO_MODERATOR: F,
+    REVIEW_INBOX: H403,  # peer review is for moderators
+    REVIEW_REPORT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, OBSERVER[_action])

@@ -41,6 +41,8 @@ from tests.authz_matrix import (
     REDACT,
     REPORTS,
     RESPOND,
+    REVIEW_INBOX,
+    REVIEW_REPORT,
     SEND,
     TRANSITION,
     UPLOAD,
@@ -269,7 +271,7 @@ class World:
 def uses_staff_token(action: Action) -> bool:
     """Staff call the queue, claim and join with their staff token; everything else in a
     room with their room token."""
-    return action in (QUEUE, REPORTS, CLAIM, JOIN)
+    return action in (QUEUE, REPORTS, CLAIM, JOIN, REVIEW_INBOX, REVIEW_REPORT)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -379,6 +381,10 @@ async def on_http(world: World, cell: Cell, token: str | None, room: Room) -> Ou
         response = await http.get("/api/queue", headers=headers)
     elif action is REPORTS:
         response = await http.get("/api/reports/rooms", headers=headers)
+    elif action is REVIEW_INBOX:
+        response = await http.get("/api/review/inbox", headers=headers)
+    elif action is REVIEW_REPORT:
+        response = await http.get("/api/reports/reviews", headers=headers)
     else:
         raise AssertionError(f"no request for {action.name}")
     if response.status_code < 400:

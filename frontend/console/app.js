@@ -10,6 +10,7 @@ import { RoomView } from '../room/view.js';
 import { connectRoom } from '../room/connect.js';
 import { Queue } from './queue.js';
 import { SlaPanel } from './sla.js';
+import { ReviewPanel } from './review.js';
 import { Toolbar } from './toolbar.js';
 import { installShortcuts, showHelp } from './keys.js';
 
@@ -102,9 +103,20 @@ function main() {
     onOpen: openRoom, onClaim: observing ? null : claim, announce: (text) => announcer.say(text),
   });
   queue.start();
-  if (!observing) { // SLA policies are the moderators' to change
+  if (!observing) { // SLA policies and peer review are the moderators'
     const sla = new SlaPanel(api, { announce: (text) => announcer.say(text), changed: () => queue.soon() });
     document.getElementById('queue').append(sla.root);
+    const review = new ReviewPanel(api, { // peer review: the inbox and the review page
+      announce: (text) => announcer.say(text),
+      show: (node) => {
+        open?.connection.stop();
+        open = null;
+        queue.current = null;
+        pane.replaceChildren(node);
+        pane.focus();
+      },
+    });
+    document.getElementById('queue').append(review.root);
   }
   if (asked) openRoom({ id: asked });
   installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });

@@ -24,6 +24,8 @@ API_KEY, STAFF, ROOM, ZENDESK = "apiKey", "staffToken", "roomToken", "zendeskSig
 HTTP_CODES = (
     *("tampered", "deleted", "legal_hold", "unsupported_type", "method_not_allowed"),
     "not_settled",
+    *("criteria_count", "duplicate_criterion", "bad_weight", "invalid_scores"),  # peer review
+    "already_reviewed",
 )
 REF = "#/components/schemas/{name}"
 JSON = "application/json"
@@ -60,7 +62,7 @@ ERRORS = {
     401: "unauthorized: no valid credential",
     403: "forbidden: this credential may not do this",
     404: "not_found (or not_settled: the room has no settlement)",
-    409: "conflict, room_closed or legal_hold",
+    409: "conflict, room_closed, legal_hold or already_reviewed",
     410: "deleted",
     412: "invalid: an unsupported Tus-Resumable version",
     413: "too_large",

@@ -8,10 +8,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from mediation.http.auth import Actor as AuthActor
 from mediation.http.auth import require_api_key, require_reader, services
 from mediation.http.errors import ApiError
 from mediation.http.openapi import API_KEY, ROOM, Answer, Operation
 from mediation.http.params import read_query
+from mediation.services import Services
 from mediation.transcript_html import POLICY as html_policy
 from mediation.transcript_html import render
 from rooms.numbers import MAX_SEQ
@@ -69,6 +71,14 @@ async def export(request: Request) -> StreamingResponse:
     found = services(request)
     reader = await require_reader(request, room_id, action="export")
     asked = read_query(request, ExportQuery)
+    return await signed_transcript(found, reader, room_id, asked.format, "export")
+
+
+async def signed_transcript(
+    found: Services, reader: AuthActor, room_id: str, fmt: str, action: str
+) -> StreamingResponse:
+    """The room's signed export, read by `reader` and written to the access log as
+    `action` with the reader's purpose (an auditor's export, a peer review's read)."""
     try:
         lines = await export_bundle(found.store, found.signing(), room_id, found.locker)
     except UnknownRoom:
@@ -76,8 +86,8 @@ async def export(request: Request) -> StreamingResponse:
     except Tampered as exc:  # only the platform and auditors export: positions may go
         log.error("export refused: %s", exc.detail, extra={"room": room_id})
         raise ApiError(422, "tampered", exc.detail) from None
-    await found.access_log.append(reader.user, reader.role, reader.purpose, "export", room_id)
-    if asked.format == "html":
+    await found.access_log.append(reader.user, reader.role, reader.purpose, action, room_id)
+    if fmt == "html":
         return StreamingResponse(
             render(lines),
             media_type="text/html; charset=utf-8",
