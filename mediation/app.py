@@ -18,6 +18,7 @@ from mediation.http import (
     health,
     integrations,
     macros,
+    members,
     openapi,
     outbox,
     reports,
@@ -65,6 +66,7 @@ OPERATIONS = [  # what /openapi.json describes: each module's routes, as it decl
     *sign_in.operations,
     *integrations.operations,
     *settlement.operations,
+    *members.operations,
 ]
 
 
@@ -99,6 +101,7 @@ def create_app(
             *sign_in.routes,
             *integrations.routes,
             *settlement.routes,
+            *members.routes,
             *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,

@@ -30,6 +30,8 @@ class RoomInfo:
     freelancer: str
     state: str
     floor: Floor = field(default_factory=Floor, compare=False)  # mutes and pauses as stored
+    # (role, user) of each side's people once that side changed (rooms.members.admitted)
+    members: frozenset[tuple[str, str]] = field(default_factory=frozenset, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

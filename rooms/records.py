@@ -173,6 +173,16 @@ class RedactionBody(msgspec.Struct, omit_defaults=True):
     edits: list[int] = []
 
 
+class MemberBody(msgspec.Struct, omit_defaults=True):
+    """Body of `member_added` / `member_removed` (room channel, the server's voice): `user`
+    joined or left `side`; `by` is who asked (the platform, or a moderator's id)."""
+
+    user: str
+    side: str
+    by: str
+    decision_maker: bool = False  # added as the side's decision-maker
+
+
 Body = (
     Joined
     | Amendment
@@ -195,6 +205,7 @@ Body = (
     | EvidenceRequestBody
     | EvidenceReviewBody
     | RedactionBody
+    | MemberBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -222,6 +233,8 @@ BODIES: dict[str, type[Body]] = {
     kinds.EVIDENCE_REQUEST: EvidenceRequestBody,
     kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
     kinds.REDACTION: RedactionBody,
+    kinds.MEMBER_ADDED: MemberBody,
+    kinds.MEMBER_REMOVED: MemberBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from rooms import arbitration, clocks, deadlines, door, events, evidence, kinds, records
+from rooms import arbitration, clocks, deadlines, door, events, evidence, kinds, members, records
 from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
 from rooms.deadlines import Deadline, DeadlineDetail
@@ -94,12 +94,14 @@ class Facts(msgspec.Struct, omit_defaults=True):
     deadline_counts: dict[str, int] = {}  # set, applied, answered, withdrawn, lapsed: reports
     evidence: list[Requested] = []  # every evidence request, open or reviewed
     redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
+    sides: dict[str, members.Side] = {}  # each side's people, once one changed (rooms.members)
+    acceptance: str = members.ANY  # who accepts for a side, pinned at open (rooms.members)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
 # and filter on, with no party's words or amounts in them (docs/architecture.md). Every
 # other fact (offer, settlement, ratings, floor, caucus) is sealed under the room's key.
-CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines")
+CLEAR_FACTS = ("moderator", "tier", "clocks", "arbitration", "deadlines", "sides", "acceptance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,16 +159,19 @@ class Workflow:
         *,
         warn_before: float = 24 * 3600,
         calendar: tuple[str, str] = ("US", "UTC"),
+        side_acceptance: str = members.ANY,
     ) -> None:
         """`targets`: every room's clock targets; `targets_for`: a room's, by its ticket
         priority (the SLA policies, mediation.sla), called on every due computation: a
         lookup in memory, never I/O; `warn_before`: seconds before a deadline falls due
         that its party is warned; `calendar`: the holiday calendar and time zone business
-        days are counted in (rooms.business_days)."""
+        days are counted in (rooms.business_days); `side_acceptance`: who accepts a
+        proposal for a side in rooms opened from now on (rooms.members.ACCEPTANCE)."""
         self.targets = targets or Targets()
         self.targets_for = targets_for or self._same_targets
         self.warn_before = warn_before
         self.calendar = calendar
+        self.side_acceptance = side_acceptance
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -189,6 +194,8 @@ class Workflow:
             kinds.EVIDENCE_REQUEST: self._evidence_request,
             kinds.EVIDENCE_REVIEW: self._evidence_review,
             kinds.REDACTION: self._redaction,
+            kinds.MEMBER_ADDED: self._member,
+            kinds.MEMBER_REMOVED: self._member,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -197,7 +204,7 @@ class Workflow:
     def opened(
         self, state: str, ts: str, priority: str = "normal", parties: Parties | None = None
     ) -> Room:
-        facts = Facts(clocks=Clocks(opened_at=ts))
+        facts = Facts(clocks=Clocks(opened_at=ts), acceptance=self.side_acceptance)
         return Room(state, facts, priority=priority, parties=dict(parties or {}))
 
     def load(
@@ -334,7 +341,7 @@ class Workflow:
         offer = room.facts.offer
         if body.counters is not None and (offer is None or offer.seq != body.counters):
             raise Superseded(_not_open(body.counters, offer))
-        by_party = record.sender_role in PARTIES
+        by_party = record.sender_role in PARTIES and self._counts(room, record)
         room.facts.offer = Offer(
             record.seq,
             record.sender_role,
@@ -370,12 +377,14 @@ class Workflow:
         offer = room.facts.offer
         if offer is None or offer.seq != body.proposal:
             raise Superseded(_not_open(body.proposal, offer))
-        if record.sender_role == offer.by_role:
+        if record.sender_role == offer.by_role and record.sender_role in offer.accepted:
             raise Forbidden(f"proposal #{offer.seq} is yours: it stands as accepted by you")
         if record.sender_role in offer.accepted:
             raise Conflict(f"you already accepted proposal #{offer.seq}")
         if clocks.parse(record.ts) >= clocks.parse(offer.expires_at):
             raise Expired(f"proposal #{offer.seq} expired at {offer.expires_at}")
+        facts, role, user = room.facts, record.sender_role, record.sender_user
+        members.require_decider(facts.acceptance, facts.sides, room.parties, role, user)
         follow = self._message(room, record)
         if body.answer != "accept":
             room.facts.offer = None
@@ -549,6 +558,25 @@ class Workflow:
         data |= {"reason": body.reason, "moderator": record.sender_user}
         room.raised.append(Event(events.MESSAGE_REDACTED, data))
         return []
+
+    # -- more people per party (rooms.members) ------------------------------------
+
+    def _member(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = members.apply(room.facts.sides, room.parties, record)
+        data: dict[str, Any] = {"user": body.user, "side": body.side, "by": body.by}
+        topic = events.MEMBER_REMOVED
+        if record.kind == kinds.MEMBER_ADDED:
+            data["decision_maker"] = body.decision_maker
+            topic = events.MEMBER_ADDED
+        room.raised.append(Event(topic, data))
+        return []
+
+    @staticmethod
+    def _counts(room: Room, record: StoredMessage) -> bool:
+        """Whether the party's acceptance is its side's (rooms.members.counts)."""
+        facts = room.facts
+        role, user = record.sender_role, record.sender_user
+        return members.counts(facts.acceptance, facts.sides, room.parties, role, user)
 
 
 def _count(room: Room, what: str) -> None:

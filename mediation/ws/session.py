@@ -59,6 +59,7 @@ from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
+from rooms import members
 from rooms.arbitration import decision_body, opt_in_body
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
@@ -137,7 +138,8 @@ def welcome(
 ) -> Welcome:
     room = joined.room
     here = set(joined.online)
-    parties = [Member(room.client, Role.CLIENT), Member(room.freelancer, Role.FREELANCER)]
+    firsts: dict[str, str] = {Role.CLIENT: room.client, Role.FREELANCER: room.freelancer}
+    parties = [Member(user, Role(role)) for role, user in members.people(room.members, firsts)]
     everyone = parties + [m for m in joined.online if m not in parties]
     return Welcome(
         RoomView(
