@@ -25,7 +25,8 @@ class Principal(StrEnum):
     valid client token of a third room). expired, revoked: a client's room
     token and a moderator's staff token, expired or revoked. none: no
     credential. platform: the API key. arbitrator: a room token of the room in the
-    arbitrator's role (it has no staff token).
+    arbitrator's role (it has no staff token). client_2: a room token of the client
+    side's second member (added over the API, rooms.members).
     """
 
     CLIENT = "client"
@@ -38,6 +39,7 @@ class Principal(StrEnum):
     NONE = "none"
     PLATFORM = "platform"
     ARBITRATOR = "arbitrator"
+    CLIENT_2 = "client_2"
 
 
 PRINCIPALS = tuple(Principal)
@@ -97,6 +99,7 @@ REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
+MEMBERS = Action("members", H)  # POST /api/rooms/{id}/members: add a person to a side
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,26 @@ ARBITRATOR: dict[Action, Outcome] = {
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
 
+# Adding people to a side: the platform, or the room's own moderator (a staff token);
+# room tokens are no credential for it (401), an auditor's staff token is refused (403).
+# Columns as in TABLE, the arbitrator's last.
+TABLE[MEMBERS, Scope.OWN] = (H401, H401, H201, H403, H401, H401, H401, H401, H201, H401)
+
+# The client side's second member's column: she shares the client's role, so she reads and
+# writes what the client does; what is the first client's own (the message she edits, the
+# file she deletes) is not hers. Kept apart so each row above stays as it was.
+SECOND_CLIENT: dict[Action, Outcome] = {
+    action: row[0] for (action, scope), row in TABLE.items() if scope is not Scope.ANY
+} | {
+    EDIT: F,  # only its sender edits a message
+    DELETE: H403,  # only its uploader (or a moderator) deletes a file
+    MEMBERS: H401,
+    QUEUE: H401,
+    REPORTS: H401,
+}
+for (_action, _scope), _row in list(TABLE.items()):
+    TABLE[_action, _scope] = (*_row, SECOND_CLIENT[_action])
+
 # In a room it holds nothing in, a room token opens nothing: the socket refuses the hello
 # (its `room` names another room than the token's) and HTTP says 403. Staff tokens and the
 # API key are not bound to a room, so they fare as in their own.
@@ -219,7 +242,11 @@ _OTHER_HTTP: dict[Action, Row] = {
     DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403),
     CLAIM: TABLE[CLAIM, Scope.OWN],
     JOIN: TABLE[JOIN, Scope.OWN],
+    MEMBERS: TABLE[MEMBERS, Scope.OWN],  # the moderator of the shared rooms is the same
 }
+for _action, _row in list(_OTHER_HTTP.items()):  # a second client fares as the client
+    if len(_row) < len(PRINCIPALS):
+        _OTHER_HTTP[_action] = (*_row, _row[0])
 for (_action, _scope), _row in list(TABLE.items()):
     if _scope is Scope.OWN:
         TABLE[_action, Scope.OTHER] = (

@@ -34,6 +34,7 @@ from tests.authz_matrix import (
     HELLO,
     HISTORY,
     JOIN,
+    MEMBERS,
     OPT_IN,
     PROPOSE,
     QUEUE,
@@ -88,6 +89,11 @@ class Room:
     proposal: int = 0  # the seq of the freelancer's open proposal
     files: dict[str, str] = field(default_factory=dict)  # channel -> a file the client uploaded
 
+    @property
+    def second_client(self) -> str:
+        """The client side's second member (added over the API as the room opens)."""
+        return f"{self.client}-2"
+
 
 @dataclass
 class World:
@@ -125,6 +131,12 @@ class World:
         room = Room(
             await self.server.platform.open_room(f"M-{n}", f"c-{n}", f"f-{n}"), f"c-{n}", f"f-{n}"
         )
+        added = await self.http.post(
+            f"/api/rooms/{room.id}/members",
+            json={"user": room.second_client, "side": "client"},
+            headers=self.server.platform.auth,
+        )
+        assert added.status_code == 201, added.text
         if setup is Setup.WAITING:
             return room
         claimed = await self.http.post(
@@ -250,6 +262,8 @@ class World:
                 return self.server.platform.api_key
             case Principal.ARBITRATOR:
                 return await self.room_token(room, ARBITRATOR, "arbitrator")
+            case Principal.CLIENT_2:
+                return await self.room_token(room, room.second_client, "client")
 
     async def fresh_staff_token(self) -> str:
         response = await self.http.post(
@@ -264,7 +278,7 @@ class World:
 def uses_staff_token(action: Action) -> bool:
     """Staff call the queue, claim and join with their staff token; everything else in a
     room with their room token."""
-    return action in (QUEUE, REPORTS, CLAIM, JOIN)
+    return action in (QUEUE, REPORTS, CLAIM, JOIN, MEMBERS)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -372,6 +386,9 @@ async def on_http(world: World, cell: Cell, token: str | None, room: Room) -> Ou
         response = await http.get("/api/queue", headers=headers)
     elif action is REPORTS:
         response = await http.get("/api/reports/rooms", headers=headers)
+    elif action is MEMBERS:
+        person = {"user": f"p-{uuid.uuid4().hex[:12]}", "side": "freelancer"}
+        response = await http.post(f"/api/rooms/{room.id}/members", json=person, headers=headers)
     else:
         raise AssertionError(f"no request for {action.name}")
     if response.status_code < 400:

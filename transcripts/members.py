@@ -90,6 +90,14 @@ async def listing(db: Database, room: RoomRow) -> list[Membership]:
     return firsts + rows
 
 
+async def sides_had(db: Database, room: RoomRow) -> dict[str, set[str]]:
+    """Every person each side has had (removed ones too): who may have accepted for it."""
+    had: dict[str, set[str]] = {}
+    for m in await listing(db, room):
+        had.setdefault(m.side, set()).add(m.user)
+    return had
+
+
 async def add_contact(db: Database, keys: KeyCache, room_id: str, contact: dict[str, Any]) -> None:
     """The room's sealed contacts with `contact` added (the last entry for a user wins)."""
     async with db.write() as conn:

@@ -509,4 +509,10 @@ export default {
     'redaction.submit': 'Remove text',
     'audit.redacted': 'text removed by {who}: {reason}',
     'audit.redaction': 'removed the text of message #{target}: {reason}',
+    'people.side.client': 'Client side',
+    'people.side.freelancer': 'Freelancer side',
+    'people.others': 'Others',
+    'event.memberAdded': '{member} joined {party}\'s side.',
+    'event.memberRemoved': '{member} left {party}\'s side.',
+    'error.not_decision_maker': 'Only your side\'s decision-maker can answer this proposal',
 };

@@ -73,6 +73,10 @@ export function eventText(frame, you, name = (user) => user) {
         text: frame.terms.text ? t('outcome.text', { text: frame.terms.text }) : '',
         reason: frame.reason ?? '',
       });
+    case 'member_added':
+      return t('event.memberAdded', { member: name(frame.member ?? ''), party: partyName(frame.side, you) });
+    case 'member_removed':
+      return t('event.memberRemoved', { member: name(frame.member ?? ''), party: partyName(frame.side, you) });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }

@@ -182,6 +182,10 @@ def _event(record: StoredMessage) -> EventFrame:
         verdict=get("verdict"),
         note=get("note"),
         redacted=removal,
+        member=get("user"),
+        side=get("side"),
+        decision_maker=get("decision_maker"),
+        by=get("by"),
     )
 
 
