@@ -50,6 +50,7 @@ async def open_room(
     priority: str = "normal",
     contacts: list[Contact] | None = None,
     subject: str = "",
+    acceptance: str | None = None,
 ) -> RoomRow:
     """The room for the ticket, opened now; RoomConflict when the ticket has an open one.
     The provider must be one the settings turn on (`providers(settings)`)."""
@@ -75,6 +76,7 @@ async def open_room(
             State.WAITING,
             priority,
             stored(contacts or []),
+            acceptance,
         )
     except IntegrityError:  # a concurrent request opened it first
         existing = await services.store.open_room_for_ticket(provider, ticket_id)

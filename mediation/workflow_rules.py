@@ -42,8 +42,10 @@ class StoreRules:
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
+        acceptance: str | None = None,
     ) -> "RuledRoom":
-        return RuledRoom(self, self.workflow.opened(state, ts, priority, parties), provider)
+        opened = self.workflow.opened(state, ts, priority, parties, acceptance)
+        return RuledRoom(self, opened, provider)
 
     def created(self, room: RoomRow) -> Sequence[Effect]:
         data: dict[str, Any] = {"client": room.client_user, "freelancer": room.freelancer_user}

@@ -61,6 +61,12 @@ def side_of(sides: Mapping[str, Side], parties: Mapping[str, str], role: str) ->
     return Side([first] if first else [], first)
 
 
+def deciders(sides: Mapping[str, Side], parties: Mapping[str, str]) -> dict[str, str]:
+    """role -> the side's decision-maker now: whom a deadline on the side names (its
+    mail goes to them), the way `parties` names each side's first member."""
+    return {role: side_of(sides, parties, role).decision_maker for role in parties}
+
+
 def is_member(sides: Mapping[str, Side], parties: Mapping[str, str], role: str, user: str) -> bool:
     return user in side_of(sides, parties, role).members
 

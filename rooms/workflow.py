@@ -202,9 +202,19 @@ class Workflow:
         return self.targets
 
     def opened(
-        self, state: str, ts: str, priority: str = "normal", parties: Parties | None = None
+        self,
+        state: str,
+        ts: str,
+        priority: str = "normal",
+        parties: Parties | None = None,
+        acceptance: str | None = None,
     ) -> Room:
-        facts = Facts(clocks=Clocks(opened_at=ts), acceptance=self.side_acceptance)
+        """A room just opened; `acceptance`: who accepts for a side in it (rooms.members),
+        pinned now (None: the workflow's `side_acceptance`)."""
+        pinned = acceptance or self.side_acceptance
+        if pinned not in members.ACCEPTANCE:
+            raise RoomError(f"acceptance is one of {', '.join(members.ACCEPTANCE)}")
+        facts = Facts(clocks=Clocks(opened_at=ts), acceptance=pinned)
         return Room(state, facts, priority=priority, parties=dict(parties or {}))
 
     def load(
@@ -358,8 +368,9 @@ class Workflow:
         follow = self._message(room, record)
         days = self.targets_for(room.priority).proposal_answer_days
         facts = room.facts
+        deciders = members.deciders(facts.sides, room.parties)  # a deadline names who decides
         step = deadlines.by_policy(
-            record, facts.offer, facts.deadlines, room.parties, days, self.calendar
+            record, facts.offer, facts.deadlines, deciders, days, self.calendar
         )
         return (
             follow

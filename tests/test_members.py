@@ -172,3 +172,25 @@ async def test_with_a_decision_maker_only_her_accept_settles_the_side(
     accepted = {a["role"]: a["user"] for a in document.json()["acceptances"]}
     assert accepted == {"client": "c-2", "freelancer": "f-1"}
     assert document.json()["parties"][0] == {"role": "client", "user": "c-1"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_room_may_pin_its_own_acceptance_when_it_opens(server: RunningServer) -> None:
+    platform = server.platform
+    opened = await platform.http.post(
+        "/api/rooms",
+        json={
+            "ticket": {"provider": "local", "id": "T-pin"},
+            "client": "c-1",
+            "freelancer": "f-1",
+            "acceptance": "decision_maker",
+        },
+        headers=platform.auth,
+    )
+    assert opened.status_code == 201, opened.text
+    room = opened.json()["id"]
+    listed = await platform.http.get(f"/api/rooms/{room}/members", headers=platform.auth)
+    assert listed.json()["acceptance"] == "decision_maker"
+    other = await platform.open_room("T-default")
+    listed = await platform.http.get(f"/api/rooms/{other}/members", headers=platform.auth)
+    assert listed.json()["acceptance"] == "any"  # MEDIATION_SIDE_ACCEPTANCE's default

@@ -57,6 +57,7 @@ class Exploding:
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
+        acceptance: str | None = None,
     ) -> "Exploding":
         return self
 

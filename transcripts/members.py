@@ -10,11 +10,13 @@ with an addition joins the room's sealed contacts (mediation.contacts).
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
+from transcripts import presence
 from transcripts.database import Database
 from transcripts.key_cache import KeyCache
 from transcripts.schema import members as table
+from transcripts.schema import presence as seen
 from transcripts.schema import rooms
 from transcripts.sealed_facts import open_contacts, seal_contacts
 from transcripts.store_types import RoomRow
@@ -47,12 +49,16 @@ async def added(
                 added_by=by,
             )
         )
+        await presence.ensure(conn, room_id, [(user, side)], at)  # away from the start: noticed
 
 
 async def removed(db: Database, room: RoomRow, user: str, side: str, by: str, at: float) -> None:
-    """Mark the person's open row removed; a first member gets a row saying both."""
+    """Mark the person's open row removed (a first member gets a row saying both); no more
+    notices to them while away."""
     c = table.c
     async with db.write() as conn:
+        p = seen.c
+        await conn.execute(delete(seen).where(p.room_id == room.id, p.user == user, p.role == side))
         done = await conn.execute(
             update(table)
             .where(c.room_id == room.id, c.user == user, c.side == side, c.removed_at.is_(None))

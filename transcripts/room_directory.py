@@ -64,6 +64,7 @@ class RoomDirectory:
         state: str,
         priority: str = "normal",
         contacts: list[dict[str, Any]] | None = None,
+        acceptance: str | None = None,
     ) -> RoomRow:
         """A new room; `contacts` (how to reach its people) sealed under its new key."""
         self._keys.refresh_keyring()  # wrap under the key that is active now
@@ -80,6 +81,7 @@ class RoomDirectory:
                 ticket_provider,
                 priority,
                 {"client": client_user, "freelancer": freelancer_user},
+                acceptance,
             )
         )
         private, columns = ruled.columns() if ruled is not None else ({}, {})

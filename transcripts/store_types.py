@@ -98,6 +98,7 @@ class Rules(Protocol):
         provider: str,
         priority: str = "normal",
         parties: Mapping[str, str] | None = None,
+        acceptance: str | None = None,
     ) -> RuledRoom: ...
 
     def created(self, room: "RoomRow") -> Sequence[Effect]:

@@ -42,6 +42,9 @@ class CreateRoom(Struct):
     freelancer: Name
     priority: Literal["urgent", "high", "normal", "low"] = "normal"  # the ticket's
     people: Contacts = []  # how to reach them while away: sealed, never echoed back
+    # who accepts a proposal for a side of several people (docs/http.md#members); null:
+    # MEDIATION_SIDE_ACCEPTANCE
+    acceptance: Literal["any", "decision_maker"] | None = None
 
 
 class CreateToken(Struct):
@@ -122,6 +125,7 @@ async def create_room(request: Request) -> JSONResponse:
             body.freelancer,
             body.priority,
             body.people,
+            acceptance=body.acceptance,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None
