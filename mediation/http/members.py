@@ -23,10 +23,10 @@ from mediation.contacts import Email, Locale
 from mediation.http.auth import PLATFORM, Actor, require_staff, services
 from mediation.http.errors import ApiError, read_json
 from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
-from mediation.http.rooms import MAX_TOKEN_TTL, Name
+from mediation.http.revocations import revocation
+from mediation.http.rooms import Name
 from mediation.services import Services
 from rooms import door, members, records
-from rooms.broker import Revoked
 from rooms.door import Write
 from rooms.kinds import MEMBER_ADDED, MEMBER_REMOVED
 from rooms.records import MemberBody
@@ -122,9 +122,7 @@ async def remove_member(request: Request) -> JSONResponse:
         raise ApiError(404, "not_found", "a side is client or freelancer")
     by = "platform" if actor is PLATFORM else actor.user
     seq = await _commit(found, room, MEMBER_REMOVED, MemberBody(user, side, by))
-    now = int(time.time())
-    until = now + max(MAX_TOKEN_TTL, found.settings.token_ttl) + found.tokens.leeway
-    await found.revoker.revoke(Revoked("", room.id, user, now, until))  # sockets close now
+    await found.revoker.revoke(revocation(found, room=room.id, user=user))  # sockets close now
     await table.removed(found.db, room, user, side, by, time.time())
     return JSONResponse({"room": room.id, "user": user, "side": side, "seq": seq})
 
