@@ -11,6 +11,7 @@ from mediation.config import Settings
 from mediation.protocol.codes import CloseCode
 from tests.conftest import RunningServer, ServerFactory
 from tests.peers import Peer
+from transcripts.settlement_verify import verify_with_bundle
 
 
 async def add(server: RunningServer, room: str, user: str, side: str, **extra: Any) -> Any:
@@ -172,6 +173,12 @@ async def test_with_a_decision_maker_only_her_accept_settles_the_side(
     accepted = {a["role"]: a["user"] for a in document.json()["acceptances"]}
     assert accepted == {"client": "c-2", "freelancer": "f-1"}
     assert document.json()["parties"][0] == {"role": "client", "user": "c-1"}
+    # offline, against the exported bundle: the accepting member is one the export lists
+    exported = await platform.http.get(f"/api/rooms/{room}/export", headers=platform.auth)
+    key = server.services.secrets.signing.public()[document.json()["key_id"]]
+    lines = exported.content.splitlines()
+    verdict = verify_with_bundle(document.content, lines, key)
+    assert verdict.ok, verdict.reason
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

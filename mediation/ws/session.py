@@ -380,7 +380,10 @@ class Session:
         """A deadline's body: its due time counted now, the party's user id named."""
         assert self.joined is not None
         room, settings = self.joined.room, self._settings
-        user = {"client": room.client, "freelancer": room.freelancer}.get(frame.party)
+        firsts: dict[str, str] = {Role.CLIENT: room.client, Role.FREELANCER: room.freelancer}
+        # the side's first member still on it (rooms.members): its earliest otherwise
+        side = [u for r, u in members.people(room.members, firsts) if r == frame.party]
+        user = side[0] if side else None
         if user is None:
             raise RoomError("a deadline is set on the client or the freelancer")
         calendar = frame.calendar or settings.calendar_country  # e.g. the parties' country
