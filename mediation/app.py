@@ -18,6 +18,7 @@ from mediation.http import (
     health,
     integrations,
     macros,
+    members,
     openapi,
     outbox,
     reports,
@@ -67,6 +68,7 @@ OPERATIONS = [  # what /openapi.json describes: each module's routes, as it decl
     *integrations.operations,
     *settlement.operations,
     *review.operations,
+    *members.operations,
 ]
 
 
@@ -102,6 +104,7 @@ def create_app(
             *integrations.routes,
             *settlement.routes,
             *review.routes,
+            *members.routes,
             *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import msgspec.inspect as mi
@@ -418,6 +418,14 @@ class Settings:
     review_seed: Annotated[
         str, doc("mixed into the week's draw of review assignments (any text)")
     ] = ""
+    side_acceptance: Annotated[
+        Literal["any", "decision_maker"],
+        doc(
+            "who accepts a proposal for a side of several people, in rooms opened from"
+            " now on (a room may say otherwise when it opens): `any` member, or only the"
+            " side's `decision_maker` ([http.md](http.md#members))"
+        ),
+    ] = "any"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
@@ -525,6 +533,8 @@ def accepts(spec: mi.Field) -> str:
         if isinstance(kind.item_type, mi.LiteralType):  # a list of names from a fixed set
             return "list of " + ", ".join(map(str, kind.item_type.values))
         return "list" if not kind.min_length else f"list of at least {kind.min_length}"
+    if isinstance(kind, mi.LiteralType):
+        return "one of " + ", ".join(map(str, kind.values))
     if isinstance(kind, mi.CustomType) and kind.cls is Path:
         return "path"
     if isinstance(kind, mi.StrType) and kind.min_length:
@@ -547,6 +557,8 @@ def _explain(exc: msgspec.ValidationError, env: Mapping[str, str]) -> str:
         expected = "/".join(TRUE) + " or " + "/".join(FALSE)
     elif expected.startswith("list"):
         expected = "a comma-separated " + expected
+    elif expected.startswith("one of"):
+        pass
     elif expected != "path":
         expected = ("an " if expected.startswith("integer") else "a ") + expected
     return f"{name}{shown}: expected {expected}"

@@ -51,6 +51,7 @@ async def open_room(
     contacts: list[Contact] | None = None,
     subject: str = "",
     calendar: str | None = None,
+    acceptance: str | None = None,
 ) -> RoomRow:
     """The room for the ticket, opened now; RoomConflict when the ticket has an open one.
     The provider must be one the settings turn on (`providers(settings)`)."""
@@ -76,7 +77,8 @@ async def open_room(
             State.WAITING,
             priority,
             stored(contacts or []),
-            calendar,
+            calendar=calendar,
+            acceptance=acceptance,
         )
     except IntegrityError:  # a concurrent request opened it first
         existing = await services.store.open_room_for_ticket(provider, ticket_id)

@@ -37,6 +37,7 @@ from mediation.storage import open_blobs
 from mediation.tickets.local import LocalTickets
 from mediation.workflow_rules import StoreRules
 from mediation.ws.people import People
+from rooms import members
 from rooms.broker import Broker, LocalBroker
 from rooms.events import RAISED_BY
 from rooms.floor import Floor
@@ -105,7 +106,8 @@ def room_info(row: RoomRow) -> RoomInfo:
         row.freelancer_user,
         row.state,
         floor,
-        (row.workflow or {}).get("calendar"),
+        calendar=(row.workflow or {}).get("calendar"),
+        members=members.admitted((row.workflow or {}).get("sides")),
     )
 
 
@@ -214,6 +216,7 @@ class Services:
             policies.targets_for,
             warn_before=settings.deadline_warning,
             calendar=(settings.calendar_country, settings.calendar_timezone),
+            side_acceptance=settings.side_acceptance,
         )
         sign_ins = SignIns(db)
         routes, destinations = configured(

@@ -44,8 +44,11 @@ class StoreRules:
         parties: Mapping[str, str] | None = None,
         *,
         calendar: str | None = None,
+        acceptance: str | None = None,
     ) -> "RuledRoom":
-        room = self.workflow.opened(state, ts, priority, parties, calendar=calendar)
+        room = self.workflow.opened(
+            state, ts, priority, parties, calendar=calendar, acceptance=acceptance
+        )
         return RuledRoom(self, room, provider)
 
     def created(self, room: RoomRow) -> Sequence[Effect]:

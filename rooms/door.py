@@ -14,7 +14,7 @@ Pure: no I/O, tested directly (tests/test_door.py).
 from dataclasses import dataclass
 from typing import Protocol
 
-from rooms import arbitration, comoderators, evidence
+from rooms import arbitration, comoderators, evidence, members
 from rooms.errors import Forbidden, RoomClosed, RoomError
 from rooms.floor import Floor
 from rooms.kinds import (
@@ -79,6 +79,8 @@ def check(room: RoomNow, member: Member, kind: str, channel: str) -> None:
     if kind in arbitration.KINDS:  # an opt-in, a decision: their own rules, no floor
         arbitration.check(role, kind, channel, room.state)
         return
+    if kind in members.KINDS:  # the platform's, over the API (system_draft)
+        members.check_door(role)
     if kind in MODERATOR_ACTIONS:  # whether the room's state allows it: inside the commit
         if role is not Role.MODERATOR:
             raise Forbidden(f"only a moderator writes {kind} events")

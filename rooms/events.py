@@ -31,6 +31,8 @@ EVIDENCE_REQUESTED = "evidence.requested"
 EVIDENCE_SUBMITTED = "evidence.submitted"
 EVIDENCE_REVIEWED = "evidence.reviewed"
 MESSAGE_REDACTED = "message.redacted"
+MEMBER_ADDED = "member.added"  # a person joined a side (rooms.members)
+MEMBER_REMOVED = "member.removed"  # a person left a side
 
 # Every topic, as a type: a setting that names topics is checked against it.
 Topic = Literal[
@@ -53,6 +55,8 @@ Topic = Literal[
     "evidence.submitted",
     "evidence.reviewed",
     "message.redacted",
+    "member.added",
+    "member.removed",
 ]
 TOPICS: tuple[str, ...] = get_args(Topic)
 
@@ -72,6 +76,8 @@ RAISED_BY = frozenset(
         kinds.EVIDENCE_REQUEST,
         kinds.EVIDENCE_REVIEW,
         kinds.REDACTION,
+        kinds.MEMBER_ADDED,
+        kinds.MEMBER_REMOVED,
     }
 )
 

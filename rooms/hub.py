@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rooms import door, records, redaction
+from rooms import door, members, records, redaction
 from rooms.broker import Broker, PresenceHint, QueueHint, RoomStale, RoomTraffic
 from rooms.door import Write
 from rooms.errors import Forbidden, NotFound, RoomError
@@ -93,6 +93,13 @@ class LiveRoom:
                 self.info = replace(self.info, state=moved.to)
             elif ready.kind == FLOOR:
                 self.floor.apply(ready.body)
+            elif ready.kind in members.KINDS:  # later joins are admitted by the new sides
+                firsts: dict[str, str] = {
+                    Role.CLIENT: self.info.client,
+                    Role.FREELANCER: self.info.freelancer,
+                }
+                changed = members.reflect(self.info.members, firsts, ready)
+                self.info = replace(self.info, members=changed)
             self._deliver(ready)
 
     def _deliver(self, record: StoredMessage) -> None:
@@ -130,9 +137,10 @@ class LiveRoom:
 
 
 def admit(info: RoomInfo, member: Member) -> None:
-    """Parties must be the room's own client or freelancer; staff may be anyone."""
-    expected = {Role.CLIENT: info.client, Role.FREELANCER: info.freelancer}.get(member.role)
-    if expected is not None and member.user != expected:
+    """Parties must be one of the room's own clients or freelancers (rooms.members); staff
+    may be anyone."""
+    firsts: dict[str, str] = {Role.CLIENT: info.client, Role.FREELANCER: info.freelancer}
+    if member.role in firsts and not members.admits(info.members, firsts, member.role, member.user):
         raise Forbidden(f"{member.user} is not the {member.role} of room {info.id}")
 
 

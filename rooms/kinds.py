@@ -31,6 +31,9 @@ DEADLINE_APPLIED = "deadline_applied"  # the server: it fell due; its outcome fo
 EVIDENCE_REQUEST = "evidence_request"  # a moderator asks a party for an item by a date
 EVIDENCE_REVIEW = "evidence_review"  # a moderator marks a request satisfied or not
 REDACTION = "redaction"  # a moderator removed a message's text (the message's channel)
+# More people per party (rooms/members.py), room channel, the server's voice:
+MEMBER_ADDED = "member_added"  # a person joined a side (over the API)
+MEMBER_REMOVED = "member_removed"  # a person left a side: their tokens are revoked
 
 COMODERATOR = "comoderator"  # the lead moderator adds or removes a co-moderator (room channel)
 

@@ -31,6 +31,8 @@ class RoomInfo:
     state: str
     floor: Floor = field(default_factory=Floor, compare=False)  # mutes and pauses as stored
     calendar: str | None = None  # its holiday calendar ("DE-BY"); None: the deployment's
+    # (role, user) of each side's people once that side changed (rooms.members.admitted)
+    members: frozenset[tuple[str, str]] = field(default_factory=frozenset, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,6 +180,16 @@ class CoModeratorBody(msgspec.Struct):
     added: bool
 
 
+class MemberBody(msgspec.Struct, omit_defaults=True):
+    """Body of `member_added` / `member_removed` (room channel, the server's voice): `user`
+    joined or left `side`; `by` is who asked (the platform, or a moderator's id)."""
+
+    user: str
+    side: str
+    by: str
+    decision_maker: bool = False  # added as the side's decision-maker
+
+
 Body = (
     Joined
     | Amendment
@@ -203,6 +213,7 @@ Body = (
     | EvidenceReviewBody
     | RedactionBody
     | CoModeratorBody
+    | MemberBody
 )
 
 BODIES: dict[str, type[Body]] = {
@@ -231,6 +242,8 @@ BODIES: dict[str, type[Body]] = {
     kinds.EVIDENCE_REVIEW: EvidenceReviewBody,
     kinds.REDACTION: RedactionBody,
     kinds.COMODERATOR: CoModeratorBody,
+    kinds.MEMBER_ADDED: MemberBody,
+    kinds.MEMBER_REMOVED: MemberBody,
 }
 
 _DECODERS = {kind: msgspec.json.Decoder(shape) for kind, shape in BODIES.items()}

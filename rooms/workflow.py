@@ -25,6 +25,7 @@ from rooms import (
     events,
     evidence,
     kinds,
+    members,
     records,
 )
 from rooms.arbitration import Arbitration
@@ -107,6 +108,8 @@ class Facts(msgspec.Struct, omit_defaults=True):
     redactions: int = 0  # messages whose text a moderator removed (rooms.redaction)
     calendar: str | None = None  # its holiday calendar ("DE-BY"); None: the deployment's
     comoderators: list[str] = []  # besides the lead (`moderator`): rooms.comoderators
+    sides: dict[str, members.Side] = {}  # each side's people, once one changed (rooms.members)
+    acceptance: str = members.ANY  # who accepts for a side, pinned at open (rooms.members)
 
 
 # The facts kept in clear on the room's row: what the queue and the clock scheduler sort
@@ -120,6 +123,8 @@ CLEAR_FACTS = (
     "deadlines",
     "calendar",
     "comoderators",
+    "sides",
+    "acceptance",
 )
 
 
@@ -178,16 +183,19 @@ class Workflow:
         *,
         warn_before: float = 24 * 3600,
         calendar: tuple[str, str] = ("US", "UTC"),
+        side_acceptance: str = members.ANY,
     ) -> None:
         """`targets`: every room's clock targets; `targets_for`: a room's, by its ticket
         priority (the SLA policies, mediation.sla), called on every due computation: a
         lookup in memory, never I/O; `warn_before`: seconds before a deadline falls due
         that its party is warned; `calendar`: the holiday calendar and time zone business
-        days are counted in (rooms.business_days)."""
+        days are counted in (rooms.business_days); `side_acceptance`: who accepts a
+        proposal for a side in rooms opened from now on (rooms.members.ACCEPTANCE)."""
         self.targets = targets or Targets()
         self.targets_for = targets_for or self._same_targets
         self.warn_before = warn_before
         self.calendar = calendar
+        self.side_acceptance = side_acceptance
         self._rules: dict[str, Callable[[Room, StoredMessage], list[FollowUp]]] = {
             kinds.MESSAGE: self._message,
             kinds.STATE: self._state,
@@ -211,6 +219,8 @@ class Workflow:
             kinds.EVIDENCE_REVIEW: self._evidence_review,
             kinds.REDACTION: self._redaction,
             kinds.COMODERATOR: self._comoderator,
+            kinds.MEMBER_ADDED: self._member,
+            kinds.MEMBER_REMOVED: self._member,
         }
 
     def _same_targets(self, _priority: str) -> Targets:
@@ -224,10 +234,16 @@ class Workflow:
         parties: Parties | None = None,
         *,
         calendar: str | None = None,
+        acceptance: str | None = None,
     ) -> Room:
         """A room just opened; `calendar`: the holiday calendar its business days count
-        in (its parties' country), None for the deployment's."""
-        facts = Facts(clocks=Clocks(opened_at=ts), calendar=calendar)
+        in (its parties' country), None for the deployment's; `acceptance`: who accepts
+        for a side in it (rooms.members), pinned now (None: the workflow's
+        `side_acceptance`)."""
+        pinned = acceptance or self.side_acceptance
+        if pinned not in members.ACCEPTANCE:
+            raise RoomError(f"acceptance is one of {', '.join(members.ACCEPTANCE)}")
+        facts = Facts(clocks=Clocks(opened_at=ts), calendar=calendar, acceptance=pinned)
         return Room(state, facts, priority=priority, parties=dict(parties or {}))
 
     def load(
@@ -365,7 +381,7 @@ class Workflow:
         offer = room.facts.offer
         if body.counters is not None and (offer is None or offer.seq != body.counters):
             raise Superseded(_not_open(body.counters, offer))
-        by_party = record.sender_role in PARTIES
+        by_party = record.sender_role in PARTIES and self._counts(room, record)
         room.facts.offer = Offer(
             record.seq,
             record.sender_role,
@@ -383,9 +399,8 @@ class Workflow:
         days = self.targets_for(room.priority).proposal_answer_days
         facts = room.facts
         calendar = (facts.calendar or self.calendar[0], self.calendar[1])
-        step = deadlines.by_policy(
-            record, facts.offer, facts.deadlines, room.parties, days, calendar
-        )
+        deciders = members.deciders(facts.sides, room.parties)  # a deadline names who decides
+        step = deadlines.by_policy(record, facts.offer, facts.deadlines, deciders, days, calendar)
         return (
             follow
             if step is None
@@ -402,12 +417,14 @@ class Workflow:
         offer = room.facts.offer
         if offer is None or offer.seq != body.proposal:
             raise Superseded(_not_open(body.proposal, offer))
-        if record.sender_role == offer.by_role:
+        if record.sender_role == offer.by_role and record.sender_role in offer.accepted:
             raise Forbidden(f"proposal #{offer.seq} is yours: it stands as accepted by you")
         if record.sender_role in offer.accepted:
             raise Conflict(f"you already accepted proposal #{offer.seq}")
         if clocks.parse(record.ts) >= clocks.parse(offer.expires_at):
             raise Expired(f"proposal #{offer.seq} expired at {offer.expires_at}")
+        facts, role, user = room.facts, record.sender_role, record.sender_user
+        members.require_decider(facts.acceptance, facts.sides, room.parties, role, user)
         follow = self._message(room, record)
         if body.answer != "accept":
             room.facts.offer = None
@@ -595,6 +612,25 @@ class Workflow:
         facts = room.facts
         comoderators.change(facts.moderator, facts.comoderators, record.sender_user, body)
         return []
+
+    # -- more people per party (rooms.members) ------------------------------------
+
+    def _member(self, room: Room, record: StoredMessage) -> list[FollowUp]:
+        body = members.apply(room.facts.sides, room.parties, record)
+        data: dict[str, Any] = {"user": body.user, "side": body.side, "by": body.by}
+        topic = events.MEMBER_REMOVED
+        if record.kind == kinds.MEMBER_ADDED:
+            data["decision_maker"] = body.decision_maker
+            topic = events.MEMBER_ADDED
+        room.raised.append(Event(topic, data))
+        return []
+
+    @staticmethod
+    def _counts(room: Room, record: StoredMessage) -> bool:
+        """Whether the party's acceptance is its side's (rooms.members.counts)."""
+        facts = room.facts
+        role, user = record.sender_role, record.sender_user
+        return members.counts(facts.acceptance, facts.sides, room.parties, role, user)
 
 
 def _count(room: Room, what: str) -> None:

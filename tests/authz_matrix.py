@@ -26,7 +26,8 @@ class Principal(StrEnum):
     token and a moderator's staff token, expired or revoked. none: no
     credential. platform: the API key. arbitrator: a room token of the room in the
     arbitrator's role (it has no staff token). observer: a room token in the observer's
-    role, and a staff token of its own (queue, claim, join).
+    role, and a staff token of its own (queue, claim, join). client_2: a room token of the
+    client side's second member (added over the API, rooms.members).
     """
 
     CLIENT = "client"
@@ -40,6 +41,7 @@ class Principal(StrEnum):
     PLATFORM = "platform"
     ARBITRATOR = "arbitrator"
     OBSERVER = "observer"  # a room token in the observer's role, and a staff token
+    CLIENT_2 = "client_2"  # the client side's second member
 
 
 PRINCIPALS = tuple(Principal)
@@ -102,6 +104,7 @@ REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's me
 CO_MODERATOR = Action("co_moderator", S, Setup.MEDIATING)  # name m-2 a co-moderator
 REVIEW_INBOX = Action("review_inbox", H)  # GET /api/review/inbox: names no room
 REVIEW_REPORT = Action("review_report", H)  # GET /api/reports/reviews: names no room
+MEMBERS = Action("members", H)  # POST /api/rooms/{id}/members: add a person to a side
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,11 @@ ARBITRATOR: dict[Action, Outcome] = {
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
 
+# Adding people to a side: the platform, or the room's own moderator (a staff token);
+# room tokens are no credential for it (401), an auditor's staff token is refused (403).
+# Columns as in TABLE, the arbitrator's last.
+TABLE[MEMBERS, Scope.OWN] = (H401, H401, H201, H403, H401, H401, H401, H401, H201, H401)
+
 # The observer's column (a room token in the observer's role; its staff token for the
 # queue, claim and join): it reads every channel a moderator reads, files included, and
 # every write is refused. Its staff token reads the queue and joins rooms, never claims.
@@ -248,9 +256,27 @@ OBSERVER: dict[Action, Outcome] = {
     CO_MODERATOR: F,
     REVIEW_INBOX: H403,  # peer review is for moderators
     REVIEW_REPORT: H401,
+    MEMBERS: H403,  # its staff token is not the room's moderator's
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, OBSERVER[_action])
+
+# The client side's second member's column: she shares the client's role, so she reads and
+# writes what the client does; what is the first client's own (the message she edits, the
+# file she deletes) is not hers. Kept apart so each row above stays as it was.
+SECOND_CLIENT: dict[Action, Outcome] = {
+    action: row[0] for (action, scope), row in TABLE.items() if scope is not Scope.ANY
+} | {
+    EDIT: F,  # only its sender edits a message
+    DELETE: H403,  # only its uploader (or a moderator) deletes a file
+    MEMBERS: H401,
+    REVIEW_INBOX: H401,  # peer review is for staff tokens
+    REVIEW_REPORT: H401,
+    QUEUE: H401,
+    REPORTS: H401,
+}
+for (_action, _scope), _row in list(TABLE.items()):
+    TABLE[_action, _scope] = (*_row, SECOND_CLIENT[_action])
 
 # In a room it holds nothing in, a room token opens nothing: the socket refuses the hello
 # (its `room` names another room than the token's) and HTTP says 403. Staff tokens and the
@@ -263,7 +289,11 @@ _OTHER_HTTP: dict[Action, Row] = {
     DELETE: (H403, H403, H403, H403, H403, H401, H401, H401, H401, H403, H403),
     CLAIM: TABLE[CLAIM, Scope.OWN],
     JOIN: TABLE[JOIN, Scope.OWN],
+    MEMBERS: TABLE[MEMBERS, Scope.OWN],  # the moderator of the shared rooms is the same
 }
+for _action, _row in list(_OTHER_HTTP.items()):  # a second client fares as the client
+    if len(_row) < len(PRINCIPALS):
+        _OTHER_HTTP[_action] = (*_row, _row[0])
 for (_action, _scope), _row in list(TABLE.items()):
     if _scope is Scope.OWN:
         TABLE[_action, Scope.OTHER] = (

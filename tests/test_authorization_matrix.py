@@ -35,6 +35,7 @@ from tests.authz_matrix import (
     HELLO,
     HISTORY,
     JOIN,
+    MEMBERS,
     OPT_IN,
     PROPOSE,
     QUEUE,
@@ -91,6 +92,11 @@ class Room:
     proposal: int = 0  # the seq of the freelancer's open proposal
     files: dict[str, str] = field(default_factory=dict)  # channel -> a file the client uploaded
 
+    @property
+    def second_client(self) -> str:
+        """The client side's second member (added over the API as the room opens)."""
+        return f"{self.client}-2"
+
 
 @dataclass
 class World:
@@ -128,6 +134,12 @@ class World:
         room = Room(
             await self.server.platform.open_room(f"M-{n}", f"c-{n}", f"f-{n}"), f"c-{n}", f"f-{n}"
         )
+        added = await self.http.post(
+            f"/api/rooms/{room.id}/members",
+            json={"user": room.second_client, "side": "client"},
+            headers=self.server.platform.auth,
+        )
+        assert added.status_code == 201, added.text
         if setup is Setup.WAITING:
             return room
         claimed = await self.http.post(
@@ -257,6 +269,8 @@ class World:
                 if staff:
                     return await self.staff_token(OBSERVER, "observer")
                 return await self.room_token(room, OBSERVER, "observer")
+            case Principal.CLIENT_2:
+                return await self.room_token(room, room.second_client, "client")
 
     async def fresh_staff_token(self) -> str:
         response = await self.http.post(
@@ -271,7 +285,7 @@ class World:
 def uses_staff_token(action: Action) -> bool:
     """Staff call the queue, claim and join with their staff token; everything else in a
     room with their room token."""
-    return action in (QUEUE, REPORTS, CLAIM, JOIN, REVIEW_INBOX, REVIEW_REPORT)
+    return action in (QUEUE, REPORTS, CLAIM, JOIN, REVIEW_INBOX, REVIEW_REPORT, MEMBERS)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -385,6 +399,9 @@ async def on_http(world: World, cell: Cell, token: str | None, room: Room) -> Ou
         response = await http.get("/api/review/inbox", headers=headers)
     elif action is REVIEW_REPORT:
         response = await http.get("/api/reports/reviews", headers=headers)
+    elif action is MEMBERS:
+        person = {"user": f"p-{uuid.uuid4().hex[:12]}", "side": "freelancer"}
+        response = await http.post(f"/api/rooms/{room.id}/members", json=person, headers=headers)
     else:
         raise AssertionError(f"no request for {action.name}")
     if response.status_code < 400:

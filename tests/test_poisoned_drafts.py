@@ -59,6 +59,7 @@ class Exploding:
         parties: Mapping[str, str] | None = None,
         *,
         calendar: str | None = None,
+        acceptance: str | None = None,
     ) -> "Exploding":
         return self
 

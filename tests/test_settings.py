@@ -53,6 +53,8 @@ def other_value(name: str, default: Any) -> tuple[str, Any]:
         return "/srv/elsewhere", Path("/srv/elsewhere")
     if name in ("calendar_country", "calendar_timezone"):  # checked against what exists
         return ("DE-BY", "DE-BY") if name == "calendar_country" else ("Asia/Tokyo", "Asia/Tokyo")
+    if name == "side_acceptance":  # a name from a fixed set
+        return "decision_maker", "decision_maker"
     return " some text ", " some text "
 
 

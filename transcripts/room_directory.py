@@ -65,6 +65,7 @@ class RoomDirectory:
         priority: str = "normal",
         contacts: list[dict[str, Any]] | None = None,
         calendar: str | None = None,
+        acceptance: str | None = None,
     ) -> RoomRow:
         """A new room; `contacts` (how to reach its people) sealed under its new key;
         `calendar`: the holiday calendar its deadlines count business days in."""
@@ -83,6 +84,7 @@ class RoomDirectory:
                 priority,
                 {"client": client_user, "freelancer": freelancer_user},
                 calendar=calendar,
+                acceptance=acceptance,
             )
         )
         private, columns = ruled.columns() if ruled is not None else ({}, {})

@@ -239,3 +239,17 @@ sign_ins = Table(  # single-use sign-in links in notice mail (issue 14): by the 
     Column("expires_at", Float, nullable=False, index=True),
     Column("used_at", Float, nullable=True),
 )
+
+members = Table(  # more people per party (issue 17): each side's people, added and removed
+    "members",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("room_id", String(40), nullable=False, index=True),
+    Column("user", String(128), nullable=False),
+    Column("side", String(16), nullable=False),  # client | freelancer
+    Column("decision_maker", Boolean, nullable=False),  # added as the side's decision-maker
+    Column("added_at", Float, nullable=False),  # unix s
+    Column("added_by", String(128), nullable=False),  # "platform", or a moderator's id
+    Column("removed_at", Float, nullable=True),  # null: still on the side
+    Column("removed_by", String(128), nullable=True),
+)

@@ -22,7 +22,7 @@ docs/transcripts.md ("The settlement") is the specification.
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,15 +132,25 @@ def _acceptances(proposal: Link, between: Sequence[Link]) -> list[_Acceptance]:
             named = deadlines.get(applied.deadline) if applied is not None else None
             if named is not None and link.channel == ROOM:
                 accepted.append(_Acceptance(named[1].party, named[1].user, link, named[0]))
-    return accepted
+    # A side accepts once; with several people on it, its last acceptance is the one that
+    # counted (a proposal by a member who does not decide, then its decision-maker's yes).
+    last = {a.role: a for a in accepted}
+    return [a for a in accepted if last[a.role] is a]
 
 
 def settlement_of(
-    room: str, ticket: tuple[str, str], parties: Mapping[str, str], segment: Sequence[Link]
+    room: str,
+    ticket: tuple[str, str],
+    parties: Mapping[str, str],
+    segment: Sequence[Link],
+    sides: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """The settlement the records show, unsigned and without a key id: `segment` runs
     from the accepted proposal to the resolution that follows the last acceptance;
-    `parties` maps "client" and "freelancer" to the room's users."""
+    `parties` maps "client" and "freelancer" to the room's users (each side's first);
+    `sides` to every person each side had (rooms.members; default: its first alone):
+    any of them may have accepted for the side."""
+    people = sides or {role: (user,) for role, user in parties.items()}
     if not segment:
         raise NotSettled("no records")
     proposal, resolution = segment[0], segment[-1]
@@ -167,7 +177,7 @@ def settlement_of(
         raise NotSettled("the resolution's terms are not the proposal's")
     accepted = _acceptances(proposal, segment[1:-1])
     if sorted(a.role for a in accepted) != sorted(PARTIES) or any(
-        parties.get(a.role) != a.user for a in accepted
+        a.user not in people.get(a.role, ()) for a in accepted
     ):
         raise NotSettled(f"proposal #{proposal.seq} was not accepted by both parties")
     return {

@@ -16,6 +16,7 @@ from rooms import kinds
 from rooms.lifecycle import State
 from rooms.records import BadBody, StateBody, body_of
 from rooms.visibility import JOINT, ROOM
+from transcripts import members
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.export import walk
 from transcripts.schema import records
@@ -63,7 +64,8 @@ async def settlement(store: TranscriptStore, room_id: str) -> dict[str, Any]:
     segment = await _proven(store, room_id, offered[0].position, resolution.position)
     parties = {"client": room.client_user, "freelancer": room.freelancer_user}
     ticket = (room.ticket_provider, room.ticket_id)
-    return settlement_of(room_id, ticket, parties, [_link(r) for r in segment])
+    sides = await members.sides_had(store.db, room)
+    return settlement_of(room_id, ticket, parties, [_link(r) for r in segment], sides)
 
 
 async def signed(store: TranscriptStore, signing: SigningKeys, room_id: str) -> bytes:

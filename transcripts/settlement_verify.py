@@ -47,7 +47,7 @@ def verify_with_bundle(
     if not verdict.ok:
         return Verdict(False, f"bundle: {verdict.reason}")
     try:
-        derived = settlement_of(seen.room, seen.ticket, seen.parties, seen.links)
+        derived = settlement_of(seen.room, seen.ticket, seen.parties, seen.links, seen.sides)
     except NotSettled as exc:
         return Verdict(False, f"settlement against the bundle: {exc}")
     signed = {k: v for k, v in document.items() if k not in SIGNED_ONLY}
@@ -79,6 +79,7 @@ class _Segment:
     room: str = ""
     ticket: tuple[str, str] = ("", "")
     parties: dict[str, str] = field(default_factory=dict)
+    sides: dict[str, set[str]] = field(default_factory=dict)  # every party the export lists
     links: list[Link] = field(default_factory=list)
 
     def through(self, lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -99,6 +100,8 @@ class _Segment:
                 self.room = str(room["id"])
                 self.ticket = (str(room["ticket"]["provider"]), str(room["ticket"]["id"]))
                 self.parties = {str(p["role"]): str(p["user"]) for p in room["participants"][:2]}
+                for p in room["participants"]:  # a side's other people: those who wrote
+                    self.sides.setdefault(str(p["role"]), set()).add(str(p["user"]))
             elif obj.get("type") == "record" and self.first <= obj["position"] <= self.last:
                 sender = obj["sender"]
                 self.links.append(

@@ -100,8 +100,10 @@ class Rules(Protocol):
         parties: Mapping[str, str] | None = None,
         *,
         calendar: str | None = None,
+        acceptance: str | None = None,
     ) -> RuledRoom:
-        """A room just opened; `calendar`: its holiday calendar (None: the deployment's)."""
+        """A room just opened; `calendar`: its holiday calendar (None: the deployment's);
+        `acceptance`: who accepts for a side (None: the deployment's)."""
         ...
 
     def created(self, room: "RoomRow") -> Sequence[Effect]:

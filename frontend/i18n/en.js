@@ -548,4 +548,10 @@ export default {
     'review.formLabel': 'Scorecard',
     'review.sent': 'Review sent: weighted score {weighted}',
     'review.sendFailed': 'Could not send the review: {message}',
+    'people.side.client': 'Client side',
+    'people.side.freelancer': 'Freelancer side',
+    'people.others': 'Others',
+    'event.memberAdded': '{member} joined {party}\'s side.',
+    'event.memberRemoved': '{member} left {party}\'s side.',
+    'error.not_decision_maker': 'Only your side\'s decision-maker can answer this proposal',
 };

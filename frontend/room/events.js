@@ -77,6 +77,10 @@ export function eventText(frame, you, name = (user) => user) {
       return t(frame.added ? 'event.comoderator.added' : 'event.comoderator.removed', {
         who, user: name(frame.moderator),
       });
+    case 'member_added':
+      return t('event.memberAdded', { member: name(frame.member ?? ''), party: partyName(frame.side, you) });
+    case 'member_removed':
+      return t('event.memberRemoved', { member: name(frame.member ?? ''), party: partyName(frame.side, you) });
     default:
       return null; // joined: presence shows it; edit, retract, proposal: handled in place
   }

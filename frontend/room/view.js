@@ -214,8 +214,32 @@ export class RoomView {
     this.el.typing.textContent = names.length ? t('typing.line', { who: names.join(t('list.and')) }) : '';
   }
 
+  /** A person joined or left a side: the list of each side's people follows. */
+  _member(frame) {
+    const key = `${frame.side}:${frame.member}`;
+    if (frame.kind === 'member_removed') this.participants.delete(key);
+    else if (!this.participants.has(key)) {
+      this.participants.set(key, { user: frame.member, role: frame.side, online: false });
+    }
+    this._renderParticipants();
+  }
+
   _renderParticipants() {
-    const items = [...this.participants.values()].map((p) => {
+    // each side's people under the side's name (several people may share a side), then
+    // the others (moderators, auditors) as they came
+    const everyone = [...this.participants.values()];
+    const groups = [...PARTIES.map((side) => [side, everyone.filter((p) => p.role === side)]),
+      ['others', everyone.filter((p) => !PARTIES.includes(p.role))]];
+    const items = groups.filter(([, people]) => people.length > 0).flatMap(([side, people]) => [
+      h('li', { class: 'side', 'data-side': side,
+        text: t(side === 'others' ? 'people.others' : `people.side.${side}`) }),
+      ...this._people(people),
+    ]);
+    this.el.people.replaceChildren(...items);
+  }
+
+  _people(people) {
+    return people.map((p) => {
       const isYou = this.you && p.user === this.you.user && p.role === this.you.role;
       const muted = this.muted.get(p.role);
       return h('li', { class: 'person', 'data-role': p.role, 'data-online': String(p.online) },
@@ -228,7 +252,6 @@ export class RoomView {
         this._teamTag(p),
         h('span', { class: 'status-word', text: t(p.online ? 'people.online' : 'people.offline') }));
     });
-    this.el.people.replaceChildren(...items);
   }
 
   /** A moderator's place in the team (lead, co-moderator), or that an observer only reads. */
@@ -458,6 +481,7 @@ export class RoomView {
         this.arbitration.update(this.room.state, this.you);
         break;
       case 'decision': this.settlement = { terms: frame.terms, reason: frame.reason }; break;
+      case 'member_added': case 'member_removed': this._member(frame); break;
       case 'deadline': case 'deadline_ended': case 'deadline_warning': case 'deadline_applied':
         this.deadlines.event(frame);
         this.onChange?.(); // the console's withdraw button

@@ -17,6 +17,7 @@ from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError, read_json
 from mediation.http.openapi import API_KEY, Answer, Operation
 from mediation.http.rooms import MAX_TOKEN_TTL, Name
+from mediation.services import Services
 from rooms.broker import Revoked
 
 
@@ -38,6 +39,15 @@ def _iso(unix: int) -> str:
     return datetime.fromtimestamp(unix, UTC).isoformat()
 
 
+def revocation(found: Services, jti: str = "", room: str = "", user: str = "") -> Revoked:
+    """A revocation issued now: of token `jti`, or of `user`'s tokens for `room` (any room:
+    empty), kept until every token it covers has expired, whatever lifetime it was minted
+    with (also a side's member removed: mediation.http.members)."""
+    now = int(time.time())
+    until = now + max(MAX_TOKEN_TTL, found.settings.token_ttl) + found.tokens.leeway
+    return Revoked(jti, room, user, now, until)
+
+
 async def revoke(request: Request) -> JSONResponse:
     found = require_api_key(request)
     body = await read_json(request, Revoke)
@@ -45,14 +55,11 @@ async def revoke(request: Request) -> JSONResponse:
         raise ApiError(400, "invalid", "name either a token (jti) or a user (and a room)")
     if body.room and await found.store.room(body.room) is None:
         raise ApiError(404, "not_found", "no such room")
-    now = int(time.time())
-    # kept until every token it covers has expired, whatever lifetime it was minted with
-    until = now + max(MAX_TOKEN_TTL, found.settings.token_ttl) + found.tokens.leeway
     if body.jti is not None:
-        revoked = Revoked(body.jti, "", "", now, until)
+        revoked = revocation(found, jti=body.jti)
     else:
         assert body.user is not None
-        revoked = Revoked("", body.room, body.user, now, until)
+        revoked = revocation(found, room=body.room, user=body.user)
     await found.revoker.revoke(revoked)
     return JSONResponse(
         {

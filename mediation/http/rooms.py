@@ -47,6 +47,9 @@ class CreateRoom(Struct):
     # the holiday calendar its deadlines count business days in: the parties' country,
     # optionally with a subdivision ("DE", "US-CA"); null: MEDIATION_CALENDAR_COUNTRY
     calendar: Annotated[str, Meta(min_length=2, max_length=16)] | None = None
+    # who accepts a proposal for a side of several people (docs/http.md#members); null:
+    # MEDIATION_SIDE_ACCEPTANCE
+    acceptance: Literal["any", "decision_maker"] | None = None
 
 
 class CreateToken(Struct):
@@ -142,6 +145,7 @@ async def create_room(request: Request) -> JSONResponse:
             body.priority,
             body.people,
             calendar=_calendar(body.calendar),
+            acceptance=body.acceptance,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None

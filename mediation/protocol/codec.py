@@ -183,6 +183,10 @@ def _event(record: StoredMessage) -> EventFrame:
         note=get("note"),
         redacted=removal,
         added=get("added"),
+        member=get("user"),
+        side=get("side"),
+        decision_maker=get("decision_maker"),
+        by=get("by"),
     )
 
 

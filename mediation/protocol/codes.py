@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     TOO_MANY_CONNECTIONS = "too_many_connections"  # this person holds the most sockets allowed
     NOT_YOUR_REQUEST = "not_your_request"  # a file answers an evidence request made of another
     REQUEST_CLOSED = "request_closed"  # that evidence request was reviewed: it takes no more
+    NOT_DECISION_MAKER = "not_decision_maker"  # only the side's decision-maker answers for it
 
 
 class CloseCode(IntEnum):

@@ -366,6 +366,10 @@ class EventFrame(_Frame, tag="event"):
     note: str | None = None  # evidence_review: the moderator's note
     redacted: Removal | None = None  # edit: its text removed by a moderator (with its message)
     added: bool | None = None  # comoderator: added (true) or removed (false); `moderator`: who
+    member: str | None = None  # member_added, member_removed: the person (a user id)
+    side: str | None = None  # member_*: client | freelancer
+    decision_maker: bool | None = None  # member_added: the side's decision-maker from now on
+    by: str | None = None  # member_*: who asked (the platform, or a moderator's id)
 
 
 class HistoryPage(_Frame, tag="history"):

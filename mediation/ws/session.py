@@ -60,7 +60,7 @@ from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
 from mediation.ws.connection import Connection
 from mediation.ws.people import People, Person
-from rooms import comoderators
+from rooms import comoderators, members
 from rooms.arbitration import decision_body, opt_in_body
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.errors import RoomError
@@ -141,7 +141,8 @@ def welcome(
 ) -> Welcome:
     room = joined.room
     here = set(joined.online)
-    parties = [Member(room.client, Role.CLIENT), Member(room.freelancer, Role.FREELANCER)]
+    firsts: dict[str, str] = {Role.CLIENT: room.client, Role.FREELANCER: room.freelancer}
+    parties = [Member(user, Role(role)) for role, user in members.people(room.members, firsts)]
     everyone = parties + [m for m in joined.online if m not in parties]
     return Welcome(
         RoomView(
@@ -386,7 +387,10 @@ class Session:
         """A deadline's body: its due time counted now, the party's user id named."""
         assert self.joined is not None
         room, settings = self.joined.room, self._settings
-        user = {"client": room.client, "freelancer": room.freelancer}.get(frame.party)
+        firsts: dict[str, str] = {Role.CLIENT: room.client, Role.FREELANCER: room.freelancer}
+        # the side's first member still on it (rooms.members): its earliest otherwise
+        side = [u for r, u in members.people(room.members, firsts) if r == frame.party]
+        user = side[0] if side else None
         if user is None:
             raise RoomError("a deadline is set on the client or the freelancer")
         calendar = frame.calendar or room.calendar or settings.calendar_country
