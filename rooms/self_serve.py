@@ -65,6 +65,7 @@ def negotiating(state: str, offer_open: bool) -> bool:
     return state in NEGOTIABLE and offer_open
 
 
-def self_served(state: str, claimed_at: str | None) -> bool:
-    """Resolved without a moderator ever claiming the room."""
-    return state == State.RESOLVED and claimed_at is None
+def self_served(resolved_at: str | None, claimed_at: str | None) -> bool:
+    """Resolved (closed since, perhaps) without a moderator ever claiming the room: only
+    the parties' settlement resolves a room that was never claimed."""
+    return resolved_at is not None and claimed_at is None

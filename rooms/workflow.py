@@ -309,7 +309,7 @@ class Workflow:
             facts.offer = None
             facts.clocks.queued_at = None
             resolved: dict[str, Any] = {"terms": _public(body.terms)}
-            if self_serve.self_served(body.to, facts.clocks.claimed_at):
+            if self_serve.self_served(ts, facts.clocks.claimed_at):
                 resolved["self_served"] = True
             event = Event(events.ROOM_RESOLVED, resolved)
         elif body.to == State.MEDIATION_FAILED:
@@ -592,7 +592,7 @@ def _settled(room: Room, offer: Offer) -> list[FollowUp]:
         return []
     accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
     agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
-    if self_serve.self_served(State.RESOLVED, room.facts.clocks.claimed_at):
+    if room.facts.clocks.claimed_at is None:  # never claimed: self-served (rooms.self_serve)
         agreed["self_served"] = True
     room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
     resolution = StateBody(

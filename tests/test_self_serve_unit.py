@@ -74,7 +74,7 @@ def test_the_parties_settle_by_themselves_and_the_server_resolves_the_room(start
     served = before == State.WAITING
     assert agreed.data.get("self_served", False) == served
     assert resolved.data.get("self_served", False) == served
-    assert self_served(m.room.state, m.room.facts.clocks.claimed_at) == served
+    assert self_served(m.room.facts.clocks.resolved_at, m.room.facts.clocks.claimed_at) == served
 
 
 def test_a_rejection_leaves_the_room_waiting_and_nothing_open() -> None:
@@ -124,7 +124,7 @@ def test_a_claim_keeps_the_open_offer_and_the_moderator_steps_in() -> None:
     _, resolution = m.respond(FREELANCER, proposal.seq, seconds=90)
     assert state_of(resolution).proposal == proposal.seq
     assert m.room.state == State.RESOLVED
-    assert not self_served(m.room.state, m.room.facts.clocks.claimed_at)
+    assert not self_served(m.room.facts.clocks.resolved_at, m.room.facts.clocks.claimed_at)
 
 
 def test_the_unclaimed_clock_keeps_running_while_the_parties_negotiate() -> None:
