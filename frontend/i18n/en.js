@@ -509,4 +509,8 @@ export default {
     'redaction.submit': 'Remove text',
     'audit.redacted': 'text removed by {who}: {reason}',
     'audit.redaction': 'removed the text of message #{target}: {reason}',
+
+    'proposal.selfServe':
+      'No moderator has joined yet. You can already propose a settlement to the other party: if you both accept it, the case is settled and you can download the signed settlement.',
+    'queue.negotiating': 'Parties negotiating',
 };
