@@ -97,6 +97,8 @@ REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
+# a proposal in a room nobody claimed: the parties negotiate by themselves (rooms.self_serve)
+PROPOSE_WAITING = Action("propose_waiting", S, Setup.WAITING)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ H404 = Outcome("not_found", 404)  # a file in a channel the caller cannot read d
 Row = tuple[Outcome, ...]
 U = UNAUTHORIZED
 F = FORBIDDEN
+CONFLICT = Outcome("conflict")  # allowed to its role, not in the room's state
 
 # Columns: client, freelancer, moderator, auditor, stranger, expired, revoked, none, platform.
 TABLE: dict[tuple[Action, Scope], Row] = {
@@ -174,6 +177,8 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
     (OPT_IN, Scope.OWN): (OK, OK, F, F, U, U, U, U, U),
     (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
+    # a moderator proposes once the room is claimed (conflict: not yet)
+    (PROPOSE_WAITING, Scope.OWN): (OK, OK, CONFLICT, F, U, U, U, U, U),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -204,6 +209,7 @@ ARBITRATOR: dict[Action, Outcome] = {
     OPT_IN: F,
     DECIDE: OK,
     REDACT: F,  # only a moderator redacts
+    PROPOSE_WAITING: F,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
