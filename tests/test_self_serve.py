@@ -142,3 +142,29 @@ async def test_a_moderator_cannot_resolve_a_waiting_room_nor_propose_in_it(
     assert not (await listed(server, room))["negotiating"]  # nothing open now
     for peer in (client, freelancer, moderator):
         await peer.close()
+
+
+async def test_the_parties_settle_an_escalated_room_while_it_waits_for_the_next_tier(
+    server: RunningServer,
+) -> None:
+    platform = server.platform
+    room = await platform.open_room("T-escalated")
+    client, freelancer = await parties(server, room)
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    await moderator.acked({"type": "transition", "id": "t1", "to": "escalated", "reason": "x"})
+    made = await freelancer.acked(propose("p1", "640"))
+    entry = await listed(server, room)
+    assert (entry["state"], entry["tier"], entry["negotiating"]) == ("escalated", 2, True)
+    await client.acked(accept("r1", made["seq"]))
+    await client.event("state", state="resolved")
+    document = await download(server, room, platform.auth)
+    assert document.status_code == 200, document.text
+    assert msgspec.json.decode(document.content)["terms"]["amount"] == "640.00"
+    row = await report_row(server, room)
+    assert (row["state"], row["self_served"]) == ("resolved", False)  # it was claimed once
+    for peer in (client, freelancer, moderator):
+        await peer.close()
