@@ -30,10 +30,20 @@ def accept(rid: str, proposal: int) -> dict[str, Any]:
     return {"type": "respond", "id": rid, "proposal": proposal, "answer": "accept"}
 
 
-async def parties(server: RunningServer, room: str) -> tuple[Peer, Peer]:
+async def claim(server: RunningServer, room: str) -> None:
+    platform = server.platform
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+
+
+async def opened(server: RunningServer, ticket: str) -> tuple[str, Peer, Peer]:
+    """A room opened for `ticket`, its client and freelancer connected."""
+    room = await server.platform.open_room(ticket)
     client, _ = await server.peer(room, "c-1", "client")
     freelancer, _ = await server.peer(room, "f-1", "freelancer")
-    return client, freelancer
+    return room, client, freelancer
 
 
 async def test_the_parties_settle_a_waiting_room_and_the_document_verifies(
@@ -42,8 +52,7 @@ async def test_the_parties_settle_a_waiting_room_and_the_document_verifies(
     async with WebhookReceiver(SECRET) as receiver:
         server = await start_server(with_webhook(settings, receiver))
         platform = server.platform
-        room = await platform.open_room("T-self")
-        client, freelancer = await parties(server, room)
+        room, client, freelancer = await opened(server, "T-self")
         assert not (await listed(server, room))["negotiating"]
         first = await client.acked(propose("p1", "900"))
         entry = await listed(server, room)
@@ -104,15 +113,10 @@ async def queue(server: RunningServer) -> list[dict[str, Any]]:
 async def test_a_moderator_claims_a_negotiating_room_and_the_offer_stays_open(
     server: RunningServer,
 ) -> None:
-    platform = server.platform
-    room = await platform.open_room("T-claimed")
-    client, freelancer = await parties(server, room)
+    room, client, freelancer = await opened(server, "T-claimed")
     made = await client.acked(propose("p1", "500"))
     assert (await listed(server, room))["negotiating"]
-    claimed = await platform.http.post(
-        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
-    )
-    assert claimed.status_code == 200, claimed.text
+    await claim(server, room)
     await freelancer.acked(accept("r1", made["seq"]))  # still open after the claim
     await client.event("state", state="resolved")
     row = await report_row(server, room)
@@ -128,9 +132,7 @@ async def test_a_moderator_claims_a_negotiating_room_and_the_offer_stays_open(
 async def test_a_moderator_cannot_resolve_a_waiting_room_nor_propose_in_it(
     server: RunningServer,
 ) -> None:
-    platform = server.platform
-    room = await platform.open_room("T-refused")
-    client, freelancer = await parties(server, room)
+    room, client, freelancer = await opened(server, "T-refused")
     moderator, _ = await server.peer(room, "m-1", "moderator")
     moved = await moderator.act({"type": "transition", "id": "t1", "to": "resolved"})
     assert (moved["type"], moved["code"]) == ("error", "forbidden"), moved
@@ -148,12 +150,8 @@ async def test_the_parties_settle_an_escalated_room_while_it_waits_for_the_next_
     server: RunningServer,
 ) -> None:
     platform = server.platform
-    room = await platform.open_room("T-escalated")
-    client, freelancer = await parties(server, room)
-    claimed = await platform.http.post(
-        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
-    )
-    assert claimed.status_code == 200, claimed.text
+    room, client, freelancer = await opened(server, "T-escalated")
+    await claim(server, room)
     moderator, _ = await server.peer(room, "m-1", "moderator")
     await moderator.acked({"type": "transition", "id": "t1", "to": "escalated", "reason": "x"})
     made = await freelancer.acked(propose("p1", "640"))
