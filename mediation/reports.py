@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from rooms import arbitration, clocks, evidence
+from rooms import arbitration, clocks, evidence, self_serve
 from rooms.clocks import ANSWER, REPLY, UNCLAIMED
 from rooms.records import CsatBody
 from rooms.visibility import PARTIES, caucus_of
@@ -61,6 +61,7 @@ COLUMNS = (
     "evidence_late",
     "evidence_not_satisfied",
     "redactions",
+    "self_served",
 )
 
 
@@ -95,6 +96,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "arbitration_party": facts.arbitration.party if facts.arbitration else None,
         **evidence.summary(facts.evidence),
         "redactions": facts.redactions,  # messages whose text a moderator removed
+        # resolved by the parties' own settlement, no moderator ever claimed it
+        "self_served": self_serve.self_served(kept.resolved_at, kept.claimed_at),
     }
     for what in ("set", "applied", "answered"):  # deadlines with a default outcome
         row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)

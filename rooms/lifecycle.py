@@ -8,12 +8,16 @@
                                                                             |
                                        resolved <--(the arbitrator decides)-+
 
-Moderators move a room, with two exceptions the server writes itself (`BY_SERVER`):
-a party's opt-in to arbitration moves a failed mediation into `arbitration`, and the
-arbitrator's decision resolves it (rooms/arbitration.py). A failed mediation nobody
-opted into is closed by a moderator, or by the server once its window passed. Every
-move is a `state` record in the room's `room` channel, checked against the room's
-current state inside the commit, so two moderators claiming at once cannot both win.
+    waiting, escalated --(both parties accept a proposal: the server)--> resolved
+
+Moderators move a room, with exceptions the server writes itself (`BY_SERVER`):
+a party's opt-in to arbitration moves a failed mediation into `arbitration`, the
+arbitrator's decision resolves it (rooms/arbitration.py), and both parties accepting
+a proposal while the room waits (or is escalated) resolves it (rooms/self_serve.py).
+A failed mediation nobody opted into is closed by a moderator, or by the server once
+its window passed. Every move is a `state` record in the room's `room` channel, checked
+against the room's current state inside the commit, so two moderators claiming at once
+cannot both win.
 """
 
 from enum import StrEnum
@@ -30,9 +34,9 @@ class State(StrEnum):
 
 
 NEXT: dict[str, frozenset[str]] = {
-    State.WAITING: frozenset({State.MEDIATING}),
+    State.WAITING: frozenset({State.MEDIATING, State.RESOLVED}),
     State.MEDIATING: frozenset({State.RESOLVED, State.ESCALATED, State.MEDIATION_FAILED}),
-    State.ESCALATED: frozenset({State.MEDIATING, State.CLOSED}),
+    State.ESCALATED: frozenset({State.MEDIATING, State.CLOSED, State.RESOLVED}),
     State.RESOLVED: frozenset({State.CLOSED}),
     State.CLOSED: frozenset(),
     State.MEDIATION_FAILED: frozenset({State.ARBITRATION, State.CLOSED}),
@@ -40,9 +44,15 @@ NEXT: dict[str, frozenset[str]] = {
 }
 
 # The moves only the server writes, each following the record that causes it: a party's
-# `opt_in`, the arbitrator's `decision`. A moderator never makes them.
+# `opt_in`, the arbitrator's `decision`, the parties' settlement of a room nobody mediates
+# (rooms.self_serve). A moderator never makes them.
 BY_SERVER = frozenset(
-    {(State.MEDIATION_FAILED, State.ARBITRATION), (State.ARBITRATION, State.RESOLVED)}
+    {
+        (State.MEDIATION_FAILED, State.ARBITRATION),
+        (State.ARBITRATION, State.RESOLVED),
+        (State.WAITING, State.RESOLVED),
+        (State.ESCALATED, State.RESOLVED),
+    }
 )
 
 

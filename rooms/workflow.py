@@ -27,6 +27,7 @@ from rooms import (
     kinds,
     members,
     records,
+    self_serve,
 )
 from rooms.arbitration import Arbitration
 from rooms.clocks import Alarm, Clocks, Targets
@@ -327,6 +328,7 @@ class Workflow:
             raise Conflict(f"the room is {room.state}: it cannot move to {body.to!r}")
         facts, ts = room.facts, record.ts
         arbitration.moved(room.state, body.to, record, facts.arbitration)
+        self_serve.check_move(room.state, body, record)
         follow: list[FollowUp] = []
         if body.to == State.MEDIATING:
             facts.moderator = record.sender_user
@@ -343,7 +345,11 @@ class Workflow:
             facts.clocks.resolved_at = ts
             facts.settlement = body.terms
             facts.offer = None
-            event = Event(events.ROOM_RESOLVED, {"terms": _public(body.terms)})
+            facts.clocks.queued_at = None
+            resolved: dict[str, Any] = {"terms": _public(body.terms)}
+            if self_serve.self_served(ts, facts.clocks.claimed_at):
+                resolved["self_served"] = True
+            event = Event(events.ROOM_RESOLVED, resolved)
         elif body.to == State.MEDIATION_FAILED:
             facts.arbitration, window = arbitration.failed(
                 record, body, self.targets.arbitration_window
@@ -371,7 +377,7 @@ class Workflow:
 
     def _proposal(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "proposals are made in the joint channel")
-        _require_mediating(room, "proposals")
+        self_serve.check_proposal(room.state, record.sender_role)
         body = _body(record, ProposalBody)
         t = body.terms
         if terms(t.amount, t.currency, t.text, t.milestone) != t:
@@ -396,7 +402,9 @@ class Workflow:
         made |= {"expires_at": body.expires_at, "counters": body.counters}
         room.raised.append(Event(events.PROPOSAL_MADE, made))
         follow = self._message(room, record)
+        # no policy deadline outside mediation: nobody would watch it (rooms.self_serve)
         days = self.targets_for(room.priority).proposal_answer_days
+        days = days if room.state == State.MEDIATING else None
         facts = room.facts
         calendar = (facts.calendar or self.calendar[0], self.calendar[1])
         deciders = members.deciders(facts.sides, room.parties)  # a deadline names who decides
@@ -409,7 +417,7 @@ class Workflow:
 
     def _response(self, room: Room, record: StoredMessage) -> list[FollowUp]:
         _require(record.channel == JOINT, "responses are made in the joint channel")
-        _require_mediating(room, "responses to proposals")
+        self_serve.check_response(room.state)
         if record.sender_role not in PARTIES:
             raise Forbidden("only the client and the freelancer answer a proposal")
         body = _body(record, ResponseBody)
@@ -657,6 +665,8 @@ def _settled(room: Room, offer: Offer) -> list[FollowUp]:
         return []
     accepted = [msgspec.to_builtins(a) for a in offer.acceptances]
     agreed = {"proposal": offer.seq, "terms": _public(offer.terms), "accepted": accepted}
+    if room.facts.clocks.claimed_at is None:  # never claimed: self-served (rooms.self_serve)
+        agreed["self_served"] = True
     room.raised.append(Event(events.SETTLEMENT_AGREED, agreed))
     resolution = StateBody(
         State.RESOLVED,

@@ -105,6 +105,8 @@ CO_MODERATOR = Action("co_moderator", S, Setup.MEDIATING)  # name m-2 a co-moder
 REVIEW_INBOX = Action("review_inbox", H)  # GET /api/review/inbox: names no room
 REVIEW_REPORT = Action("review_report", H)  # GET /api/reports/reviews: names no room
 MEMBERS = Action("members", H)  # POST /api/rooms/{id}/members: add a person to a side
+# a proposal in a room nobody claimed: the parties negotiate by themselves (rooms.self_serve)
+PROPOSE_WAITING = Action("propose_waiting", S, Setup.WAITING)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ H404 = Outcome("not_found", 404)  # a file in a channel the caller cannot read d
 Row = tuple[Outcome, ...]
 U = UNAUTHORIZED
 F = FORBIDDEN
+CONFLICT = Outcome("conflict")  # allowed to its role, not in the room's state
 
 # Columns: client, freelancer, moderator, auditor, stranger, expired, revoked, none, platform
 # (then the arbitrator's and the observer's, kept apart below).
@@ -187,6 +190,8 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (CO_MODERATOR, Scope.OWN): (F, F, OK, F, U, U, U, U, U),
     (REVIEW_INBOX, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
     (REVIEW_REPORT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
+    # a moderator proposes once the room is claimed (conflict: not yet)
+    (PROPOSE_WAITING, Scope.OWN): (OK, OK, CONFLICT, F, U, U, U, U, U),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -220,6 +225,7 @@ ARBITRATOR: dict[Action, Outcome] = {
     CO_MODERATOR: F,
     REVIEW_INBOX: H401,  # peer review is for staff tokens
     REVIEW_REPORT: H401,
+    PROPOSE_WAITING: F,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
@@ -257,6 +263,7 @@ OBSERVER: dict[Action, Outcome] = {
     REVIEW_INBOX: H403,  # peer review is for moderators
     REVIEW_REPORT: H401,
     MEMBERS: H403,  # its staff token is not the room's moderator's
+    PROPOSE_WAITING: F,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, OBSERVER[_action])

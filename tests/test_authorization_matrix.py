@@ -38,6 +38,7 @@ from tests.authz_matrix import (
     MEMBERS,
     OPT_IN,
     PROPOSE,
+    PROPOSE_WAITING,
     QUEUE,
     REDACT,
     REPORTS,
@@ -325,7 +326,7 @@ def frame_for(action: Action, room: Room) -> dict[str, Any]:
         frame = {"type": "edit", "channel": "joint", "target": room.edit_target, "body": "edited"}
     elif action is TRANSITION:
         frame = {"type": "transition", "to": "escalated", "reason": "matrix"}
-    elif action is PROPOSE:
+    elif action in (PROPOSE, PROPOSE_WAITING):
         frame = {"type": "propose", "amount": "250", "currency": "EUR"}
     elif action is RESPOND:
         frame = {"type": "respond", "proposal": room.proposal, "answer": "accept"}

@@ -99,10 +99,12 @@ async def test_an_expired_proposal_cannot_be_accepted(server: RunningServer) -> 
 
 
 async def test_proposals_need_a_room_in_mediation(server: RunningServer) -> None:
+    """A moderator's, that is: the parties may negotiate by themselves while the room
+    waits (rooms.self_serve, tests/test_self_serve.py)."""
     room = await server.platform.open_room("T-early")
-    client, _ = await server.peer(room, "c-1", "client")
-    await client.saw_join("c-1", "client")  # stored: the transcript is still from here on
-    await refused(server, room, client, propose("p1"), "conflict")
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    await moderator.saw_join("m-1", "moderator")  # stored: the transcript is still from here on
+    await refused(server, room, moderator, propose("p1"), "conflict")
 
 
 async def test_ratings_come_from_parties_once_the_room_is_resolved(server: RunningServer) -> None:

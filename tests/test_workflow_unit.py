@@ -355,15 +355,14 @@ def test_proposal_terms_must_be_in_canonical_form() -> None:
 
 
 def test_proposals_and_answers_belong_to_the_joint_channel_of_a_room_in_mediation() -> None:
-    early = Mediation()
     body = proposal_body(terms("100.00", "USD"), T0 + timedelta(hours=1))
-    early.refused("conflict", CLIENT, PROPOSAL, JOINT, body)
+    resolved().refused("conflict", CLIENT, PROPOSAL, JOINT, body)  # waiting: self-serve
     m = mediating()
     m.refused("invalid", CLIENT, PROPOSAL, CAUCUS_CLIENT, body, 10)
     proposal = m.propose(CLIENT, seconds=10)
     answer = response_body(proposal.seq, "accept")
     m.refused("invalid", FREELANCER, RESPONSE, CAUCUS_FREELANCER, answer, 20)
-    m.move(MODERATOR, State.ESCALATED, 30)
+    m.move(MODERATOR, State.RESOLVED, 30)
     m.refused("conflict", FREELANCER, RESPONSE, JOINT, answer, 40)
 
 

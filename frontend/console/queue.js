@@ -121,6 +121,8 @@ export class Queue {
     if (overdue && !flags.length) flags.push(h('li', { class: 'flag overdue', text: t('queue.overdue') }));
     if (room.caucus) flags.push(h('li', { class: 'flag', text: t('queue.caucus', { party: roleLabel(room.caucus) }) }));
     if (room.offer) flags.push(h('li', { class: 'flag', text: t('queue.offer', { seq: room.offer }) }));
+    // the parties negotiate by themselves while the room waits (docs/protocol.md, self-serve)
+    if (room.negotiating) flags.push(h('li', { class: 'flag negotiating', text: t('queue.negotiating') }));
     if (room.opt_in_until) {
       const until = formatTime(parseTime(room.opt_in_until)).short;
       flags.push(h('li', { class: 'flag', text: t('queue.optIn', { until }) }));

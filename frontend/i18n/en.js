@@ -554,4 +554,8 @@ export default {
     'event.memberAdded': '{member} joined {party}\'s side.',
     'event.memberRemoved': '{member} left {party}\'s side.',
     'error.not_decision_maker': 'Only your side\'s decision-maker can answer this proposal',
+
+    'proposal.selfServe':
+      'No moderator has joined yet. You can already propose a settlement to the other party: if you both accept it, the case is settled and you can download the signed settlement.',
+    'queue.negotiating': 'Parties negotiating',
 };

@@ -8,6 +8,20 @@ import { h } from '../shared/dom.js';
 import { formatMoney, formatTime, roleLabel, t } from '../i18n.js';
 
 const PARTIES = ['client', 'freelancer'];
+// While a room waits for a moderator (or a higher tier) its parties negotiate by
+// themselves; a moderator proposes once the room is claimed (rooms/self_serve.py).
+const WAITING = ['waiting', 'escalated'];
+
+/** Whether `role` may make a proposal (or counter one) in a room in `state`. */
+export function canPropose(state, role) {
+  return state === 'mediating' ? role !== 'auditor' && role !== 'arbitrator'
+    : WAITING.includes(state) && PARTIES.includes(role);
+}
+
+/** Whether the parties negotiate by themselves now: nobody mediates the room yet. */
+export function selfServe(state) {
+  return WAITING.includes(state);
+}
 
 export class Proposals {
   /** @param {{you, act(type, fields, channel), state(): string, name(user): string}} room */
@@ -87,7 +101,8 @@ export class Proposals {
   }
 
   _isOpen(seq) {
-    return this.offer?.seq === seq && this.room.state() === 'mediating'
+    const state = this.room.state();
+    return this.offer?.seq === seq && (state === 'mediating' || selfServe(state))
       && this.offer.expiresAt > new Date();
   }
 
@@ -119,8 +134,10 @@ export class Proposals {
         h('button', { type: 'button', class: 'secondary reject', text: t('proposal.reject'),
           onclick: () => this.room.act('respond', { proposal: seq, answer: 'reject' }, 'joint') }));
     }
-    buttons.push(h('button', { type: 'button', class: 'secondary counter', text: t('proposal.counter'),
-      onclick: () => this.openForm(card.frame) }));
+    if (canPropose(this.room.state(), role)) {
+      buttons.push(h('button', { type: 'button', class: 'secondary counter', text: t('proposal.counter'),
+        onclick: () => this.openForm(card.frame) }));
+    }
     return buttons;
   }
 

@@ -8,7 +8,7 @@ import {
 } from '../i18n.js';
 import { buildShell } from './shell.js';
 import { eventText, paneFor } from './events.js';
-import { Proposals } from './proposals.js';
+import { Proposals, canPropose, selfServe } from './proposals.js';
 import { Csat } from './csat.js';
 import { Arbitration } from './arbitration.js';
 import { Deadlines } from './deadlines.js';
@@ -296,7 +296,12 @@ export class RoomView {
       pane.form = this._composer(channel, label, n, files);
       pane.closedNote = h('p', { class: 'readonly', hidden: true, text: t('composer.closed') });
       pane.uploads = files.list;
-      panel.append(pane.closedNote, files.list, pane.form);
+      // the parties may settle by themselves while nobody mediates (rooms/self_serve.py)
+      pane.selfServeNote = channel === 'joint' && PARTIES.includes(this.you.role)
+        ? h('p', { class: 'self-serve-note', hidden: true, text: t('proposal.selfServe') })
+        : null;
+      panel.append(pane.closedNote, ...(pane.selfServeNote ? [pane.selfServeNote] : []),
+        files.list, pane.form);
       this.uploads.acceptDrops(panel, channel, files.list, () => !files.button.disabled);
       this.uploads.acceptPaste(pane.form.querySelector('textarea'), channel, files.list);
     }
@@ -347,9 +352,12 @@ export class RoomView {
       if (!pane.form) continue;
       for (const control of pane.form.elements) control.disabled = !enabled;
       if (pane.closedNote) pane.closedNote.hidden = this.room?.state !== 'closed';
-      // settlements are made while mediating: elsewhere the server would only refuse them
+      // settlements are made while mediating, or by the parties while the room waits for
+      // a moderator: elsewhere the server would only refuse them
+      const state = this.room?.state;
       const propose = pane.form.querySelector('.propose');
-      if (propose) propose.hidden = this.room?.state !== 'mediating';
+      if (propose) propose.hidden = !canPropose(state, this.you?.role);
+      if (pane.selfServeNote) pane.selfServeNote.hidden = !enabled || !selfServe(state);
     }
     this.attachments.refresh();
     this.evidence.refresh();

@@ -64,6 +64,7 @@ class ReportRow(Struct):
     deadlines_applied: int = 0  # fell due unanswered: their outcome applied
     deadlines_answered: int = 0  # cancelled by the party's answer in time
     redactions: int = 0  # messages whose text a moderator removed (docs/transcripts.md)
+    self_served: bool = False  # resolved by the parties with no moderator ever claiming it
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):

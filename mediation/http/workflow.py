@@ -18,7 +18,7 @@ from mediation.http.params import read_query
 from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.http.sla import targets_json
 from mediation.services import room_info
-from rooms import arbitration, clocks, door
+from rooms import arbitration, clocks, door, self_serve
 from rooms.door import Write
 from rooms.evidence import open_requests
 from rooms.kinds import STATE
@@ -87,6 +87,7 @@ class QueueEntry(RoomOut):
     opt_in_until: str | None  # a failed mediation: the parties may opt in to arbitration until
     evidence_open: list[OpenRequest]
     deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
+    negotiating: bool = False  # an offer is open while it waits: the parties negotiate
 
 
 class QueueOut(Struct):
@@ -116,6 +117,7 @@ def queue_entry(room: RoomRow, workflow: Workflow) -> dict[str, Any]:
         "awaiting_reply": kept.asked,  # party -> since when the moderator waits for it
         "caucus": facts.caucus,
         "offer": None if facts.offer is None else facts.offer.seq,
+        "negotiating": self_serve.negotiating(room.state, facts.offer is not None),
         "targets": targets_json(workflow.targets_for(room.priority)),
         "opt_in_until": arbitration.opt_in_until(room.state, facts.arbitration),
         "deadlines": [
