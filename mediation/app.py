@@ -32,6 +32,7 @@ from mediation.http import (
     uploads,
     workflow,
 )
+from mediation.http import moderators as moderator_profiles
 from mediation.http.errors import ApiError, api_error, http_error, internal_error
 from mediation.http.request_log import RequestLog
 from mediation.http.security_headers import SecurityHeaders
@@ -65,6 +66,7 @@ OPERATIONS = [  # what /openapi.json describes: each module's routes, as it decl
     *sign_in.operations,
     *integrations.operations,
     *settlement.operations,
+    *moderator_profiles.operations,
 ]
 
 
@@ -99,6 +101,7 @@ def create_app(
             *sign_in.routes,
             *integrations.routes,
             *settlement.routes,
+            *moderator_profiles.routes,
             *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,

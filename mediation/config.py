@@ -398,6 +398,13 @@ class Settings:
     calendar_timezone: Annotated[
         str, doc("the IANA time zone business days are counted in (`America/New_York`)")
     ] = "UTC"
+    room_language: Annotated[
+        Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")],
+        doc(
+            "a new room's language (BCP 47 primary subtag) when neither the request nor"
+            " the first of its people's locales names one; the queue routes by it"
+        ),
+    ] = "en"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))

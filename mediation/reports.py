@@ -61,6 +61,8 @@ COLUMNS = (
     "evidence_late",
     "evidence_not_satisfied",
     "redactions",
+    "language",
+    "skills",
 )
 
 
@@ -95,6 +97,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "arbitration_party": facts.arbitration.party if facts.arbitration else None,
         **evidence.summary(facts.evidence),
         "redactions": facts.redactions,  # messages whose text a moderator removed
+        "language": room.language,  # what the queue routed it by (rooms.routing)
+        "skills": " ".join(room.skills),
     }
     for what in ("set", "applied", "answered"):  # deadlines with a default outcome
         row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)
@@ -124,6 +128,20 @@ async def rooms_report(
 ) -> list[dict[str, Any]]:
     rooms = await store.rooms_between(start, end, limit)
     return [await room_report(store, workflow, room) for room in rooms]
+
+
+def by_language(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per language, its rooms: how many, resolved, escalated past tier 1, breaches."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        tally = out.setdefault(
+            row["language"], {"rooms": 0, "resolved": 0, "escalated": 0, "breaches": 0}
+        )
+        tally["rooms"] += 1
+        tally["resolved"] += row["resolved_at"] is not None
+        tally["escalated"] += row["tier"] > 1
+        tally["breaches"] += sum(row[f"breaches_{c}"] for c in (UNCLAIMED, ANSWER, REPLY))
+    return dict(sorted(out.items()))
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

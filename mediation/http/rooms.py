@@ -15,6 +15,7 @@ from mediation.http.errors import ApiError, read_json
 from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
+from rooms.routing import LANGUAGE_TAG, MAX_SKILLS, SKILL
 from rooms.visibility import Role
 from transcripts import retention
 from transcripts.store_types import RoomRow
@@ -24,6 +25,10 @@ MAX_TOKEN_TTL = 7 * 24 * 3600  # the longest a room token may be asked for
 
 
 Provider = Annotated[str, Meta(min_length=1, max_length=32)]
+Language = Annotated[str, Meta(max_length=35, pattern=LANGUAGE_TAG)]  # "de", "de-AT"
+Skills = Annotated[
+    list[Annotated[str, Meta(pattern=SKILL)]], Meta(max_length=MAX_SKILLS)
+]  # lowercase tags
 
 
 class TicketRef(Struct):
@@ -42,6 +47,8 @@ class CreateRoom(Struct):
     freelancer: Name
     priority: Literal["urgent", "high", "normal", "low"] = "normal"  # the ticket's
     people: Contacts = []  # how to reach them while away: sealed, never echoed back
+    language: Language | None = None  # else the first party's locale, else the setting
+    skills: Skills = []  # what the room asks of its moderator: "payments", "design"
 
 
 class CreateToken(Struct):
@@ -76,6 +83,8 @@ class RoomOut(Struct):
     priority: Literal["urgent", "high", "normal", "low"]
     tier: int
     moderator: str | None
+    language: str  # BCP 47 primary subtag
+    skills: list[str]
 
 
 class RoomList(Struct):
@@ -107,6 +116,8 @@ def room_json(room: RoomRow) -> dict[str, Any]:
         "priority": room.priority,
         "tier": room.tier,
         "moderator": room.moderator,
+        "language": room.language,
+        "skills": room.skills,
     }
 
 
@@ -122,6 +133,8 @@ async def create_room(request: Request) -> JSONResponse:
             body.freelancer,
             body.priority,
             body.people,
+            language=body.language,
+            skills=body.skills,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None
