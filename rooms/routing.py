@@ -21,8 +21,8 @@ from typing import TypeVar
 
 MAX_SKILLS = 8
 MAX_LANGUAGES = 16
-# A skill tag: lowercase letters, digits, "-" and "_"; e.g. "payments", "design".
-SKILL = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+# A skill tag: letters, digits, "-" and "_", kept lowercase; e.g. "payments", "design".
+SKILL = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 # What a language may be given as: a BCP 47 tag or a POSIX-style locale ("de-AT", "pt_BR").
 LANGUAGE_TAG = r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{1,8})*$"
 _TAG = re.compile(LANGUAGE_TAG)
