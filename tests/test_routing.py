@@ -28,7 +28,8 @@ async def open_room(server: RunningServer, ticket: str, **more: Any) -> dict[str
 async def escalate(server: RunningServer, room: str) -> None:
     platform = server.platform
     claim = {"moderator": "m-0"}
-    claimed = await platform.http.post(f"/api/rooms/{room}/claim", json=claim, headers=platform.auth)
+    url = f"/api/rooms/{room}/claim"
+    claimed = await platform.http.post(url, json=claim, headers=platform.auth)
     assert claimed.status_code == 200, claimed.text
     moderator, _ = await server.peer(room, "m-0", "moderator")
     await moderator.acked({"type": "transition", "id": "up", "to": "escalated", "reason": "de"})

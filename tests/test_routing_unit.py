@@ -55,7 +55,7 @@ def test_language_outranks_tier_and_tier_outranks_skills() -> None:
 
 def test_equal_fits_keep_the_queue_order() -> None:
     first, second = Need("en", 1, ()), Need("en", 1, ())
-    assert [r for r, _ in order(ENGLISH_TIER1, [first, second], lambda n: n)][0] is first
+    assert next(r for r, _ in order(ENGLISH_TIER1, [first, second], lambda n: n)) is first
 
 
 def test_a_room_without_skills_matches_on_language_and_tier() -> None:
