@@ -15,9 +15,7 @@ def ranked(profile: Profile) -> list[Need]:
     return [room for room, _ in order(profile, QUEUE, lambda need: need)]
 
 
-def test_a_german_tier_2_payments_room_comes_first_for_a_german_tier_2_payments_moderator() -> (
-    None
-):
+def test_a_german_tier_2_payments_room_comes_first_for_a_german_tier_2_payments_moderator() -> None:
     assert ranked(GERMAN_TIER2) == [GERMAN_PAYMENTS, ENGLISH, ENGLISH_DESIGN]
     found = fit(GERMAN_TIER2, GERMAN_PAYMENTS)
     assert found.match
