@@ -97,6 +97,8 @@ REPORTS = Action("reports", H)  # names no room
 OPT_IN = Action("opt_in", S, Setup.FAILED)  # a party asks for arbitration
 DECIDE = Action("decide", S, Setup.ARBITRATION)  # the arbitrator's decision
 REDACT = Action("redact", S, Setup.SPOKEN)  # remove the text of the client's message
+PROFILE = Action("profile", H)  # GET /api/moderators/{the moderator}: names no room
+PROFILE_PUT = Action("profile_put", H)  # PUT /api/moderators/{the moderator}
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,9 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (REPORTS, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
     (OPT_IN, Scope.OWN): (OK, OK, F, F, U, U, U, U, U),
     (DECIDE, Scope.OWN): (F, F, F, F, U, U, U, U, U),
+    # a moderator reads their own routing profile; only the API key sets one
+    (PROFILE, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (PROFILE_PUT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -204,6 +209,8 @@ ARBITRATOR: dict[Action, Outcome] = {
     OPT_IN: F,
     DECIDE: OK,
     REDACT: F,  # only a moderator redacts
+    PROFILE: H401,
+    PROFILE_PUT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])

@@ -35,6 +35,8 @@ from tests.authz_matrix import (
     HISTORY,
     JOIN,
     OPT_IN,
+    PROFILE,
+    PROFILE_PUT,
     PROPOSE,
     QUEUE,
     REDACT,
@@ -264,7 +266,7 @@ class World:
 def uses_staff_token(action: Action) -> bool:
     """Staff call the queue, claim and join with their staff token; everything else in a
     room with their room token."""
-    return action in (QUEUE, REPORTS, CLAIM, JOIN)
+    return action in (QUEUE, REPORTS, CLAIM, JOIN, PROFILE, PROFILE_PUT)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -372,6 +374,14 @@ async def on_http(world: World, cell: Cell, token: str | None, room: Room) -> Ou
         response = await http.get("/api/queue", headers=headers)
     elif action is REPORTS:
         response = await http.get("/api/reports/rooms", headers=headers)
+    elif action in (PROFILE, PROFILE_PUT):
+        url, profile = f"/api/moderators/{MODERATOR}", {"languages": ["en"], "tier": 1}
+        made = await http.put(url, json=profile, headers=world.server.platform.auth)
+        assert made.status_code in (200, 201), made.text  # so there is one to read
+        if action is PROFILE:
+            response = await http.get(url, headers=headers)
+        else:
+            response = await http.put(url, json=profile, headers=headers)
     else:
         raise AssertionError(f"no request for {action.name}")
     if response.status_code < 400:
