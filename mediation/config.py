@@ -399,7 +399,7 @@ class Settings:
         str, doc("the IANA time zone business days are counted in (`America/New_York`)")
     ] = "UTC"
     room_language: Annotated[
-        Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")],
+        str,
         doc(
             "a new room's language (BCP 47 primary subtag) when neither the request nor"
             " the first of its people's locales names one; the queue routes by it"
@@ -413,6 +413,11 @@ class Settings:
             business_days.zone(self.calendar_timezone)
         except RoomError as exc:
             raise ValueError(str(exc)) from None
+        if not re.fullmatch(r"[a-z]{2,3}", self.room_language):
+            raise ValueError(
+                f"MEDIATION_ROOM_LANGUAGE={self.room_language!r}: a BCP 47 primary subtag"
+                " in lowercase, such as en or de"
+            )
 
     @property
     def targets(self) -> Targets:

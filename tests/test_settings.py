@@ -53,6 +53,8 @@ def other_value(name: str, default: Any) -> tuple[str, Any]:
         return "/srv/elsewhere", Path("/srv/elsewhere")
     if name in ("calendar_country", "calendar_timezone"):  # checked against what exists
         return ("DE-BY", "DE-BY") if name == "calendar_country" else ("Asia/Tokyo", "Asia/Tokyo")
+    if name == "room_language":  # a BCP 47 primary subtag
+        return "de", "de"
     return " some text ", " some text "
 
 
