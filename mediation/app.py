@@ -34,6 +34,7 @@ from mediation.http import (
     uploads,
     workflow,
 )
+from mediation.http import moderators as moderator_profiles
 from mediation.http.errors import ApiError, api_error, http_error, internal_error
 from mediation.http.request_log import RequestLog
 from mediation.http.security_headers import SecurityHeaders
@@ -69,6 +70,7 @@ OPERATIONS = [  # what /openapi.json describes: each module's routes, as it decl
     *settlement.operations,
     *review.operations,
     *members.operations,
+    *moderator_profiles.operations,
 ]
 
 
@@ -105,6 +107,7 @@ def create_app(
             *settlement.routes,
             *review.routes,
             *members.routes,
+            *moderator_profiles.routes,
             *openapi.routes(OPERATIONS, SOCKET_PATH),
             WebSocketRoute(SOCKET_PATH, serve_socket),
             *extra_routes,

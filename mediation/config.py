@@ -426,6 +426,13 @@ class Settings:
             " side's `decision_maker` ([http.md](http.md#members))"
         ),
     ] = "any"
+    room_language: Annotated[
+        str,
+        doc(
+            "a new room's language (BCP 47 primary subtag) when neither the request nor"
+            " the first of its people's locales names one; the queue routes by it"
+        ),
+    ] = "en"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
@@ -434,6 +441,11 @@ class Settings:
             business_days.zone(self.calendar_timezone)
         except RoomError as exc:
             raise ValueError(str(exc)) from None
+        if not re.fullmatch(r"[a-z]{2,3}", self.room_language):
+            raise ValueError(
+                f"MEDIATION_ROOM_LANGUAGE={self.room_language!r}: a BCP 47 primary subtag"
+                " in lowercase, such as en or de"
+            )
 
     @property
     def targets(self) -> Targets:

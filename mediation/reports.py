@@ -62,6 +62,8 @@ COLUMNS = (
     "evidence_not_satisfied",
     "redactions",
     "self_served",
+    "language",
+    "skills",
 )
 
 
@@ -98,6 +100,8 @@ async def room_report(store: TranscriptStore, workflow: Workflow, room: RoomRow)
         "redactions": facts.redactions,  # messages whose text a moderator removed
         # resolved by the parties' own settlement, no moderator ever claimed it
         "self_served": self_serve.self_served(kept.resolved_at, kept.claimed_at),
+        "language": room.language,  # what the queue routed it by (rooms.routing)
+        "skills": " ".join(room.skills),
     }
     for what in ("set", "applied", "answered"):  # deadlines with a default outcome
         row[f"deadlines_{what}"] = facts.deadline_counts.get(what, 0)
@@ -127,6 +131,20 @@ async def rooms_report(
 ) -> list[dict[str, Any]]:
     rooms = await store.rooms_between(start, end, limit)
     return [await room_report(store, workflow, room) for room in rooms]
+
+
+def by_language(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per language, its rooms: how many, resolved, escalated past tier 1, breaches."""
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        tally = out.setdefault(
+            row["language"], {"rooms": 0, "resolved": 0, "escalated": 0, "breaches": 0}
+        )
+        tally["rooms"] += 1
+        tally["resolved"] += row["resolved_at"] is not None
+        tally["escalated"] += row["tier"] > 1
+        tally["breaches"] += sum(row[f"breaches_{c}"] for c in (UNCLAIMED, ANSWER, REPLY))
+    return dict(sorted(out.items()))
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:

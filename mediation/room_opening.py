@@ -2,6 +2,7 @@
 
 import functools
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from rooms.errors import Forbidden
 from rooms.hub import admit
 from rooms.lifecycle import State
 from rooms.ports import Member
+from rooms.routing import primary_language, skills_of
 from rooms.visibility import Role
 from transcripts.store_types import RoomRow
 
@@ -50,11 +52,15 @@ async def open_room(
     priority: str = "normal",
     contacts: list[Contact] | None = None,
     subject: str = "",
+    language: str | None = None,
+    skills: Sequence[str] = (),
     calendar: str | None = None,
     acceptance: str | None = None,
 ) -> RoomRow:
     """The room for the ticket, opened now; RoomConflict when the ticket has an open one.
-    The provider must be one the settings turn on (`providers(settings)`)."""
+    The provider must be one the settings turn on (`providers(settings)`). Its language
+    is `language`'s primary subtag, else the first party contact's locale's, else the
+    setting `room_language` (rooms.routing)."""
     known = providers(services.settings)
     if provider not in known:
         raise BadRequest(f"unknown ticket provider {provider!r}; known: {', '.join(known)}")
@@ -77,6 +83,12 @@ async def open_room(
             State.WAITING,
             priority,
             stored(contacts or []),
+            room_language(
+                language,
+                [c for c in contacts or [] if c.user in (client, freelancer)],
+                services.settings.room_language,
+            ),
+            skills_of(skills),
             calendar=calendar,
             acceptance=acceptance,
         )
@@ -86,6 +98,16 @@ async def open_room(
         raise RoomConflict(existing) from None
     services.outbox_worker.wake()  # its room.created rows, if any destination wants them
     return room
+
+
+def room_language(asked: str | None, contacts: Sequence[Contact], default: str) -> str:
+    """The room's language: the one asked for, else its first party's locale, else the
+    deployment's default; as a BCP 47 primary subtag ("de-AT" -> "de")."""
+    for tag in (asked, *(c.locale for c in contacts[:1])):
+        primary = primary_language(tag) if tag else None
+        if primary is not None:
+            return primary
+    return default
 
 
 @functools.lru_cache(maxsize=16)

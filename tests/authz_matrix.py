@@ -107,6 +107,8 @@ REVIEW_REPORT = Action("review_report", H)  # GET /api/reports/reviews: names no
 MEMBERS = Action("members", H)  # POST /api/rooms/{id}/members: add a person to a side
 # a proposal in a room nobody claimed: the parties negotiate by themselves (rooms.self_serve)
 PROPOSE_WAITING = Action("propose_waiting", S, Setup.WAITING)
+PROFILE = Action("profile", H)  # GET /api/moderators/{the moderator}: names no room
+PROFILE_PUT = Action("profile_put", H)  # PUT /api/moderators/{the moderator}
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,9 @@ TABLE: dict[tuple[Action, Scope], Row] = {
     (REVIEW_REPORT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
     # a moderator proposes once the room is claimed (conflict: not yet)
     (PROPOSE_WAITING, Scope.OWN): (OK, OK, CONFLICT, F, U, U, U, U, U),
+    # a moderator reads their own routing profile; only the API key sets one
+    (PROFILE, Scope.ANY): (H401, H401, H200, H403, H401, H401, H401, H401, H200),
+    (PROFILE_PUT, Scope.ANY): (H401, H401, H401, H401, H401, H401, H401, H401, H200),
 }
 
 # The arbitrator's column (its room token): it reads joint and room, files of those
@@ -226,6 +231,8 @@ ARBITRATOR: dict[Action, Outcome] = {
     REVIEW_INBOX: H401,  # peer review is for staff tokens
     REVIEW_REPORT: H401,
     PROPOSE_WAITING: F,
+    PROFILE: H401,
+    PROFILE_PUT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, ARBITRATOR[_action])
@@ -264,6 +271,8 @@ OBSERVER: dict[Action, Outcome] = {
     REVIEW_REPORT: H401,
     MEMBERS: H403,  # its staff token is not the room's moderator's
     PROPOSE_WAITING: F,
+    PROFILE: H403,  # a moderator's own profile; the observer's staff token is not one
+    PROFILE_PUT: H401,
 }
 for (_action, _scope), _row in list(TABLE.items()):
     TABLE[_action, _scope] = (*_row, OBSERVER[_action])
@@ -279,6 +288,8 @@ SECOND_CLIENT: dict[Action, Outcome] = {
     MEMBERS: H401,
     REVIEW_INBOX: H401,  # peer review is for staff tokens
     REVIEW_REPORT: H401,
+    PROFILE: H401,
+    PROFILE_PUT: H401,
     QUEUE: H401,
     REPORTS: H401,
 }

@@ -37,6 +37,8 @@ from tests.authz_matrix import (
     JOIN,
     MEMBERS,
     OPT_IN,
+    PROFILE,
+    PROFILE_PUT,
     PROPOSE,
     PROPOSE_WAITING,
     QUEUE,
@@ -286,7 +288,17 @@ class World:
 def uses_staff_token(action: Action) -> bool:
     """Staff call the queue, claim and join with their staff token; everything else in a
     room with their room token."""
-    return action in (QUEUE, REPORTS, CLAIM, JOIN, REVIEW_INBOX, REVIEW_REPORT, MEMBERS)
+    return action in (
+        QUEUE,
+        REPORTS,
+        CLAIM,
+        JOIN,
+        REVIEW_INBOX,
+        REVIEW_REPORT,
+        MEMBERS,
+        PROFILE,
+        PROFILE_PUT,
+    )
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -403,6 +415,14 @@ async def on_http(world: World, cell: Cell, token: str | None, room: Room) -> Ou
     elif action is MEMBERS:
         person = {"user": f"p-{uuid.uuid4().hex[:12]}", "side": "freelancer"}
         response = await http.post(f"/api/rooms/{room.id}/members", json=person, headers=headers)
+    elif action in (PROFILE, PROFILE_PUT):
+        url, profile = f"/api/moderators/{MODERATOR}", {"languages": ["en"], "tier": 1}
+        made = await http.put(url, json=profile, headers=world.server.platform.auth)
+        assert made.status_code in (200, 201), made.text  # so there is one to read
+        if action is PROFILE:
+            response = await http.get(url, headers=headers)
+        else:
+            response = await http.put(url, json=profile, headers=headers)
     else:
         raise AssertionError(f"no request for {action.name}")
     if response.status_code < 400:

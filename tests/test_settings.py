@@ -55,6 +55,8 @@ def other_value(name: str, default: Any) -> tuple[str, Any]:
         return ("DE-BY", "DE-BY") if name == "calendar_country" else ("Asia/Tokyo", "Asia/Tokyo")
     if name == "side_acceptance":  # a name from a fixed set
         return "decision_maker", "decision_maker"
+    if name == "room_language":  # a BCP 47 primary subtag
+        return "de", "de"
     return " some text ", " some text "
 
 

@@ -165,6 +165,22 @@ async def test_a_signed_trigger_opens_one_room_and_a_forged_or_stale_one_none(
         assert room["id"] in bodies(fake, "101")
 
 
+async def test_a_trigger_routes_its_room_by_the_tickets_locale_and_skill_tags(
+    start_server: ServerFactory, settings: Settings
+) -> None:
+    async with running_zendesk() as fake:
+        for ticket in ("301", "302"):
+            fake.add_ticket(ticket)
+        server = await start_server(with_zendesk(settings, fake))
+        tags = "dispute skill_Payments vip skill_design skill_"
+        first = await hook(server, trigger("301", language="de-CH", tags=tags))
+        assert first.status_code == 201, first.text
+        assert (first.json()["language"], first.json()["skills"]) == ("de", ["payments", "design"])
+        people = [{"user": "c-1", "locale": "fr-CA"}]  # "English": a name, not a locale
+        second = await hook(server, trigger("302", language="English", people=people))
+        assert (second.json()["language"], second.json()["skills"]) == ("fr", [])
+
+
 async def test_malformed_triggers_get_422_and_nothing_opens(
     start_server: ServerFactory, settings: Settings
 ) -> None:

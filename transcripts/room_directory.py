@@ -38,6 +38,8 @@ ROOM_COLUMNS = (  # in RoomRow's field order
     rooms.c.due_at,
     rooms.c.workflow,
     rooms.c.wrapped_key.is_(None).label("shredded"),
+    rooms.c.language,
+    rooms.c.skills,
 )
 
 
@@ -64,11 +66,15 @@ class RoomDirectory:
         state: str,
         priority: str = "normal",
         contacts: list[dict[str, Any]] | None = None,
+        language: str = "en",
+        skills: Sequence[str] = (),
         calendar: str | None = None,
         acceptance: str | None = None,
     ) -> RoomRow:
         """A new room; `contacts` (how to reach its people) sealed under its new key;
-        `calendar`: the holiday calendar its deadlines count business days in."""
+        `language` and `skills` what the queue routes it by (rooms.routing); `calendar`:
+        the holiday calendar its deadlines count business days in; `acceptance`: who
+        accepts for a side."""
         self._keys.refresh_keyring()  # wrap under the key that is active now
         data_key = new_key()
         kek_id, wrapped = self._keys.keyring.wrap(room_id, data_key)
@@ -99,6 +105,8 @@ class RoomDirectory:
             0,
             priority,
             **columns,
+            language=language,
+            skills=list(skills),
         )
         async with self.db.write() as conn:
             await conn.execute(
@@ -123,6 +131,8 @@ class RoomDirectory:
                     tier=row.tier,
                     waiting_since=row.waiting_since,
                     due_at=row.due_at,
+                    language=row.language,
+                    skills=row.skills,
                 )
             )
             await presence.ensure(  # parties away from the start get notices too
@@ -144,14 +154,18 @@ class RoomDirectory:
         limit: int,
         tier: int | None = None,
         moderator: str | None = None,
+        languages: Sequence[str] | None = None,
     ) -> list[RoomRow]:
         """Rooms in `states`, most urgent first: by ticket priority, then by how long a
-        party has waited (rooms nobody waits in come last)."""
+        party has waited (rooms nobody waits in come last); only those in `languages`
+        when given (a moderator's, so the limit cannot hide the rooms they can take)."""
         where: list[ColumnElement[bool]] = [rooms.c.state.in_(states)]
         if tier is not None:
             where.append(rooms.c.tier == tier)
         if moderator is not None:
             where.append(_moderated_by(moderator))
+        if languages is not None:
+            where.append(rooms.c.language.in_(languages))
         rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=rooms.c.priority, else_=2)
         query = (
             select(*ROOM_COLUMNS, *KEY_COLUMNS)

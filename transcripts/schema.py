@@ -83,11 +83,16 @@ rooms = Table(
     # How to reach the people of the room (name, email, locale): personal data, sealed
     # under the room's data key like its records, gone with it. NULL: none given.
     Column("sealed_contacts", LargeBinary, nullable=True),
+    # Routing (issue 17): the room's language (a BCP 47 primary subtag, "de") and the
+    # skills it asks of its moderator (lowercase tags); the queue routes by them.
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("skills", JSON, nullable=False, server_default="[]"),
 )
 
 Index("ix_rooms_queue", rooms.c.state, rooms.c.tier, rooms.c.waiting_since)
 Index("ix_rooms_due_at", rooms.c.due_at)
 Index("ix_rooms_moderator", rooms.c.moderator, rooms.c.state)
+Index("ix_rooms_language", rooms.c.state, rooms.c.language)  # a moderator's languages first
 
 Index(
     "one_open_room_per_ticket",

@@ -5,7 +5,7 @@ Shared by the room directory, the append transaction, the key cache and their ca
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -178,6 +178,8 @@ class RoomRow:
     due_at: datetime | None = None
     workflow: dict[str, Any] | None = None  # the facts: in clear and sealed, opened
     shredded: bool = False  # its data key was destroyed under retention: nothing is readable
+    language: str = "en"  # BCP 47 primary subtag (rooms.routing)
+    skills: list[str] = field(default_factory=list)  # what it asks of its moderator
 
 
 def header_of(record: "SealedFields | Record | Row[Any]") -> bytes:

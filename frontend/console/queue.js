@@ -25,6 +25,36 @@ export function elapsed(iso, now = Date.now()) {
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
+/** A routing reason from the server ("speaks de", "tier 2 > 1", "lacks skill payments"),
+ *  in the console's language; one it does not know shows as sent. */
+export function reasonText(reason) {
+  const patterns = [
+    [/^speaks (\S+)$/, (m) => t('routing.speaks', { language: m[1] })],
+    [/^does not speak (\S+)$/, (m) => t('routing.notSpeaks', { language: m[1] })],
+    [/^tier (\d+) ≤ (\d+)$/, (m) => t('routing.tierFits', { tier: m[1], max: m[2] })],
+    [/^tier (\d+) > (\d+)$/, (m) => t('routing.tierAbove', { tier: m[1], max: m[2] })],
+    [/^skill (\S+)$/, (m) => t('routing.skill', { skill: m[1] })],
+    [/^lacks skill (\S+)$/, (m) => t('routing.lacksSkill', { skill: m[1] })],
+  ];
+  for (const [pattern, text] of patterns) {
+    const found = reason.match(pattern);
+    if (found) return text(found);
+  }
+  return reason;
+}
+
+/** The room's language and skills, and why it fits this moderator (or not). */
+function routingLine(room) {
+  const tags = [h('span', { class: 'tag language', text: t('queue.language', { language: room.language ?? '' }) })];
+  for (const skill of room.skills ?? []) tags.push(h('span', { class: 'tag skill', text: skill }));
+  const fit = room.routing;
+  const verdict = fit ? h('strong', { class: `routing-verdict ${fit.match ? 'match' : 'miss'}`,
+    text: t(fit.match ? 'routing.match' : 'routing.miss') }) : null;
+  const reasons = fit ? h('ul', { class: 'flags routing-reasons', 'aria-label': t('routing.why') },
+    fit.reasons.map((r) => h('li', { class: 'flag', text: reasonText(r) }))) : null;
+  return h('div', { class: 'queue-routing' }, h('p', { class: 'queue-tags' }, tags, ' ', verdict), reasons);
+}
+
 export class Queue {
   constructor(root, api, me, { onOpen, onClaim, announce }) {
     this.root = root;
@@ -150,6 +180,7 @@ export class Queue {
       room.targets ? h('p', { class: 'queue-targets muted',
         text: t('queue.targets', { line: targetsLine(room.targets) }) }) : null,
       flags.length ? h('ul', { class: 'flags' }, flags) : null,
+      routingLine(room),
       button);
   }
 

@@ -558,4 +558,14 @@ export default {
     'proposal.selfServe':
       'No moderator has joined yet. You can already propose a settlement to the other party: if you both accept it, the case is settled and you can download the signed settlement.',
     'queue.negotiating': 'Parties negotiating',
+    'queue.language': 'Language: {language}',
+    'routing.match': 'Fits you',
+    'routing.miss': 'Not a fit for you',
+    'routing.why': 'Why this room is routed to you',
+    'routing.speaks': 'you speak {language}',
+    'routing.notSpeaks': 'you do not speak {language}',
+    'routing.tierFits': 'tier {tier} within your tier {max}',
+    'routing.tierAbove': 'tier {tier} above your tier {max}',
+    'routing.skill': 'skill {skill}',
+    'routing.lacksSkill': 'needs skill {skill}',
 };

@@ -8,6 +8,7 @@ room for ("zendesk", ticket_id) is opened (201), or the open one answered (200):
 a repeated or replayed webhook opens nothing more.
 """
 
+import re
 import time
 from typing import Annotated, Literal
 
@@ -25,6 +26,7 @@ from mediation.http.openapi import ZENDESK, Answer, Operation
 from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.room_opening import BadRequest, RoomConflict, open_room
 from mediation.tickets.zendesk import PROVIDER, verify_webhook
+from rooms.routing import MAX_SKILLS, SKILL, primary_language, skills_of
 
 MAX_BODY = 16 * 1024  # a trigger's JSON: ids, a subject, a few people
 SIGNATURE = "x-zendesk-webhook-signature"
@@ -44,6 +46,21 @@ class ZendeskTicket(Struct):
     priority: Annotated[str, Meta(max_length=16)] = ""
     subject: Annotated[str, Meta(max_length=512)] = ""
     people: Contacts = []
+    # Routing: a locale ("de", "de-AT"; a rendered placeholder that is none, such as a
+    # language's name, is ignored: the parties' locales decide), and the ticket's tags as
+    # `{{ticket.tags}}` renders them, space-separated: `skill_payments` -> skill payments.
+    language: Annotated[str, Meta(max_length=64)] = ""
+    tags: Annotated[str, Meta(max_length=4096)] = ""
+
+
+SKILL_TAG = "skill_"  # the prefix of the Zendesk tags that name a room's skills
+
+
+def skills_of_tags(rendered: str) -> list[str]:
+    """The skills the ticket's tags name (`skill_payments`), at most MAX_SKILLS; a tag
+    that makes no skill tag is left out."""
+    named = [tag.removeprefix(SKILL_TAG) for tag in rendered.split() if tag.startswith(SKILL_TAG)]
+    return [skill for skill in skills_of(named) if re.match(SKILL, skill)][:MAX_SKILLS]
 
 
 def priority_of(rendered: str) -> Priority:
@@ -92,6 +109,8 @@ async def zendesk_webhook(request: Request) -> JSONResponse:
             priority_of(ticket.priority),
             ticket.people,
             ticket.subject,
+            language=primary_language(ticket.language.strip()),
+            skills=skills_of_tags(ticket.tags),
         )
     except BadRequest as exc:
         raise ApiError(422, "invalid", str(exc)) from None

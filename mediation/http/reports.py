@@ -12,7 +12,7 @@ from mediation.http.auth import require_api_key
 from mediation.http.errors import ApiError
 from mediation.http.openapi import API_KEY, Answer, Operation
 from mediation.http.params import read_query
-from mediation.reports import as_csv, rooms_report
+from mediation.reports import as_csv, by_language, rooms_report
 
 MAX_ROOMS = 5000
 DEFAULT_DAYS = 30
@@ -64,7 +64,16 @@ class ReportRow(Struct):
     deadlines_applied: int = 0  # fell due unanswered: their outcome applied
     deadlines_answered: int = 0  # cancelled by the party's answer in time
     redactions: int = 0  # messages whose text a moderator removed (docs/transcripts.md)
+    language: str = "en"  # the room's language, a BCP 47 primary subtag (routing)
+    skills: str = ""  # the skills it asked of its moderator, space-separated
     self_served: bool = False  # resolved by the parties with no moderator ever claiming it
+
+
+class LanguageTally(Struct):
+    rooms: int
+    resolved: int
+    escalated: int  # past tier 1
+    breaches: int  # response clock breaches, all clocks
 
 
 class Report(Struct, rename={"start": "from", "end": "to"}):
@@ -72,6 +81,7 @@ class Report(Struct, rename={"start": "from", "end": "to"}):
     end: str
     rooms: list[ReportRow]
     truncated: bool
+    languages: dict[str, LanguageTally] = {}  # the rooms, by language
 
 
 def _day(raw: str, name: str) -> datetime:
@@ -113,6 +123,7 @@ async def rooms(request: Request) -> Response:
             "to": end.isoformat(),
             "rooms": rows,
             "truncated": len(rows) == MAX_ROOMS,
+            "languages": by_language(rows),
         }
     )
 

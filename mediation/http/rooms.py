@@ -17,6 +17,7 @@ from mediation.http.params import read_query
 from mediation.room_opening import BadRequest, RoomConflict, issue_token, open_room
 from rooms import business_days
 from rooms.errors import RoomError
+from rooms.routing import LANGUAGE_TAG, MAX_SKILLS, SKILL
 from rooms.visibility import Role
 from transcripts import retention
 from transcripts.store_types import RoomRow
@@ -26,6 +27,10 @@ MAX_TOKEN_TTL = 7 * 24 * 3600  # the longest a room token may be asked for
 
 
 Provider = Annotated[str, Meta(min_length=1, max_length=32)]
+Language = Annotated[str, Meta(max_length=35, pattern=LANGUAGE_TAG)]  # "de", "de-AT"
+Skills = Annotated[
+    list[Annotated[str, Meta(pattern=SKILL)]], Meta(max_length=MAX_SKILLS)
+]  # lowercase tags
 
 
 class TicketRef(Struct):
@@ -50,6 +55,8 @@ class CreateRoom(Struct):
     # who accepts a proposal for a side of several people (docs/http.md#members); null:
     # MEDIATION_SIDE_ACCEPTANCE
     acceptance: Literal["any", "decision_maker"] | None = None
+    language: Language | None = None  # else the first party's locale, else the setting
+    skills: Skills = []  # what the room asks of its moderator: "payments", "design"
 
 
 class CreateToken(Struct):
@@ -85,6 +92,8 @@ class RoomOut(Struct):
     tier: int
     moderator: str | None
     calendar: str | None  # its holiday calendar; null: the deployment's
+    language: str  # BCP 47 primary subtag
+    skills: list[str]
 
 
 class RoomList(Struct):
@@ -117,6 +126,8 @@ def room_json(room: RoomRow) -> dict[str, Any]:
         "tier": room.tier,
         "moderator": room.moderator,
         "calendar": (room.workflow or {}).get("calendar"),
+        "language": room.language,
+        "skills": room.skills,
     }
 
 
@@ -146,6 +157,8 @@ async def create_room(request: Request) -> JSONResponse:
             body.people,
             calendar=_calendar(body.calendar),
             acceptance=body.acceptance,
+            language=body.language,
+            skills=body.skills,
         )
     except BadRequest as exc:
         raise ApiError(400, "invalid", str(exc)) from None

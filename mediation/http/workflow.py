@@ -17,8 +17,9 @@ from mediation.http.openapi import API_KEY, STAFF, Answer, Operation
 from mediation.http.params import read_query
 from mediation.http.rooms import Name, RoomOut, room_json
 from mediation.http.sla import targets_json
+from mediation.moderators.profiles import ProfileStore
 from mediation.services import room_info
-from rooms import arbitration, clocks, door, self_serve
+from rooms import arbitration, clocks, door, routing, self_serve
 from rooms.door import Write
 from rooms.evidence import open_requests
 from rooms.kinds import STATE
@@ -73,6 +74,11 @@ class OpenRequest(Struct):
     late: bool  # one of them came after due_at
 
 
+class RoutingOut(Struct):
+    match: bool  # speaks its language, its tier is theirs, no skill missing
+    reasons: list[str]  # "speaks de", "tier 2 ≤ 2", "skill payments"; or what is missing
+
+
 class QueueEntry(RoomOut):
     """A room as the queue shows it (`queue_entry`)."""
 
@@ -88,6 +94,8 @@ class QueueEntry(RoomOut):
     evidence_open: list[OpenRequest]
     deadlines: list[OpenDeadline] = []  # open deadlines with a default outcome, soonest first
     negotiating: bool = False  # an offer is open while it waits: the parties negotiate
+    # for a moderator with a profile: can they take it, and why (rooms.routing)
+    routing: RoutingOut | None = None
 
 
 class QueueOut(Struct):
@@ -146,13 +154,35 @@ class QueueQuery(Struct):
 async def queue(request: Request) -> JSONResponse:
     """GET /api/queue: rooms waiting for a moderator (new or escalated), most urgent first;
     `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator leads or
-    co-moderates. Observers read it too (a trainee picks a room to shadow)."""
-    require_staff(request, Role.MODERATOR, Role.OBSERVER)
+    co-moderates. Observers read it too (a trainee picks a room to shadow). A moderator
+    with a profile sees the rooms they can take first, each with its `routing` fit
+    (rooms.routing)."""
+    actor = require_staff(request, Role.MODERATOR, Role.OBSERVER)
     found = services(request)
     asked = read_query(request, QueueQuery)
     states = OPEN if asked.moderator else (State.WAITING, State.ESCALATED)
     rooms = await found.store.queue(states, QUEUE_LIMIT, tier=asked.tier, moderator=asked.moderator)
-    return JSONResponse({"rooms": [queue_entry(room, found.workflow) for room in rooms]})
+    profile = None
+    if not actor.is_platform and asked.moderator is None:
+        profile = await ProfileStore(found.db).get(actor.user)
+    if profile is None:  # the API key, a moderator's own rooms, or no profile: as it was
+        return JSONResponse({"rooms": [queue_entry(room, found.workflow) for room in rooms]})
+    spoken = await found.store.queue(  # theirs first, so the limit cannot hide them
+        states, QUEUE_LIMIT, tier=asked.tier, languages=profile.languages
+    )
+    merged = list({room.id: room for room in [*spoken, *rooms]}.values())
+    ranked = routing.order(profile, merged, need)[:QUEUE_LIMIT]
+    return JSONResponse(
+        {
+            "rooms": [
+                queue_entry(room, found.workflow) | {"routing": fit.json()} for room, fit in ranked
+            ]
+        }
+    )
+
+
+def need(room: RoomRow) -> routing.Need:
+    return routing.Need(room.language, room.tier, tuple(room.skills))
 
 
 async def claim(request: Request) -> JSONResponse:

@@ -3,6 +3,7 @@
 from alembic import context
 
 import mediation.macros.schema
+import mediation.moderators.schema
 import mediation.review.schema
 import mediation.sla.schema
 import mediation.tickets.schema  # noqa: F401  (registers its tables on the metadata)
