@@ -16,6 +16,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from mediation.periodic import Periodic
 from mediation.sla.retiming import Retimed, write_due
 from rooms.workflow import Workflow, alarm_record
 from transcripts.errors import TranscriptError
@@ -34,24 +35,13 @@ class ClockScheduler:
         self._store = store
         self._committer = committer
         self._workflow = workflow
-        self._tick = tick
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic("clock scheduler", self.fire_due, tick, wait_first=False)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="clock-scheduler")
+        self._every.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.fire_due()
-            except Exception as exc:  # the database is down: the next tick tries again
-                log.warning("clock scheduler: %s", exc.__class__.__name__)
-            await asyncio.sleep(self._tick)
+        await self._every.close()
 
     async def fire_due(self) -> int:
         """Write every alarm due now, and every close a lapsed window calls for; returns how

@@ -25,6 +25,7 @@ from mediation.auth.sign_ins import SignIns
 from mediation.contacts import Contact, ContactsOf, read
 from mediation.outbox.delivery import Delivery, Outcome, Permanent
 from mediation.outbox.mail import Mailer
+from mediation.periodic import Periodic
 from mediation.workflow_rules import StoreRules
 from rooms import events, kinds
 from rooms.events import Event
@@ -81,22 +82,23 @@ class Notices:
         self._rules = rules
         self._contacts = contacts
         self._wake_outbox = wake_outbox
-        self._after, self._every, self._tick = after, every, tick
+        self._after, self._every = after, every
         self.enabled = bool(rules.routes.of(events.PARTY_WAITING, ""))
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            "notice round", lambda: self.round(time.time()), tick, wait_first=False
+        )
         self._pending: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        if self.enabled and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="notices")
+        if self.enabled:
+            self._rounds.start()
 
     async def close(self) -> None:
-        for task in (self._task, *self._pending):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = None
+        await self._rounds.close()
+        for task in list(self._pending):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def joined(self, room_id: str, user: str, role: str) -> None:
         """A socket of theirs is open: what they may see is read from now on."""
@@ -115,14 +117,6 @@ class Notices:
         self._pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("presence not saved: %s", task.exception().__class__.__name__)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.round(time.time())
-            except Exception as exc:  # the database is away: next tick
-                log.warning("notice round failed: %s", exc.__class__.__name__)
-            await asyncio.sleep(self._tick)
 
     async def round(self, now: float) -> int:
         """Refresh who is here, then notify who is owed it; how many were notified."""

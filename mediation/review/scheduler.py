@@ -7,11 +7,11 @@ twice. It runs at start and every REVIEW_TICK seconds, topping reviewers up
 as rooms resolve during the week.
 """
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
 from mediation.config import Settings
+from mediation.periodic import Periodic
 from mediation.review.assignment import assign, week_bounds, week_of
 from mediation.review.store import ReviewStore, candidates
 from rooms import business_days
@@ -32,27 +32,19 @@ class ReviewScheduler:
         self._workflow = workflow
         self._settings = settings
         self.zone = business_days.zone(settings.calendar_timezone)
-        self._task: asyncio.Task[None] | None = None
+        self._every = Periodic(
+            "review scheduler", lambda: self.assign(self.this_week()), REVIEW_TICK, wait_first=False
+        )
 
     def this_week(self) -> str:
         return week_of(datetime.now(UTC), self.zone)
 
     def start(self) -> None:
         if self._settings.reviews_per_week:
-            self._task = asyncio.create_task(self._run(), name="review-scheduler")
+            self._every.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.assign(self.this_week())
-            except Exception as exc:  # the database is down: the next tick tries again
-                log.warning("review scheduler: %s", exc.__class__.__name__)
-            await asyncio.sleep(REVIEW_TICK)
+        await self._every.close()
 
     async def assign(self, week: str) -> int:
         """Top every reviewer up to MEDIATION_REVIEWS_PER_WEEK rooms of the week; returns

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy import bindparam, select, update
 
+from mediation.periodic import Periodic
 from mediation.sla.policies import Policies
 from rooms.workflow import Workflow
 from transcripts.database import Database
@@ -89,18 +90,16 @@ class PolicyWatcher:
         self.policies = policies
         self._db = db
         self._workflow = workflow
-        self._tick = tick
-        self._task: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()
         self._unfinished: list[str] = []  # priorities changed but not re-timed yet (an outage)
+        # read at start by Services, so the first re-read waits a tick
+        self._every = Periodic("sla policies", self.changed, tick, wait_first=True)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sla-policies")
+        self._every.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._every.close()
 
     async def changed(self) -> int:
         """Re-read now; how many rooms were re-timed."""
@@ -124,11 +123,3 @@ class PolicyWatcher:
         if moved:
             log.info("sla policies changed: %d rooms re-timed", moved)
         return moved
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._tick)
-            try:
-                await self.changed()
-            except Exception as exc:  # the database is down: the next tick tries again
-                log.warning("sla policies: %s", exc.__class__.__name__)
