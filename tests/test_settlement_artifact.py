@@ -286,3 +286,34 @@ async def test_after_a_signing_key_rotation_both_documents_verify_each_with_its_
         k: v for k, v in check(after, pems).items() if k != "key_id"
     }
     assert not verify_settlement(after, pems[old]).ok
+
+
+async def test_a_message_redacted_inside_the_settlement_still_settles(
+    server: RunningServer,
+) -> None:
+    """The settlement proves the records between the proposal and the resolution; a message
+    among them whose text a moderator removed links by its kept SHA-256 (its own proof once
+    recomputed the link from the emptied body, and answered 422 tampered)."""
+    platform = server.platform
+    room = await platform.open_room("T-settle-redacted")
+    client, _ = await server.peer(room, "c-1", "client")
+    freelancer, _ = await server.peer(room, "f-1", "freelancer")
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "m-1"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    moderator, _ = await server.peer(room, "m-1", "moderator")
+    made = await moderator.acked(
+        {"type": "propose", "id": "p1", "amount": "300", "currency": "EUR", "expires_in": 60}
+    )
+    card = {"type": "send", "id": "c1", "channel": "joint", "body": "my card is 4111"}
+    said = await client.acked(card)
+    gone = {"type": "redact", "id": "rd1", "channel": "joint", "target": said["seq"]}
+    await moderator.acked({**gone, "reason": "payment_data"})
+    answer = {"type": "respond", "proposal": made["seq"], "answer": "accept"}
+    await client.acked({**answer, "id": "r1"})
+    await freelancer.acked({**answer, "id": "r2"})
+    await client.event("state", state="resolved")
+    got = await download(server, room, platform.auth)
+    assert got.status_code == 200, got.text
+    assert {a["role"] for a in got.json()["acceptances"]} == {"client", "freelancer"}
