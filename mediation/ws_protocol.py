@@ -54,10 +54,14 @@ from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from websockets.protocol import State
+from websockets.streams import StreamReader
 
+from mediation.client_frames import FINAL_TEXT, MASKED, bounds, unmask
 from mediation.ws.text_sender import TEXT_SENDER, TextSender
 
 READ_BACKLOG = 8  # messages waiting for the app before reading pauses
+# websockets' parser waits here, at the top of its loop, between two frames
+BETWEEN_FRAMES = StreamReader.at_eof.__code__
 FLUSH_FRAMES = 64  # frames framed in one turn of the loop before they go out at once
 
 
@@ -76,6 +80,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.flush_scheduled = False
         self.framed = 0  # since the last flush
+        self.reading_frames = False  # we frame what arrives (below), not websockets
+        self.unread = b""  # the start of a frame not all here yet, while we frame
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -137,9 +143,45 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
+        """Whole text messages are read here (mediation/client_frames.py); every other
+        frame, and everything before the handshake is done, by websockets."""
         if self.conn.parser_exc is not None:  # failed already: drop what still comes
             return
-        super().data_received(data)
+        if not self.reading_frames:
+            super().data_received(data)
+            self.reading_frames = self._between_frames()
+            return
+        if self.unread:
+            data, self.unread = self.unread + data, b""
+        limit = self.conn.max_message_size
+        at = 0
+        while (frame := bounds(data, at)) is not None:
+            first, second, start, end = frame
+            if first != FINAL_TEXT or not second & MASKED or (limit and end - start > limit):
+                self.reading_frames = False  # websockets takes it from here, errors included
+                super().data_received(data[at:])
+                self.reading_frames = self._between_frames()
+                return
+            if end > len(data):
+                break  # the rest of the message is still on its way
+            self.curr_msg_data_type = "text"
+            self.frames = [unmask(data, start, end)]
+            self.send_receive_event_to_app()
+            at = end
+        self.unread = data[at:]
+
+    def _between_frames(self) -> bool:
+        """Whether websockets' parser is open for frames and holds no part of one: only
+        then may frames be read here without it (no extension, no fragmented message)."""
+        conn = self.conn
+        if conn.state is not State.OPEN or conn.extensions or conn.parser_exc is not None:
+            return False
+        if conn.current_size is not None or conn.reader.buffer:
+            return False
+        waiting = conn.parser  # the generator it is suspended in, innermost
+        while (inner := getattr(waiting, "gi_yieldfrom", None)) is not None:
+            waiting = inner
+        return getattr(waiting, "gi_code", None) is BETWEEN_FRAMES
 
     def handle_parser_exception(self) -> None:
         close = self.conn.close_sent

@@ -230,3 +230,79 @@ async def test_text_frames_of_every_length_arrive_whole(deflate: bool) -> None:
     assert all(f.opcode is Opcode.TEXT and f.fin for f in frames)
     assert (sent < len(b"".join(payloads)) // 10) == deflate  # compressed when negotiated
     await peer.finish()
+
+
+async def test_whole_text_messages_are_read_without_websockets_parser() -> None:
+    peer = Peer()
+    await peer.open()
+    peer.send('{"n":"hello"}')  # the first goes through websockets: it was mid-handshake
+    assert (await peer.take())["text"] == '{"n":"hello"}'
+    assert peer.server.reading_frames  # from here on, frames are read by bounds/unmask
+    payloads = ["", "é" * 40, "x" * 125, "y" * 126, "z" * 65535, "w" * 70_000]
+    for payload in payloads:  # the three ways a length is written, at their bounds
+        peer.client.send_text(payload.encode())
+    data = b"".join(peer.client.data_to_send())
+    for at in range(0, len(data), 7):  # split anywhere: headers, keys and payloads in pieces
+        peer.server.data_received(data[at : at + 7])
+        while not peer.server.queue.empty():
+            assert (await peer.take())["text"] == payloads.pop(0)
+    assert payloads == []
+    assert peer.server.reading_frames and peer.server.unread == b""
+    await peer.finish()
+
+
+async def test_every_other_frame_is_websockets_own_and_the_order_holds() -> None:
+    peer = Peer()
+    await peer.open()
+    peer.send('{"n":0}')
+    await peer.take()
+    peer.client.send_text(b'{"n":1}')
+    peer.client.send_ping(b"are you there")  # a control frame between two messages
+    peer.client.send_text(b'{"n":2', fin=False)  # a fragmented message
+    peer.client.send_continuation(b"}", fin=True)
+    peer.client.send_text(b'{"n":3}')
+    peer.to_server()  # all five frames in one read
+    assert [(await peer.take())["text"] for _ in range(3)] == ['{"n":1}', '{"n":2}', '{"n":3}']
+    [pong] = peer.received()
+    assert pong.opcode is Opcode.PONG and pong.data == b"are you there"
+    assert peer.server.reading_frames  # back once websockets stands between two frames
+    await peer.finish()
+
+
+async def test_a_message_over_the_limit_still_closes_with_1009() -> None:
+    peer = Peer()
+    await peer.open()
+    peer.send('{"n":0}')
+    await peer.take()
+    peer.server.conn.max_message_size = 1000
+    peer.client.send_text(b"x" * 1001)
+    peer.to_server()
+    [close] = peer.received()
+    assert Close.parse(close.data).code == 1009
+    assert (await peer.take()) == {"type": "websocket.disconnect", "code": 1009}
+    await peer.finish()
+
+
+async def test_an_unmasked_frame_from_a_client_is_a_protocol_error() -> None:
+    peer = Peer()
+    await peer.open()
+    peer.send('{"n":0}')
+    await peer.take()
+    peer.server.data_received(bytes((0x81, 2)) + b"{}")  # no masking key: RFC 6455 §5.1
+    [close] = peer.received()
+    assert Close.parse(close.data).code == 1002
+    await peer.finish()
+
+
+async def test_bad_utf8_read_without_websockets_still_closes_with_1007() -> None:
+    peer = Peer()
+    await peer.open()
+    peer.send('{"n":0}')
+    await peer.take()
+    assert peer.server.reading_frames
+    peer.client.send_frame(Frame(Opcode.TEXT, b'{"n":"\xff"}'))
+    peer.to_server()
+    [close] = peer.received()
+    assert Close.parse(close.data).code == 1007
+    assert (await peer.take()) == {"type": "websocket.disconnect", "code": 1007}
+    await peer.finish()
