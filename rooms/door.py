@@ -14,6 +14,8 @@ Pure: no I/O, tested directly (tests/test_door.py).
 from dataclasses import dataclass
 from typing import Protocol
 
+import msgspec
+
 from rooms import arbitration, comoderators, evidence, members
 from rooms.errors import Forbidden, RoomClosed, RoomError
 from rooms.floor import Floor
@@ -50,8 +52,7 @@ class KnownRoom:
     floor: Floor
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(msgspec.Struct, frozen=True, gc=False):
     """What someone asks to store: a record of `kind` in `channel`, under their own id."""
 
     kind: str

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import msgspec
+
 from rooms.floor import Floor
 from rooms.visibility import Role
 
@@ -35,9 +37,9 @@ class RoomInfo:
     members: frozenset[tuple[str, str]] = field(default_factory=frozenset, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A record accepted for storage but not yet durable: a message or another event."""
+class Draft(msgspec.Struct, frozen=True, gc=False):
+    """A record accepted for storage but not yet durable: a message or another event.
+    (A frozen Struct: built for every write, ten times cheaper than a frozen dataclass.)"""
 
     room_id: str
     channel: str

@@ -97,8 +97,10 @@ class ResilientClient:
             since = {c: contiguous(s) for c, s in self.held.items()}
             await ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
             seen: set[tuple[str, int]] = set()
+            welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))  # however busy the box
+            assert welcome["type"] == "welcome", welcome
             try:
-                while True:
+                while True:  # the replay follows the welcome at once: quiet means it is over
                     self._receive(json.loads(await asyncio.wait_for(ws.recv(), quiet)), since, seen)
             except TimeoutError:
                 return

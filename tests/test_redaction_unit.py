@@ -5,9 +5,9 @@ bundle's redactions follow (Coverage)."""
 import hashlib
 import json
 import os
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from rooms import door, redaction
 from rooms.door import KnownRoom

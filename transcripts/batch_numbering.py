@@ -12,9 +12,11 @@ connection run the very same decisions.
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from rooms.kinds import REDACTION
 from transcripts import chain, redaction
@@ -169,7 +171,9 @@ class Numbering:
             key = (draft.room_id, draft.sender_user, draft.client_id)
             known = self._known.get(key)
             if known is not None:
-                out.results.append(replace(known, origin=draft.origin, duplicate=True))
+                out.results.append(
+                    msgspec.structs.replace(known, origin=draft.origin, duplicate=True)
+                )
                 continue
             if draft.kind == REDACTION:
                 tip = self._tips.get(draft.room_id)

@@ -17,9 +17,10 @@ The rule a bundle's redactions follow (for the export's proof and the verifier) 
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import Select, and_, bindparam, or_, select, update
 
 from rooms import records as bodies
@@ -208,6 +209,6 @@ def resolve(records: list[Record], by_position: Mapping[int, Record]) -> list[Re
             notice = redaction.removed(
                 redacting.sender_user, redacting.sender_role, redacting.ts, redacting.body
             )
-            record = replace(record, removed=notice)
+            record = msgspec.structs.replace(record, removed=notice)
         out.append(record)
     return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import msgspec
 from sqlalchemy import Row
 
 from rooms.kinds import EDIT
@@ -138,8 +139,7 @@ class SealedFields(Protocol):
     def sealed(self) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(msgspec.Struct, frozen=True, gc=False):  # one per record stored: cheap to build
     room_id: str
     position: int
     channel: str

@@ -320,10 +320,14 @@ class Session:
             limit = self._settings.max_body_bytes
             await self.reply(Error(ErrorCode.TOO_LARGE, f"body over {limit} bytes", frame.id))
             return
-        if not await self._in_turn(frame.id):
+        turn = self._in_turn(frame.id)
+        if isinstance(turn, str):
+            await self._hold(frame.id, turn)
             return
-        if self._draining():  # the drain began while this sender was slowed down
-            return
+        if turn > 0:  # slowed down: the socket is not read meanwhile
+            await asyncio.sleep(turn)
+            if self._draining():  # the drain began while this sender was slowed down
+                return
         try:
             stored = self._submit(frame)
         except (RoomError, TranscriptError) as exc:
@@ -416,20 +420,21 @@ class Session:
     def _draining(self) -> bool:
         return self._conn.draining
 
-    async def _in_turn(self, frame_id: str) -> bool:
-        """Whether this write may go on now. Once one is refused for the rate, every later
-        write is refused too, until the refused ones are resent in the order they came:
-        so a sender's writes are stored in the order it sent them, however often it is
-        held back."""
+    def _in_turn(self, frame_id: str) -> float | str:
+        """Seconds this write waits before it goes on (0.0: none, the common case, with
+        nothing awaited), or why it is refused. Once one is refused for the rate, every
+        later write is refused too, until the refused ones are resent in the order they
+        came: so a sender's writes are stored in the order it sent them, however often it
+        is held back."""
         first = next(iter(self._held), frame_id)
         if frame_id != first:
-            await self._hold(frame_id, f"resend {first!r} first, then the rest in order")
-            return False
-        if not await self._spend(1):
-            await self._hold(frame_id, "too many messages: slow down")
-            return False
-        self._held.pop(frame_id, None)
-        return True
+            return f"resend {first!r} first, then the rest in order"
+        delay = self._reserve(1)
+        if delay is None:
+            return "too many messages: slow down"
+        if self._held:
+            self._held.pop(frame_id, None)
+        return delay
 
     async def _hold(self, frame_id: str, message: str) -> None:
         if frame_id not in self._held and len(self._held) >= self._settings.send_queue:
@@ -441,14 +446,19 @@ class Session:
     async def _spend(self, cost: int) -> bool:
         """Take `cost` from the person's bucket. When it runs low, stop reading this socket
         (the sender slows down) for up to rate_max_wait; False if even that is not enough."""
-        assert self._person is not None
-        bucket = self._person.bucket
-        delay = bucket.reserve(bucket.cost(cost), self._settings.rate_max_wait)
+        delay = self._reserve(cost)
         if delay is None:
             return False
         if delay > 0:
             await asyncio.sleep(delay)
         return True
+
+    def _reserve(self, cost: int) -> float | None:
+        """`cost` taken from the person's bucket: seconds to wait for it (at most
+        rate_max_wait), or None and nothing taken."""
+        assert self._person is not None
+        bucket = self._person.bucket
+        return bucket.reserve(bucket.cost(cost), self._settings.rate_max_wait)
 
     async def _refuse(self, message: str, frame_id: str | None, cost: int = 1) -> None:
         assert self._person is not None
