@@ -117,6 +117,26 @@ async def test_batches_grow_with_load_and_respect_the_cap(store: TranscriptStore
     assert len(batches) < 300 / 10  # far fewer transactions than messages
 
 
+async def test_a_small_batch_lingers_for_company_and_a_big_one_goes_at_once(
+    store: TranscriptStore,
+) -> None:
+    a = await room(store, "r_linger")
+    batches: list[int] = []
+    config = GroupCommitConfig(linger=1.0, small=16)
+    gc, _ = await committer(store, batches, config)
+    first = gc.append(draft(a, "lone"))
+    await asyncio.sleep(0.05)  # well within the linger: nothing committed yet
+    assert batches == [] and not first.done()
+    second = gc.append(draft(a, "company"))
+    assert [r.seq for r in await asyncio.gather(first, second)] == [1, 2]
+    assert batches == [2]  # one transaction for both
+    crowd = [gc.append(draft(a, f"crowd-{i}")) for i in range(16)]
+    async with asyncio.timeout(0.9):  # shorter than the linger: a big batch does not wait
+        await asyncio.gather(*crowd)
+    await gc.close()
+    assert batches == [2, 16]
+
+
 async def test_after_a_failure_the_same_sender_is_fenced_until_forgotten(
     store: TranscriptStore,
 ) -> None:

@@ -1,9 +1,10 @@
 """Group commit: many appends, one transaction, then every ack.
 
 Drafts queue up while a commit is in flight and go together in the next
-one, so the batch grows with the load and a lone message waits for nobody
-(optionally `linger` a moment to gather more). After the commit the
-`committed` callback sees every record in commit order, before any waiter
+one, so the batch grows with the load. Under a light load each commit would
+carry one or two drafts and pay its fixed cost (a transaction, an fsync, a
+thread hop) for each: a small batch lingers a moment (`linger`) for company.
+After the commit the `committed` callback sees every record in commit order, before any waiter
 is woken: fan-out never depends on the sender still being around.
 
 Only a failure of storage itself fails a whole batch. A draft that fails on
@@ -46,7 +47,8 @@ Appended = tuple[list[Record | TranscriptError], list[Record]]
 @dataclass(frozen=True, slots=True)
 class GroupCommitConfig:
     max_batch: int = 512
-    linger: float = 0.0  # seconds to wait for company once a batch has begun
+    linger: float = 0.0  # seconds a small batch waits for company before it commits
+    small: int = 16  # fewer drafts than this waiting: a small batch (more: it goes at once)
 
 
 class GroupCommitter:
@@ -96,8 +98,8 @@ class GroupCommitter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            if self._config.linger and self._pending:
-                await asyncio.sleep(self._config.linger)
+            if self._config.linger and 0 < len(self._pending) < self._config.small:
+                await asyncio.sleep(self._config.linger)  # a light load: share one commit
             while self._pending:
                 batch = self._pending[: self._config.max_batch]
                 del self._pending[: self._config.max_batch]
