@@ -17,6 +17,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 from websockets.frames import Close, Frame, Opcode
 from websockets.uri import parse_uri
 
+from mediation.lean_protocol import LeanSansIOProtocol
 from mediation.ws.text_sender import TEXT_SENDER, TextSender
 from mediation.ws_protocol import FLUSH_FRAMES, READ_BACKLOG, WebSocketProtocol
 
@@ -70,7 +71,12 @@ class RecordingTransport(asyncio.Transport):
 class Peer:
     """A client socket, its server protocol, and the app's side of the exchange."""
 
-    def __init__(self, deflate: bool = False) -> None:
+    def __init__(
+        self,
+        deflate: bool = False,
+        protocol: type[WebSocketProtocol] = WebSocketProtocol,
+        ping_interval: float | None = None,
+    ) -> None:
         self.scope: dict[str, Any] = {}
         self.receive: Receive | None = None
         self.send_asgi: Send | None = None
@@ -78,15 +84,17 @@ class Peer:
         self.done = asyncio.Event()  # the test lets the app return
         config = uvicorn.Config(
             self.app,
-            ws=WebSocketProtocol,
+            ws=protocol,
             ws_per_message_deflate=deflate,
+            ws_ping_interval=ping_interval,
+            ws_ping_timeout=ping_interval,
             interface="asgi3",
             lifespan="off",
             log_config=None,
         )
         config.load()
         self.transport = RecordingTransport()
-        self.server = WebSocketProtocol(config, ServerState(), {})
+        self.server = protocol(config, ServerState(), {})
         self.server.connection_made(self.transport)
         offers = [ClientPerMessageDeflateFactory()] if deflate else []
         self.client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/ws"), extensions=offers)
@@ -306,3 +314,30 @@ async def test_bad_utf8_read_without_websockets_still_closes_with_1007() -> None
     assert Close.parse(close.data).code == 1007
     assert (await peer.take()) == {"type": "websocket.disconnect", "code": 1007}
     await peer.finish()
+
+
+async def test_only_a_quiet_line_is_pinged_and_a_silent_peer_is_dropped() -> None:
+    peer = Peer(protocol=LeanSansIOProtocol, ping_interval=0.2)  # and 0.2 s for the pong
+    await peer.open()
+    for n in range(6):  # 1.2 s, six intervals, with a message in each: no ping needed
+        peer.send(f'{{"n":{n}}}')
+        async with asyncio.timeout(2.0):  # a line pinged and dropped would deliver no more
+            await peer.take()
+        await asyncio.sleep(0.1)
+    assert peer.received() == []
+    [ping] = await next_frames(peer)  # quiet for a whole interval: pinged
+    assert ping.opcode is Opcode.PING
+    peer.to_server()  # the client's protocol answered it at once: the line lives on
+    [ping] = await next_frames(peer)  # quiet again: pinged again
+    assert ping.opcode is Opcode.PING
+    [close] = await next_frames(peer)  # unanswered past the pong's deadline
+    assert Close.parse(close.data).code == 1011
+    assert peer.transport.closing
+    await peer.finish()
+
+
+async def next_frames(peer: Peer, within: float = 2.0) -> list[Frame]:
+    async with asyncio.timeout(within):
+        while not (frames := peer.received()):
+            await asyncio.sleep(0.01)
+    return frames
