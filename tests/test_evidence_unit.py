@@ -20,8 +20,9 @@ from rooms.visibility import CAUCUS_CLIENT, CAUCUS_FREELANCER, CHANNELS, JOINT, 
 from rooms.workflow import CLEAR_FACTS
 from tests.records import Record, at
 from tests.test_workflow_unit import AUDITOR, CLIENT, FREELANCER, MODERATOR, Mediation
-from transcripts.evidence_ledger import Ledger, Line
+from transcripts.evidence_ledger import Ledger
 from transcripts.presence import Unread
+from transcripts.record_line import RecordLine
 
 DUE = at(3600)  # an hour after T0
 
@@ -264,15 +265,16 @@ def test_the_ledger_lists_each_request_with_its_files_late_deleted_and_review() 
     ledger = Ledger()
     for position, record in enumerate(m.kept, start=1):
         ledger.take(
-            Line(
+            RecordLine(
                 position,
                 record.channel,
                 record.seq,
                 record.kind,
                 record.sender_user,
                 record.sender_role,
-                record.body,
                 record.ts,
+                record.body,
+                "",
             )
         )
     first, second = ledger.entries()

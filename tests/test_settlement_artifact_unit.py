@@ -18,10 +18,10 @@ from rooms.records import (
     Terms,
 )
 from transcripts import bundle, chain
+from transcripts.record_line import RecordLine
 from transcripts.settlement_artifact import (
     FORMAT,
     Broken,
-    Link,
     NotSettled,
     canonical,
     check,
@@ -81,12 +81,12 @@ ROWS = [
 ]
 
 
-def chained(rows: list[tuple[str, int, str, str, str, str, str]]) -> list[Link]:
+def chained(rows: list[tuple[str, int, str, str, str, str, str]]) -> list[RecordLine]:
     out, prev = [], chain.GENESIS
     for position, (channel, seq, kind, user, role, ts, body) in enumerate(rows, start=1):
         head = chain.header(ROOM, position, channel, seq, kind, user, role, f"c{position}", ts)
         prev = chain.link(prev, head, body.encode())
-        out.append(Link(position, channel, seq, kind, user, role, ts, body, prev.hex()))
+        out.append(RecordLine(position, channel, seq, kind, user, role, ts, body, prev.hex()))
     return out
 
 
@@ -94,7 +94,7 @@ LINKS = chained(ROWS)
 SEGMENT = LINKS[1:]  # from the proposal to the resolution
 
 
-def bundle_of(links: list[Link], keys: SigningKeys = KEYS) -> list[bytes]:
+def bundle_of(links: list[RecordLine], keys: SigningKeys = KEYS) -> list[bytes]:
     """A signed transcript bundle of `links`, as the export writes one."""
     header = {
         "type": "header",
@@ -118,7 +118,7 @@ def bundle_of(links: list[Link], keys: SigningKeys = KEYS) -> list[bytes]:
             "channel": link.channel,
             "seq": link.seq,
             "kind": link.kind,
-            "sender": {"user": link.user, "role": link.role},
+            "sender": {"user": link.sender_user, "role": link.sender_role},
             "client_id": f"c{link.position}",
             "ts": link.ts,
             "body": link.body,

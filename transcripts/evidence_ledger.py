@@ -10,7 +10,7 @@ know the key ignores it, one that does can rebuild it from the records
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rooms.clocks import parse
 from rooms.kinds import EVIDENCE_REQUEST, EVIDENCE_REVIEW, FILE, FILE_DELETED
@@ -22,34 +22,14 @@ from rooms.records import (
     FileDeletedBody,
     body_of,
 )
-
-if TYPE_CHECKING:  # the offline verifier reads bundles without the store's modules
-    from transcripts.store_types import Record
+from transcripts.record_line import RecordLine
 
 OPEN = "open"
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """A record as the ledger reads it: from the store (`of`), or a verified bundle line."""
-
-    position: int
-    channel: str
-    seq: int
-    kind: str
-    sender_user: str
-    sender_role: str
-    body: str
-    ts: str
-
-    @classmethod
-    def of(cls, r: "Record") -> "Line":
-        return cls(r.position, r.channel, r.seq, r.kind, r.sender_user, r.sender_role, r.body, r.ts)
-
-
 @dataclass
 class _Request:
-    record: Line
+    record: RecordLine
     body: EvidenceRequestBody
     answers: list[dict[str, Any]] = field(default_factory=list)
     review: dict[str, Any] | None = None
@@ -77,7 +57,7 @@ class Ledger:
         self._requests: dict[tuple[str, int], _Request] = {}
         self._deleted: set[str] = set()
 
-    def take(self, record: Line) -> None:
+    def take(self, record: RecordLine) -> None:
         if record.kind not in (EVIDENCE_REQUEST, FILE, FILE_DELETED, EVIDENCE_REVIEW):
             return
         try:
@@ -109,7 +89,7 @@ class Ledger:
         return [asked.entry(self._deleted) for asked in self._requests.values()]
 
 
-def _answer(record: Line, body: FileBody, late: bool) -> dict[str, Any]:
+def _answer(record: RecordLine, body: FileBody, late: bool) -> dict[str, Any]:
     return {
         "file": body.file,
         "name": body.name,

@@ -23,8 +23,9 @@ from transcripts import bundle, chain
 from transcripts.attachments import FileFacts, facts_of, target_of
 from transcripts.blobs import BlobMissing
 from transcripts.errors import Tampered, UnknownRoom
-from transcripts.evidence_ledger import Ledger, Line
+from transcripts.evidence_ledger import Ledger
 from transcripts.locker import Locker
+from transcripts.record_line import RecordLine
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
 from transcripts.store_types import Record, RoomRow, header_of
@@ -127,7 +128,7 @@ async def prove(store: TranscriptStore, room_id: str, locker: Locker | None = No
         writers.add((record.sender_user, record.sender_role))
         last = record.hash
         if not shredded:
-            ledger.take(Line.of(record))
+            ledger.take(RecordLine.of(record))
             _cover(coverage, room_id, record)
         if record.kind == FILE and not shredded:
             facts = facts_of(record.body)

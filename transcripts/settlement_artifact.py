@@ -44,6 +44,7 @@ from rooms.records import (
     body_of,
 )
 from rooms.visibility import JOINT, PARTIES, ROOM, Role
+from transcripts.record_line import RecordLine
 from transcripts.signing import SigningKeys
 
 FORMAT = "mediation.settlement/1"
@@ -59,21 +60,6 @@ class Broken(Exception):
     """A settlement document that does not verify; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A record of the chain as the settlement needs it (`hash`: its link, hex)."""
-
-    position: int
-    channel: str
-    seq: int
-    kind: str
-    user: str
-    role: str
-    ts: str
-    body: str
-    hash: str
-
-
 def canonical(document: Mapping[str, Any]) -> bytes:
     return msgspec.json.encode(document, order="sorted")
 
@@ -82,7 +68,7 @@ def _terms(t: Terms) -> dict[str, Any]:
     return {"amount": t.amount, "currency": t.currency, "text": t.text, "milestone": t.milestone}
 
 
-def _decoded(link: Link, shape: type[Any]) -> Any:
+def _decoded(link: RecordLine, shape: type[Any]) -> Any:
     try:
         body = body_of(link.kind, link.body)
     except BadBody:
@@ -97,8 +83,8 @@ class _Acceptance:
 
     role: str
     user: str
-    link: Link
-    deadline: Link | None = None  # accepted by default: the deadline that said so
+    link: RecordLine
+    deadline: RecordLine | None = None  # accepted by default: the deadline that said so
 
     def entry(self) -> dict[str, Any]:
         link = self.link
@@ -109,25 +95,25 @@ class _Acceptance:
         return entry
 
 
-def _acceptances(proposal: Link, between: Sequence[Link]) -> list[_Acceptance]:
+def _acceptances(proposal: RecordLine, between: Sequence[RecordLine]) -> list[_Acceptance]:
     """Who accepted `proposal` in the records `between` it and the resolution."""
-    accepted = [_Acceptance(proposal.role, proposal.user, proposal)]
-    if proposal.role not in PARTIES:
+    accepted = [_Acceptance(proposal.sender_role, proposal.sender_user, proposal)]
+    if proposal.sender_role not in PARTIES:
         accepted = []
-    deadlines: dict[int, tuple[Link, DeadlineBody]] = {}
+    deadlines: dict[int, tuple[RecordLine, DeadlineBody]] = {}
     for link in between:
-        if link.kind == kinds.RESPONSE and link.channel == JOINT and link.role in PARTIES:
+        if link.kind == kinds.RESPONSE and link.channel == JOINT and link.sender_role in PARTIES:
             answer = _decoded(link, ResponseBody)
             if answer is not None and (answer.proposal, answer.answer) == (proposal.seq, "accept"):
-                accepted.append(_Acceptance(link.role, link.user, link))
-        elif link.kind == kinds.DEADLINE and link.channel == ROOM and link.role in SETTERS:
+                accepted.append(_Acceptance(link.sender_role, link.sender_user, link))
+        elif link.kind == kinds.DEADLINE and link.channel == ROOM and link.sender_role in SETTERS:
             set_ = _decoded(link, DeadlineBody)
             if set_ is not None and (set_.outcome, set_.proposal) == (
                 ACCEPT_PROPOSAL,
                 proposal.seq,
             ):
                 deadlines[link.seq] = (link, set_)
-        elif link.kind == kinds.DEADLINE_APPLIED and link.role == kinds.SYSTEM_ROLE:
+        elif link.kind == kinds.DEADLINE_APPLIED and link.sender_role == kinds.SYSTEM_ROLE:
             applied = _decoded(link, DeadlineNoticeBody)
             named = deadlines.get(applied.deadline) if applied is not None else None
             if named is not None and link.channel == ROOM:
@@ -142,7 +128,7 @@ def settlement_of(
     room: str,
     ticket: tuple[str, str],
     parties: Mapping[str, str],
-    segment: Sequence[Link],
+    segment: Sequence[RecordLine],
     sides: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """The settlement the records show, unsigned and without a key id: `segment` runs
@@ -158,7 +144,7 @@ def settlement_of(
     if (
         resolution.kind != kinds.STATE
         or resolution.channel != ROOM
-        or resolution.role != kinds.SYSTEM_ROLE
+        or resolution.sender_role != kinds.SYSTEM_ROLE
         or resolved is None
         or resolved.to != State.RESOLVED
         or resolved.terms is None
@@ -192,7 +178,7 @@ def settlement_of(
             "position": proposal.position,
             "channel": proposal.channel,
             "seq": proposal.seq,
-            "by": {"role": proposal.role, "user": proposal.user},
+            "by": {"role": proposal.sender_role, "user": proposal.sender_user},
             "ts": proposal.ts,
             "hash": proposal.hash,
         },

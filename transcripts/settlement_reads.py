@@ -19,8 +19,9 @@ from rooms.visibility import JOINT, ROOM
 from transcripts import members
 from transcripts.errors import Tampered, UnknownRoom
 from transcripts.export import walk
+from transcripts.record_line import RecordLine
 from transcripts.schema import records
-from transcripts.settlement_artifact import Link, NotSettled, settlement_of, sign
+from transcripts.settlement_artifact import NotSettled, settlement_of, sign
 from transcripts.signing import SigningKeys
 from transcripts.store import TranscriptStore
 from transcripts.store_types import Record
@@ -30,20 +31,6 @@ from transcripts.store_types import Record
 NAMED = frozenset(
     {kinds.PROPOSAL, kinds.RESPONSE, kinds.STATE, kinds.DEADLINE, kinds.DEADLINE_APPLIED}
 )
-
-
-def _link(record: Record) -> Link:
-    return Link(
-        record.position,
-        record.channel,
-        record.seq,
-        record.kind,
-        record.sender_user,
-        record.sender_role,
-        record.ts,
-        record.body,
-        record.hash.hex(),
-    )
 
 
 async def settlement(store: TranscriptStore, room_id: str) -> dict[str, Any]:
@@ -65,7 +52,7 @@ async def settlement(store: TranscriptStore, room_id: str) -> dict[str, Any]:
     parties = {"client": room.client_user, "freelancer": room.freelancer_user}
     ticket = (room.ticket_provider, room.ticket_id)
     sides = await members.sides_had(store.db, room)
-    return settlement_of(room_id, ticket, parties, [_link(r) for r in segment], sides)
+    return settlement_of(room_id, ticket, parties, [RecordLine.of(r) for r in segment], sides)
 
 
 async def signed(store: TranscriptStore, signing: SigningKeys, room_id: str) -> bytes:

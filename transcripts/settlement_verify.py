@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from transcripts.settlement_artifact import Broken, Link, NotSettled, check, settlement_of
+from transcripts.record_line import RecordLine
+from transcripts.settlement_artifact import Broken, NotSettled, check, settlement_of
 from transcripts.verify import Verdict, verify
 
 SIGNED_ONLY = ("key_id", "signature")
@@ -80,7 +81,7 @@ class _Segment:
     ticket: tuple[str, str] = ("", "")
     parties: dict[str, str] = field(default_factory=dict)
     sides: dict[str, set[str]] = field(default_factory=dict)  # every party the export lists
-    links: list[Link] = field(default_factory=list)
+    links: list[RecordLine] = field(default_factory=list)
 
     def through(self, lines: Iterable[bytes]) -> Iterator[bytes]:
         for raw in lines:
@@ -103,19 +104,6 @@ class _Segment:
                 for p in room["participants"]:  # a side's other people: those who wrote
                     self.sides.setdefault(str(p["role"]), set()).add(str(p["user"]))
             elif obj.get("type") == "record" and self.first <= obj["position"] <= self.last:
-                sender = obj["sender"]
-                self.links.append(
-                    Link(
-                        int(obj["position"]),
-                        str(obj["channel"]),
-                        int(obj["seq"]),
-                        str(obj["kind"]),
-                        str(sender["user"]),
-                        str(sender["role"]),
-                        str(obj["ts"]),
-                        str(obj["body"]),
-                        str(obj["hash"]),
-                    )
-                )
+                self.links.append(RecordLine.read(obj))
         except (KeyError, TypeError, ValueError):
             return  # malformed: the bundle's verification refuses it

@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -18,7 +17,8 @@ from rooms.kinds import FILE, FILE_DELETED, REDACTION
 from rooms.redaction import Coverage
 from transcripts import bundle, chain
 from transcripts.attachments import facts_of, target_of
-from transcripts.evidence_ledger import Ledger, Line
+from transcripts.evidence_ledger import Ledger
+from transcripts.record_line import RecordLine
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _verify(lines: Iterable[bytes], public_key: Ed25519PublicKey) -> Verdict:
             count += 1
             if not shredded:
                 _track_file(number, obj, files)
-                ledger.take(_line(obj))
+                ledger.take(RecordLine.read(obj))  # already checked by `_check_record`
                 _track_redaction(number, obj, coverage)
         elif kind == "footer":
             _check_footer(obj, count, prev, digest.hexdigest(), public_key)
@@ -195,21 +195,6 @@ def _track_file(number: int, obj: dict[str, object], files: dict[str, Listed]) -
             files.pop(target_of(str(obj["body"])), None)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise Broken(f"line {number}: a file record whose body is not a file's facts") from None
-
-
-def _line(obj: dict[str, Any]) -> Line:
-    """A record line (already checked by `_check_record`) as the evidence ledger reads it."""
-    sender = obj["sender"]
-    return Line(
-        int(obj["position"]),
-        str(obj["channel"]),
-        int(obj["seq"]),
-        str(obj["kind"]),
-        str(sender["user"]),
-        str(sender["role"]),
-        str(obj["body"]),
-        str(obj["ts"]),
-    )
 
 
 def _check_header_files(stated: object, files: dict[str, Listed]) -> None:
