@@ -110,6 +110,12 @@ async def test_at_1280_nothing_spills_the_title_shows_once_and_actions_have_a_hi
     await expect(menu).to_be_hidden()
     await expect(more).to_be_focused()
     await expect(more).to_have_attribute("aria-expanded", "false")
+    await page.keyboard.press(" ")  # Space opens it too, and it stays open
+    await expect(menu.get_by_role("menuitem", name="Escalate")).to_be_focused()
+    await page.keyboard.press("End")
+    await expect(menu.get_by_role("menuitem", name="Mediation failed")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(menu).to_be_hidden()
 
     # the shortcuts still reach what moved into the menu: e opens the escalation form
     await shortcut(page, "e")

@@ -73,7 +73,8 @@ export class MenuButton {
   }
 
   _buttonKey(e) {
-    if (e.key === 'ArrowDown' || e.key === 'Enter' || e.key === ' ') this.open(0);
+    // Enter and Space click the button (which opens the menu on its first item)
+    if (e.key === 'ArrowDown') this.open(0);
     else if (e.key === 'ArrowUp') this.open(-1);
     else return;
     e.preventDefault();
