@@ -247,4 +247,10 @@ async def test_a_refused_token_and_a_failing_server_are_said_never_an_empty_queu
     await problem.get_by_role("button", name="Retry").click()
     await expect(problem).to_have_count(0)
     await expect(mod.page.get_by_text("Nobody is waiting.")).to_be_visible()
+    # a later failure keeps what was read, said to be possibly out of date
+    await mod.context.route("**/api/queue**", lambda route: route.abort())
+    await shortcut(mod.page, "g")
+    await expect(problem.locator(".problem-stale")).to_contain_text("may be out of date")
+    await expect(mod.page.get_by_text("Nobody is waiting")).to_have_count(0)
+    await mod.context.unroute("**/api/queue**")
     assert_no_errors(bad, mod)
