@@ -121,3 +121,28 @@ async def test_the_queue_puts_urgent_tickets_first_then_the_longest_wait(
     waited = [r["waiting_since"] for r in listed[2:4]]
     assert waited == sorted(waited)
     assert all(r["waiting_since"].endswith("+00:00") for r in listed)  # never a naive time
+
+
+async def test_a_moderators_own_rooms_keep_a_resolved_room_until_it_closes(
+    server: RunningServer,
+) -> None:
+    """The console counts a resolved room under "My rooms" while it is open (issue 18)."""
+    room = await server.platform.open_room("T-mine-resolved")
+    moderator, _ = await server.peer(room, "m-7", "moderator")
+
+    async def mine() -> dict[str, str]:
+        answer = await server.platform.http.get(
+            "/api/queue", params={"moderator": "m-7"}, headers=server.platform.auth
+        )
+        assert answer.status_code == 200, answer.text
+        return {r["id"]: r["state"] for r in answer.json()["rooms"]}
+
+    for to in ("mediating", "resolved"):
+        ack = await transition(moderator, f"t-{to}", to, f"now {to}")
+        assert ack["type"] == "ack", ack
+        assert (await mine()).get(room) == to
+    waiting = await server.platform.http.get("/api/queue", headers=server.platform.auth)
+    assert room not in {r["id"] for r in waiting.json()["rooms"]}  # nobody else is asked
+    ack = await transition(moderator, "t-closed", "closed", "done")
+    assert ack["type"] == "ack", ack
+    assert room not in await mine()

@@ -6,13 +6,14 @@
 import { Announcer, fragmentParams, h } from '../shared/dom.js';
 import { Api } from '../shared/api.js';
 import { applyStaticStrings, t } from '../i18n.js';
-import { RoomView } from '../room/view.js';
 import { connectRoom } from '../room/connect.js';
 import { Queue } from './queue.js';
 import { SlaPanel } from './sla.js';
 import { ReviewPanel } from './review.js';
 import { Toolbar } from './toolbar.js';
 import { installShortcuts, showHelp } from './keys.js';
+import { ConsoleRoomView, Layout } from './layout.js';
+import { problemKind, showTokenBanner } from './problem.js';
 
 /** The staff token's claims (not verified here: the server does that on every call). */
 function claims(token) {
@@ -39,24 +40,36 @@ function main() {
   const me = claims(token).sub ?? claims(token).user ?? '';
   const observing = claims(token).role === 'observer';
   document.body.classList.toggle('observing', observing);
-  document.getElementById('console-you').textContent = t('console.you', { user: me });
+  document.getElementById('console-you').textContent = me ? t('console.you', { user: me }) : '';
   const api = new Api(token);
   const announcer = new Announcer(document.getElementById('console-announcer'));
+  const layout = new Layout({ header: document.querySelector('.console-bar'),
+    console: document.querySelector('.console'), queue: document.getElementById('queue'), pane });
+  // a refused token: every call fails alike, so the page says so once, for good (a 403 from
+  // the queue is a token that may not read it; from a join or a claim it may mean other things)
+  const refused = (exc, kind = problemKind(exc)) => {
+    if (kind !== 'token') return false;
+    showTokenBanner(status);
+    return true;
+  };
   let open = null; // {roomId, view, connection, toolbar}
 
   async function openRoom(room) {
-    if (open?.roomId === room.id) return;
+    if (open?.roomId === room.id) {
+      layout.roomShown(); // on a phone: back from the drawer to the room
+      return;
+    }
     let joined;
     try {
       joined = await api.post(`/api/rooms/${encodeURIComponent(room.id)}/join`);
     } catch (exc) {
-      announce(t('console.joinFailed', { message: exc.message }), true);
+      if (!refused(exc, exc.status === 401 ? 'token' : '')) announce(t('console.joinFailed', { message: exc.message }), true);
       return;
     }
     open?.connection.stop();
     const container = h('div', { class: 'room-page' });
     pane.replaceChildren(container);
-    const view = new RoomView(container, {}, { headingLevel: 2, titleFromTicket: true });
+    const view = new ConsoleRoomView(container, {}, { headingLevel: 2, titleFromTicket: true });
     const connection = connectRoom(view, { room: room.id, token: joined.token });
     const toolbar = observing ? null : new Toolbar(view, api, room.id);
     if (observing) {
@@ -74,6 +87,7 @@ function main() {
     open = { roomId: room.id, view, connection, toolbar };
     queue.current = room.id;
     queue.render();
+    layout.roomShown();
     window.mediation = connection; // for tests
   }
 
@@ -81,7 +95,7 @@ function main() {
     try {
       await api.post(`/api/rooms/${encodeURIComponent(room.id)}/claim`);
     } catch (exc) {
-      announce(t('console.claimFailed', { message: exc.message }), true);
+      if (!refused(exc, exc.status === 401 ? 'token' : '')) announce(t('console.claimFailed', { message: exc.message }), true);
       queue.refresh();
       return;
     }
@@ -91,7 +105,7 @@ function main() {
 
   function announce(text, error = false) {
     announcer.say(text);
-    if (error) {
+    if (error && !status.classList.contains('token-refused')) {
       status.textContent = text;
       status.className = 'banner banner-error';
       status.hidden = false;
@@ -101,6 +115,7 @@ function main() {
 
   const queue = new Queue(document.getElementById('queue'), api, me, {
     onOpen: openRoom, onClaim: observing ? null : claim, announce: (text) => announcer.say(text),
+    onProblem: refused, onRender: (q) => layout.counted(q),
   });
   queue.start();
   if (!observing) { // SLA policies and peer review are the moderators'
@@ -113,13 +128,16 @@ function main() {
         open = null;
         queue.current = null;
         pane.replaceChildren(node);
+        layout.roomShown();
         pane.focus();
       },
     });
     document.getElementById('queue').append(review.root);
   }
   if (asked) openRoom({ id: asked });
-  installShortcuts({ queue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
+  const keysQueue = { // j / k open the drawer on a phone first
+    move: (step) => { layout.showQueue(); queue.move(step); }, refresh: () => queue.refresh() };
+  installShortcuts({ queue: keysQueue, view: () => open?.view ?? null, toolbar: () => open?.toolbar ?? null });
   document.getElementById('help-button').addEventListener('click', showHelp);
 }
 

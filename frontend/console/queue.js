@@ -7,6 +7,7 @@ import { h } from '../shared/dom.js';
 import { EventStream } from '../shared/events.js';
 import { formatTime, roleLabel, stateLabel, t } from '../i18n.js';
 import { targetsLine } from './sla.js';
+import { problemBox, problemKind } from './problem.js';
 
 const REFRESH_MS = 30_000;
 const DEBOUNCE_MS = 200;
@@ -56,13 +57,17 @@ function routingLine(room) {
 }
 
 export class Queue {
-  constructor(root, api, me, { onOpen, onClaim, announce }) {
+  constructor(root, api, me, { onOpen, onClaim, announce, onProblem = () => {}, onRender = () => {} }) {
     this.root = root;
     this.api = api;
     this.me = me;
     this.onOpen = onOpen;
     this.onClaim = onClaim;
     this.announce = announce;
+    this.onProblem = onProblem; // a refused token or a failure (console/problem.js)
+    this.onRender = onRender;
+    this.loaded = false; // read once at least: before that, no list (and never "Nobody is waiting")
+    this.problem = null;
     this.waiting = [];
     this.mine = [];
     this.current = null; // room id open in the room pane
@@ -75,14 +80,14 @@ export class Queue {
       waiting: h('span', { class: 'count' }),
       mine: h('span', { class: 'count' }),
     };
-    this.error = h('p', { class: 'queue-error', role: 'alert' });
+    this.error = h('div', { class: 'queue-error' });
     root.replaceChildren(
+      this.error, // first: a failure is the first thing read, never an empty list
       h('h2', { id: 'queue-waiting-title', class: 'queue-title' },
         t('queue.waiting'), ' ', this.counts.waiting),
       this.lists.waiting,
       h('h2', { id: 'queue-mine-title', class: 'queue-title' }, t('queue.mine'), ' ', this.counts.mine),
-      this.lists.mine,
-      this.error);
+      this.lists.mine);
     setInterval(() => this._tick(), 1000);
   }
 
@@ -93,7 +98,11 @@ export class Queue {
     this.events = new EventStream(`${this.api.base}/api/queue/events`, this.api.token, {
       on: { queue: () => this.soon() },
       onOpen: () => this.soon(), // (re)connected: catch up on what passed meanwhile
-      onFail: () => { this.error.textContent = t('queue.streamFailed'); },
+      onFail: (status) => {
+        this.problem = { status, message: t('queue.streamFailed') };
+        this.onProblem(this.problem);
+        this.render();
+      },
     }).start();
   }
 
@@ -111,11 +120,13 @@ export class Queue {
       const before = new Set(this.waiting.map((r) => r.id));
       this.waiting = waiting.rooms;
       this.mine = mine.rooms;
-      this.error.textContent = '';
+      this.problem = null;
+      this.loaded = true;
       const arrived = this.waiting.filter((r) => !before.has(r.id)).length;
       if (before.size && arrived) this.announce(t('queue.arrived', { count: arrived }));
     } catch (exc) {
-      this.error.textContent = t('queue.failed', { message: exc.message });
+      this.problem = exc;
+      this.onProblem(exc);
     }
     this.render();
   }
@@ -124,11 +135,22 @@ export class Queue {
     const focused = document.activeElement?.closest?.('.queue-item')?.dataset.room;
     for (const which of ['waiting', 'mine']) {
       const rooms = this[which];
-      this.counts[which].textContent = `(${rooms.length})`;
+      this.counts[which].textContent = this.loaded ? `(${rooms.length})` : '';
       const items = rooms.map((r) => this._item(r, which));
-      if (!items.length) items.push(h('li', { class: 'queue-empty muted', text: t(`queue.empty.${which}`) }));
+      if (!items.length && this.loaded && !this.problem) {
+        items.push(h('li', { class: 'queue-empty muted', text: t(`queue.empty.${which}`) }));
+      }
       this.lists[which].replaceChildren(...items);
     }
+    const shown = this.problem ? `${problemKind(this.problem)} ${this.loaded}` : '';
+    if (shown !== this.shown) { // the same problem is not announced again every 30 s
+      this.shown = shown;
+      // a refused token is said by the page's banner (onProblem), once for the whole page
+      const own = this.problem && problemKind(this.problem) !== 'token';
+      this.error.replaceChildren(...(own ? [problemBox(this.problem,
+        { retry: () => this.refresh(), stale: this.loaded })] : []));
+    }
+    this.onRender(this);
     if (focused) this.root.querySelector(`.queue-item[data-room="${focused}"] button`)?.focus();
     this._tick();
   }

@@ -9,6 +9,7 @@ import { formDialog, infoDialog } from '../shared/dialog.js';
 import { roleLabel, t } from '../i18n.js';
 import { askForEvidence } from '../room/evidence.js';
 import { teamDialog } from './team.js';
+import { MenuButton } from './menu.js';
 
 const PARTIES = ['client', 'freelancer'];
 
@@ -19,35 +20,41 @@ export class Toolbar {
     this.roomId = roomId;
     this.buttons = {};
     const b = (name, onclick, extra = {}) => {
-      this.buttons[name] = h('button', { type: 'button', class: 'secondary', 'data-action': name,
-        'aria-keyshortcuts': extra.key, onclick }, t(`tool.${name}`),
+      this.buttons[name] = h('button', { type: 'button', class: extra.className ?? 'secondary',
+        'data-action': name, 'aria-keyshortcuts': extra.key, onclick }, t(`tool.${name}`),
       extra.key ? h('kbd', { 'aria-hidden': 'true', text: extra.key.toUpperCase() }) : null);
       return this.buttons[name];
     };
     const el = view.el.toolbar;
     el.setAttribute('role', 'group');
     el.setAttribute('aria-label', t('tool.label'));
+    // the hierarchy (issue 18): what moves the case on, the tools, then the rare and
+    // weighty moves in a menu (console/menu.js); every shortcut still works
+    const main = { className: 'primary' };
+    const rare = { className: 'menu-item' };
+    const danger = { className: 'menu-item danger-item' };
+    this.more = new MenuButton({ label: t('tool.more'), menuLabel: t('tool.moreLabel'),
+      className: 'tool-more' }, [
+      b('escalate', () => this.escalate(), { ...danger, key: 'e' }),
+      b('transfer', () => this.transfer(), { ...rare, key: 't' }),
+      b('fail', () => this.fail(), danger),
+      null,
+      b('close', () => this.close(), danger)]);
     el.replaceChildren(
-      h('div', { class: 'tool-group' },
-        b('caucusClient', () => this.caucus('client'), { key: 'c' }),
-        b('caucusFreelancer', () => this.caucus('freelancer'), { key: 'f' })),
-      h('div', { class: 'tool-group' },
+      h('div', { class: 'tool-group tool-primary', role: 'group', 'aria-label': t('tool.primary') },
+        b('caucusClient', () => this.caucus('client'), { ...main, key: 'c' }),
+        b('caucusFreelancer', () => this.caucus('freelancer'), { ...main, key: 'f' }),
+        b('propose', () => this.view.proposals.openForm(), { ...main, key: 'p' }),
+        b('resolve', () => this.resolve(), { className: 'primary resolve', key: 'r' })),
+      h('div', { class: 'tool-group tool-tools', role: 'group', 'aria-label': t('tool.tools') },
         b('macros', () => this.macros(), { key: 'm' }),
-        b('propose', () => this.view.proposals.openForm(), { key: 'p' }),
-        b('evidence', () => this.evidence())),
-      h('div', { class: 'tool-group' },
-        b('mute', () => this.mute(), { key: 'u' }),
-        b('pause', () => this.pause(), { key: 'a' })),
-      h('div', { class: 'tool-group' },
-        b('resolve', () => this.resolve(), { key: 'r' }),
-        b('escalate', () => this.escalate(), { key: 'e' }),
-        b('transfer', () => this.transfer(), { key: 't' }),
-        b('team', () => teamDialog(this.view, (...a) => this.act(...a))),
-        b('fail', () => this.fail()),
-        b('close', () => this.close())),
-      h('div', { class: 'tool-group' },
+        b('evidence', () => this.evidence()),
         b('deadline', () => this.deadline()),
-        b('withdrawDeadline', () => this.withdrawDeadline())));
+        b('withdrawDeadline', () => this.withdrawDeadline()),
+        b('mute', () => this.mute(), { key: 'u' }),
+        b('pause', () => this.pause(), { key: 'a' }),
+        b('team', () => teamDialog(this.view, (...a) => this.act(...a)))),
+      this.more.root);
     el.hidden = false;
     view.onChange = () => this.refresh();
     this.refresh();

@@ -34,8 +34,10 @@ QUEUE_LIMIT = 200
 MAX_TIER = 2**31 - 1  # the column's range; tiers in use are small
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 RECONNECT_MS = 2000
-# a moderator's own rooms: a failed mediation stays theirs to close until a party opts in
-OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED, State.MEDIATION_FAILED)
+# a moderator's own rooms: every one not closed. A resolved room stays theirs to close (and
+# open in their console: the console counts it under "My rooms"); a failed mediation too,
+# until a party opts in
+OPEN = (State.WAITING, State.MEDIATING, State.ESCALATED, State.RESOLVED, State.MEDIATION_FAILED)
 
 
 class Claim(Struct):
@@ -153,10 +155,10 @@ class QueueQuery(Struct):
 
 async def queue(request: Request) -> JSONResponse:
     """GET /api/queue: rooms waiting for a moderator (new or escalated), most urgent first;
-    `?tier=2` for one tier, `?moderator=m-1` for the open rooms that moderator leads or
-    co-moderates. Observers read it too (a trainee picks a room to shadow). A moderator
-    with a profile sees the rooms they can take first, each with its `routing` fit
-    (rooms.routing)."""
+    `?tier=2` for one tier, `?moderator=m-1` for the rooms not yet closed that moderator
+    leads or co-moderates (resolved ones included). Observers read it too (a trainee picks
+    a room to shadow). A moderator with a profile sees the rooms they can take first, each
+    with its `routing` fit (rooms.routing)."""
     actor = require_staff(request, Role.MODERATOR, Role.OBSERVER)
     found = services(request)
     asked = read_query(request, QueueQuery)
