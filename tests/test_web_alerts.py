@@ -97,6 +97,9 @@ async def test_a_proposal_deadline_and_request_reach_the_private_tab(
     await expect(deadline).to_contain_text("Your answer is due by")
     await expect(deadline).to_contain_text("Please answer the refund.")
     await alice.shot("alerts-private-tab")
+    await page.emulate_media(color_scheme="dark")
+    await alice.shot("alerts-private-tab-dark")
+    await page.emulate_media(color_scheme="light")
 
     # View proposal: the joint tab, the card in focus
     await bar.get_by_role("button", name="View proposal").click()
@@ -217,6 +220,10 @@ async def test_the_resolved_state_keeps_the_conversation_and_composer_in_view(
     await expect(page.get_by_label("4 out of 5")).to_be_checked()
     await expect(page.locator(".csat .stars")).to_have_attribute("data-value", "4")
     await expect(page.locator(".csat-chosen")).to_have_text("4 out of 5")
+    # a chosen star offers the comment field (folded until then)
+    await expect(page.get_by_label("Anything you would like to tell us?")).to_be_visible()
+    composer = await box(page.get_by_label("Message to Joint"))
+    assert composer["bottom"] <= DESKTOP["height"], composer
     outline = await (
         page.locator(".csat .star").nth(3).evaluate("(el) => getComputedStyle(el).outlineStyle")
     )
@@ -241,6 +248,9 @@ async def test_the_waiting_panel_says_what_happens_next(
     await expect(panel).to_contain_text("Meanwhile you can")
     await expect(panel).to_contain_text("Attach evidence")
     await alice.shot("alerts-waiting-phone")
+    await page.emulate_media(color_scheme="dark")
+    await alice.shot("alerts-waiting-phone-dark")
+    await page.emulate_media(color_scheme="light")
     composer = await box(page.get_by_label("Message to Joint"))
     assert composer["bottom"] <= PHONE_390["height"], composer
     # no number is made up: the party's token cannot read the queue

@@ -48,20 +48,27 @@ export class Csat {
     const row = h('div', { class: 'stars' }, stars);
     const comment = h('textarea', { id: 'csat-comment', rows: '2', maxlength: '2000' });
     const error = h('p', { class: 'csat-error', role: 'alert' });
+    // folded until a star is chosen (or it is asked for), then opened once: a word on why
+    const more = h('details', { class: 'csat-more' },
+      h('summary', { text: t('csat.addComment') }),
+      h('p', { class: 'field' }, h('label', { for: 'csat-comment', text: t('csat.comment') }), comment));
+    let offered = false;
     const form = h('form', { class: 'csat-form csat-compact' },
       h('fieldset', { class: 'csat-rating' },
         h('legend', {}, h('span', { class: 'csat-title', text: t('csat.title') }),
           h('span', { class: 'sr-only', text: ` ${t('csat.question')}` })),
         row, chosen),
-      h('details', { class: 'csat-more' },
-        h('summary', { text: t('csat.addComment') }),
-        h('p', { class: 'field' }, h('label', { for: 'csat-comment', text: t('csat.comment') }), comment)),
+      more,
       h('button', { type: 'submit', class: 'csat-send', text: t('csat.submit') }),
       error);
     row.addEventListener('change', () => {
       const value = form.querySelector('input[name=rating]:checked')?.value ?? '';
       row.dataset.value = value;
       chosen.textContent = value ? t('csat.stars', { n: value }) : '';
+      if (value && !offered) {
+        offered = true;
+        more.open = true;
+      }
     });
     form.addEventListener('submit', (e) => {
       e.preventDefault();
