@@ -273,12 +273,20 @@ async def test_the_waiting_panel_says_what_happens_next(
     await expect(panel.locator("details")).not_to_have_attribute("open", "")
     await expect(panel.get_by_role("heading", name="Waiting for a moderator")).to_be_visible()
 
+    # the other party, on a wide screen: the same panel, escalated rooms say so in its title
+    bob = await party_page(server, browser, room, "bob", "freelancer")
+    wide = bob.page.locator("section.waiting")
+    await expect(wide.get_by_role("heading", name="Waiting for a moderator")).to_be_visible()
+    await expect(wide.get_by_role("button", name="Write in Joint")).to_be_visible()
+    await bob.shot("alerts-waiting-desktop")
+
     claim = await platform.http.post(
         f"/api/rooms/{room}/claim", json={"moderator": "maya"}, headers=platform.auth
     )
     assert claim.status_code == 200, claim.text
     await expect(panel).to_be_hidden()
-    assert_no_errors(alice)
+    await expect(wide).to_be_hidden()
+    assert_no_errors(alice, bob)
 
 
 async def test_unread_counts_survive_a_reload_and_count_only_the_unread(
