@@ -7,6 +7,8 @@ import { applyStaticStrings, t } from './i18n.js';
 import { RoomView } from './room/view.js';
 import { connectRoom } from './room/connect.js';
 import { listenToHost } from './room/host.js';
+import { installAlerts } from './room/alerts.js';
+import { installWaiting } from './room/waiting.js';
 
 // A notice mail's single-use link (`#signin=CODE`): exchanged once for a room token,
 // which then replaces the code in the address bar (a reload keeps working; the code
@@ -45,6 +47,8 @@ async function main() {
     return;
   }
   const connection = connectRoom(view, { room, token });
+  installAlerts(view, connection.client); // what needs an answer, above any tab
+  installWaiting(view, connection.client); // what happens while no moderator has joined
   if (embed === '1') listenToHost(connection.client, host); // fresh tokens from the host page
   window.mediation = connection; // for the host page's scripts and for tests
 }

@@ -37,26 +37,46 @@ export class Csat {
   }
 
   _form() {
+    // A compact card: the stars are real radio buttons (arrows, Space, a screen reader's
+    // "4 out of 5"), visually hidden over their star so the star is what one sees and
+    // clicks; the comment folds away until asked for. The conversation stays in view.
+    const chosen = h('span', { class: 'csat-chosen', 'aria-hidden': 'true' });
     const stars = [1, 2, 3, 4, 5].map((n) => h('label', { class: 'star' },
       h('input', { type: 'radio', name: 'rating', value: String(n), required: n === 1 }),
-      h('span', { 'aria-hidden': 'true', text: '★' }),
-      h('span', { class: 'sr-only', text: t('csat.stars', { n }) }),
-      h('span', { class: 'star-n', 'aria-hidden': 'true', text: String(n) })));
+      h('span', { class: 'star-glyph', 'aria-hidden': 'true' }),
+      h('span', { class: 'sr-only', text: t('csat.stars', { n }) })));
+    const row = h('div', { class: 'stars' }, stars);
     const comment = h('textarea', { id: 'csat-comment', rows: '2', maxlength: '2000' });
     const error = h('p', { class: 'csat-error', role: 'alert' });
-    const form = h('form', { class: 'csat-form' },
-      h('h2', { text: t('csat.title') }),
-      h('fieldset', {}, h('legend', { text: t('csat.question') }), h('div', { class: 'stars' }, stars)),
-      h('p', { class: 'field' }, h('label', { for: 'csat-comment', text: t('csat.comment') }), comment),
-      error,
-      h('button', { type: 'submit', text: t('csat.submit') }));
+    // folded until a star is chosen (or it is asked for), then opened once: a word on why
+    const more = h('details', { class: 'csat-more' },
+      h('summary', { text: t('csat.addComment') }),
+      h('p', { class: 'field' }, h('label', { for: 'csat-comment', text: t('csat.comment') }), comment));
+    let offered = false;
+    const form = h('form', { class: 'csat-form csat-compact' },
+      h('fieldset', { class: 'csat-rating' },
+        h('legend', {}, h('span', { class: 'csat-title', text: t('csat.title') }),
+          h('span', { class: 'sr-only', text: ` ${t('csat.question')}` })),
+        row, chosen),
+      more,
+      h('button', { type: 'submit', class: 'csat-send', text: t('csat.submit') }),
+      error);
+    row.addEventListener('change', () => {
+      const value = form.querySelector('input[name=rating]:checked')?.value ?? '';
+      row.dataset.value = value;
+      chosen.textContent = value ? t('csat.stars', { n: value }) : '';
+      if (value && !offered) {
+        offered = true;
+        more.open = true;
+      }
+    });
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      const chosen = form.querySelector('input[name=rating]:checked');
-      if (!chosen || this.pending) return;
+      const picked = form.querySelector('input[name=rating]:checked');
+      if (!picked || this.pending) return;
       this.pending = true;
       for (const control of form.querySelectorAll('button, input, textarea')) control.disabled = true;
-      this.act('rate', { rating: Number(chosen.value), comment: comment.value });
+      this.act('rate', { rating: Number(picked.value), comment: comment.value });
     });
     this.region.replaceChildren(form);
     this.region.hidden = false;

@@ -17,6 +17,7 @@ import { Uploads } from './uploads.js';
 import { Evidence } from './evidence.js';
 import { markRemoved, redactButton } from './redactions.js';
 import { Team } from './team.js';
+import { ReadMarks } from './unread.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -81,6 +82,7 @@ export class RoomView {
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
     this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
     this._lastTypingSent = 0;
+    this.readMarks = new ReadMarks(() => this._seen(this.active)); // unread.js
   }
 
   // ---- page-level states ---------------------------------------------------
@@ -160,6 +162,7 @@ export class RoomView {
     this.proposals.room.you = you;
     this.room = { ...room };
     this.names = new Map(Object.entries(room.names ?? {}));
+    this.readMarks.open(room.id, you.user);
     if (this.heads === null) this.heads = { ...head };
     this.el.room.hidden = false;
     this._renderMeta();
@@ -412,7 +415,14 @@ export class RoomView {
     const pane = this.panes.get(channel);
     pane.unread = 0;
     this._renderBadge(pane);
+    this._seen(channel);
     if (pane.stick) pane.list.scrollTop = pane.list.scrollHeight;
+  }
+
+  /** The open tab's records are read up to its last one (kept across reloads: unread.js). */
+  _seen(channel) {
+    const pane = this.panes.get(channel);
+    if (pane) this.readMarks.seen(channel, pane.lastSeq);
   }
 
   _renderBadge(pane) {
@@ -442,7 +452,7 @@ export class RoomView {
     else if (this.you?.role === 'moderator' && !this.readOnly) {
       item.append(redactButton(frame, (...a) => this.actions.onAct(...a)));
     }
-    this._place(frame.channel, item, frame.seq);
+    this._place(frame.channel, item, frame.seq, { countUnread: !own });
     if (!own && this._isNews(frame) && !frame.redacted) {
       this.announcer.say(t('announce.message', {
         user: this.nameOf(frame.sender.user), channel: channelLabel(frame.channel, this.you.role),
@@ -764,7 +774,8 @@ export class RoomView {
     while (before && after(before)) before = before.previousElementSibling;
     list.insertBefore(item, before ? before.nextSibling : list.firstChild);
 
-    if (channel !== this.active && countUnread) {
+    if (channel === this.active) this._seen(channel);
+    else if (countUnread && this.readMarks.unread(channel, seq)) {
       pane.unread += 1;
       this._renderBadge(pane);
     }
