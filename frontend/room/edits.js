@@ -95,6 +95,7 @@ export class Edits {
     const close = () => {
       form.remove();
       body.hidden = false;
+      this._show(item);
       item.querySelector('.msg-actions .edit')?.focus();
     };
     const save = () => {
@@ -107,6 +108,8 @@ export class Edits {
         item.dataset.channel);
       form.remove();
       body.hidden = false;
+      this._show(item);
+      item.querySelector('.msg-actions .edit')?.focus();
       this._pending(item, t('edits.saving'));
     };
     input.addEventListener('keydown', (e) => {
@@ -128,6 +131,7 @@ export class Edits {
         h('span', { class: 'edit-keys', text: t('edits.keys') })));
     item.querySelector('.amend-error')?.remove();
     body.hidden = true;
+    item.querySelector('.msg-actions').hidden = true; // Save and Cancel stand for them meanwhile
     body.after(form);
     input.focus();
     input.setSelectionRange(input.value.length, input.value.length);

@@ -14,7 +14,8 @@ import { h } from '../shared/dom.js';
 import { errorTitle, t } from '../i18n.js';
 
 export const PAGE = 50;
-const RETRY_MS = 1000; // when a rate_limited refusal does not say
+const RETRY_MS = 1000;
+const NEAR_TOP_PX = 64; // when a rate_limited refusal does not say
 
 export class EarlierPages {
   constructor(view, client) {
@@ -46,12 +47,11 @@ export class EarlierPages {
     pane.list.prepend(state.top);
     if (!state.done && 'IntersectionObserver' in window) {
       state.observer = new IntersectionObserver((entries) => {
-        // only once the reader scrolled up: a list that does not overflow has the button
-        const { list } = pane;
-        if (entries.some((e) => e.isIntersecting) && list.scrollHeight > list.clientHeight) {
-          this.load(channel);
-        }
-      }, { root: pane.list, rootMargin: '64px 0px 0px 0px' });
+        // Entries tell how it was when observed (an empty list, before the replay): look
+        // again now. Only a list the reader scrolled up to its top loads by itself; one
+        // that does not overflow has the button.
+        if (entries.some((e) => e.isIntersecting) && this._atTop(pane.list)) this.load(channel);
+      }, { root: pane.list, rootMargin: `${NEAR_TOP_PX}px 0px 0px 0px` });
       state.observer.observe(state.top);
     }
     return state;
@@ -62,16 +62,18 @@ export class EarlierPages {
     const state = this.channels.get(channel);
     if (!state || state.loading || state.done) return;
     state.loading = true;
-    state.button.disabled = true;
-    state.status.textContent = t('history.loading');
+    // said on the button itself: a line more above the messages would move them
+    state.button.setAttribute('aria-disabled', 'true'); // `disabled` would drop the focus
+    state.button.textContent = t('history.loading');
+    state.status.textContent = '';
     let page;
     try {
       page = await this.client.page(channel, state.before, PAGE);
     } catch (error) {
       state.loading = false;
-      state.button.disabled = false;
+      state.button.removeAttribute('aria-disabled');
+      state.button.textContent = t('history.load');
       if (error.code === 'rate_limited') {
-        state.status.textContent = t('history.loading');
         setTimeout(() => this.load(channel), error.retry_after_ms ?? RETRY_MS);
         return;
       }
@@ -82,13 +84,16 @@ export class EarlierPages {
     if (page.messages?.length) state.before = page.messages[0].seq;
     state.loading = false;
     state.done = !page.more || !page.messages?.length;
-    state.status.textContent = '';
-    state.button.disabled = false;
+    state.button.textContent = t('history.load');
+    state.button.removeAttribute('aria-disabled');
     if (state.done) this._finished(state);
-    this.view.announcer.say(t(state.done ? 'history.start' : 'history.loaded'));
+    else this.view.announcer.say(t('history.loaded')); // the beginning says itself (a status)
     // a page of mostly events moved nothing: the reader is still at the top
-    const { list } = this.view.panes.get(channel);
-    if (!state.done && list.scrollTop < 64 && list.scrollHeight > list.clientHeight) this.load(channel);
+    if (!state.done && this._atTop(this.view.panes.get(channel).list)) this.load(channel);
+  }
+
+  _atTop(list) {
+    return list.scrollHeight > list.clientHeight && list.scrollTop < NEAR_TOP_PX;
   }
 
   _show(channel, frames) {
