@@ -67,6 +67,10 @@ async def top_of(watched: Watched, text: str, scroll_to_top: bool = False) -> fl
     )
 
 
+def beginning(watched: Watched) -> Locator:
+    return watched.page.locator(".history-status", has_text="Beginning of the conversation")
+
+
 def expected(first: int, last: int) -> list[str]:
     shown = {3: "message 3 again", 5: "Message retracted"}
     return [shown.get(i, f"message {i}") for i in range(first, last + 1)]
@@ -97,12 +101,10 @@ async def test_scrolling_to_the_top_loads_earlier_pages_in_order(
     after = await top_of(alice, "message 73")
     assert abs(after - before) <= 1, (before, after)
     assert await joint.evaluate("(list) => list.scrollTop") > 1000  # the new page is above
-    await expect(alice.page.locator(".history-status", has_text="Beginning of the conversation")).to_have_count(0)
+    await expect(beginning(alice)).to_have_count(0)
 
     before = await top_of(alice, "message 23", scroll_to_top=True)
-    await expect(alice.page.locator(".history-status", has_text="Beginning of the conversation")).to_be_visible(
-        timeout=10_000
-    )
+    await expect(beginning(alice)).to_be_visible(timeout=10_000)
     await expect(bodies(alice)).to_have_count(MESSAGES)
     after = await top_of(alice, "message 23")
     assert abs(after - before) <= 1, (before, after)
@@ -133,7 +135,7 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
     await expect(bodies(maya)).to_have_count(MESSAGES - 22)
     await expect(load).to_be_focused()
     await maya.page.keyboard.press("Enter")
-    await expect(maya.page.locator(".history-status", has_text="Beginning of the conversation")).to_be_visible()
+    await expect(beginning(maya)).to_be_visible()
     await expect(bodies(maya)).to_have_count(MESSAGES)
     # staff see every version of the messages amended before they were shown
     third = maya.page.locator("li.msg[data-seq='3']")
