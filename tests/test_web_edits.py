@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.browser import Watched, assert_no_errors, launch, open_page
+from tests.browser import PHONE, Watched, assert_no_errors, launch, open_page
 from tests.conftest import RunningServer
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -49,14 +49,20 @@ async def test_a_party_edits_and_retracts_and_everyone_sees_it(
     room = await platform.open_room("T-web-edit", client="alice", freelancer="bob")
     link = f"{server.base_url}/#room={room}&token="
     alice = await open_page(browser, "alice", link + await platform.token(room, "alice", "client"))
-    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    bob_link = link + await platform.token(room, "bob", "freelancer")
+    bob = await open_page(browser, "bob", bob_link, PHONE)
+    touch = await bob.context.new_cdp_session(bob.page)  # a touch screen: no hover
+    await touch.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
     maya_token = await staff_token(server, "maya", "moderator")
     maya = await open_page(browser, "maya", f"{server.base_url}/console.html#token={maya_token}")
     await maya.page.get_by_role("button", name="Claim local/T-web-edit").click()
     await expect(maya.page.locator(".room-meta")).to_contain_text("mediating")
 
     first = await say(alice.page, "The files came on day 9.")
-    await say(bob.page, "They came on day 5.")
+    bobs = await say(bob.page, "They came on day 5.")
+    # on a touch screen the actions are always shown
+    await expect(bobs.locator(".msg-actions")).to_have_css("opacity", "1")
+    await expect(bobs.get_by_role("button", name="Edit your message #2")).to_be_visible()
     await expect(message(alice, "They came on day 5.")).to_have_count(1)
     # nobody is offered to change someone else's message
     theirs = message(alice, "They came on day 5.")
@@ -128,6 +134,7 @@ async def test_a_party_edits_and_retracts_and_everyone_sees_it(
     await expect(struck).to_have_count(1)
     await expect(alice.page.locator("li.msg[data-seq='4'] .msg-actions")).to_be_hidden()
     await alice.shot("edits-done")
+    await bob.shot("edits-phone")
     await maya.shot("edits-console-history")
 
     # after a reload the replay shows the same

@@ -94,6 +94,14 @@ async def test_scrolling_to_the_top_loads_earlier_pages_in_order(
     await expect(load).to_have_count(1)
     await alice.shot("history-newest-page")
 
+    # what was left out counts as held: a reconnect replays none of it
+    assert (await alice.page.evaluate("window.mediation.client.since()"))["joint"] == MESSAGES + 2
+    await alice.page.evaluate("window.mediation.client._ws.close()")
+    await expect(alice.page.locator(".banner")).to_contain_text("Reconnecting")
+    await expect(alice.page.locator(".banner")).to_be_hidden(timeout=10_000)
+    await alice.page.wait_for_timeout(500)  # the replay, had there been one
+    assert await texts(alice) == expected(73, MESSAGES)
+
     # scrolled to the top, the page before comes, and what was read stays where it was
     before = await top_of(alice, "message 73", scroll_to_top=True)
     await expect(bodies(alice)).to_have_count(MESSAGES - 22, timeout=10_000)
