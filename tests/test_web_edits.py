@@ -20,9 +20,9 @@ async def browser() -> AsyncIterator[Browser]:
         yield browser
 
 
-async def staff_token(server: RunningServer, user: str, role: str) -> str:
+async def staff_token(server: RunningServer, user: str, role: str, purpose: str = "") -> str:
     platform = server.platform
-    body = {"user": user, "role": role}
+    body = {"user": user, "role": role, **({"purpose": purpose} if purpose else {})}
     response = await platform.http.post("/api/staff/tokens", json=body, headers=platform.auth)
     assert response.status_code == 201, response.text
     token: str = response.json()["token"]
@@ -137,13 +137,25 @@ async def test_a_party_edits_and_retracts_and_everyone_sees_it(
     await bob.shot("edits-phone")
     await maya.shot("edits-console-history")
 
+    # the auditor page lists each message with its history beneath it, as before
+    ada_token = await staff_token(server, "ada", "auditor", "quality review of T-web-edit")
+    ada = await open_page(browser, "ada", f"{server.base_url}/audit.html#token={ada_token}")
+    await ada.page.get_by_label("Ticket id").fill("T-web-edit")
+    await ada.page.get_by_role("button", name="Find").click()
+    await ada.page.get_by_role("button", name="Read transcript").click()
+    transcript = ada.page.locator("ol.transcript")
+    original = transcript.locator("li.record.kind-message", has_text="The files came on day 9.")
+    await expect(original.locator("ul.history")).to_contain_text("The files came on day 7.")
+    pulled = transcript.locator("li.record.kind-message", has_text="I will not pay anything.")
+    await expect(pulled.locator("ul.history")).to_contain_text("retracted")
+
     # after a reload the replay shows the same
     await bob.page.reload()
     await expect(message(bob, "The files came on day 7.").locator(".edited")).to_have_count(1)
     await expect(bob.page.locator("li.msg.retracted[data-seq='4'] .body")).to_have_text(
         "Message retracted"
     )
-    assert_no_errors(alice, bob, maya)
+    assert_no_errors(alice, bob, maya, ada)
 
 
 async def test_a_refused_edit_shows_under_the_message(
