@@ -695,8 +695,8 @@ export class RoomView {
     if (this.readOnly || !this.panes.get(channel)?.form) return false;
     const now = new Date();
     const muted = this.muted.get(this.you.role);
-    const staff = ['moderator'].includes(this.you.role);
-    return staff || !((muted && muted > now) || (this.pausedUntil && this.pausedUntil > now));
+    if (this.you.role === 'moderator') return true; // the floor binds the parties only
+    return !((muted && muted > now) || (this.pausedUntil && this.pausedUntil > now));
   }
 
   /** Our message (or action) on its way: new (shown at the bottom) or retried. */
