@@ -17,6 +17,10 @@
 //   expiring  {expiresAt, expired} the token runs out soon (or did): call setToken(fresh)
 //   token     the server took a fresh token: {expires_at}
 //
+// `recent` (constructor option): the first hello asks the server to replay only the newest
+// `recent` messages of each channel (every event still comes); the page reads earlier ones
+// with `page(channel, before, limit)`, a promise of the `history` reply (docs/protocol.md).
+//
 // Besides messages (`send`), every other storing frame (propose, respond,
 // transition, caucus, floor, transfer, rate) goes through `act`: the same
 // outbox, the same retry with the same id, the same ack. The server does not
@@ -60,6 +64,7 @@ class ChannelLog {
   constructor() {
     this.upTo = 0;
     this.ahead = new Set(); // held seqs above upTo + 1 (an ack can overtake a lower seq)
+    this.base = 0; // the first replay left plain messages up to here out (hello `recent`)
   }
 
   has(seq) {
@@ -70,13 +75,17 @@ class ChannelLog {
   add(seq) {
     if (this.has(seq)) return false;
     this.ahead.add(seq);
+    // Past the cut of a `recent` replay, every event before it has come (the replay is in
+    // seq order): what is left below is only messages, read with `history` when wanted.
+    if (this.base > this.upTo && this.ahead.has(this.base + 1)) this.upTo = this.base;
     while (this.ahead.delete(this.upTo + 1)) this.upTo += 1;
+    for (const held of this.ahead) if (held <= this.upTo) this.ahead.delete(held);
     return true;
   }
 }
 
 export class MediationClient {
-  constructor({ url, room, token, WebSocketImpl = globalThis.WebSocket }) {
+  constructor({ url, room, token, recent = null, WebSocketImpl = globalThis.WebSocket }) {
     this.url = url;
     this.room = room;
     this.token = token;
@@ -93,6 +102,10 @@ export class MediationClient {
     this._helloError = null; // error frame that explains the close that follows it
     this._resendTimer = null; // set while writes are held back after rate_limited
     this._reads = new Map(); // id -> pending `history` request reading our own event back
+    this.recent = recent; // replay only this many messages per channel at the first hello
+    this._recentSent = null; // `recent` of the current socket's hello, if any
+    this._pages = new Map(); // id -> {resolve, reject} of a page asked for with page()
+    this._pageCount = 0;
     this._expiryTimer = null;
     this._fatalCode = null;
     this.expiresAt = null; // when the server closes the socket unless it gets a fresh token
@@ -106,6 +119,11 @@ export class MediationClient {
 
   _emit(type, detail) {
     for (const fn of this._listeners.get(type) ?? []) fn(detail);
+  }
+
+  /** Up to which seq the first replay left `channel`'s messages out (hello `recent`), or 0. */
+  skipped(channel) {
+    return this._logs.get(channel)?.base ?? 0;
   }
 
   /** `since` for hello: per channel, the highest seq up to which all are held. */
@@ -127,6 +145,9 @@ export class MediationClient {
     ws.onopen = () => {
       if (ws !== this._ws) return;
       const hello = { type: 'hello', token: this.token, room: this.room, since: this.since() };
+      // only while nothing is held: a later hello must not leave a hole in the middle
+      this._recentSent = this.recent && this._logs.size === 0 ? this.recent : null;
+      if (this._recentSent) hello.recent = this._recentSent;
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (event) => {
@@ -239,6 +260,27 @@ export class MediationClient {
     }, ms ?? RETRY_AFTER_MS);
   }
 
+  /**
+   * The `limit` messages (and events) of `channel` before `before`, as the server's
+   * `history` reply ({messages, more}). They do not go through the protocol state: a page
+   * only shows what the page already knows of, earlier. Rejects with the error frame, or
+   * with {code: 'closed'} if the socket drops first.
+   */
+  page(channel, before, limit) {
+    this._pageCount += 1;
+    const id = `page:${this._pageCount}`;
+    return new Promise((resolve, reject) => {
+      if (!this._joined || this._ws?.readyState !== OPEN) {
+        reject({ code: 'closed' });
+        return;
+      }
+      this._pages.set(id, { resolve, reject });
+      const ask = { type: 'history', id, channel, limit };
+      if (before) ask.before = before;
+      this._ws.send(JSON.stringify(ask));
+    });
+  }
+
   _read(ask) {
     this._reads.set(ask.id, ask);
     this._ws?.send(JSON.stringify(ask));
@@ -292,7 +334,10 @@ export class MediationClient {
     this._joined = true;
     this._attempt = 0;
     this.you = frame.you;
-    for (const channel of Object.keys(frame.head)) this._log(channel);
+    for (const [channel, head] of Object.entries(frame.head)) {
+      const log = this._log(channel);
+      if (this._recentSent) log.base = Math.max(0, head - this._recentSent);
+    }
     this._armExpiry(frame.expires_at);
     this._emit('welcome', frame);
     this._emit('status', { state: 'online' });
@@ -340,6 +385,12 @@ export class MediationClient {
   }
 
   _history(page) {
+    const asked = this._pages.get(page.id);
+    if (asked) {
+      this._pages.delete(page.id);
+      asked.resolve(page);
+      return;
+    }
     this._reads.delete(page.id);
     for (const frame of page.messages ?? []) {
       if (frame.type === 'event') this._event(frame);
@@ -358,6 +409,12 @@ export class MediationClient {
     const entry = frame.id != null ? this._outbox.get(frame.id) : undefined;
     if (entry) entry.copies = Math.max(0, (entry.copies ?? 0) - 1);
     const read = frame.id != null ? this._reads.get(frame.id) : undefined;
+    const asked = frame.id != null ? this._pages.get(frame.id) : undefined;
+    if (asked) {
+      this._pages.delete(frame.id);
+      asked.reject(frame);
+      return;
+    }
     if (frame.code === 'rate_limited' && read) {
       setTimeout(() => this._joined && this._read(read), frame.retry_after_ms ?? RETRY_AFTER_MS);
     } else if (frame.code === 'rate_limited' && entry?.state === 'sending') {
@@ -384,6 +441,8 @@ export class MediationClient {
     clearTimeout(this._resendTimer); // the next welcome resends everything, in order
     this._resendTimer = null;
     this._reads.clear(); // the resume replays what those reads were for
+    for (const asked of this._pages.values()) asked.reject({ code: 'closed' });
+    this._pages.clear();
     if (this._stopped) return;
     if (FATAL_CLOSES.has(event.code)) {
       this._stopped = true;

@@ -184,16 +184,22 @@ class Hub:
             return
         self._log.append(draft).add_done_callback(_log_failure)
 
-    async def backlog(self, joined: Joined, since: dict[str, int]) -> AsyncIterator[StoredMessage]:
-        """Every readable message after `since` up to the heads of the join, in order."""
+    async def backlog(
+        self, joined: Joined, since: dict[str, int], recent: int | None = None
+    ) -> AsyncIterator[StoredMessage]:
+        """Every readable message after `since` up to the heads of the join, in order; with
+        `recent`, of the plain messages only the newest `recent` of each channel (every
+        other record still comes: the room's state is built from them)."""
         for channel, head in joined.heads.items():
             after = since.get(channel, 0)
+            cut = head - recent if recent is not None else 0  # messages up to `cut` stay out
             while after < head:
                 page = await self._log.read(joined.room.id, channel, after, head, REPLAY_PAGE)
                 if not page:
                     break
                 for record in page:
-                    yield record
+                    if record.seq > cut or record.kind != MESSAGE:
+                        yield record
                 after = page[-1].seq
 
     async def history(

@@ -56,3 +56,37 @@ async def test_history_of_an_empty_channel_and_a_bad_limit(server: RunningServer
     await client.send_json({"type": "history", "channel": "joint", "limit": 10_000, "id": "x"})
     error = await client.next("error")
     assert (error["code"], error["id"]) == ("invalid", "x")
+
+
+async def test_hello_with_recent_replays_the_newest_messages_and_every_event(
+    server: RunningServer,
+) -> None:
+    room = await server.platform.open_room("T-hist-recent")
+    moderator = await fill(server, room, 12)
+    await moderator.send_json(
+        {"type": "edit", "id": "e1", "channel": "joint", "target": 1, "body": "joint 1, edited"}
+    )
+    await moderator.next("ack")
+    token = await server.platform.token(room, "c-1", "client")
+    client = await Peer.connect(server.ws_url)
+    welcome = await client.hello(token, recent=5)
+    assert welcome["head"]["joint"] == 13
+    replayed = [f for f in await client.drain() if f.get("channel") == "joint"]
+    # the edit (an event) comes although older messages stay out: the last 5 seqs are 9..13
+    assert [(f["type"], f["seq"]) for f in replayed] == [
+        ("message", 9),
+        ("message", 10),
+        ("message", 11),
+        ("message", 12),
+        ("event", 13),
+    ]
+    await client.send_json({"type": "history", "channel": "joint", "before": 9, "limit": 50})
+    page = await client.next("history")
+    assert [m["seq"] for m in page["messages"]] == list(range(1, 9))
+    # `since` still counts: only what lies beyond it is replayed, and `recent` is bounded
+    again = await Peer.connect(server.ws_url)
+    await again.hello(token, {"joint": 11}, recent=5)
+    assert [f["seq"] for f in await again.drain() if f.get("channel") == "joint"] == [12, 13]
+    bad = await Peer.connect(server.ws_url)
+    error = await bad.hello(token, recent=0)
+    assert error["code"] == "invalid"

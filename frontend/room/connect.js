@@ -3,9 +3,11 @@
 
 import { MediationClient, socketUrl } from '../protocol.js';
 import { RoomFiles } from './files.js';
+import { EarlierPages, PAGE } from './history.js';
 
 export function connectRoom(view, { room, token, url = socketUrl(location) }) {
-  const client = new MediationClient({ url, room, token });
+  // a long room opens on its newest page; earlier ones load on scroll (room/history.js)
+  const client = new MediationClient({ url, room, token, recent: PAGE });
   view.files = new RoomFiles(room, token);
   view.actions.onSend = (channel, body) => client.send(channel, body);
   view.actions.onRetry = (id) => client.retry(id);
@@ -28,6 +30,7 @@ export function connectRoom(view, { room, token, url = socketUrl(location) }) {
     .on('presence', (p) => view.presence(p))
     .on('typing', (p) => view.typing(p))
     .on('notice', (e) => view.notice(e));
+  view.earlier = new EarlierPages(view, client); // after the view's own listeners
   const online = () => client.reconnectNow();
   window.addEventListener('online', online);
   client.connect();

@@ -18,6 +18,7 @@ import { Evidence } from './evidence.js';
 import { markRemoved, redactButton } from './redactions.js';
 import { Team } from './team.js';
 import { ReadMarks } from './unread.js';
+import { Edits } from './edits.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -81,6 +82,7 @@ export class RoomView {
     this.arbitration = new Arbitration(this.el.arbitration,
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
     this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
+    this.edits = new Edits({ act: (...a) => this.actions.onAct(...a), canWrite: (c) => this._canWrite(c) });
     this._lastTypingSent = 0;
     this.readMarks = new ReadMarks(() => this._seen(this.active)); // unread.js
   }
@@ -364,6 +366,7 @@ export class RoomView {
     }
     this.attachments.refresh();
     this.evidence.refresh();
+    this.edits.refresh();
   }
 
   // Tabs follow the WAI-ARIA pattern: arrows move between tabs, Home/End jump.
@@ -441,7 +444,7 @@ export class RoomView {
   }
 
   /** A committed message from someone else (or from our other device). */
-  message(frame) {
+  message(frame, { earlier = false } = {}) {
     const own = this.you && frame.sender.user === this.you.user;
     const item = this._item({
       own, user: frame.sender.user, role: frame.sender.role, body: frame.body,
@@ -452,7 +455,8 @@ export class RoomView {
     else if (this.you?.role === 'moderator' && !this.readOnly) {
       item.append(redactButton(frame, (...a) => this.actions.onAct(...a)));
     }
-    this._place(frame.channel, item, frame.seq, { countUnread: !own });
+    this._place(frame.channel, item, frame.seq, { countUnread: !own && !earlier });
+    if (own && frame.sender.role === this.you.role && !frame.redacted) this.edits.offer(item, frame);
     if (!own && this._isNews(frame) && !frame.redacted) {
       this.announcer.say(t('announce.message', {
         user: this.nameOf(frame.sender.user), channel: channelLabel(frame.channel, this.you.role),
@@ -514,6 +518,7 @@ export class RoomView {
     const reason = entry.error.message || errorTitle(entry.error.code);
     if (entry.type === 'rate') this.csat.failed(reason);
     if (entry.type === 'opt_in' || entry.type === 'decide') this.arbitration.failed(reason);
+    if (this.edits.failed(entry)) return; // shown under the message
     this.notice({ code: entry.error.code, message: reason });
   }
 
@@ -655,6 +660,7 @@ export class RoomView {
     }
     box.textContent = text;
     box.hidden = text === '';
+    this.edits.refresh();
     clearTimeout(this._floorTimer);
     const ends = [this.pausedUntil, mine].filter((d) => d && d > now);
     if (ends.length) {
@@ -666,7 +672,9 @@ export class RoomView {
   /** A moderator removed a message's text: every open view replaces it at once. */
   _redacted(frame) {
     const item = this._pane(frame.channel).list.querySelector(`li[data-seq="${frame.target}"]`);
-    if (item) markRemoved(item, frame.reason);
+    if (!item) return;
+    markRemoved(item, frame.reason);
+    this.edits.amended(item); // no more Edit or Retract, nor an edit under way
   }
 
   _amend(frame) {
@@ -682,11 +690,23 @@ export class RoomView {
     if (item.classList.contains('redacted')) return;
     if (frame.kind === 'edit') {
       body.textContent = frame.body;
-      item.querySelector('.meta').append(h('span', { class: 'edited', text: t('msg.edited') }));
+      item.querySelector('.meta .edited')?.remove(); // the latest edit's time
+      item.querySelector('.meta').append(h('span', { class: 'edited' },
+        t('msg.edited'), ' ', this._time(new Date(frame.ts))));
     } else {
       if (!staff) body.textContent = t('msg.retracted');
       item.classList.add(staff ? 'struck' : 'retracted');
     }
+    this.edits.amended(item);
+  }
+
+  /** Whether we may write in `channel` now (our own messages' Edit and Retract). */
+  _canWrite(channel) {
+    if (this.readOnly || !this.panes.get(channel)?.form) return false;
+    const now = new Date();
+    const muted = this.muted.get(this.you.role);
+    if (this.you.role === 'moderator') return true; // the floor binds the parties only
+    return !((muted && muted > now) || (this.pausedUntil && this.pausedUntil > now));
   }
 
   /** Our message (or action) on its way: new (shown at the bottom) or retried. */
@@ -713,6 +733,7 @@ export class RoomView {
     this._setItemState(item, t('msg.delivered'), 'delivered');
     item.remove();
     this._place(entry.channel, item, seq, { countUnread: false });
+    this.edits.offer(item, { channel: entry.channel, seq });
   }
 
   failed(entry) {

@@ -32,6 +32,9 @@ class Hello(_Frame, tag="hello"):
     token: str
     since: dict[str, Seq] = {}
     room: str | None = None  # optional: if given, must be the token's room
+    # optional: replay only the newest `recent` messages of each channel (every event still
+    # comes); the earlier ones stay readable with `history`
+    recent: Annotated[int, Meta(ge=1, le=200)] | None = None
 
 
 class Send(_Frame, tag="send"):

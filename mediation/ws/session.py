@@ -277,7 +277,9 @@ class Session:
                 await self._access_log.append(
                     grant.user, grant.role, grant.purpose, action, grant.room_id
                 )
-            await self._join(Member(grant.user, grant.role), grant.room_id, frame.since)
+            await self._join(
+                Member(grant.user, grant.role), grant.room_id, frame.since, frame.recent
+            )
         except RoomError as exc:
             raise HelloFailed(ErrorCode(exc.code), str(exc)) from None
         except Tampered:
@@ -289,13 +291,15 @@ class Session:
             log.warning("replay of room %s failed: %s", grant.room_id, exc.__class__.__name__)
             raise HelloFailed(ErrorCode.UNAVAILABLE, "the store is unavailable") from None
 
-    async def _join(self, member: Member, room_id: str, since: dict[str, int]) -> None:
+    async def _join(
+        self, member: Member, room_id: str, since: dict[str, int], recent: int | None
+    ) -> None:
         joined = await self._hub.join(room_id, member, self._conn)
         log.info("joined", extra=self.log_fields(joined))
         names = await self._names(room_id)
         closes_at = self._arm_expiry()
         await self._conn.send_now(welcome(joined, iso(closes_at), names))
-        async for record in self._hub.backlog(joined, since):
+        async for record in self._hub.backlog(joined, since, recent):
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
