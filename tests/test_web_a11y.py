@@ -1,0 +1,196 @@
+"""axe-core (WCAG 2.0/2.1 A and AA) on every page and main state, at 1280×800 and on a
+390×844 phone, in the light and the dark scheme; a screenshot of each in
+tests/artifacts/screens/ (git-ignored), with an index.html gallery to look through.
+
+One dispute is driven through the UI (party view, console, audit page, embed example);
+at each state the page is switched through the four looks and checked. The violations
+of every state are gathered and reported together at the end, one line each.
+
+Selectors are few and by role or visible text, so the UI may change around them."""
+
+import html
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, expect
+
+from tests.axe import violations
+from tests.browser import ARTIFACTS, DESKTOP, Watched, assert_no_errors, launch, open_page
+from tests.conftest import RunningServer
+from tests.test_web_dispute import say, shortcut, staff_token
+
+pytestmark = [pytest.mark.parametrize("backend", ["sqlite"]), pytest.mark.slow]
+
+SCREENS = ARTIFACTS / "screens"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+LOOKS: list[tuple[str, ViewportSize, str]] = [
+    ("1280-light", DESKTOP, "light"),
+    ("1280-dark", DESKTOP, "dark"),
+    ("390-light", PHONE, "light"),
+    ("390-dark", PHONE, "dark"),
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async for browser in launch():
+        yield browser
+
+
+@dataclass
+class Survey:
+    """The violations and screenshots gathered so far, and the gallery of the latter."""
+
+    found: list[str] = field(default_factory=list)
+    shots: list[tuple[str, str]] = field(default_factory=list)  # (file name, caption)
+    checked: int = 0
+
+    async def check(self, watched: Watched, state: str, caption: str, full: bool = True) -> None:
+        """Check `watched` as it is, in each look; screenshot each look."""
+        page = watched.page
+        for look, viewport, scheme in LOOKS:
+            await page.set_viewport_size(viewport)
+            await page.emulate_media(color_scheme="dark" if scheme == "dark" else "light")
+            await page.evaluate("new Promise(requestAnimationFrame)")
+            self.found += await violations(page, f"{state} [{look}]")
+            self.checked += 1
+            name = f"{state}-{look}.png"
+            SCREENS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENS / name), full_page=full)
+            self.shots.append((name, f"{caption} — {look.replace('-', ' px, ')}"))
+        await page.set_viewport_size(DESKTOP if watched.name != "bob" else PHONE)
+        await page.emulate_media(color_scheme="light")
+        self.write_gallery()
+
+    def write_gallery(self) -> None:
+        figures = "\n".join(
+            f'<figure><a href="{html.escape(name)}"><img src="{html.escape(name)}" '
+            f'alt="{html.escape(caption)}" loading="lazy"></a>'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            for name, caption in self.shots
+        )
+        (SCREENS / "index.html").write_text(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Screens of the web app</title><style>"
+            "body{font:15px system-ui;margin:1rem}main{display:flex;flex-wrap:wrap;gap:1rem}"
+            "figure{margin:0;width:22rem}img{width:100%;border:1px solid #999}"
+            "</style></head><body><h1>Screens of the web app</h1>"
+            f"<p>{len(self.shots)} screenshots by tests/test_web_a11y.py.</p>"
+            f"<main>{figures}</main></body></html>",
+            encoding="utf-8",
+        )
+
+
+async def test_every_page_and_state_passes_axe_in_every_look(
+    server: RunningServer, browser: Browser, tmp_path: Path
+) -> None:
+    platform = server.platform
+    survey = Survey()
+
+    # the console before anything waits: an empty queue
+    maya_link = f"{server.base_url}/console.html#token={await staff_token(server, 'maya', 'moderator')}"
+    maya = await open_page(browser, "maya", maya_link)
+    await expect(maya.page.get_by_text("Nobody is waiting")).to_be_visible()
+    await survey.check(maya, "console-empty-queue", "Console, empty queue")
+
+    # the party view while no moderator has come: waiting
+    room = await platform.open_room("T-a11y", client="alice", freelancer="bob")
+    link = f"{server.base_url}/#room={room}&token="
+    alice = await open_page(browser, "alice", link + await platform.token(room, "alice", "client"))
+    await expect(alice.page.get_by_label("Message to Joint")).to_be_visible()
+    await survey.check(alice, "party-waiting", "Party view, waiting for a moderator")
+
+    # the queue with the room in it
+    claim = maya.page.get_by_role("button", name="Claim local/T-a11y")
+    await expect(claim).to_be_visible()
+    await survey.check(maya, "console-queue", "Console, a room waiting in the queue")
+
+    # the moderator claims; the parties talk in joint
+    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    await claim.click()
+    await say(alice.page, "Joint", "The logo files were never delivered.")
+    await say(maya.page, "Joint", "Thank you both for coming; let us look at the files.")
+    await expect(alice.page.locator("li.msg", has_text="let us look at the files")).to_be_visible()
+    await survey.check(alice, "party-joint", "Party view, joint conversation")
+
+    # the console's room on each tab (a caucus running, a note written)
+    await shortcut(maya.page, "c")
+    await say(maya.page, "Caucus: client", "Between us: what would you accept?")
+    await maya.page.get_by_role("tab", name="Internal notes").click()
+    await say(maya.page, "Internal notes", "Client seems open to a partial refund.")
+    for tab in ("Joint", "Caucus: client", "Caucus: freelancer", "Internal notes"):
+        await maya.page.get_by_role("tab", name=tab).click()
+        slug = tab.lower().replace(": ", "-").replace(" ", "-")
+        await survey.check(maya, f"console-room-{slug}", f"Console, room open on {tab}")
+
+    # the party's private tab
+    await alice.page.get_by_role("tab", name="Private with moderator").click()
+    await expect(alice.page.locator("li.msg", has_text="what would you accept?")).to_be_visible()
+    await survey.check(alice, "party-private", "Party view, private tab with the moderator")
+    await alice.page.get_by_role("tab", name="Joint").click()
+
+    # a dialog: the proposal form, in the party view and in the console
+    await alice.page.get_by_role("button", name="Propose settlement").click()
+    await expect(alice.page.get_by_role("dialog")).to_be_visible()
+    await survey.check(alice, "party-dialog-propose", "Party view, proposal dialog", full=False)
+    await alice.page.get_by_label("Amount").fill("1200")
+    await alice.page.get_by_label("Milestone (optional)").fill("M2")
+    await alice.page.get_by_role("button", name="Send proposal").click()
+    await shortcut(maya.page, "?")
+    await expect(maya.page.get_by_role("dialog")).to_be_visible()
+    await survey.check(maya, "console-dialog-shortcuts", "Console, shortcuts dialog", full=False)
+    await maya.page.keyboard.press("Escape")
+
+    # a proposal card for the other party
+    card = bob.page.locator("li.card.proposal", has_text="1,200.00")
+    await expect(card).to_be_visible()
+    await survey.check(bob, "party-proposal", "Party view, an open proposal card")
+
+    # an observer reads the room, read-only
+    tom_link = f"{server.base_url}/console.html#token={await staff_token(server, 'tom', 'observer')}&room={room}"
+    tom = await open_page(browser, "tom", tom_link)
+    await expect(tom.page.get_by_text("read-only").first).to_be_visible()
+    await survey.check(tom, "console-observer", "Console, an observer (read-only)")
+
+    # the embed example, a room embedded in a host page
+    embed_url = f"{server.base_url}/embed-example.html#room={room}&token="
+    host = await open_page(browser, "host", embed_url + await platform.token(room, "alice", "client"))
+    await expect(host.page.frame_locator("#dispute iframe").get_by_label("Message to Joint")).to_be_visible()
+    await survey.check(host, "embed-example", "Embed example: the party view in a host page")
+
+    # resolved: the accepted proposal, then the rating
+    await card.get_by_role("button", name="Accept").click()
+    await expect(alice.page.get_by_role("radio", name="5 out of 5")).to_be_visible()
+    await survey.check(alice, "party-resolved", "Party view, resolved, with the rating")
+
+    # the audit page: search, transcript, verify pass and fail
+    ada_token = await staff_token(server, "ada", "auditor", "accessibility review")
+    ada = await open_page(browser, "ada", f"{server.base_url}/audit.html#token={ada_token}")
+    await ada.page.get_by_label("Ticket id").fill("T-a11y")
+    await ada.page.get_by_role("button", name="Find").click()
+    read = ada.page.get_by_role("button", name="Read transcript")
+    await expect(read).to_be_visible()
+    await survey.check(ada, "audit-search", "Audit page, a search result")
+    await read.click()
+    await expect(ada.page.locator("li", has_text="logo files were never delivered")).to_be_visible()
+    await survey.check(ada, "audit-transcript", "Audit page, the transcript")
+    exported = await platform.http.get(f"/api/rooms/{room}/export", headers=platform.auth)
+    good = tmp_path / "room.transcript.jsonl"
+    good.write_bytes(exported.content)
+    bad = tmp_path / "altered.transcript.jsonl"
+    bad.write_bytes(exported.content.replace(b"never delivered", b"ever delivered"))
+    verify = ada.page.locator("#verify-file")
+    await verify.set_input_files(str(good))
+    await expect(ada.page.locator("#verify-result")).to_have_attribute("data-result", "pass")
+    await survey.check(ada, "audit-verify-pass", "Audit page, a bundle verified: PASS")
+    await verify.set_input_files(str(bad))
+    await expect(ada.page.locator("#verify-result")).to_have_attribute("data-result", "fail")
+    await survey.check(ada, "audit-verify-fail", "Audit page, an altered bundle: FAIL")
+
+    assert survey.checked >= 70
+    assert not survey.found, f"axe-core found {len(survey.found)} violations:\n" + "\n".join(
+        survey.found
+    )
+    assert_no_errors(maya, alice, bob, tom, host, ada)
