@@ -33,6 +33,23 @@ LOOKS: list[tuple[str, ViewportSize, str]] = [
 ]
 
 
+# WCAG 1.4.10 (reflow): nothing makes the page scroll sideways; the elements past its edge.
+SIDEWAYS = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  return [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > width + 1)
+    .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+      + [...e.classList].map((c) => '.' + c).join(''))
+    .slice(0, 8);
+}"""
+
+
+async def sideways(page: Page, label: str) -> list[str]:
+    past = await page.evaluate(SIDEWAYS)
+    return [f"{label}: the page scrolls sideways; past its edge: {', '.join(past)}"] if past else []
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async for browser in launch():
@@ -55,6 +72,7 @@ class Survey:
             await page.emulate_media(color_scheme="dark" if scheme == "dark" else "light")
             await page.evaluate("new Promise(requestAnimationFrame)")
             self.found += await violations(page, f"{state} [{look}]")
+            self.found += await sideways(page, f"{state} [{look}]")
             self.checked += 1
             name = f"{state}-{look}.png"
             SCREENS.mkdir(parents=True, exist_ok=True)
@@ -90,7 +108,9 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     survey = Survey()
 
     # the console before anything waits: an empty queue
-    maya_link = f"{server.base_url}/console.html#token={await staff_token(server, 'maya', 'moderator')}"
+    maya_link = (
+        f"{server.base_url}/console.html#token={await staff_token(server, 'maya', 'moderator')}"
+    )
     maya = await open_page(browser, "maya", maya_link)
     await expect(maya.page.get_by_text("Nobody is waiting")).to_be_visible()
     await survey.check(maya, "console-empty-queue", "Console, empty queue")
@@ -156,8 +176,12 @@ async def test_every_page_and_state_passes_axe_in_every_look(
 
     # the embed example, a room embedded in a host page
     embed_url = f"{server.base_url}/embed-example.html#room={room}&token="
-    host = await open_page(browser, "host", embed_url + await platform.token(room, "alice", "client"))
-    await expect(host.page.frame_locator("#dispute iframe").get_by_label("Message to Joint")).to_be_visible()
+    host = await open_page(
+        browser, "host", embed_url + await platform.token(room, "alice", "client")
+    )
+    await expect(
+        host.page.frame_locator("#dispute iframe").get_by_label("Message to Joint")
+    ).to_be_visible()
     await survey.check(host, "embed-example", "Embed example: the party view in a host page")
 
     # resolved: the accepted proposal, then the rating
@@ -190,7 +214,8 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     await survey.check(ada, "audit-verify-fail", "Audit page, an altered bundle: FAIL")
 
     assert survey.checked >= 70
-    assert not survey.found, f"axe-core found {len(survey.found)} violations:\n" + "\n".join(
-        survey.found
+    assert not survey.found, (
+        f"{len(survey.found)} accessibility problems (axe-core, reflow):\n"
+        + "\n".join(survey.found)
     )
     assert_no_errors(maya, alice, bob, tom, host, ada)
