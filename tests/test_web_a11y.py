@@ -1,5 +1,5 @@
-"""axe-core (WCAG 2.0/2.1 A and AA) on every page and main state, at 1280×800 and on a
-390×844 phone, in the light and the dark scheme; a screenshot of each in
+"""axe-core (WCAG 2.0/2.1 A and AA) on every page and main state, at 1280x800 and on a
+390x844 phone, in the light and the dark scheme; a screenshot of each in
 tests/artifacts/screens/ (git-ignored), with an index.html gallery to look through.
 
 One dispute is driven through the UI (party view, console, audit page, embed example);
@@ -17,8 +17,17 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.axe import violations
-from tests.browser import ARTIFACTS, DESKTOP, Watched, assert_no_errors, launch, open_page
+from tests.browser import (
+    ARTIFACTS,
+    DESKTOP,
+    Watched,
+    assert_no_errors,
+    attach,
+    launch,
+    open_page,
+)
 from tests.conftest import RunningServer
+from tests.files import minimal_pdf
 from tests.test_web_dispute import say, shortcut, staff_token
 
 pytestmark = [pytest.mark.parametrize("backend", ["sqlite"]), pytest.mark.slow]
@@ -32,6 +41,12 @@ LOOKS: list[tuple[str, ViewportSize, str]] = [
     ("390-dark", PHONE, "dark"),
 ]
 
+
+# After a resize: the conversations show their newest lines, as on a page opened at that size.
+SETTLE = """() => new Promise((done) => requestAnimationFrame(() => {
+  for (const list of document.querySelectorAll('.messages')) list.scrollTop = list.scrollHeight;
+  requestAnimationFrame(done);
+}))"""
 
 # WCAG 1.4.10 (reflow): nothing makes the page scroll sideways; the elements past its edge.
 SIDEWAYS = """() => {
@@ -70,7 +85,7 @@ class Survey:
         for look, viewport, scheme in LOOKS:
             await page.set_viewport_size(viewport)
             await page.emulate_media(color_scheme="dark" if scheme == "dark" else "light")
-            await page.evaluate("new Promise(requestAnimationFrame)")
+            await page.evaluate(SETTLE)
             self.found += await violations(page, f"{state} [{look}]")
             self.found += await sideways(page, f"{state} [{look}]")
             self.checked += 1
@@ -108,10 +123,10 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     survey = Survey()
 
     # the console before anything waits: an empty queue
-    maya_link = (
-        f"{server.base_url}/console.html#token={await staff_token(server, 'maya', 'moderator')}"
+    console = f"{server.base_url}/console.html#token="
+    maya = await open_page(
+        browser, "maya", console + await staff_token(server, "maya", "moderator")
     )
-    maya = await open_page(browser, "maya", maya_link)
     await expect(maya.page.get_by_text("Nobody is waiting")).to_be_visible()
     await survey.check(maya, "console-empty-queue", "Console, empty queue")
 
@@ -133,6 +148,10 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     await say(alice.page, "Joint", "The logo files were never delivered.")
     await say(maya.page, "Joint", "Thank you both for coming; let us look at the files.")
     await expect(alice.page.locator("li.msg", has_text="let us look at the files")).to_be_visible()
+    brief = tmp_path / "project brief.pdf"
+    brief.write_bytes(minimal_pdf("Logo files due May 3"))
+    await attach(alice.page, brief)
+    await expect(alice.page.locator("li.attachment", has_text="project brief.pdf")).to_be_visible()
     await survey.check(alice, "party-joint", "Party view, joint conversation")
 
     # the console's room on each tab (a caucus running, a note written)
@@ -169,8 +188,8 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     await survey.check(bob, "party-proposal", "Party view, an open proposal card")
 
     # an observer reads the room, read-only
-    tom_link = f"{server.base_url}/console.html#token={await staff_token(server, 'tom', 'observer')}&room={room}"
-    tom = await open_page(browser, "tom", tom_link)
+    tom_token = await staff_token(server, "tom", "observer")
+    tom = await open_page(browser, "tom", f"{console}{tom_token}&room={room}")
     await expect(tom.page.get_by_text("read-only").first).to_be_visible()
     await survey.check(tom, "console-observer", "Console, an observer (read-only)")
 
