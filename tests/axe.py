@@ -116,9 +116,12 @@ def describe(label: str, found: list[dict[str, Any]]) -> list[str]:
     for violation in found:
         for node in violation["nodes"]:
             target = " » ".join(str(t) for t in node["target"])
+            summary = " ".join((node["summary"] or "").split())
+            if len(summary) > 240:
+                summary = summary[:239] + "…"
             lines.append(
                 f"{label}: {violation['id']} ({violation['impact']}) at {target}: "
-                f"{violation['help']}. {' '.join((node['summary'] or '').split())}"
+                f"{violation['help']}. {summary}"
             )
     return lines
 
