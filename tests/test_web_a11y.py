@@ -67,6 +67,34 @@ async def sideways(page: Page, label: str) -> list[str]:
     return [f"{label}: the page scrolls sideways; past its edge: {', '.join(past)}"] if past else []
 
 
+# WCAG 2.4.7 (focus visible), which axe-core does not check: whatever Tab reaches shows a ring
+# (an outline, or one on the label that wraps it, as the rating's stars do).
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const ringed = (e) => {
+    const s = getComputedStyle(e);
+    return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none';
+  };
+  if (ringed(el) || (el.parentElement && ringed(el.parentElement))) return '';
+  const name = el.getAttribute('aria-label') || el.textContent.trim().slice(0, 40) || el.name || '';
+  return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${name}"`;
+}"""
+
+
+async def focus_rings(page: Page, label: str, presses: int = 30) -> list[str]:
+    """Tab through the page from its top; every stop without a visible focus ring."""
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    bare: list[str] = []
+    for _ in range(presses):
+        await page.keyboard.press("Tab")
+        found = await page.evaluate(FOCUSED)
+        if found and found not in bare:
+            bare.append(found)
+    await page.evaluate("document.activeElement && document.activeElement.blur()")
+    return [f"{label}: no visible focus ring on {what}" for what in bare]
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     async for browser in launch():
@@ -81,9 +109,15 @@ class Survey:
     shots: list[tuple[str, str]] = field(default_factory=list)  # (file name, caption)
     checked: int = 0
 
-    async def check(self, watched: Watched, state: str, caption: str, full: bool = True) -> None:
-        """Check `watched` as it is, in each look; screenshot each look."""
+    async def check(
+        self, watched: Watched, state: str, caption: str, full: bool = True, tab: bool = False
+    ) -> None:
+        """Check `watched` as it is, in each look; screenshot each look; with `tab`, Tab
+        through it at 1280 px looking for focus rings."""
         page = watched.page
+        if tab:
+            await page.set_viewport_size(DESKTOP)
+            self.found += await focus_rings(page, state)
         for look, viewport, scheme in LOOKS:
             await page.set_viewport_size(viewport)
             await page.emulate_media(color_scheme="dark" if scheme == "dark" else "light")
@@ -163,7 +197,7 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     brief.write_bytes(minimal_pdf("Logo files due May 3"))
     await attach(alice.page, brief)
     await expect(alice.page.locator("li.attachment", has_text="project brief.pdf")).to_be_visible()
-    await survey.check(alice, "party-joint", "Party view, joint conversation with a file")
+    await survey.check(alice, "party-joint", "Party view, joint conversation with a file", tab=True)
 
     # a private session with the client, a note; the console's room on each of its tabs
     await act(moderator, {"type": "caucus", "party": "client", "open": True})
@@ -174,7 +208,9 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     for n in range(await tabs.count()):
         await tabs.nth(n).click()
         name = " ".join((await tabs.nth(n).inner_text()).split())
-        await survey.check(maya, f"console-room-tab-{n + 1}", f"Console, room open on {name}")
+        await survey.check(
+            maya, f"console-room-tab-{n + 1}", f"Console, room open on {name}", tab=n == 0
+        )
 
     # the party's private tab (the second)
     await alice.page.get_by_role("tab").nth(1).click()
@@ -217,7 +253,7 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     # resolved: the freelancer accepts, the client is asked for a rating
     await card.get_by_role("button", name="Accept").click()
     await expect(alice.page.get_by_role("radio").first).to_be_visible()
-    await survey.check(alice, "party-resolved", "Party view, resolved, with the rating")
+    await survey.check(alice, "party-resolved", "Party view, resolved, with the rating", tab=True)
     await survey.check(host, "embed-resolved", "Embed example, resolved, with the rating")
 
     # the audit page: search, transcript, verify pass and fail
@@ -230,7 +266,7 @@ async def test_every_page_and_state_passes_axe_in_every_look(
     await survey.check(ada, "audit-search", "Audit page, a search result")
     await read.click()
     await expect(ada.page.locator("li", has_text="Open to a partial refund.")).to_be_visible()
-    await survey.check(ada, "audit-transcript", "Audit page, the transcript")
+    await survey.check(ada, "audit-transcript", "Audit page, the transcript", tab=True)
     exported = await platform.http.get(f"/api/rooms/{room}/export", headers=platform.auth)
     good = tmp_path / "room.transcript.jsonl"
     good.write_bytes(exported.content)
