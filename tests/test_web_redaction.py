@@ -35,7 +35,7 @@ async def test_the_moderator_removes_a_text_and_every_view_shows_why(
     message = maya.page.locator("li.msg", has_text=CARD)
     await expect(message).to_have_count(1)
 
-    await message.get_by_role("button", name="Remove the text of message #1").click()
+    await message.get_by_role("button", name="Remove text of message #1").click()
     await maya.page.get_by_label("Reason (everyone in this channel sees it)").select_option(
         "payment_data"
     )

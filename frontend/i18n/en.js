@@ -503,7 +503,7 @@ export default {
     'redaction.abuse': 'abusive content',
     'redaction.other': 'other reason',
     'redaction.button': 'Remove text',
-    'redaction.label': 'Remove the text of message #{seq}',
+    'redaction.label': 'Remove text of message #{seq}',
     'redaction.title': 'Remove this message\'s text for good?',
     'redaction.intro': 'The text and its edits are destroyed for everyone; the record stays, marked removed, and the transcript still verifies.',
     'redaction.reason': 'Reason (everyone in this channel sees it)',
