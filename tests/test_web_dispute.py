@@ -237,7 +237,7 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
         await party.page.get_by_label("Anything you would like to tell us?").fill("Fair and quick")
         await party.page.get_by_role("button", name="Send rating").click()
         await expect(party.page.locator(".csat")).to_contain_text("Thank you")
-    await maya.page.get_by_role("tab", name="Caucus: freelancer").click()
+    await maya.page.get_by_role("tab", name="Private with bob (freelancer)").click()
     rating = maya.page.locator("li.msg.system", has_text="rated the mediation 4")
     await expect(rating).to_be_visible()
     await alice.shot("party-desktop-resolved")
