@@ -176,6 +176,24 @@ async def test_names_initials_who_pays_whom_and_one_number_everywhere(
     for shown in (bruno.page.get_by_role("list", name="Messages in Joint"), people):
         await expect(shown).not_to_contain_text("c-1")
 
+    # who pays whom: the terms a deadline would resolve with
+    maya, _ = await server.peer(room, "maya", "moderator")
+    ack = await maya.act(
+        {
+            "type": "deadline",
+            "id": "dl-1",
+            "party": "freelancer",
+            "outcome": "resolve",
+            "business_days": 3,
+            "amount": "900",
+            "currency": "USD",
+        }
+    )
+    assert ack["type"] == "ack", ack
+    await expect(alice.page.locator(".deadline-then")).to_contain_text(
+        "Client Alice Doe pays freelancer Bruno Roy USD 900.00"
+    )
+
     # who pays whom, on the proposal card of each party
     await alice.page.get_by_role("button", name="Propose settlement").click()
     await alice.page.get_by_label("Amount").fill("150")

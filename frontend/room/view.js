@@ -82,7 +82,7 @@ export class RoomView {
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
     this.arbitration = new Arbitration(this.el.arbitration,
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
-    this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
+    this.deadlines = new Deadlines(this.el.deadlines, () => this.you, (terms) => this.pays(terms));
     this._lastTypingSent = 0;
     this.audience = new Audience({ you: () => this.you, people: () => this.participants.values(),
       name: (user) => this.nameOf(user) });
