@@ -42,11 +42,11 @@ export class Audience {
     this.room = room;
   }
 
-  /** The name(s) on a party's side, "the client" when nobody is known. */
+  /** The name(s) on a party's side, or null when nobody is known. */
   _side(party) {
     const names = [...new Set([...this.room.people()].filter((p) => p.role === party)
       .map((p) => this.room.name(p.user)))];
-    return names.length ? names.join(t('list.and')) : t(`party.${party}`);
+    return names.length ? names.join(t('list.and')) : null;
   }
 
   /** {tab, label, placeholder, send} of a channel for the reader, or null for none. */
@@ -70,8 +70,9 @@ export class Audience {
       }
       const name = this._side(party);
       const params = { name, party: t(`audience.party.${party}`) };
-      return { tab: t('audience.caucus.tab', params), label: t('audience.caucus.label', params),
-        placeholder: t('audience.caucus.placeholder', params), send: t('audience.caucus.send') };
+      const key = name === null ? 'audience.caucus.unnamed' : 'audience.caucus';
+      return { tab: t(`${key}.tab`, params), label: t(`${key}.label`, params),
+        placeholder: t(`${key}.placeholder`, params), send: t('audience.caucus.send') };
     }
     return null;
   }
