@@ -193,6 +193,8 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await expect(alice.page.locator("li.card.proposal[data-status=countered]")).to_have_count(1)
 
     # a forced disconnect: the client's socket dies while both sides keep talking
+    # (a reconnect attempt while offline, 0.4 s on under load, is logged by Chromium)
+    alice.expect_console_error("ERR_INTERNET_DISCONNECTED")
     await alice.context.set_offline(True)
     await alice.page.evaluate("window.mediation.client._ws && window.mediation.client._ws.close()")
     await expect(alice.page.locator(".banner")).to_contain_text("Reconnecting")
