@@ -159,7 +159,7 @@ async def test_files_are_attached_seen_downloaded_refused_and_removed(
         await expect(watched.page.locator("li.attachment", has_text="contract")).to_have_count(1)
 
     # the moderator drops a file on the client's caucus: the freelancer never sees it
-    await maya.page.get_by_role("tab", name="Caucus: client").click()
+    await maya.page.get_by_role("tab", name="Private with alice (client)").click()
     await maya.page.evaluate(
         """() => {
             const panel = document.querySelector('.panel[data-channel="caucus:client"]');

@@ -193,6 +193,8 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
     await expect(alice.page.locator("li.card.proposal[data-status=countered]")).to_have_count(1)
 
     # a forced disconnect: the client's socket dies while both sides keep talking
+    # (a reconnect attempt while offline, 0.4 s on under load, is logged by Chromium)
+    alice.expect_console_error("ERR_INTERNET_DISCONNECTED")
     await alice.context.set_offline(True)
     await alice.page.evaluate("window.mediation.client._ws && window.mediation.client._ws.close()")
     await expect(alice.page.locator(".banner")).to_contain_text("Reconnecting")
@@ -237,7 +239,7 @@ async def test_a_dispute_from_opening_to_resolution_in_the_browser(
         await party.page.get_by_label("Anything you would like to tell us?").fill("Fair and quick")
         await party.page.get_by_role("button", name="Send rating").click()
         await expect(party.page.locator(".csat")).to_contain_text("Thank you")
-    await maya.page.get_by_role("tab", name="Caucus: freelancer").click()
+    await maya.page.get_by_role("tab", name="Private with bob (freelancer)").click()
     rating = maya.page.locator("li.msg.system", has_text="rated the mediation 4")
     await expect(rating).to_be_visible()
     await alice.shot("party-desktop-resolved")

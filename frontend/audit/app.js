@@ -129,7 +129,8 @@ async function openRoom(api, roomId, keyFor) {
     verdict,
     h('div', { class: 'export-buttons' }, bundleButton, htmlButton),
     filter,
-    renderTranscript(bundle.records, room.shredded, { download: (facts) => files.save(facts), names }));
+    renderTranscript(bundle.records, room.shredded, { download: (facts) => files.save(facts), names,
+      people: room.participants }));
   showVerdict(verdict, await verifyBundle(bytes, keyFor), t('audit.thisExport'));
   $('room-body').focus();
 }

@@ -2,8 +2,10 @@
 // its channel labelled, and each message with its edit history beneath it.
 
 import { h } from '../shared/dom.js';
-import { channelLabel, fileType, formatMoney, formatSize, formatTime, roleLabel, t } from '../i18n.js';
+import { channelLabel, fileType, formatSize, formatTime, roleLabel, t } from '../i18n.js';
 import { eventText } from '../room/events.js';
+import { partiesOf, paysSentence } from '../room/amounts.js';
+import { avatar } from '../room/identity.js';
 
 /** Parse a bundle's lines (already verified or not) into {header, records, footer}. */
 export function parseBundle(text) {
@@ -43,7 +45,7 @@ function asEvent(record) {
   }
 }
 
-function describe(record, files, name, removed) {
+function describe(record, files, name, removed, people) {
   if (record.body_sha256 !== undefined) { // redacted: the redaction that names it says why
     const by = removed.get(`${record.channel}#${record.seq}`);
     return by ? t('audit.redacted', { who: name(by.sender.user), reason: t(`redaction.${payload(by).reason}`) })
@@ -67,13 +69,13 @@ function describe(record, files, name, removed) {
   if (record.kind === 'proposal') {
     const { terms } = frame;
     return t('audit.proposal', {
-      seq: record.seq, amount: formatMoney(terms.amount, terms.currency),
+      seq: record.seq, amount: paysSentence(terms, people, name),
       milestone: terms.milestone ? ` (${terms.milestone})` : '', text: terms.text ? ` — ${terms.text}` : '',
     });
   }
   if (record.kind === 'edit') return t('audit.edit', { target: frame.target, text: frame.text });
   if (record.kind === 'retract') return t('audit.retract', { target: frame.target });
-  return eventText(frame, null, name) ?? record.kind;
+  return eventText(frame, null, name, people) ?? record.kind;
 }
 
 function time(iso) {
@@ -102,11 +104,14 @@ function fileActions(facts, deleted, download) {
 
 /**
  * @param {object[]} records  the bundle's records, in room order
- * @param {{download?(facts): Promise<void>, names?: Object<string, string>}} options  how to
- *   fetch a file, if the reader may; the people's display names by user id (ids show without)
+ * @param {{download?(facts): Promise<void>, names?: Object<string, string>,
+ *          people?: {user, role}[]}} options  how to fetch a file, if the reader may; the
+ *   people's display names by user id (ids show without); the room's participants (who pays
+ *   whom: the client and freelancer who wrote in the transcript when not given)
  */
-export function renderTranscript(records, shredded, { download = null, names = {} } = {}) {
+export function renderTranscript(records, shredded, { download = null, names = {}, people = null } = {}) {
   const known = new Map(Object.entries(names));
+  const parties = people ?? partiesOf(records);
   const name = (user) => known.get(user) ?? user;
   const rows = new Map(); // "channel#seq" -> history list of a message
   const files = new Map(); // file id -> its facts
@@ -120,7 +125,7 @@ export function renderTranscript(records, shredded, { download = null, names = {
   }
   const items = records.map((r) => {
     if (r.kind === 'file' && !shredded) files.set(payload(r).file, payload(r));
-    const body = shredded ? t('audit.shredded') : describe(r, files, name, removed);
+    const body = shredded ? t('audit.shredded') : describe(r, files, name, removed, parties);
     const history = h('ul', { class: 'history', hidden: true });
     if (r.kind === 'message') rows.set(`${r.channel}#${r.seq}`, history);
     if ((r.kind === 'edit' || r.kind === 'retract') && !shredded && r.body !== null) {
@@ -133,8 +138,12 @@ export function renderTranscript(records, shredded, { download = null, names = {
     }
     return h('li', { class: `record kind-${r.kind}`, 'data-channel': r.channel, 'data-position': String(r.position) },
       h('p', { class: 'record-meta' },
-        h('span', { class: 'position', text: `#${r.position}` }),
+        // a record is "#seq" in its channel on every page (the party view, the console, here):
+        // the room-wide position only on hover (docs/web.md, "One number for a record")
         h('span', { class: `channel-tag channel-${r.channel.replace(':', '-')}`, text: channelLabel(r.channel, 'auditor') }),
+        h('span', { class: 'record-number', 'data-seq': String(r.seq),
+          title: t('record.position', { position: r.position }), text: `#${r.seq}` }),
+        avatar(name(r.sender.user), r.sender.role),
         h('span', { class: 'who', 'data-user': r.sender.user, text: name(r.sender.user) }),
         known.has(r.sender.user) ? h('span', { class: 'user-id', text: r.sender.user }) : null,
         h('span', { class: 'role', text: roleLabel(r.sender.role) }),

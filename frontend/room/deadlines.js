@@ -20,10 +20,14 @@ export function countdown(ms) {
 }
 
 export class Deadlines {
-  /** @param {HTMLElement} region  @param {() => {role: string} | null} you */
-  constructor(region, you) {
+  /**
+   * @param {HTMLElement} region  @param {() => {role: string} | null} you
+   * @param {(terms) => string} [pays]  "Client A pays freelancer B USD 1.00" for a resolve's terms
+   */
+  constructor(region, you, pays = null) {
     this.region = region;
     this.you = you;
+    this.pays = pays;
     this.open = new Map(); // seq -> deadline event frame
     this.timer = null;
   }
@@ -66,7 +70,7 @@ export class Deadlines {
     const lead = mine
       ? t('deadline.you', { when })
       : t('deadline.party', { party: t(`party.${d.party}`), when });
-    const amount = d.terms ? formatMoney(d.terms.amount, d.terms.currency) : '';
+    const amount = !d.terms ? '' : this.pays?.(d.terms) ?? formatMoney(d.terms.amount, d.terms.currency);
     return h('div', { class: `deadline${mine ? ' deadline-mine' : ''}${d.warned ? ' deadline-warned' : ''}`,
       'data-deadline': String(d.seq) },
       h('strong', { text: t('deadline.title') }), ' ', left, ' ',

@@ -1,7 +1,8 @@
 // One line of text for each transcript event that is shown in a
 // conversation as a system note; null for events shown another way.
 
-import { formatMoney, formatTime, stateLabel, t } from '../i18n.js';
+import { formatTime, stateLabel, t } from '../i18n.js';
+import { paysSentence } from './amounts.js';
 
 const at = (iso) => (iso ? formatTime(new Date(iso)).short : '');
 
@@ -10,8 +11,11 @@ function partyName(party, you) {
   return t(`party.${party}`);
 }
 
-/** @param {(user: string) => string} name  a user's display name (their id when none) */
-export function eventText(frame, you, name = (user) => user) {
+/**
+ * @param {(user: string) => string} name  a user's display name (their id when none)
+ * @param {Iterable<{user, role}>} people  the room's participants: who pays whom in a decision
+ */
+export function eventText(frame, you, name = (user) => user, people = []) {
   const who = name(frame.sender?.user ?? '');
   switch (frame.kind) {
     case 'state':
@@ -69,7 +73,7 @@ export function eventText(frame, you, name = (user) => user) {
     case 'decision':
       return t(frame.reason ? 'event.decisionWhy' : 'event.decision', {
         who,
-        amount: formatMoney(frame.terms.amount, frame.terms.currency),
+        amount: paysSentence(frame.terms, people, name),
         text: frame.terms.text ? t('outcome.text', { text: frame.terms.text }) : '',
         reason: frame.reason ?? '',
       });

@@ -54,7 +54,7 @@ export class Proposals {
           h('span', { class: 'role', text: roleLabel(byRole) }),
           this._time(frame.ts)),
         h('h3', { class: 'card-title', text: title }),
-        h('p', { class: 'amount', text: formatMoney(terms.amount, terms.currency) }),
+        h('p', { class: 'amount', text: this.room.pays ? this.room.pays(terms) : formatMoney(terms.amount, terms.currency) }),
         terms.milestone ? h('p', { class: 'milestone', text: t('proposal.milestone', { milestone: terms.milestone }) }) : null,
         terms.text ? h('p', { class: 'body', text: terms.text }) : null,
         h('p', { class: 'muted expires', text: t('proposal.expires', { when: formatTime(this.offer.expiresAt).long }) }),

@@ -19,6 +19,9 @@ import { markRemoved, redactButton } from './redactions.js';
 import { Team } from './team.js';
 import { ReadMarks } from './unread.js';
 import { Edits } from './edits.js';
+import { Audience } from './audience.js';
+import { avatar, decorateIdentities } from './identity.js';
+import { paysSentence } from './amounts.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
@@ -59,7 +62,7 @@ export class RoomView {
     this.team = new Team(); // the lead moderator and the co-moderators
     this.proposals = new Proposals({
       you: null, act: (...a) => this.actions.onAct(...a), state: () => this.room?.state,
-      name: (user) => this.nameOf(user),
+      name: (user) => this.nameOf(user), pays: (terms) => this.pays(terms),
     });
     this.files = null; // the room's RoomFiles, set by connectRoom
     const room = {
@@ -81,10 +84,13 @@ export class RoomView {
     this.csat = new Csat(this.el.csat, (type, fields) => this.actions.onAct(type, fields, `caucus:${this.you.role}`));
     this.arbitration = new Arbitration(this.el.arbitration,
       (type, fields, channel) => this.actions.onAct(type, fields, channel));
-    this.deadlines = new Deadlines(this.el.deadlines, () => this.you);
+    this.deadlines = new Deadlines(this.el.deadlines, () => this.you, (terms) => this.pays(terms));
     this.edits = new Edits({ act: (...a) => this.actions.onAct(...a), canWrite: (c) => this._canWrite(c) });
     this._lastTypingSent = 0;
     this.readMarks = new ReadMarks(() => this._seen(this.active)); // unread.js
+    this.audience = new Audience({ you: () => this.you, people: () => this.participants.values(),
+      name: (user) => this.nameOf(user) });
+    decorateIdentities(container, (user) => this._roleOf(user));
   }
 
   // ---- page-level states ---------------------------------------------------
@@ -145,10 +151,21 @@ export class RoomView {
     return this.names.get(user) ?? user;
   }
 
+  /** The role of a user among the room's participants, if known (their avatar's colour). */
+  _roleOf(user) {
+    for (const p of this.participants.values()) if (p.user === user) return p.role;
+    return null;
+  }
+
+  /** "Client Alice pays freelancer Bob USD 150.00": the amount of `terms`, who pays whom. */
+  pays(terms) {
+    return paysSentence(terms, this.participants.values(), (user) => this.nameOf(user));
+  }
+
   /** A user's name as a text element; the id stays on hover when a name replaces it. */
-  _who(user, className = 'who') {
+  _who(user, className = 'who', role = null) {
     const name = this.nameOf(user);
-    return h('span', { class: className, 'data-user': user,
+    return h('span', { class: className, 'data-user': user, 'data-role': role,
       title: name === user ? null : t('people.id', { user }), text: name });
   }
 
@@ -213,10 +230,13 @@ export class RoomView {
   }
 
   _renderTyping() {
-    const names = [...this.typists.values()].map((x) => t('typing.one', {
+    const typists = [...this.typists.values()];
+    const names = typists.map((x) => t('typing.one', {
       user: this.nameOf(x.user), channel: channelLabel(x.channel, this.you.role),
     }));
-    this.el.typing.textContent = names.length ? t('typing.line', { who: names.join(t('list.and')) }) : '';
+    this.el.typing.replaceChildren(...(names.length
+      ? [...typists.map((x) => avatar(this.nameOf(x.user), x.role)), t('typing.line', { who: names.join(t('list.and')) })]
+      : []));
   }
 
   /** A person joined or left a side: the list of each side's people follows. */
@@ -241,6 +261,7 @@ export class RoomView {
       ...this._people(people),
     ]);
     this.el.people.replaceChildren(...items);
+    this.audience.refresh(this.panes);
   }
 
   _people(people) {
@@ -249,7 +270,7 @@ export class RoomView {
       const muted = this.muted.get(p.role);
       return h('li', { class: 'person', 'data-role': p.role, 'data-online': String(p.online) },
         h('span', { class: `dot ${p.online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
-        this._who(p.user, 'name'),
+        this._who(p.user, 'name', p.role),
         ' ',
         h('span', { class: 'role', text: roleLabel(p.role) }),
         isYou ? h('span', { class: 'you', text: ` ${t('people.you')}` }) : null,
@@ -314,6 +335,7 @@ export class RoomView {
     this.el.tabs.append(tab);
     this.el.panels.append(panel);
     this.panes.set(channel, pane);
+    this.audience.pane(pane);
   }
 
   _composer(channel, label, n, files) {
@@ -523,7 +545,7 @@ export class RoomView {
   }
 
   _systemLine(frame) {
-    const text = eventText(frame, this.you, (user) => this.nameOf(user));
+    const text = eventText(frame, this.you, (user) => this.nameOf(user), this.participants.values());
     if (text === null) return;
     const channel = paneFor(frame, this.you.role);
     if (!this.panes.has(channel)) return;
@@ -563,7 +585,7 @@ export class RoomView {
     if (this.settlement) {
       const { terms } = this.settlement;
       parts.push(' ', h('span', { class: 'terms', text: t('outcome.terms', {
-        amount: formatMoney(terms.amount, terms.currency),
+        amount: this.pays(terms),
         milestone: terms.milestone ? t('outcome.milestone', { milestone: terms.milestone }) : '',
         text: terms.text ? t('outcome.text', { text: terms.text }) : '',
       }) }));
@@ -758,7 +780,7 @@ export class RoomView {
   _item({ own, user, role, body, time }) {
     return h('li', { class: own ? 'msg own' : 'msg', 'data-ts': time ? String(time.getTime()) : null },
       h('p', { class: 'meta' },
-        this._who(user), ' ',
+        this._who(user, 'who', role), ' ',
         h('span', { class: 'role', text: roleLabel(role) }),
         time ? this._time(time) : null),
       h('p', { class: 'body', text: body }));
