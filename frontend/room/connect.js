@@ -4,7 +4,9 @@
 import { MediationClient, socketUrl } from '../protocol.js';
 import { RoomFiles } from './files.js';
 
-export function connectRoom(view, { room, token, url = socketUrl(location) }) {
+// `onWelcome(welcome)`, if given, sees the welcome first; returning true stops the
+// view from rendering it (the party page reloads in the person's own language).
+export function connectRoom(view, { room, token, url = socketUrl(location), onWelcome = null }) {
   const client = new MediationClient({ url, room, token });
   view.files = new RoomFiles(room, token);
   view.actions.onSend = (channel, body) => client.send(channel, body);
@@ -18,6 +20,7 @@ export function connectRoom(view, { room, token, url = socketUrl(location) }) {
     .on('token', freshToken)
     .on('welcome', (w) => {
       freshToken();
+      if (onWelcome?.(w)) return;
       view.welcome(w);
     })
     .on('message', (m) => view.message(m))
