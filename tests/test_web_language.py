@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, expect
 
-from tests.browser import DESKTOP, REPORT_CSP_VIOLATIONS, Watched, assert_no_errors, launch
+from tests.browser import DESKTOP, PHONE, REPORT_CSP_VIOLATIONS, Watched, assert_no_errors, launch
 from tests.conftest import RunningServer
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -106,6 +106,10 @@ async def test_a_spanish_browser_opens_in_spanish_and_english_sticks_after_reloa
     assert await plural(carla, "evidence.open", 1) == "Abierta: 1 archivo enviado hasta ahora."
     assert await plural(carla, "evidence.open", 2) == "Abierta: 2 archivos enviados hasta ahora."
     await carla.shot("language-party-es")
+    await page.set_viewport_size(PHONE)
+    await expect(page.get_by_label("Idioma")).to_be_in_viewport()
+    await carla.shot("language-party-es-phone")
+    await page.set_viewport_size(DESKTOP)
 
     await page.get_by_label("Idioma").select_option("en")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
