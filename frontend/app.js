@@ -3,7 +3,8 @@
 // server; it only ever leaves the page inside the `hello` frame.
 
 import { fragmentParams } from './shared/dom.js';
-import { applyStaticStrings, t } from './i18n.js';
+import { applyStaticStrings, t, usePersonLocale } from './i18n.js';
+import { addLanguageMenu } from './shared/language.js';
 import { RoomView } from './room/view.js';
 import { connectRoom } from './room/connect.js';
 import { listenToHost } from './room/host.js';
@@ -34,6 +35,7 @@ async function main() {
   let { room, token, embed, host, signin } = fragmentParams(location.hash);
   if (embed === '1') document.documentElement.classList.add('embedded');
   const view = new RoomView(document.getElementById('app'), {});
+  addLanguageMenu(document.querySelector('#app .topbar'));
   if (signin && !token) {
     const signed = await signIn(signin);
     if (!signed) {
@@ -46,7 +48,14 @@ async function main() {
     view.showMissingLink();
     return;
   }
-  const connection = connectRoom(view, { room, token });
+  // The person's own locale (the room's people) decides the language unless they
+  // picked one in the menu: a first visit in another language reloads once.
+  const inOwnLanguage = (welcome) => {
+    if (!usePersonLocale(welcome.you?.locale)) return false;
+    location.reload();
+    return true;
+  };
+  const connection = connectRoom(view, { room, token, onWelcome: inOwnLanguage });
   installAlerts(view, connection.client); // what needs an answer, above any tab
   installWaiting(view, connection.client); // what happens while no moderator has joined
   if (embed === '1') listenToHost(connection.client, host); // fresh tokens from the host page

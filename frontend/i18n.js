@@ -1,28 +1,111 @@
 // Every user-visible string, keyed by id. English first; a new language is a
 // new table with the same ids in i18n/ (missing ids fall back to English).
+//
+// The language: the one picked in a page's language menu (remembered in
+// localStorage), else the person's own locale (the party view learns it from
+// the welcome frame's `you.locale` and remembers it), else the first of the
+// browser's languages we have, else English. Changing it reloads the page
+// (`chooseLanguage`), so everything, formatters included, is rendered afresh.
 
 import en from './i18n/en.js';
+import de from './i18n/de.js';
+import es from './i18n/es.js';
 
 // One table per language, each in i18n/<code>.js; add a language by adding
 // its file and one line here.
-const STRINGS = { en };
+const STRINGS = { en, de, es };
 
 const FALLBACK = 'en';
+const CHOSEN_KEY = 'mediation.lang'; // what the person picked in a menu
+const PERSON_KEY = 'mediation.personLocale'; // the locale the room's people give them
+
+/** The languages we have, as codes ("en", "de", "es"). */
+export const languages = Object.keys(STRINGS);
+
+function stored(key) {
+  try {
+    return globalThis.localStorage?.getItem(key) ?? null;
+  } catch {
+    return null; // storage refused (a sandboxed frame, private mode): not remembered
+  }
+}
+
+function store(key, value) {
+  try {
+    if (value == null) globalThis.localStorage?.removeItem(key);
+    else globalThis.localStorage?.setItem(key, value);
+  } catch {
+    // not remembered: the choice still holds until the page is left
+  }
+}
+
+/** The table's code for a language tag or locale ("de-AT", "es_MX" -> "de", "es"), or null. */
+export function supported(tag) {
+  if (typeof tag !== 'string' || !tag) return null;
+  const base = tag.toLowerCase().split(/[-_]/)[0];
+  return base in STRINGS ? base : null;
+}
 
 function pickLanguage() {
-  const wanted = globalThis.navigator?.languages ?? [];
-  for (const tag of wanted) {
-    const base = tag.toLowerCase().split('-')[0];
-    if (base in STRINGS) return base;
+  const chosen = supported(stored(CHOSEN_KEY));
+  if (chosen) return chosen;
+  const person = supported(stored(PERSON_KEY));
+  if (person) return person;
+  for (const tag of globalThis.navigator?.languages ?? []) {
+    const base = supported(tag);
+    if (base) return base;
   }
   return FALLBACK;
 }
 
-export const lang = pickLanguage();
+export let lang = pickLanguage();
 
-/** The string `id` with `{name}` placeholders filled from `params`. */
+/** The name of a language in that language ("Deutsch"), for the language menu. */
+export function languageName(code) {
+  return STRINGS[code]?.['language.name'] ?? code;
+}
+
+/** The person picked `code` in a language menu: remember it and render the page anew. */
+export function chooseLanguage(code) {
+  if (!supported(code) || code === lang) return;
+  store(CHOSEN_KEY, code);
+  globalThis.location?.reload();
+}
+
+/**
+ * The person's own locale, as the room's people give it (`welcome.you.locale`,
+ * absent: none given). Remembered for the next pages; true when it changes the
+ * language of this page, which the caller then reloads.
+ */
+export function usePersonLocale(locale) {
+  store(PERSON_KEY, supported(locale) ? locale : null);
+  const wanted = pickLanguage();
+  return wanted !== lang;
+}
+
+let plurals = null;
+
+function pluralForm(count) {
+  if (plurals?.lang !== lang) plurals = { lang, rules: new Intl.PluralRules(lang) };
+  return plurals.rules.select(Number(count));
+}
+
+function lookup(id) {
+  return STRINGS[lang][id] ?? STRINGS[FALLBACK][id];
+}
+
+/**
+ * The string `id` with `{name}` placeholders filled from `params`. A table's
+ * value may be an object of plural forms ({one, other}, or the forms
+ * Intl.PluralRules names for the language: zero, two, few, many): the form
+ * for `params.count` (else `params.n`) is used, `other` when that form is missing.
+ */
 export function t(id, params = {}) {
-  const text = STRINGS[lang][id] ?? STRINGS[FALLBACK][id] ?? id;
+  let text = lookup(id) ?? id;
+  if (typeof text === 'object') {
+    const form = pluralForm(params.count ?? params.n ?? 0);
+    text = text[form] ?? text.other;
+  }
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
@@ -58,27 +141,43 @@ export function errorTitle(code) {
   return has(`error.${code}`) ? t(`error.${code}`) : t('error.other');
 }
 
-const timeOnly = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
-const dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
-const full = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'long' });
+// Intl formatters are costly to build: one set per language, built on first use.
+const formatters = new Map();
+
+function formatter(kind, make) {
+  const key = `${lang}|${kind}`;
+  if (!formatters.has(key)) formatters.set(key, make(lang));
+  return formatters.get(key);
+}
+
+const timeOnly = () => formatter('time', (l) => new Intl.DateTimeFormat(l, { hour: '2-digit', minute: '2-digit' }));
+const dateTime = () => formatter('dateTime', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'medium', timeStyle: 'short' }));
+const full = () => formatter('full', (l) => new Intl.DateTimeFormat(l, { dateStyle: 'full', timeStyle: 'long' }));
 
 /** `{short, long}` renderings of a Date: the time alone if it is today. */
 export function formatTime(date) {
   const today = new Date().toDateString() === date.toDateString();
-  return { short: (today ? timeOnly : dateTime).format(date), long: full.format(date) };
+  return { short: (today ? timeOnly() : dateTime()).format(date), long: full().format(date) };
 }
 
-const money = new Map();
+/** 1350 -> "1,350" (English), "1.350" (German): a count or any plain number. */
+export function formatNumber(value) {
+  return formatter('number', (l) => new Intl.NumberFormat(l)).format(Number(value));
+}
+
+/** 0.42 -> "42%" (English), "42 %" (German). */
+export function formatPercent(fraction) {
+  return formatter('percent', (l) => new Intl.NumberFormat(l, { style: 'percent', maximumFractionDigits: 0 }))
+    .format(fraction);
+}
 
 /** "1350.00", "USD" -> "$1,350.00" in the reader's language (the code if it is unknown). */
 export function formatMoney(amount, currency) {
   try {
-    if (!money.has(currency)) {
-      money.set(currency, new Intl.NumberFormat(lang, {
-        style: 'currency', currency, currencyDisplay: 'code',
-      }));
-    }
-    return money.get(currency).format(Number(amount));
+    const money = formatter(`money:${currency}`, (l) => new Intl.NumberFormat(l, {
+      style: 'currency', currency, currencyDisplay: 'code',
+    }));
+    return money.format(Number(amount));
   } catch {
     return `${amount} ${currency}`;
   }
@@ -94,10 +193,10 @@ export function formatSize(bytes) {
     value /= 1000;
     unit += 1;
   }
-  return new Intl.NumberFormat(lang, {
+  return formatter(`size:${unit}`, (l) => new Intl.NumberFormat(l, {
     style: 'unit', unit: SIZE_UNITS[unit], unitDisplay: unit === 0 ? 'long' : 'short',
     maximumFractionDigits: unit === 0 ? 0 : 1,
-  }).format(value);
+  })).format(value);
 }
 
 const TYPE_IDS = {

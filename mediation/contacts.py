@@ -46,3 +46,12 @@ def read(stored: list[dict[str, Any]]) -> dict[str, Contact]:
 def names(stored: list[dict[str, Any]]) -> dict[str, str]:
     """Display names by user id, for those who have one: names only, never emails or locales."""
     return {user: c.name for user, c in read(stored).items() if c.name}
+
+
+def own_locale(stored: list[dict[str, Any]], user: str) -> str | None:
+    """The locale the platform gave for `user`, or None: none given (the default `en` is
+    stored as none, so it reads as none too) or no contact for them."""
+    contact = read(stored).get(user)
+    if contact is None or "locale" not in to_builtins(contact):
+        return None
+    return contact.locale

@@ -77,6 +77,6 @@ async def test_the_audit_page_shows_names_next_to_ids(
     record = ada.page.locator("li.record.kind-message", has_text="Hello")
     await expect(record.locator(".who")).to_have_text("Alice Doe")
     await expect(record.locator(".user-id")).to_have_text("c-1")
-    await expect(ada.page.locator("#room-body")).to_contain_text("Alice Doe · c-1 (client)")
+    await expect(ada.page.locator("#room-body")).to_contain_text("Alice Doe · c-1 (Client)")
     await expect(ada.page.locator("#room-body")).not_to_contain_text("alice@example.com")
     assert_no_errors(ada)

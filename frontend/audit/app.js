@@ -7,9 +7,10 @@ import { fragmentParams, h } from '../shared/dom.js';
 import { Api } from '../shared/api.js';
 import { saveBlob } from '../shared/save.js';
 import { RoomFiles } from '../room/files.js';
-import { applyStaticStrings, stateLabel, t } from '../i18n.js';
+import { applyStaticStrings, formatTime, roleLabel, stateLabel, t } from '../i18n.js';
 import { publishedKeys, verifyBundle } from './verify.js';
 import { parseBundle, renderTranscript } from './transcript.js';
+import { addLanguageMenu } from '../shared/language.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -38,6 +39,7 @@ function showVerdict(box, verdict, source) {
 function main() {
   applyStaticStrings(document);
   document.title = t('audit.title');
+  addLanguageMenu(document.querySelector('body > .topbar'));
   const { token, room } = fragmentParams(location.hash);
   const keyFor = publishedKeys(async (path) => (await fetch(path)).json());
   setUpVerifier(keyFor);
@@ -122,10 +124,11 @@ async function openRoom(api, roomId, keyFor) {
   body.replaceChildren(
     h('h2', { text: t('audit.roomTitle', { ticket: `${room.ticket.provider}/${room.ticket.id}` }) }),
     h('p', { class: 'muted', text: t('audit.roomMeta', { id: room.id, state: stateLabel(room.state),
-      count: bundle.records.length, when: bundle.header.exported_at }) }),
+      count: bundle.records.length, when: formatTime(new Date(bundle.header.exported_at)).long }) }),
     h('p', { class: 'muted', text: t('audit.people', {
       people: room.participants.map((p) => (Object.hasOwn(names, p.user)
-        ? `${names[p.user]} · ${p.user} (${p.role})` : `${p.user} (${p.role})`)).join(', ') }) }),
+        ? t('audit.personNamed', { name: names[p.user], user: p.user, role: roleLabel(p.role) })
+        : t('audit.person', { user: p.user, role: roleLabel(p.role) }))).join(t('list.and')) }) }),
     verdict,
     h('div', { class: 'export-buttons' }, bundleButton, htmlButton),
     filter,

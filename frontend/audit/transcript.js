@@ -62,7 +62,7 @@ function describe(record, files, name, removed, people) {
   }
   if (record.kind === 'file_deleted') {
     const { file, reason } = payload(record);
-    return t('audit.fileDeleted', { name: files.get(file)?.name ?? file, why: reason ? `: ${reason}` : '' });
+    return t('audit.fileDeleted', { name: files.get(file)?.name ?? file, why: reason ? t('event.why', { reason }) : '' });
   }
   if (record.kind === 'joined') return t('audit.joined');
   const frame = asEvent(record);
@@ -70,7 +70,8 @@ function describe(record, files, name, removed, people) {
     const { terms } = frame;
     return t('audit.proposal', {
       seq: record.seq, amount: paysSentence(terms, people, name),
-      milestone: terms.milestone ? ` (${terms.milestone})` : '', text: terms.text ? ` — ${terms.text}` : '',
+      milestone: terms.milestone ? t('audit.milestone', { milestone: terms.milestone }) : '',
+      text: terms.text ? t('audit.text', { text: terms.text }) : '',
     });
   }
   if (record.kind === 'edit') return t('audit.edit', { target: frame.target, text: frame.text });

@@ -14,6 +14,7 @@ import { Toolbar } from './toolbar.js';
 import { installShortcuts, showHelp } from './keys.js';
 import { ConsoleRoomView, Layout } from './layout.js';
 import { problemKind, showTokenBanner } from './problem.js';
+import { addLanguageMenu } from '../shared/language.js';
 
 /** The staff token's claims (not verified here: the server does that on every call). */
 function claims(token) {
@@ -28,6 +29,7 @@ function claims(token) {
 function main() {
   applyStaticStrings(document);
   document.title = t('console.title');
+  addLanguageMenu(document.querySelector('.console-bar'));
   const { token, room: asked } = fragmentParams(location.hash);
   const status = document.getElementById('console-status');
   const pane = document.getElementById('room-pane');

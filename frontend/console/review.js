@@ -5,7 +5,7 @@
 // the active scorecard's form (POST /api/review/assignments/{id}).
 
 import { h } from '../shared/dom.js';
-import { t } from '../i18n.js';
+import { formatNumber, t } from '../i18n.js';
 import { parseBundle, renderTranscript } from '../audit/transcript.js';
 
 const SCORES = [1, 2, 3, 4, 5];
@@ -56,7 +56,7 @@ export class ReviewPanel {
   _result(r) {
     const scores = Object.entries(r.scores).map(([k, v]) => `${k} ${v}`).join(' · ');
     return h('li', { class: 'sla-item review-result', 'data-assignment': String(r.assignment) },
-      h('p', { class: 'queue-head', text: t('review.resultHead', { week: r.week, room: r.room, weighted: r.weighted }) }),
+      h('p', { class: 'queue-head', text: t('review.resultHead', { week: r.week, room: r.room, weighted: formatNumber(r.weighted) }) }),
       h('p', { class: 'review-scores', text: scores }),
       r.comment ? h('p', { class: 'review-comment', text: r.comment }) : null);
   }
@@ -99,7 +99,7 @@ export class ReviewPanel {
       const scores = Object.fromEntries(Object.entries(picks).map(([k, el]) => [k, Number(el.value)]));
       try {
         const made = await this.api.post(base, { scores, comment: comment.value });
-        status.textContent = t('review.sent', { weighted: made.weighted });
+        status.textContent = t('review.sent', { weighted: formatNumber(made.weighted) });
         submit.disabled = true;
         this.announce(status.textContent);
         this.refresh();

@@ -4,13 +4,13 @@
 // other's proposal (blank: no such deadline) as a whole number.
 
 import { h } from '../shared/dom.js';
-import { t } from '../i18n.js';
+import { formatNumber, formatTime, t } from '../i18n.js';
 
 const CLOCKS = ['first_response', 'answer', 'reply'];
 
 /** "45 s", "15 min", "24 h": a target for people. */
 export function formatTarget(seconds) {
-  const round = (n) => String(Math.round(n * 10) / 10);
+  const round = (n) => formatNumber(Math.round(n * 10) / 10);
   if (seconds < 60) return t('sla.seconds', { n: round(seconds) });
   if (seconds < 3600) return t('sla.minutes', { n: round(seconds / 60) });
   return t('sla.hours', { n: round(seconds / 3600) });
@@ -51,7 +51,7 @@ export class SlaPanel {
 
   _item(policy, editable) {
     const who = policy.default ? t('sla.default')
-      : t('sla.setBy', { user: policy.updated_by, at: new Date(policy.updated_at).toLocaleString() });
+      : t('sla.setBy', { user: policy.updated_by, at: formatTime(new Date(policy.updated_at)).long });
     const item = h('li', { class: 'sla-item', 'data-priority': policy.priority },
       h('p', { class: 'queue-head' },
         h('span', { class: `tag priority-${policy.priority}`, text: t(`priority.${policy.priority}`) }), ' ',

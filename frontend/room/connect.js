@@ -5,7 +5,9 @@ import { MediationClient, socketUrl } from '../protocol.js';
 import { RoomFiles } from './files.js';
 import { EarlierPages, PAGE } from './history.js';
 
-export function connectRoom(view, { room, token, url = socketUrl(location) }) {
+// `onWelcome(welcome)`, if given, sees the welcome first; returning true stops the
+// view from rendering it (the party page reloads in the person's own language).
+export function connectRoom(view, { room, token, url = socketUrl(location), onWelcome = null }) {
   // a long room opens on its newest page; earlier ones load on scroll (room/history.js)
   const client = new MediationClient({ url, room, token, recent: PAGE });
   view.files = new RoomFiles(room, token);
@@ -20,6 +22,7 @@ export function connectRoom(view, { room, token, url = socketUrl(location) }) {
     .on('token', freshToken)
     .on('welcome', (w) => {
       freshToken();
+      if (onWelcome?.(w)) return;
       view.welcome(w);
     })
     .on('message', (m) => view.message(m))

@@ -5,7 +5,7 @@
 // conversation when the server announces it (a `file` event), as for anyone.
 
 import { h } from '../shared/dom.js';
-import { errorTitle, formatSize, has, t } from '../i18n.js';
+import { errorTitle, formatPercent, formatSize, has, t } from '../i18n.js';
 
 const DONE_SHOWN_MS = 6000;
 let counter = 0;
@@ -104,18 +104,18 @@ export class Uploads {
     const { file } = ui;
     this._state(ui, 'uploading', t('upload.sending', { name: file.name, size: formatSize(file.size) }));
     ui.progress.value = 0;
-    ui.status.textContent = '0%';
+    ui.status.textContent = formatPercent(0);
     const transfer = this.room.files().upload(channel, file, (loaded, total) => {
       ui.progress.max = Math.max(total, 1);
       ui.progress.value = loaded;
-      ui.status.textContent = `${Math.floor((100 * loaded) / Math.max(total, 1))}%`;
+      ui.status.textContent = formatPercent(Math.floor((100 * loaded) / Math.max(total, 1)) / 100);
     }, ui.request);
     ui.buttons.replaceChildren(h('button', { type: 'button', class: 'secondary upload-cancel',
       'aria-label': t('upload.cancelLabel', { name: file.name }), text: t('upload.cancel'),
       onclick: () => transfer.abort() }));
     transfer.done.then(() => {
       ui.progress.value = ui.progress.max;
-      ui.status.textContent = '100%';
+      ui.status.textContent = formatPercent(1);
       this._state(ui, 'done', t('upload.done', { name: file.name }));
       ui.buttons.replaceChildren();
       this.room.announce(t('upload.done', { name: file.name }));

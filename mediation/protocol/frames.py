@@ -286,9 +286,18 @@ class RoomView(Struct, omit_defaults=True):
     names: dict[str, str] = {}
 
 
+class You(Struct, omit_defaults=True):
+    """The caller: who the token says, and the locale the room's people give them (absent
+    when none is given: the app then follows the browser's languages)."""
+
+    user: str
+    role: str
+    locale: str | None = None
+
+
 class Welcome(_Frame, tag="welcome"):
     room: RoomView
-    you: Who
+    you: You
     head: dict[str, int]
     expires_at: str | None = None  # when the socket closes with 4401 unless a `token` comes
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mediation.auth.tokens import Grant, InvalidToken, TokenIssuer
 from mediation.config import Settings
-from mediation.contacts import ContactsOf
+from mediation.contacts import ContactsOf, own_locale
 from mediation.contacts import names as display_names
 from mediation.loop_metrics import LoopHistogram
 from mediation.protocol.codec import FrameError, decode, message, to_frame
@@ -53,8 +53,8 @@ from mediation.protocol.frames import (
     Transition,
     TypingHint,
     Welcome,
-    Who,
     WithdrawDeadline,
+    You,
 )
 from mediation.revoking import Revocable
 from mediation.timers import Timer, timers
@@ -137,7 +137,10 @@ def iso(unix: float) -> str:
 
 
 def welcome(
-    joined: Joined, expires_at: str | None = None, names: dict[str, str] | None = None
+    joined: Joined,
+    expires_at: str | None = None,
+    names: dict[str, str] | None = None,
+    locale: str | None = None,
 ) -> Welcome:
     room = joined.room
     here = set(joined.online)
@@ -152,7 +155,7 @@ def welcome(
             [Participant(m.user, m.role, m in here) for m in everyone],
             names or {},
         ),
-        Who(joined.member.user, joined.member.role),
+        You(joined.member.user, joined.member.role, locale),
         joined.heads,
         expires_at,
     )
@@ -296,21 +299,23 @@ class Session:
     ) -> None:
         joined = await self._hub.join(room_id, member, self._conn)
         log.info("joined", extra=self.log_fields(joined))
-        names = await self._names(room_id)
+        names, locale = await self._people_of(room_id, member.user)
         closes_at = self._arm_expiry()
-        await self._conn.send_now(welcome(joined, iso(closes_at), names))
+        await self._conn.send_now(welcome(joined, iso(closes_at), names, locale))
         async for record in self._hub.backlog(joined, since, recent):
             await self._conn.send_now(to_frame(record))
         self.joined = joined
 
-    async def _names(self, room_id: str) -> dict[str, str]:
-        """The people's display names, read once per hello (a name given later shows from the
-        next hello); best effort: without them the app shows user ids."""
+    async def _people_of(self, room_id: str, user: str) -> tuple[dict[str, str], str | None]:
+        """The people's display names and the caller's own locale, read once per hello (a
+        name given later shows from the next hello); best effort: without them the app shows
+        user ids, in the browser's language. Only the caller's locale: never another's."""
         try:
-            return display_names(await self._contacts(room_id))
+            stored = await self._contacts(room_id)
         except (SQLAlchemyError, TranscriptError) as exc:
             log.warning("names of room %s not read: %s", room_id, exc.__class__.__name__)
-            return {}
+            return {}, None
+        return display_names(stored), own_locale(stored, user)
 
     async def _write(self, frame: Writes) -> None:
         """Everything that stores a record: each gets exactly one ack or error."""
