@@ -57,7 +57,19 @@ async def test_an_observer_reads_the_console_read_only_and_the_lead_names_a_co_m
     await tom.page.get_by_role("tab", name="Internal notes").click()
     await expect(tom.page.locator("li.msg", has_text="watch how I open the caucus")).to_be_visible()
 
-    # the lead names a co-moderator from the Team dialog; everyone's list marks him
+    # a party's proposal: the lead may counter it; the observer only reads it
+    alice, _ = await server.peer(room, "alice", "client")
+    await alice.acked(
+        {"id": "p-1", "type": "propose", "amount": "300", "currency": "USD", "milestone": "M1"}
+    )
+    await maya.page.get_by_role("tab", name="Joint").click()
+    lead_card = maya.page.locator("li.card.proposal", has_text="300.00")
+    await expect(lead_card.get_by_role("button", name="Counter…")).to_be_visible()
+    await tom.page.get_by_role("tab", name="Joint").click()
+    card = tom.page.locator("li.card.proposal", has_text="300.00")
+    await expect(card).to_be_visible()
+    assert await card.get_by_role("button").count() == 0
+
     await maya.page.get_by_role("button", name="Team…").click()
     dialog = maya.page.get_by_role("dialog", name="Moderators of this room")
     await dialog.get_by_label("Moderator (user id)").fill("sam")

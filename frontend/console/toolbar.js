@@ -10,8 +10,8 @@ import { roleLabel, t } from '../i18n.js';
 import { askForEvidence } from '../room/evidence.js';
 import { teamDialog } from './team.js';
 import { MenuButton } from './menu.js';
+import { PARTIES } from '../room/roles.js';
 
-const PARTIES = ['client', 'freelancer'];
 
 export class Toolbar {
   constructor(view, api, roomId) {

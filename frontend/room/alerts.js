@@ -11,8 +11,8 @@
 
 import { h } from '../shared/dom.js';
 import { channelLabel, formatMoney, formatTime, roleLabel, t } from '../i18n.js';
+import { PARTIES } from './roles.js';
 
-const PARTIES = ['client', 'freelancer'];
 const RECHECK_MS = 15000; // a proposal expires, a request falls due: redraw now and then
 
 function storage() {

@@ -4,8 +4,8 @@
 
 import { h } from '../shared/dom.js';
 import { formatTime, t } from '../i18n.js';
+import { PARTIES } from './roles.js';
 
-const PARTIES = ['client', 'freelancer'];
 
 export class Arbitration {
   /** @param {HTMLElement} region  @param {(type, fields, channel) => void} act */

@@ -9,9 +9,9 @@
 
 import { h } from '../shared/dom.js';
 import { t } from '../i18n.js';
+import { PARTIES } from './roles.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const PARTIES = ['client', 'freelancer'];
 
 /** A small padlock, drawn with SVG attributes only (no style: the page's CSP allows none). */
 export function lockIcon() {

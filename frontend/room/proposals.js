@@ -6,15 +6,15 @@
 
 import { h } from '../shared/dom.js';
 import { formatMoney, formatTime, roleLabel, t } from '../i18n.js';
+import { PARTIES, OBSERVERS } from './roles.js';
 
-const PARTIES = ['client', 'freelancer'];
 // While a room waits for a moderator (or a higher tier) its parties negotiate by
 // themselves; a moderator proposes once the room is claimed (rooms/self_serve.py).
 const WAITING = ['waiting', 'escalated'];
 
 /** Whether `role` may make a proposal (or counter one) in a room in `state`. */
 export function canPropose(state, role) {
-  return state === 'mediating' ? role !== 'auditor' && role !== 'arbitrator'
+  return state === 'mediating' ? !OBSERVERS.includes(role)
     : WAITING.includes(state) && PARTIES.includes(role);
 }
 
@@ -122,7 +122,7 @@ export class Proposals {
   }
 
   _buttons(seq, card) {
-    if (!this._isOpen(seq) || this.room.you.role === 'auditor') return [];
+    if (!this._isOpen(seq) || OBSERVERS.includes(this.room.you.role)) return [];
     const role = this.room.you.role;
     const buttons = [];
     const canAnswer = PARTIES.includes(role) && role !== this.offer.byRole

@@ -22,14 +22,13 @@ import { Edits } from './edits.js';
 import { Audience } from './audience.js';
 import { avatar, decorateIdentities } from './identity.js';
 import { paysSentence } from './amounts.js';
+import { PARTIES, OBSERVERS } from './roles.js';
 
 const CHANNEL_ORDER = ['joint', 'caucus:client', 'caucus:freelancer', 'notes'];
 const FATAL_CODES = new Set([4401, 4403, 4404]);
 const NEAR_BOTTOM_PX = 48;
 const TYPING_SHOWN_MS = 5000;
 const TYPING_SENT_EVERY_MS = 3000;
-const PARTIES = ['client', 'freelancer'];
-const OBSERVERS = ['auditor', 'arbitrator', 'observer']; // they read; they never write in a channel
 
 function byChannelOrder(a, b) {
   const rank = (c) => (CHANNEL_ORDER.includes(c) ? CHANNEL_ORDER.indexOf(c) : CHANNEL_ORDER.length);

@@ -8,8 +8,8 @@
 
 import { h } from '../shared/dom.js';
 import { t } from '../i18n.js';
+import { PARTIES } from './roles.js';
 
-const PARTIES = ['client', 'freelancer'];
 const WAITING = ['waiting', 'escalated'];
 
 export class WaitingPanel {
