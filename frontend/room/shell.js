@@ -21,7 +21,8 @@ export function buildShell(container, { headingLevel = 1 } = {}) {
     evidence: h('section', { class: 'evidence-open', hidden: true, 'aria-label': t('evidence.openLabel') }),
     toolbar: h('div', { class: 'toolbar', hidden: true }),
     room: h('div', { class: 'room', hidden: true }),
-    people: h('ul', { class: 'participants' }),
+    // a tab stop: on a phone or a short embed the list scrolls sideways (style.css)
+    people: h('ul', { class: 'participants', tabindex: '0', 'aria-label': t('people.title') }),
     typing: h('p', { class: 'typing muted', 'aria-live': 'off' }),
     tabs: h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('channels.label') }),
     panels: h('div', { class: 'panels' }),
