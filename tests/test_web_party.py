@@ -82,3 +82,31 @@ async def test_the_host_page_embeds_the_party_view(server: RunningServer, browse
     await expect(frame.locator("li.msg.own[data-state=delivered]")).to_have_count(1)
     await host.shot("party-embedded-phone")
     assert_no_errors(host)
+
+
+async def test_a_page_opened_later_shows_room_events_where_they_happened(
+    server: RunningServer, browser: Browser
+) -> None:
+    # the replay comes channel by channel (joint's messages, then the room's events):
+    # the page puts each event among the messages by when it was written
+    platform = server.platform
+    room = await platform.open_room("T-web-order", client="alice", freelancer="bob")
+    alice, _ = await server.peer(room, "alice", "client")
+    await alice.acked({"id": "m-1", "type": "send", "channel": "joint", "body": "before the claim"})
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "maya"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    await alice.acked({"id": "m-2", "type": "send", "channel": "joint", "body": "after the claim"})
+
+    link = f"{server.base_url}/#room={room}&token="
+    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    joint = bob.page.locator('.panel[data-channel="joint"] li.msg')
+    await expect(joint.filter(has_text="after the claim")).to_be_visible()
+    lines = [" ".join(text.split()) for text in await joint.all_inner_texts()]
+    where = {
+        what: next(n for n, line in enumerate(lines) if what in line)
+        for what in ("before the claim", "as your moderator", "after the claim")
+    }
+    assert where["before the claim"] < where["as your moderator"] < where["after the claim"], lines
+    assert_no_errors(bob)

@@ -552,7 +552,7 @@ export class RoomView {
       'data-ts': String(new Date(frame.ts).getTime()) },
       h('p', { class: 'body' }, h('span', { class: 'sr-only', text: `${t('event.label')}: ` }), text,
         ' ', this._time(new Date(frame.ts))));
-    const seq = frame.channel === channel ? frame.seq : this.panes.get(channel).lastSeq + 0.5;
+    const seq = frame.channel === channel ? frame.seq : this._seqAt(channel, new Date(frame.ts).getTime());
     const mine = frame.sender.user === this.you.user;
     this._place(channel, item, seq, { countUnread: frame.channel === channel && !mine });
     if (this._isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
@@ -797,6 +797,16 @@ export class RoomView {
     const label = h('span', { class: 'state', text });
     item.querySelector('.meta').append(label);
     if (action) item.append(action);
+  }
+
+  /** Where a record of another channel (a room event) goes in `channel`: just after the
+   * last of its stored records written before it (replays come channel by channel). */
+  _seqAt(channel, ts) {
+    for (let node = this.panes.get(channel).list.lastElementChild; node; node = node.previousElementSibling) {
+      const seq = Number(node.dataset.seq);
+      if (Number.isInteger(seq) && Number(node.dataset.ts) <= ts) return seq + 0.5;
+    }
+    return 0.5;
   }
 
   /** Insert `item` in seq order, above our unacked messages (which have no seq yet). */
