@@ -71,7 +71,7 @@ async def test_a_proposal_deadline_and_request_reach_the_private_tab(
     proposal = await maya.acked(
         {"type": "propose", "id": "p1", "amount": "450", "currency": "USD", "text": "Half back"}
     )
-    bar = page.locator(".alerts [role=alert]", has_text="New proposal")
+    bar = page.locator(".alerts section.alert-bar", has_text="New proposal")
     await expect(bar).to_be_visible()
     await expect(bar).to_contain_text("450.00")
     await expect(bar.get_by_role("heading")).to_contain_text("New proposal from maya")
@@ -130,7 +130,7 @@ async def test_a_proposal_deadline_and_request_reach_the_private_tab(
         }
     )
     await page.get_by_role("tab", name="Joint").click()
-    request = page.locator(".alerts [role=alert]", has_text="The signed contract")
+    request = page.locator(".alerts section.alert-bar", has_text="The signed contract")
     await expect(request).to_contain_text("maya asks you for evidence")
     await expect(
         request.get_by_role("button", name="Attach a file for the request: The signed contract")

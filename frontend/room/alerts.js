@@ -29,7 +29,7 @@ export class Alerts {
     this.view = view;
     this.region = h('section', { class: 'alerts', 'aria-label': t('alerts.label'), hidden: true });
     view.el.panels.before(this.region);
-    this.items = new Map(); // key -> {kind, frame, el, news}
+    this.items = new Map(); // key -> {kind, frame, el}
     this.bars = new Map(); // key -> element shown
     this.dismissed = new Set();
     this.storeKey = null;
@@ -54,13 +54,12 @@ export class Alerts {
   event(frame) {
     const you = this.view.you;
     if (!you || !PARTIES.includes(you.role)) return;
-    const news = this.view._isNews(frame);
     if (frame.kind === 'proposal' && frame.sender.role !== you.role) {
-      this.items.set(`proposal:${frame.seq}`, { kind: 'proposal', frame, news });
+      this.items.set(`proposal:${frame.seq}`, { kind: 'proposal', frame });
     } else if (frame.kind === 'deadline' && frame.party === you.role) {
-      this.items.set(`deadline:${frame.seq}`, { kind: 'deadline', frame, news });
+      this.items.set(`deadline:${frame.seq}`, { kind: 'deadline', frame });
     } else if (frame.kind === 'evidence_request' && frame.party === you.role) {
-      this.items.set(`evidence:${frame.channel}#${frame.seq}`, { kind: 'evidence', frame, news });
+      this.items.set(`evidence:${frame.channel}#${frame.seq}`, { kind: 'evidence', frame });
     }
     this.render();
   }
@@ -68,10 +67,7 @@ export class Alerts {
   // ---- what is still waiting for this party ---------------------------------
 
   _proposalOpen(seq) {
-    const { proposals, you } = this.view;
-    const offer = proposals.offer;
-    return offer?.seq === seq && proposals._isOpen(seq) && offer.byRole !== you.role
-      && !offer.accepted.has(you.role);
+    return this.view.proposals.awaitsAnswer(seq, this.view.you.role);
   }
 
   _evidenceEntry(frame) {
@@ -115,9 +111,10 @@ export class Alerts {
     const dismiss = h('button', { type: 'button', class: 'dismiss', text: '×',
       'aria-label': t('alerts.dismiss', { what: parts.title }),
       onclick: () => this._dismiss(key) });
-    // a live arrival is an alert; one that was already waiting at load is a plain status
-    return h('div', { class: `alert-bar alert-${item.kind}`, id, 'data-alert': key,
-      role: item.news ? 'alert' : 'status', 'aria-labelledby': `${id}-title` },
+    // a labelled region, not a live one: the view's one live region already reads
+    // the arrival out (a proposal, a deadline, a request), once
+    return h('section', { class: `alert-bar alert-${item.kind}`, id, 'data-alert': key,
+      'aria-labelledby': `${id}-title` },
     h('div', { class: 'alert-text' },
       h('h2', { class: 'alert-title', id: `${id}-title`, text: parts.title }),
       h('p', { class: 'alert-detail', text: parts.detail })),

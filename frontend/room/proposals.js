@@ -96,11 +96,17 @@ export class Proposals {
     for (const [seq, card] of this.cards) {
       card.actions.replaceChildren(...this._buttons(seq, card));
       card.status.textContent = this._statusText(seq, card);
-      card.item.dataset.status = card.outcome?.how ?? (this._isOpen(seq) ? 'open' : 'closed');
+      card.item.dataset.status = card.outcome?.how ?? (this.isOpen(seq) ? 'open' : 'closed');
     }
   }
 
-  _isOpen(seq) {
+  /** Whether the open offer is `seq` and waits for an answer from `role`. */
+  awaitsAnswer(seq, role) {
+    return this.isOpen(seq) && PARTIES.includes(role) && role !== this.offer.byRole
+      && !this.offer.accepted.has(role);
+  }
+
+  isOpen(seq) {
     const state = this.room.state();
     return this.offer?.seq === seq && (state === 'mediating' || selfServe(state))
       && this.offer.expiresAt > new Date();
@@ -122,12 +128,10 @@ export class Proposals {
   }
 
   _buttons(seq, card) {
-    if (!this._isOpen(seq) || OBSERVERS.includes(this.room.you.role)) return [];
+    if (!this.isOpen(seq) || OBSERVERS.includes(this.room.you.role)) return [];
     const role = this.room.you.role;
     const buttons = [];
-    const canAnswer = PARTIES.includes(role) && role !== this.offer.byRole
-      && !this.offer.accepted.has(role);
-    if (canAnswer) {
+    if (this.awaitsAnswer(seq, role)) {
       buttons.push(
         h('button', { type: 'button', class: 'accept', text: t('proposal.accept'),
           onclick: () => this.room.act('respond', { proposal: seq, answer: 'accept' }, 'joint') }),

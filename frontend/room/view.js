@@ -460,7 +460,7 @@ export class RoomView {
 
   // ---- messages --------------------------------------------------------------
 
-  _isNews(frame) {
+  isNews(frame) {
     return this.heads !== null && frame.seq > (this.heads[frame.channel] ?? 0);
   }
 
@@ -478,7 +478,7 @@ export class RoomView {
     }
     this._place(frame.channel, item, frame.seq, { countUnread: !own && !earlier });
     if (own && frame.sender.role === this.you.role && !frame.redacted) this.edits.offer(item, frame);
-    if (!own && this._isNews(frame) && !frame.redacted) {
+    if (!own && this.isNews(frame) && !frame.redacted) {
       this.announcer.say(t('announce.message', {
         user: this.nameOf(frame.sender.user), channel: channelLabel(frame.channel, this.you.role),
         body: frame.body,
@@ -555,7 +555,7 @@ export class RoomView {
     const seq = frame.channel === channel ? frame.seq : this._seqAt(channel, new Date(frame.ts).getTime());
     const mine = frame.sender.user === this.you.user;
     this._place(channel, item, seq, { countUnread: frame.channel === channel && !mine });
-    if (this._isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
+    if (this.isNews(frame) && frame.sender.user !== this.you.user) this.announcer.say(text);
   }
 
   _state(frame) {
@@ -616,7 +616,7 @@ export class RoomView {
   _proposal(frame) {
     const item = this.proposals.proposal(frame);
     this._place('joint', item, frame.seq);
-    if (this._isNews(frame) && frame.sender.user !== this.you.user) {
+    if (this.isNews(frame) && frame.sender.user !== this.you.user) {
       this.announcer.say(t('announce.proposal', {
         user: this.nameOf(frame.sender.user), amount: formatMoney(frame.terms.amount, frame.terms.currency),
       }));
@@ -626,7 +626,7 @@ export class RoomView {
   _file(frame) {
     const mine = frame.sender.user === this.you.user && frame.sender.role === this.you.role;
     this._place(frame.channel, this.attachments.card(frame), frame.seq, { countUnread: !mine });
-    if (this._isNews(frame) && !mine) {
+    if (this.isNews(frame) && !mine) {
       this.announcer.say(t('announce.file', {
         user: this.nameOf(frame.sender.user), name: frame.name, channel: channelLabel(frame.channel, this.you.role),
       }));
@@ -636,7 +636,7 @@ export class RoomView {
   _evidenceRequest(frame) {
     const mine = frame.sender.user === this.you.user;
     this._place(frame.channel, this.evidence.request(frame), frame.seq, { countUnread: !mine });
-    if (this._isNews(frame) && !mine) {
+    if (this.isNews(frame) && !mine) {
       this.announcer.say(t('announce.evidence', { party: roleLabel(frame.party), item: frame.item }));
     }
   }
