@@ -110,3 +110,26 @@ async def test_a_page_opened_later_shows_room_events_where_they_happened(
     }
     assert where["before the claim"] < where["as your moderator"] < where["after the claim"], lines
     assert_no_errors(bob)
+
+
+async def test_the_people_beside_the_conversation_stay_in_their_column(
+    server: RunningServer, browser: Browser
+) -> None:
+    platform = server.platform
+    room = await platform.open_room("T-web-people", client="alice", freelancer="bob")
+    claimed = await platform.http.post(
+        f"/api/rooms/{room}/claim", json={"moderator": "maya-the-moderator"}, headers=platform.auth
+    )
+    assert claimed.status_code == 200, claimed.text
+    await server.peer(room, "maya-the-moderator", "moderator")  # online, and the lead
+    link = f"{server.base_url}/#room={room}&token="
+    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    lead = bob.page.locator(".person[data-role=moderator]")
+    await expect(lead).to_have_attribute("data-online", "true")
+    await expect(lead).to_contain_text("lead")
+    widths = await bob.page.evaluate(
+        "() => { const p = document.querySelector('.people');"
+        " return [p.scrollWidth, p.clientWidth]; }"
+    )
+    assert widths[0] <= widths[1], widths  # "· online" and the tags wrap, never spill
+    assert_no_errors(bob)
