@@ -11,20 +11,15 @@ logged as a violation. So the page under test keeps its real policy.
 element's selector, what to fix. `violations(page, label)` returns those lines instead.
 """
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 from weakref import WeakSet
 
-import pytest
 from playwright.async_api import BrowserContext, Page, Route
 
+from tests.npm_packages import npm_file
+
 AXE_VERSION = "4.14.1"
-PACKAGE = f"axe-core@{AXE_VERSION}"
-CACHE = Path(os.environ.get("MEDIATION_TEST_CACHE", Path.home() / ".cache" / "mediation-tests"))
 SCRIPT_PATH = "/__axe__/axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -43,48 +38,9 @@ RUN = """async (tags) => {
 _routed: "WeakSet[BrowserContext]" = WeakSet()
 
 
-def _run(command: list[str], timeout: float) -> str | None:
-    """None if `command` succeeds; else the end of what it said."""
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return f"no answer in {timeout:.0f} s"
-    return None if done.returncode == 0 else done.stderr[-1500:]
-
-
-def _unavailable(message: str) -> None:
-    """A skip outside CI; under CI=true (which reaches the registry) a failure."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def axe_script() -> Path:
     """axe.min.js of the pinned axe-core, from the npm registry (cached)."""
-    home = CACHE / f"axe-core-{AXE_VERSION}"
-    script = home / "node_modules" / "axe-core" / "axe.min.js"
-    if script.exists():
-        return script
-    npm = shutil.which("npm")
-    if npm is None:
-        _unavailable("npm is missing: apt-get install -y npm (axe-core comes from its registry)")
-    assert npm is not None
-    CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=CACHE, prefix="axe-core-"))
-    command = [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", PACKAGE]
-    failed = _run(command, 300)
-    if failed is not None:
-        shutil.rmtree(staging, ignore_errors=True)
-        unreachable = _run([npm, "ping"], 60)
-        if unreachable is not None:
-            _unavailable(f"npm cannot reach its registry to install {PACKAGE}: {unreachable}")
-        pytest.fail(f"npm install {PACKAGE} failed: {failed}")
-    try:  # whole or not at all, so a cut install is never taken for a cached one
-        (staging / "node_modules" / "axe-core" / "axe.min.js").stat()
-        staging.rename(home)
-    except OSError:  # another run cached it first
-        shutil.rmtree(staging, ignore_errors=True)
-    return script
+    return npm_file("axe-core", AXE_VERSION, "axe.min.js")
 
 
 async def _route_axe(context: BrowserContext) -> None:

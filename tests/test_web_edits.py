@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser import PHONE, Watched, assert_no_errors, launch, open_page
 from tests.conftest import RunningServer
+from tests.test_web_dispute import staff_token
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -18,15 +19,6 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 async def browser() -> AsyncIterator[Browser]:
     async for browser in launch():
         yield browser
-
-
-async def staff_token(server: RunningServer, user: str, role: str, purpose: str = "") -> str:
-    platform = server.platform
-    body = {"user": user, "role": role, **({"purpose": purpose} if purpose else {})}
-    response = await platform.http.post("/api/staff/tokens", json=body, headers=platform.auth)
-    assert response.status_code == 201, response.text
-    token: str = response.json()["token"]
-    return token
 
 
 async def say(page: Page, text: str) -> Locator:

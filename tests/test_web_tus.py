@@ -4,10 +4,6 @@ room token and metadata; chunked, in the creation request, and resumed after an 
 The library comes from the npm registry, installed once into a cache directory."""
 
 import asyncio
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +15,10 @@ from mediation.http.security_headers import security_headers
 from tests.browser import REPORT_CSP_VIOLATIONS, launch
 from tests.conftest import RunningServer
 from tests.files import download, pdf, sha256, staged
+from tests.npm_packages import npm_file
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
-PACKAGE = "tus-js-client@4"
-CACHE = Path(os.environ.get("MEDIATION_TEST_CACHE", Path.home() / ".cache" / "mediation-tests"))
 KIB = 1024
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>tus</title>
 <script src="/tus-test/tus.min.js"></script></head><body>tus-js-client</body></html>"""
@@ -63,46 +58,9 @@ UPLOAD = """async ({endpoint, token, name, channel, chunkSize, duringCreation, s
 }"""
 
 
-def run(command: list[str], timeout: float) -> str | None:
-    """None if `command` succeeds; else the end of what it said."""
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return f"no answer in {timeout:.0f} s"
-    return None if done.returncode == 0 else done.stderr[-1500:]
-
-
 def tus_js_client() -> Path:
-    """tus.min.js of tus-js-client 4, from the npm registry (cached). A skip only outside
-    CI, when npm is missing or cannot reach the registry; under CI=true either fails."""
-    script = CACHE / "tus-js-client-4" / "node_modules" / "tus-js-client" / "dist" / "tus.min.js"
-    if script.exists():
-        return script
-    npm = shutil.which("npm")
-    if npm is None:
-        message = "npm is missing: apt-get install -y npm (tus-js-client comes from its registry)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=CACHE, prefix="tus-js-client-"))
-    command = [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", PACKAGE]
-    failed = run(command, 300)
-    if failed is not None:
-        shutil.rmtree(staging, ignore_errors=True)
-        unreachable = run([npm, "ping"], 60)
-        if unreachable is not None:
-            message = f"npm cannot reach its registry to install {PACKAGE}: {unreachable}"
-            if os.environ.get("CI") == "true":  # CI reaches the registry: a real failure
-                pytest.fail(message)
-            pytest.skip(message)
-        pytest.fail(f"npm install {PACKAGE} failed: {failed}")
-    try:  # whole or not at all, so a cut install is never taken for a cached one
-        (staging / "node_modules" / "tus-js-client" / "dist" / "tus.min.js").stat()
-        staging.rename(script.parents[3])
-    except OSError:  # another run cached it first
-        shutil.rmtree(staging, ignore_errors=True)
-    return script
+    """tus.min.js of tus-js-client 4, from the npm registry (cached)."""
+    return npm_file("tus-js-client", "4", "dist/tus.min.js")
 
 
 @pytest.fixture
