@@ -99,6 +99,7 @@ export class MediationClient {
     this._attempt = 0; // consecutive failed connections, for the backoff
     this._timer = null;
     this._stopped = false;
+    this._silenced = false; // silence(): no listener hears anything more
     this._helloError = null; // error frame that explains the close that follows it
     this._resendTimer = null; // set while writes are held back after rate_limited
     this._reads = new Map(); // id -> pending `history` request reading our own event back
@@ -118,7 +119,17 @@ export class MediationClient {
   }
 
   _emit(type, detail) {
-    for (const fn of this._listeners.get(type) ?? []) fn(detail);
+    for (const fn of this._listeners.get(type) ?? []) {
+      if (this._silenced) return; // see silence(): not even the rest of this event
+      fn(detail);
+    }
+  }
+
+  /** Stop, and tell the listeners nothing more, from now on: the page is going away
+   * (it reloads in another language on the welcome). */
+  silence() {
+    this._silenced = true;
+    this.stop();
   }
 
   /** Up to which seq the first replay left `channel`'s messages out (hello `recent`), or 0. */

@@ -6,7 +6,7 @@ tests/artifacts/ (git-ignored) for people to look at.
 """
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,12 +87,18 @@ class Watched:
 
 
 async def open_page(
-    browser: Browser, name: str, url: str, viewport: ViewportSize | None = None
+    browser: Browser,
+    name: str,
+    url: str,
+    viewport: ViewportSize | None = None,
+    expected: Sequence[str] = (),
 ) -> Watched:
+    """`url` in a fresh context; `expected`: console errors the page causes as it loads
+    (see `Watched.expect_console_error`, for those that come later)."""
     context = await browser.new_context(viewport=viewport or DESKTOP)
     await context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = await context.new_page()
-    watched = Watched(name, context, page)
+    watched = Watched(name, context, page, expected=list(expected))
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error" and not any(e in message.text for e in watched.expected):

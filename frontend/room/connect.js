@@ -22,7 +22,10 @@ export function connectRoom(view, { room, token, url = socketUrl(location), onWe
     .on('token', freshToken)
     .on('welcome', (w) => {
       freshToken();
-      if (onWelcome?.(w)) return;
+      if (onWelcome?.(w)) {
+        client.silence(); // the page goes: no other listener sees this welcome or its replay
+        return;
+      }
       view.welcome(w);
     })
     .on('message', (m) => view.message(m))

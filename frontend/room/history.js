@@ -80,14 +80,18 @@ export class EarlierPages {
       state.status.textContent = t('history.failed', { reason: error.message || errorTitle(error.code) });
       return;
     }
+    const { list } = this.view.panes.get(channel);
+    const fromBottom = list.scrollHeight - list.scrollTop; // what the reader sees stays put
     this._show(channel, page.messages ?? []);
     if (page.messages?.length) state.before = page.messages[0].seq;
     state.loading = false;
     state.done = !page.more || !page.messages?.length;
     state.button.textContent = t('history.load');
     state.button.removeAttribute('aria-disabled');
-    if (state.done) this._finished(state);
+    if (state.done) this._finished(state); // the button gives way to a line: heights change
     else this.view.announcer.say(t('history.loaded')); // the beginning says itself (a status)
+    await null; // after the avatars too (identity.js adds them from a MutationObserver)
+    list.scrollTop = list.scrollHeight - fromBottom; // after every change above the reader
     // a page of mostly events moved nothing: the reader is still at the top
     if (!state.done && this._atTop(this.view.panes.get(channel).list)) this.load(channel);
   }
@@ -98,7 +102,6 @@ export class EarlierPages {
 
   _show(channel, frames) {
     const { list } = this.view.panes.get(channel);
-    const fromBottom = list.scrollHeight - list.scrollTop; // what the reader sees stays put
     for (const frame of frames) {
       if (frame.type !== 'message' || list.querySelector(`li[data-seq="${frame.seq}"]`)) continue;
       this.view.message(frame, { earlier: true });
@@ -106,7 +109,6 @@ export class EarlierPages {
       for (const amendment of this.amendments.get(key) ?? []) this.view.event(amendment);
       this.amendments.delete(key);
     }
-    list.scrollTop = list.scrollHeight - fromBottom;
   }
 
   _finished(state) {
