@@ -90,3 +90,5 @@ async def test_hello_with_recent_replays_the_newest_messages_and_every_event(
     bad = await Peer.connect(server.ws_url)
     error = await bad.hello(token, recent=0)
     assert error["code"] == "invalid"
+    for peer in (client, again, bad):  # open sockets would hold the server's shutdown
+        await peer.close()
