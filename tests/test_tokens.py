@@ -177,6 +177,7 @@ async def test_a_hello_without_a_token_is_invalid_and_joins_nothing(server: Runn
     reply = await peer.next("ack", "error")
     assert (reply["type"], reply["code"], reply["id"]) == ("error", "unauthorized", "x"), reply
     await nobody_joined(server, room, moderator)
+    await peer.close()  # an open socket would hold the server's shutdown for 5 s
 
 
 @pytest.mark.parametrize(
