@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from tests.browser import Watched, assert_no_errors, launch, open_page
+from tests.browser import assert_no_errors, launch, open_page
 from tests.conftest import RunningServer
-from tests.test_web_dispute import staff_token
+from tests.test_web_dispute import say, staff_token
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -119,7 +119,7 @@ async def test_each_channel_names_its_audience_before_sending(
     await expect(note).to_have_count(1)
     await page.get_by_role("tab", name="Joint").click()
     await alice.page.get_by_role("tab", name="Joint").click()
-    await say_joint(alice, "Hello, I am here.")
+    await say(alice.page, "Joint", "Hello, I am here.")
     bubble = joint.locator("li.msg", has_text="Hello, I am here.")
     await expect(bubble).to_be_visible()
     await page.get_by_role("tab", name="Internal notes").click()
@@ -129,12 +129,6 @@ async def test_each_channel_names_its_audience_before_sending(
     assert await background(notes) != notes_look  # the dark scheme has tints of its own
     await maya.shot("audience-console-notes-dark")
     assert_no_errors(alice, maya)
-
-
-async def say_joint(watched: Watched, text: str) -> None:
-    box = watched.page.get_by_label("Message to Joint")
-    await box.fill(text)
-    await box.press("Enter")
 
 
 async def test_names_initials_who_pays_whom_and_one_number_everywhere(
@@ -158,7 +152,7 @@ async def test_names_initials_who_pays_whom_and_one_number_everywhere(
     await bruno.page.get_by_label("Message to Joint").fill("typing a")
     await expect(alice.page.locator(".typing .avatar")).to_have_text("BR")
     await expect(alice.page.locator(".typing")).to_contain_text("Bruno Roy")
-    await say_joint(alice, "The files never came.")
+    await say(alice.page, "Joint", "The files never came.")
     message = bruno.page.locator("li.msg", has_text="The files never came.")
     await expect(message.locator(".who")).to_have_text("Alice Doe")
     initials = message.locator(".meta .avatar")

@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser import PHONE, Watched, assert_no_errors, launch, open_page
 from tests.conftest import RunningServer
+from tests.test_web_dispute import say as say_in
 from tests.test_web_dispute import staff_token
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -22,9 +23,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def say(page: Page, text: str) -> Locator:
-    box = page.get_by_label("Message to Joint")
-    await box.fill(text)
-    await box.press("Enter")
+    await say_in(page, "Joint", text)
     own = page.locator("li.msg.own[data-state=delivered]", has_text=text)
     await expect(own).to_have_count(1)
     return own
