@@ -75,6 +75,8 @@ async def test_a_proposal_deadline_and_request_reach_the_private_tab(
     await expect(bar).to_be_visible()
     await expect(bar).to_contain_text("450.00")
     await expect(bar.get_by_role("heading")).to_contain_text("New proposal from maya")
+    # read out once, by the page's one live region: the bar is no second one
+    assert await bar.locator("xpath=ancestor-or-self::*[@aria-live or @role='alert']").count() == 0
     # still on the private tab: the bar is above that conversation
     await expect(page.get_by_role("tab", name="Private with moderator")).to_have_attribute(
         "aria-selected", "true"
