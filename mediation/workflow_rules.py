@@ -9,6 +9,8 @@ wants each event, `mediation.outbox.routes`).
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 from mediation.outbox.routes import Routes
 from rooms import events
 from rooms.errors import RoomError
@@ -72,6 +74,11 @@ class RuledRoom:
         self._rules = rules
         self._room = room
         self._provider = provider
+        self._answered: bytes | None = None  # the facts as `columns` last saw them
+
+    def changed(self) -> bool:
+        # ~1 us to encode the facts in C, where the columns cost ~20 us of Python
+        return self._answered != msgspec.json.encode(self._room.facts)
 
     @property
     def state(self) -> str:
@@ -101,6 +108,7 @@ class RuledRoom:
         return out
 
     def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        self._answered = msgspec.json.encode(self._room.facts)
         workflow = self._rules.workflow
         queue = workflow.queue_fields(self._room)
         clear, sealed = workflow.dump(self._room)

@@ -117,8 +117,28 @@ def due_at(alarm: Alarm, targets: Targets) -> datetime:
 
 
 def next_due(clocks: Clocks, state: str, targets: Targets) -> datetime | None:
-    """When the scheduler should look at this room next (None: nothing is running)."""
-    return min((due_at(a, targets) for a in pending(clocks, state)), default=None)
+    """When the scheduler should look at this room next (None: nothing is running):
+    the earliest `due_at` of the `pending` alarms, found without making them (every
+    commit asks it of each room it writes to)."""
+    fired = clocks.fired
+    if state in ("waiting", "escalated"):
+        since = clocks.queued_at or clocks.opened_at
+        if not since or fired.get(UNCLAIMED) == since:
+            return None
+        return parse(since) + timedelta(seconds=targets.first_response)
+    if state != "mediating":
+        return None
+    due = None
+    for clock, episodes, seconds in (
+        (ANSWER, clocks.waiting, targets.answer),
+        (REPLY, clocks.asked, targets.reply),
+    ):
+        for party, since in episodes.items():
+            if fired.get(f"{clock}:{party}") != since:
+                at = parse(since) + timedelta(seconds=seconds)
+                if due is None or at < due:
+                    due = at
+    return due
 
 
 def overdue(clocks: Clocks, state: str) -> list[Alarm]:

@@ -286,14 +286,11 @@ class Workflow:
         else:
             since = min(facts.clocks.waiting.values(), default=None)
         due = clocks.next_due(facts.clocks, state, self.targets_for(room.priority))
-        closes = arbitration.due_at(state, facts.arbitration)
-        deadline = deadlines.next_due(facts.deadlines, self.warn_before)
-        return QueueFields(
-            facts.moderator,
-            facts.tier,
-            clocks.parse(since) if since else None,
-            min((d for d in (due, closes, deadline) if d is not None), default=None),
-        )
+        if facts.arbitration is not None:  # a failed mediation's window, if it runs
+            due = _earliest(due, arbitration.due_at(state, facts.arbitration))
+        if facts.deadlines:
+            due = _earliest(due, deadlines.next_due(facts.deadlines, self.warn_before))
+        return QueueFields(facts.moderator, facts.tier, clocks.parse(since) if since else None, due)
 
     def due(self, room: Room, now: datetime) -> list[Alarm]:
         """Alarms whose target (the room's priority's) has passed and that have not fired
@@ -726,3 +723,7 @@ def _not_open(seq: int, offer: Offer | None) -> str:
     if offer is None:
         return f"proposal #{seq} is not open: no proposal is"
     return f"proposal #{seq} is not open: #{offer.seq} is the one on the table"
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)

@@ -77,6 +77,9 @@ class Exploding:
     def columns(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return {}, {}  # nothing to seal, no columns of its own
 
+    def changed(self) -> bool:
+        return False
+
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:

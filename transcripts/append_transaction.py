@@ -14,6 +14,7 @@ prepared once); on PostgreSQL it runs on the async engine, rows locked FOR UPDAT
 """
 
 import functools
+import operator
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -147,6 +148,10 @@ def _by_columns(moved: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[
     return groups
 
 
+_record_values = operator.attrgetter(*RECORD_COLUMNS)  # a record's row, in column order
+_tip_values = operator.attrgetter(*TIP_COLUMNS)
+
+
 def _record_row(r: Record) -> dict[str, Any]:
     return {name: getattr(r, name) for name in RECORD_COLUMNS}
 
@@ -271,20 +276,18 @@ class SqliteAppends:
         numbered = batch.run(drafts)
         if numbered.effects:
             conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
+        bound = [{n: self._bound(n, v) for n, v in row.items()} for row in numbered.moved]
         if numbered.fresh:
-            conn.executemany(
-                self.INSERT,
-                [tuple(getattr(r, n) for n in RECORD_COLUMNS) for r in numbered.fresh],
-            )
-            for names, moved in _by_columns(numbered.moved).items():
+            conn.executemany(self.INSERT, map(_record_values, numbered.fresh))
+            for names, rows in _by_columns(bound).items():
                 sets = ", ".join(f"{n} = ?" for n in names)
                 conn.executemany(
                     f"UPDATE rooms SET {sets} WHERE id = ?",  # noqa: S608  (our column names)
-                    [tuple(self._bound(n, row[n]) for n in (*names, "id")) for row in moved],
+                    [tuple(row[n] for n in (*names, "id")) for row in rows],
                 )
         if numbered.destroyed:
             conn.executemany(redaction.DESTROY_SQL, [d.params() for d in numbered.destroyed])
-        self._remember(tips, raws, numbered.moved, batch.ruled())
+        self._remember(tips, raws, numbered.moved, bound, batch.ruled())
         return numbered
 
     def _remember(
@@ -292,19 +295,21 @@ class SqliteAppends:
         tips: list[TipRow],
         raws: dict[str, tuple[Any, ...]],
         moved: list[dict[str, Any]],
+        bound: list[dict[str, Any]],
         ruled: dict[str, RuledRoom],
     ) -> None:
-        """Keep each room as it will read after this commit (forgotten if it fails)."""
-        changes = {columns["id"]: columns for columns in moved}
+        """Keep each room as it will read after this commit (forgotten if it fails):
+        `moved`, the columns written, as values and as `bound` for the database."""
+        changes = {c["id"]: (c, as_bound) for c, as_bound in zip(moved, bound, strict=True)}
         for tip in tips:
             raw, row = raws[tip.id], tip
             change = changes.get(tip.id)
             if change is not None:
-                stored, values = list(raw), [getattr(tip, name) for name in TIP_COLUMNS]
-                for name, value in change.items():
+                stored, values = list(raw), list(_tip_values(tip))
+                for name, value in change[0].items():
                     at = TIP_INDEX.get(name)
                     if at is not None:
-                        stored[at], values[at] = self._bound(name, value), value
+                        stored[at], values[at] = change[1][name], value
                 raw, row = tuple(stored), TipRow(*values)
             self._warm.pop(tip.id, None)  # re-inserted last: the oldest go first
             self._warm[tip.id] = (raw, row, ruled.get(tip.id))

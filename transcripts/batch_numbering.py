@@ -270,10 +270,15 @@ class Numbering:
             "chain_head": tip.chain_head,
             "heads": tip.heads,
         }
-        if tip.state != tip.was.state:
+        moved = tip.state != tip.was.state
+        if moved:
             columns["state"] = tip.state
             columns["closed_at"] = datetime.now(UTC) if tip.state == CLOSED else None
-        if tip.ruled is not None and tip.cipher is not None:
+        # A room kept warm from this shell's last commit has its columns as that commit
+        # wrote them: unless its state or facts moved since, they would be written again.
+        if tip.ruled is None or tip.cipher is None:
+            return columns
+        if moved or room_id not in self._warm or tip.ruled.changed():
             private, ruled = tip.ruled.columns()
             ruled["sealed_facts"] = self._keys.seal_facts_with(tip.cipher, private)
             columns |= {name: v for name, v in ruled.items() if v != getattr(tip.was, name)}

@@ -98,9 +98,9 @@ class GroupCommitter:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            if self._config.linger and 0 < len(self._pending) < self._config.small:
-                await asyncio.sleep(self._config.linger)  # a light load: share one commit
             while self._pending:
+                if self._config.linger and len(self._pending) < self._config.small:
+                    await asyncio.sleep(self._config.linger)  # a light load: share one commit
                 batch = self._pending[: self._config.max_batch]
                 del self._pending[: self._config.max_batch]
                 await self._commit(batch)

@@ -69,6 +69,11 @@ class RuledRoom(Protocol):
         the room columns (`workflow`, the facts kept in clear, and the queue's)."""
         ...
 
+    def changed(self) -> bool:
+        """Whether the facts moved since `columns` last answered (True before it has):
+        a commit of messages that moved no clock writes the tip alone."""
+        ...
+
     def effects(self, record: "Record") -> Sequence[Effect]:
         """What the outside world must hear of `record`, just applied: outbox rows."""
         ...
