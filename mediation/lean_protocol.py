@@ -11,7 +11,8 @@ most of the server's memory (docs/benchmarks.md, "Memory"). On top of
 - receives into an `Inbox` instead of an `asyncio.Queue`: a Queue is four
   deques of 64 slots each (~3 KiB empty), here for one reader and the one or
   two messages uvicorn lets wait (it stops reading the socket until the app
-  has taken the last one);
+  has taken the last one); and it knows when its reader waits with nothing
+  queued, when a frame may be handed to the app at once (`on_text`);
 - keeps "the transport may be written to" in a `Flag` instead of an
   `asyncio.Event` (another 64-slot deque), waited on only while a slow
   client's buffer is full;
@@ -52,6 +53,10 @@ class Inbox:
 
     def empty(self) -> bool:
         return not self._items
+
+    def awaited(self) -> bool:
+        """Empty, and its reader waits on it."""
+        return not self._items and bool(self._waiters)
 
     def qsize(self) -> int:
         return len(self._items)
@@ -102,7 +107,8 @@ def _wake(waiters: list[asyncio.Future[None]]) -> None:
 class LeanSansIOProtocol(WebSocketProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = Inbox()  # type: ignore[assignment]  # what uvicorn uses of a Queue
+        self.inbox = Inbox()
+        self.queue = self.inbox  # type: ignore[assignment]  # what uvicorn uses of a Queue
         self.writable = Flag()  # type: ignore[assignment]  # what uvicorn uses of an Event
         self.writable.set()
         self.heard = False  # the peer sent something since the last keepalive tick
@@ -110,6 +116,9 @@ class LeanSansIOProtocol(WebSocketProtocol):
     def data_received(self, data: bytes) -> None:
         self.heard = True
         super().data_received(data)
+
+    def app_waiting(self) -> bool:
+        return self.inbox.awaited()
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)

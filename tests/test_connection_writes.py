@@ -74,11 +74,10 @@ def ack(n: int) -> Ack:
     return Ack(f"m{n}", "joint", n)
 
 
-async def writing(conn: Connection) -> "asyncio.Task[None]":
-    """The connection's writer, started and past its first step."""
-    writer = asyncio.create_task(conn.write_loop())
+async def writing(conn: Connection) -> None:
+    """The connection started (welcome and replay out), one step of the loop on."""
+    conn.start()
     await asyncio.sleep(0)
-    return writer
 
 
 def sample(metrics: Metrics, name: str, **labels: str) -> float | None:
@@ -92,7 +91,7 @@ def seqs(frames: list[dict[str, Any]]) -> list[int]:
 async def test_a_frame_pushed_while_nothing_waits_is_written_at_once() -> None:
     sender = RecordingSender()
     conn, socket, _ = await opened(sender)
-    writer = await writing(conn)
+    await writing(conn)
     conn.push(ack(1))
     conn.push(Presence("f-1", Role.FREELANCER, True))
     assert sender.frames == [  # before any await: no task switch per frame
@@ -101,14 +100,14 @@ async def test_a_frame_pushed_while_nothing_waits_is_written_at_once() -> None:
     ]
     assert socket.sent == [{"type": "websocket.accept", "subprotocol": None, "headers": []}]
     conn.close(CloseCode.NORMAL, "")
-    await writer
+    await conn.finish()
     assert socket.closes == [(1000, "")]  # the close goes through ASGI: the request log sees it
 
 
 async def test_frames_wait_while_the_transport_is_paused_and_keep_their_order() -> None:
     sender = RecordingSender()
     conn, _, _ = await opened(sender)
-    writer = await writing(conn)
+    await writing(conn)
     conn.push(ack(1))
     sender.writable.clear()  # the client reads slowly: the buffer is over its mark
     conn.push(ack(2))
@@ -122,7 +121,7 @@ async def test_frames_wait_while_the_transport_is_paused_and_keep_their_order() 
     conn.push(ack(5))  # nothing waits any more: at once
     assert seqs(sender.frames) == [1, 2, 3, 4, 5]
     conn.close(CloseCode.NORMAL, "")
-    await writer
+    await conn.finish()
 
 
 async def test_welcome_and_replay_go_before_what_was_pushed_meanwhile() -> None:
@@ -132,23 +131,23 @@ async def test_welcome_and_replay_go_before_what_was_pushed_meanwhile() -> None:
     await conn.send_now(ack(1))
     await conn.send_now(ack(2))
     assert seqs(sender.frames) == [1, 2]
-    writer = await writing(conn)
+    await writing(conn)
     assert seqs(sender.frames) == [1, 2, 3]
     conn.close(CloseCode.NORMAL, "")
-    await writer
+    await conn.finish()
 
 
 async def test_a_client_that_falls_limit_frames_behind_is_cut_off_with_too_slow() -> None:
     sender = RecordingSender()
     conn, socket, metrics = await opened(sender, limit=4)
-    writer = await writing(conn)
+    await writing(conn)
     sender.writable.clear()
     for n in range(1, 6):  # four wait; the fifth finds the queue full
         conn.push(ack(n))
     assert sample(metrics, "mediation_slow_consumers_total") == 1
     conn.push(ack(6))  # closing: dropped
     sender.writable.set()
-    await writer
+    await conn.finish()
     assert sender.frames == []  # the queue was dropped: it resumes with `since`
     assert socket.closes == [(CloseCode.TOO_SLOW, "too slow: reconnect and resume")]
 
@@ -156,7 +155,7 @@ async def test_a_client_that_falls_limit_frames_behind_is_cut_off_with_too_slow(
 async def test_close_comes_after_what_is_queued() -> None:
     sender = RecordingSender()
     conn, socket, _ = await opened(sender)
-    writer = await writing(conn)
+    await writing(conn)
     sender.writable.clear()
     conn.push(ack(1))
     conn.push(ack(2))
@@ -164,7 +163,7 @@ async def test_close_comes_after_what_is_queued() -> None:
     await asyncio.sleep(0)
     assert socket.closes == []
     sender.writable.set()
-    await writer
+    await conn.finish()
     assert seqs(sender.frames) == [1, 2]
     assert socket.closes == [(CloseCode.GOING_AWAY, "server shutting down")]
 
@@ -172,14 +171,14 @@ async def test_close_comes_after_what_is_queued() -> None:
 async def test_delivered_records_and_errors_are_counted() -> None:
     sender = RecordingSender()
     conn, _, metrics = await opened(sender)
-    writer = await writing(conn)
+    await writing(conn)
     conn.push(Error(ErrorCode.RATE_LIMITED, "slow down", "m1"))
     conn.push(ack(1))  # not a delivery
     conn.push(Message(1, "m1", "joint", Who("c-1", "client"), "hello", "2026-01-01T00:00:00Z"))
     assert sample(metrics, "mediation_errors_total", code="rate_limited") == 1
     assert sample(metrics, "mediation_messages_delivered_total") == 1
     conn.close(CloseCode.NORMAL, "")
-    await writer
+    await conn.finish()
 
 
 async def test_a_peer_gone_during_the_replay_ends_the_session() -> None:
@@ -193,12 +192,12 @@ async def test_a_peer_gone_during_the_replay_ends_the_session() -> None:
 async def test_when_the_peer_is_gone_the_writer_ends_without_a_close() -> None:
     sender = RecordingSender()
     conn, socket, _ = await opened(sender)
-    writer = await writing(conn)
+    await writing(conn)
     sender.writable.clear()
     conn.push(ack(1))
     sender.open = False  # the peer left while the frame waited
     sender.writable.set()
-    await writer
+    await conn.finish()
     conn.push(ack(2))  # nothing more is tried
     assert sender.frames == []
     assert socket.closes == []
@@ -208,10 +207,10 @@ async def test_without_the_extension_frames_go_through_asgi_in_order() -> None:
     conn, socket, _ = await opened(None)
     conn.push(ack(2))
     await conn.send_now(ack(1))
-    writer = await writing(conn)
+    await writing(conn)
     conn.push(ack(3))
     conn.close(CloseCode.NORMAL, "")
-    await writer
+    await conn.finish()
     texts = [json.loads(m["text"]) for m in socket.sent if m["type"] == "websocket.send"]
     assert seqs(texts) == [1, 2, 3]
     assert socket.closes == [(1000, "")]
@@ -220,7 +219,8 @@ async def test_without_the_extension_frames_go_through_asgi_in_order() -> None:
 async def test_an_event_pushed_to_several_sockets_in_a_row_is_encoded_once() -> None:
     senders = [RecordingSender() for _ in range(3)]
     conns = [(await opened(sender))[0] for sender in senders]
-    writers = [await writing(conn) for conn in conns]
+    for conn in conns:
+        await writing(conn)
     joined = Presence("f-1", Role.FREELANCER, True)
     for conn in conns:  # as LiveRoom fans a record out
         conn.push(joined)
@@ -230,6 +230,25 @@ async def test_an_event_pushed_to_several_sockets_in_a_row_is_encoded_once() -> 
     again = Presence("f-1", Role.FREELANCER, True)  # equal, but another event
     conns[0].push(again)
     assert senders[0].written[1] == first and senders[0].written[1] is not first
-    for conn, writer in zip(conns, writers, strict=True):
-        conn.close(CloseCode.NORMAL, "")
-        await writer
+    for conn in conns:
+        await conn.finish()
+
+
+async def test_a_started_socket_with_nothing_waiting_holds_no_task() -> None:
+    """Thousands of sockets sit idle: none keeps a writer task (and its frames) waiting."""
+    sender = RecordingSender()
+    conn, socket, _ = await opened(sender)
+    before = len(asyncio.all_tasks())
+    await writing(conn)
+    conn.push(ack(1))
+    assert len(asyncio.all_tasks()) == before
+    sender.writable.clear()
+    conn.push(ack(2))  # waits: a writer for it, until it is written
+    assert len(asyncio.all_tasks()) == before + 1
+    sender.writable.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert seqs(sender.frames) == [1, 2]
+    assert len(asyncio.all_tasks()) == before
+    await conn.finish()
+    assert socket.closes == [(1000, "")]

@@ -4,16 +4,17 @@ Everything a client receives passes through here in order. Under our server
 (a `TextSender` in the scope) a frame pushed while nothing waits is handed
 to the protocol at once (it leaves with the socket's other frames of this
 turn of the loop); it waits in the queue only while the transport is paused
-(its buffer over the high-water mark) or frames before it wait, and the
-socket's writer drains the queue as the transport takes more. Under another
-server every frame goes through the queue and Starlette's `send`.
+(its buffer over the high-water mark) or frames before it wait, and a writer
+task, made only while something waits, drains the queue as the transport
+takes more and writes the close. Under another server every frame goes
+through the queue and Starlette's `send`.
 
 A client that falls `limit` frames behind is cut off with TOO_SLOW rather
 than let the queue grow: it reconnects and resumes with `since`, and the
 room never waits for it.
 
 A socket that never says hello costs little: the queue and the events are
-made when first needed.
+made when first needed. Nor does an idle one: no writer task waits on it.
 """
 
 import asyncio
@@ -23,7 +24,6 @@ from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from mediation.lean_protocol import Flag
 from mediation.metrics import Metrics
 from mediation.protocol.codec import LastEncoded, encode, to_frame
 from mediation.protocol.codes import CloseCode
@@ -44,10 +44,11 @@ class Connection:
         "_close",
         "_ended",
         "_limit",
+        "_live",
         "_metrics",
         "_queue",
         "_sender",
-        "_wakeup",
+        "_writer",
         "_ws",
         "draining",
         "id",
@@ -60,7 +61,8 @@ class Connection:
         self._metrics = metrics
         self._limit = limit
         self._queue: deque[Event | ServerFrame] | None = None
-        self._wakeup: Flag | None = None  # once the writer runs
+        self._live = False  # the welcome and the replay are out (`start`)
+        self._writer: asyncio.Task[None] | None = None  # while frames wait, or the close
         self._close: tuple[int, str] | None = None
         self._ended: asyncio.Event | None = None
         self.draining = False
@@ -79,10 +81,10 @@ class Connection:
         if (
             sender is not None
             and not self._queue
-            and self._wakeup is not None  # the writer runs: welcome and replay went first
+            and self._live  # the welcome and the replay went first
             and sender.writable.is_set()
         ):
-            self._write(event)  # nothing waits before it
+            self._write_now(event)  # nothing waits before it
             return
         if self._queue is None:
             self._queue = deque()
@@ -102,9 +104,25 @@ class Connection:
                 self._queue.clear()
             self._wake()
 
+    def start(self) -> None:
+        """The welcome and the replay are out (`send_now`): from here frames are pushed,
+        and what was pushed meanwhile goes first."""
+        self._live = True
+        self._wake()
+
+    async def finish(self) -> None:
+        """Close normally (unless a close was asked already) once what waits is written,
+        and wait until it is."""
+        self.close(CloseCode.NORMAL, "")
+        if self._writer is not None:
+            await self._writer
+
     def _wake(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
+        """A writer for what waits, or for the close, if none runs yet."""
+        if not self._live or self._writer is not None:
+            return
+        if self._queue or (self._close is not None and self._close is not GONE):
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def send_now(self, frame: ServerFrame) -> None:
         """Write before the writer runs (welcome and replay go first)."""
@@ -115,11 +133,11 @@ class Connection:
             return
         if not sender.writable.is_set():
             await sender.writable.wait()
-        self._write(frame)
+        self._write_now(frame)
         if self._close is GONE:
             raise WebSocketDisconnect(GONE[0])
 
-    def _write(self, event: Event | ServerFrame) -> None:
+    def _write_now(self, event: Event | ServerFrame) -> None:
         """Straight to the transport (`_sender` is set)."""
         assert self._sender is not None
         frame, data = _encoded(event)
@@ -141,21 +159,15 @@ class Connection:
         elif type(frame) is Error:
             self._metrics.errors.labels(frame.code).inc()
 
-    async def write_loop(self) -> None:
-        self._wakeup = wakeup = Flag()  # an asyncio.Event holds a 64-slot deque per socket
-        wakeup.set()  # what was queued before the writer ran goes first
+    async def _write(self) -> None:
         try:
-            while True:
-                await wakeup.wait()
-                wakeup.clear()
-                await self._drain()
-                if self._close is GONE:
-                    return
-                if self._close is not None:
-                    await self._ws.close(*self._close)
-                    return
+            await self._drain()
+            if self._close is not None and self._close is not GONE:
+                await self._ws.close(*self._close)
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the peer is gone; the reader notices too
+        finally:
+            self._writer = None
 
     async def _drain(self) -> None:
         """Write what is queued, in order, as fast as the transport takes it."""
@@ -166,5 +178,5 @@ class Connection:
             elif not sender.writable.is_set():
                 await sender.writable.wait()  # meanwhile TOO_SLOW may empty the queue
             else:
-                self._write(self._queue.popleft())
+                self._write_now(self._queue.popleft())
         self._queue = None  # drained: most sockets never queue again (made when needed)

@@ -15,6 +15,7 @@ from mediation.services import Services
 from mediation.ws.connection import Connection
 from mediation.ws.handshake import handshake_refused
 from mediation.ws.session import HelloFailed, Session
+from mediation.ws.text_sender import text_sender
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def _serve(ws: WebSocket, services: Services) -> None:
     settings = services.settings
     offered = ws.scope.get("subprotocols") or []
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    ws.scope["headers"] = []  # read at the handshake only: not kept for the socket's life
     conn = Connection(ws, services.node, settings.send_queue, services.metrics)
     session = Session(
         services.hub,
@@ -59,14 +61,18 @@ async def _serve(ws: WebSocket, services: Services) -> None:
     )
     services.sockets.add(conn)
     services.metrics.connections.inc()
-    writer: asyncio.Task[None] | None = None
+    started = False
+    receiver = text_sender(ws.scope)  # our protocol: it takes most frames at once
     try:
         deadline = asyncio.get_running_loop().time() + settings.hello_timeout
         while session.joined is None:  # the deadline covers waiting, not the replay
             if not await _receive_one(ws, session, deadline):
                 return
-        writer = asyncio.create_task(conn.write_loop())
+        conn.start()
+        started = True
         await _present(services, session)
+        if receiver is not None:
+            receiver.on_text = session.receive_now
         while await _receive_one(ws, session):
             pass
     except WebSocketDisconnect:
@@ -82,6 +88,8 @@ async def _serve(ws: WebSocket, services: Services) -> None:
             await conn.send_now(Error(exc.code, str(exc)))
         await _close(ws, exc.close_code, str(exc))
     finally:
+        if receiver is not None:
+            receiver.on_text = None
         if session.joined is not None:
             log.info("left", extra=session.log_fields(session.joined))
             services.notices.left(session.joined.room.id, session.joined.member.user)
@@ -90,10 +98,9 @@ async def _serve(ws: WebSocket, services: Services) -> None:
         services.committer.forget(conn.id)
         services.sockets.discard(conn)
         services.metrics.connections.dec()
-        if writer is not None:
-            conn.close(CloseCode.NORMAL, "")
+        if started:
             with contextlib.suppress(asyncio.CancelledError):
-                await writer
+                await conn.finish()
         conn.ended.set()
 
 

@@ -11,6 +11,7 @@ for failed authentication (mediation.abuse) is refused with 429.
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
 from starlette.websockets import WebSocket
 
 from mediation.abuse import Throttled
@@ -41,9 +42,10 @@ async def handshake_refused(ws: WebSocket, services: Services) -> bool:
     """True once the handshake was refused (with 403 or 429): the caller just returns."""
     settings = services.settings
     refusal: ApiError | None = None
+    headers = Headers(scope=ws.scope)  # not `ws.headers`: that one stays with the socket
     if not origin_allowed(
-        ws.headers.get("origin"),
-        ws.headers.get("host"),
+        headers.get("origin"),
+        headers.get("host"),
         settings.public_url,
         settings.allowed_origins,
     ):

@@ -226,6 +226,24 @@ class Session:
         else:
             await self._write(frame)
 
+    def receive_now(self, text: str) -> bool:
+        """Handle a text frame from the socket's read callback, if it needs nothing
+        awaited: a send, once joined, in turn, within the person's budget (most frames).
+        False, with nothing done, for every other frame: the read loop takes it."""
+        if self.joined is None or self._held or self._draining():
+            return False
+        try:
+            frame = decode(text)
+        except FrameError:
+            return False
+        if type(frame) is not Send or len(frame.body.encode()) > self._settings.max_body_bytes:
+            return False
+        assert self._person is not None
+        if not self._person.bucket.take():  # the read loop slows it down or refuses it
+            return False
+        self._post(frame)
+        return True
+
     def end(self, code: int, reason: str) -> None:
         """Say why (`unauthorized`), then close with `code` after what is queued."""
         self._conn.push(Error(ErrorCode.UNAUTHORIZED, reason))
@@ -337,10 +355,14 @@ class Session:
             await asyncio.sleep(turn)
             if self._draining():  # the drain began while this sender was slowed down
                 return
+        self._post(frame)
+
+    def _post(self, frame: Writes) -> None:
+        """Hand a write in turn to the hub (joined): its ack or error follows."""
         try:
             stored = self._submit(frame)
         except (RoomError, TranscriptError) as exc:
-            await self.reply(Error(exc.code, str(exc), frame.id))
+            self._conn.push(Error(exc.code, str(exc), frame.id))
             return
         stored.add_done_callback(partial(self._settled, frame.id, time.perf_counter()))
 

@@ -10,9 +10,17 @@ the extension is missing and frames go the ASGI way.
 
 Only text frames go this way: the accept and the close still pass through
 ASGI, so the request log sees the socket's status.
+
+Frames come in the same way (`on_text`): through ASGI each one woke the
+socket's read loop, a task switch and uvicorn's and Starlette's `receive`
+per frame, where most frames (a send, in turn) need nothing awaited. The
+protocol hands such a frame to the app from its read callback, only while
+the read loop waits with nothing queued before it: so frames are still
+handled one at a time, in the order they came.
 """
 
 import asyncio
+from collections.abc import Callable
 from typing import Protocol
 
 from starlette.types import Scope
@@ -22,6 +30,10 @@ TEXT_SENDER = "mediation.text_sender"
 
 class TextSender(Protocol):
     writable: asyncio.Event  # cleared while the transport's buffer is over its high-water mark
+    # The way in, the mirror of `send_text`: called with each text frame as it is read,
+    # while the app's read loop waits with nothing queued; True if the frame was handled
+    # there and then, False to have it queued for the read loop as usual. None: off.
+    on_text: Callable[[str], bool] | None
 
     def send_text(self, data: bytes) -> bool:
         """Write one text frame (`data`: UTF-8) now; False once the socket closes or is gone."""
