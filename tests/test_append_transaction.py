@@ -64,3 +64,23 @@ async def test_a_batch_rolled_back_leaves_no_rules_state_behind(store: Transcrip
     found = await store.room("r_b")
     assert found is not None
     assert found.state == "waiting"  # the claim was rolled back: not replayed from memory
+
+
+async def test_a_warm_room_is_read_again_only_after_another_writer(
+    store: TranscriptStore,
+) -> None:
+    """SQLite: while no other connection committed (its data_version), the rooms this
+    shell last wrote are taken as it left them, without a SELECT per room per commit."""
+    appender = store.db.appender
+    if appender is None:
+        pytest.skip("the SQLite shell only")
+    await store.create_room("r_a", "local", "r_a", "c", "f", "mediating")
+    await store.append_batch([message("r_a", "1")])
+    statements: list[str] = []
+    await appender.transaction(lambda conn: conn.set_trace_callback(statements.append))
+    await store.append_batch([message("r_a", "2")])
+    assert not [s for s in statements if "FROM rooms" in s]
+    async with store.db.write() as conn:  # another writer moves the room's priority
+        await conn.execute(update(rooms).where(rooms.c.id == "r_a").values(priority="high"))
+    await store.append_batch([message("r_a", "3")])
+    assert [s for s in statements if "FROM rooms" in s]

@@ -237,9 +237,13 @@ class SqliteAppends:
         # Each room as this shell's last commit left it: (its row as stored, read back,
         # ruled). A row that still reads the same is not decoded nor its rules loaded again.
         self._warm: dict[str, tuple[tuple[Any, ...], TipRow, RuledRoom | None]] = {}
+        # SQLite's data_version as of that commit: while no other connection has committed
+        # since, every warm room's row is exactly as it was left, and is not even read.
+        self._version: int | None = None
 
     def forget(self) -> None:
         self._warm.clear()
+        self._version = None
 
     def append(
         self,
@@ -248,11 +252,16 @@ class SqliteAppends:
         numbering: NumberingOf,
     ) -> Numbered:
         tips, raws, warm = [], {}, {}
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        alone = version == self._version  # no other writer since our last commit
+        self._version = version  # (our own commits leave it as it is)
         for room_id in sorted({d.room_id for d in drafts}):
-            raw = conn.execute(self.TIPS, (room_id,)).fetchone()
+            kept = self._warm.get(room_id)
+            raw = kept[0] if alone and kept is not None else None
+            if raw is None:
+                raw = conn.execute(self.TIPS, (room_id,)).fetchone()
             if raw is None:
                 continue
-            kept = self._warm.get(room_id)
             if kept is not None and kept[0] == raw:
                 tips.append(kept[1])
                 if kept[2] is not None:
