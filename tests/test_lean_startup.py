@@ -19,6 +19,7 @@ COLD = (
     "redis",  # MEDIATION_REDIS_URL
     "boto3",  # MEDIATION_FILES_STORE=s3://...
     "botocore",
+    "httpx",  # the first webhook endpoint or Zendesk client made
     "iso4217",  # the first settlement proposal
     "mediation.offline",  # export, verify, keys, retention
     "mediation.workers",  # serve --workers N

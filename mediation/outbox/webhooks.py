@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import floor
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import httpx
 import msgspec
 from standardwebhooks import Webhook
 
 from mediation.outbox.delivery import Delivered, Delivery, Outcome, Permanent, Retry
 from mediation.outbox.retry_after import retry_after
+
+if TYPE_CHECKING:  # httpx (~5 MB resident) loads with the first destination made
+    import httpx
 
 USER_AGENT = "mediation-webhooks/1"
 
@@ -44,13 +46,15 @@ class Webhooks:
     def __init__(
         self,
         endpoint: WebhookEndpoint,
-        client: httpx.AsyncClient | None = None,
+        client: "httpx.AsyncClient | None" = None,
         timeout: float = 10.0,
     ) -> None:
         self.endpoint = endpoint
         self._signer = Webhook(endpoint.secret)  # refuses an empty secret here, not per row
         self._timeout = timeout
         self._owns_client = client is None
+        import httpx
+
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
 
     @property
@@ -106,6 +110,8 @@ class Webhooks:
         except (TypeError, msgspec.EncodeError) as exc:
             return Permanent(f"event data not encodable as JSON ({type(exc).__name__})")
         headers = self.headers(delivery, body, datetime.now(UTC))
+        import httpx  # loaded by __init__ already: a lookup
+
         try:
             response = await self._client.post(
                 self.endpoint.url,
@@ -130,7 +136,7 @@ class Webhooks:
         return text
 
 
-def _outcome(response: httpx.Response) -> Outcome:
+def _outcome(response: "httpx.Response") -> Outcome:
     status = response.status_code
     if 200 <= status < 300:
         return Delivered()

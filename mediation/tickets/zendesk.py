@@ -11,10 +11,8 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
-
-import httpx
 
 from mediation.config import Settings
 from mediation.outbox.delivery import Delivered, Delivery, Outcome, Permanent, Retry
@@ -22,6 +20,9 @@ from mediation.outbox.retry_after import retry_after
 from mediation.outbox.routes import Outbound
 from rooms import events
 from transcripts.database import Database
+
+if TYPE_CHECKING:  # httpx (~5 MB resident) loads with the first Zendesk client made
+    import httpx
 
 PROVIDER: Final = "zendesk"
 PAGE_SIZE: Final = 100  # comments per page, Zendesk's most
@@ -42,14 +43,25 @@ TOPICS: Final = frozenset(
 )
 _TICKET_ID = re.compile(r"[0-9]{1,20}")
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9 '._-]{0,59}")
-# Raised once the request may have reached Zendesk: it may have been applied.
-_AFTER_SENDING = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-)
+
+
+def _after_sending() -> tuple[type[Exception], ...]:
+    """Raised once the request may have reached Zendesk: it may have been applied."""
+    import httpx
+
+    return (
+        httpx.ReadTimeout,
+        httpx.WriteTimeout,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.RemoteProtocolError,
+    )
+
+
+def _http_error() -> type[Exception]:
+    import httpx
+
+    return httpx.HTTPError
 
 
 class ZendeskError(Exception):
@@ -77,9 +89,11 @@ class ZendeskApi:
         email: str | None = None,
         api_token: str | None = None,
         oauth_token: str | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: "httpx.AsyncClient | None" = None,
         timeout: float = 10.0,
     ) -> None:
+        import httpx
+
         if oauth_token:
             authorization = f"Bearer {oauth_token}"
         elif email and api_token:
@@ -138,6 +152,8 @@ class ZendeskApi:
         """`links.next` when it points back at our Zendesk (our credentials go nowhere
         else), else this URL with `page[after]`."""
         if isinstance(link, str):
+            import httpx
+
             target = httpx.URL(link)
             if (target.scheme, target.host, target.port) == (
                 self._origin.scheme,
@@ -220,7 +236,7 @@ class ZendeskNotes:
         try:
             if delivery.uncertain and await self._api.has_marker(ticket, marker):
                 return Delivered()
-        except (httpx.HTTPError, ZendeskError, ZendeskProtocolError) as exc:
+        except (_http_error(), ZendeskError, ZendeskProtocolError) as exc:
             return _failure(exc, uncertain=True)
         try:
             await self._api.add_note(
@@ -230,7 +246,7 @@ class ZendeskNotes:
                 tags=self._tags,
                 marker=marker,
             )
-        except (httpx.HTTPError, ZendeskError, ZendeskProtocolError) as exc:
+        except (_http_error(), ZendeskError, ZendeskProtocolError) as exc:
             return _failure(exc, uncertain=delivery.uncertain or _maybe_applied(exc))
         return Delivered()
 
@@ -328,7 +344,7 @@ def _failure(exc: Exception, *, uncertain: bool) -> Outcome:
         if exc.status >= 500 or exc.status in (408, 409, 429):
             return Retry(str(exc), after=exc.retry_after, uncertain=uncertain)
         return Permanent(str(exc))
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, _http_error()):
         return Retry(f"zendesk: {type(exc).__name__}", uncertain=uncertain)
     return Retry(f"zendesk: unexpected answer ({exc})", uncertain=uncertain)
 
@@ -338,10 +354,10 @@ def _maybe_applied(exc: Exception) -> bool:
     gateway in front of Zendesk gave up waiting for it."""
     if isinstance(exc, ZendeskError):
         return exc.status in (502, 504)
-    return isinstance(exc, _AFTER_SENDING)
+    return isinstance(exc, _after_sending())
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def _error_code(response: "httpx.Response") -> str | None:
     """Zendesk's `error` (`RecordNotFound`, `Couldn't authenticate you`) when it is short
     and plain; never its description, which may quote what was sent."""
     try:
