@@ -34,6 +34,10 @@ FILE_TYPES = (  # what the evidence locker accepts by default, by the real type 
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # xlsx
 )
 PREFIX = "MEDIATION_"
+# Checked by a test, not at each start: building a calendar's table loads the holidays
+# package with every country's module (~12 MB resident), which a server that never
+# counts a deadline in business days does without. A configured one is checked at start.
+DEFAULT_CALENDAR = "US"
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -399,7 +403,7 @@ class Settings:
             "the holiday calendar deadlines in business days count in: a country code,"
             " optionally with a subdivision (`US`, `US-CA`, `DE-BY`)"
         ),
-    ] = "US"
+    ] = DEFAULT_CALENDAR
     calendar_timezone: Annotated[
         str, doc("the IANA time zone business days are counted in (`America/New_York`)")
     ] = "UTC"
@@ -442,7 +446,8 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "zendesk_url", self.zendesk_url.rstrip("/"))
         try:  # a calendar or zone that cannot be counted in stops the start, not a deadline
-            business_days.calendar_of(self.calendar_country)
+            if self.calendar_country != DEFAULT_CALENDAR:  # the default's: a test checks it
+                business_days.calendar_of(self.calendar_country)
             business_days.zone(self.calendar_timezone)
         except RoomError as exc:
             raise ValueError(str(exc)) from None

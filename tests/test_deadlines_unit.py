@@ -2,15 +2,15 @@
 server: business-day arithmetic, the door, and every rule in the workflow: set, answer
 in time, withdraw, lapse, warn once, enforce once (a second enforcement is refused)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import pytest
 
-from mediation.config import Settings, SettingsError
+from mediation.config import DEFAULT_CALENDAR, Settings, SettingsError
 from mediation.outbox.notice_text import deadline_notice
 from rooms import clocks, door, events
-from rooms.business_days import add_business_days, is_business_day
+from rooms.business_days import add_business_days, calendar_of, is_business_day
 from rooms.clocks import Targets
 from rooms.deadlines import deadline_body, due_time, withdrawal_body
 from rooms.door import KnownRoom, Write
@@ -341,6 +341,14 @@ def test_a_moderator_cannot_fake_an_answer() -> None:
 def test_a_calendar_that_cannot_be_counted_in_stops_the_start(variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=r"calendar|time zone"):
         Settings.from_env({variable: value})
+
+
+def test_the_default_calendar_can_be_counted_in() -> None:
+    """The default is not checked at each start (its table would load every country's
+    holidays into the server): here instead."""
+    assert Settings().calendar_country == DEFAULT_CALENDAR
+    assert calendar_of(DEFAULT_CALENDAR) == ("US", None)
+    assert not is_business_day(date(2026, 7, 3), DEFAULT_CALENDAR)  # July 4th, observed
 
 
 @pytest.mark.parametrize("locale", ["en", "fr", "es", "de", "pt-BR"])

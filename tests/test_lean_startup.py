@@ -20,6 +20,7 @@ COLD = (
     "boto3",  # MEDIATION_FILES_STORE=s3://...
     "botocore",
     "httpx",  # the first webhook endpoint or Zendesk client made
+    "holidays",  # the first deadline in business days, or a calendar configured
     "iso4217",  # the first settlement proposal
     "mediation.offline",  # export, verify, keys, retention
     "mediation.workers",  # serve --workers N
