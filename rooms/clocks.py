@@ -12,6 +12,7 @@ An alarm fires once per episode (identified by when the episode began) and
 is cleared when the clock stops, so the next episode can fire again.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,7 +57,12 @@ class Alarm:
 
     @property
     def key(self) -> str:
-        return self.clock if self.party is None else f"{self.clock}:{self.party}"
+        return _key(self.clock, self.party)
+
+
+def _key(clock: str, party: str | None) -> str:
+    """What `fired` files an alarm under."""
+    return clock if party is None else f"{clock}:{party}"
 
 
 def parse(ts: str) -> datetime:
@@ -91,20 +97,28 @@ def _addressed(channel: str) -> tuple[str, ...]:
 
 def running(clocks: Clocks, state: str) -> list[Alarm]:
     """The alarms that could fire in `state`, each with the start of its episode."""
+    return [Alarm(clock, party, since) for clock, party, since in _episodes(clocks, state)]
+
+
+def _episodes(clocks: Clocks, state: str) -> Iterator[tuple[str, str | None, str]]:
+    """(clock, party, since) of each alarm that could fire in `state`."""
     if state in ("waiting", "escalated"):
         since = clocks.queued_at or clocks.opened_at
-        return [Alarm(UNCLAIMED, None, since)] if since else []
-    if state != "mediating":
-        return []
-    answer = [Alarm(ANSWER, p, s) for p, s in sorted(clocks.waiting.items())]
-    reply = [Alarm(REPLY, p, s) for p, s in sorted(clocks.asked.items())]
-    return answer + reply
+        if since:
+            yield UNCLAIMED, None, since
+    elif state == "mediating":
+        for party, since in sorted(clocks.waiting.items()):
+            yield ANSWER, party, since
+        for party, since in sorted(clocks.asked.items()):
+            yield REPLY, party, since
+
+
+_TARGETS = {UNCLAIMED: "first_response", ANSWER: "answer", REPLY: "reply"}  # Targets' fields
 
 
 def target(alarm: Alarm, targets: Targets) -> float:
-    return {UNCLAIMED: targets.first_response, ANSWER: targets.answer, REPLY: targets.reply}[
-        alarm.clock
-    ]
+    seconds: float = getattr(targets, _TARGETS[alarm.clock])
+    return seconds
 
 
 def pending(clocks: Clocks, state: str) -> list[Alarm]:
@@ -120,24 +134,12 @@ def next_due(clocks: Clocks, state: str, targets: Targets) -> datetime | None:
     """When the scheduler should look at this room next (None: nothing is running):
     the earliest `due_at` of the `pending` alarms, found without making them (every
     commit asks it of each room it writes to)."""
-    fired = clocks.fired
-    if state in ("waiting", "escalated"):
-        since = clocks.queued_at or clocks.opened_at
-        if not since or fired.get(UNCLAIMED) == since:
-            return None
-        return parse(since) + timedelta(seconds=targets.first_response)
-    if state != "mediating":
-        return None
     due = None
-    for clock, episodes, seconds in (
-        (ANSWER, clocks.waiting, targets.answer),
-        (REPLY, clocks.asked, targets.reply),
-    ):
-        for party, since in episodes.items():
-            if fired.get(f"{clock}:{party}") != since:
-                at = parse(since) + timedelta(seconds=seconds)
-                if due is None or at < due:
-                    due = at
+    for clock, party, since in _episodes(clocks, state):
+        if clocks.fired.get(_key(clock, party)) != since:
+            at = parse(since) + timedelta(seconds=getattr(targets, _TARGETS[clock]))
+            if due is None or at < due:
+                due = at
     return due
 
 
