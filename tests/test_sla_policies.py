@@ -4,6 +4,7 @@ does not), applied to clocks already running, and seen by a second process."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,9 +13,12 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mediation.config import Settings
-from mediation.sla.retiming import Retimed, write_due
+from mediation.sla.retiming import Retimed, retime_priority, write_due
+from rooms.clocks import Targets
+from rooms.workflow import Workflow
 from tests.browser import assert_no_errors, launch, open_page
 from tests.conftest import RunningServer, ServerFactory, free_port
 from tests.test_web_dispute import staff_token
@@ -191,6 +195,32 @@ async def test_a_shorter_policy_re_times_a_room_already_waiting(server: RunningS
     after = await queue_entry(server, room)
     assert after["next_alarm_at"] < before["next_alarm_at"]
     await watcher.event("overdue", clock="unclaimed")
+
+
+async def test_a_room_moved_meanwhile_by_a_record_timed_the_old_way_is_re_timed_again(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record committed between the re-timing's read and its write, timed by targets
+    this process had not re-read yet, does not leave the room on the longer target (the
+    joined record of a moderator who had just arrived did it in CI)."""
+    room = await server.platform.open_room("T-late", priority="high")
+    client, _ = await server.peer(room, "c-1", "client")
+    await client.acked({"type": "send", "id": "first", "channel": "joint", "body": "hello"})
+    db, write = server.services.db, server.services.db.write
+
+    @asynccontextmanager
+    async def after_a_record_timed_the_old_way() -> AsyncIterator[AsyncConnection]:
+        monkeypatch.setattr(db, "write", write)  # once
+        await client.acked({"type": "send", "id": "late", "channel": "joint", "body": "there?"})
+        async with write() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "write", after_a_record_timed_the_old_way)
+    shorter = Workflow(targets_for=lambda _: Targets(first_response=2, answer=2, reply=2))
+    assert await retime_priority(db, shorter, "high") == 1
+    row = await server.services.store.room(room)
+    assert row is not None and row.position == 3  # joined, hello, there?
+    assert row.due_at == shorter.queue_fields(shorter.load(row.state, row.workflow or {})).due_at
 
 
 async def test_a_due_time_left_too_early_is_re_timed_by_the_scheduler_not_fired(

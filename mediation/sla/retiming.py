@@ -5,7 +5,10 @@ older, longer target would be looked at too late. So when a process's cache
 (`Policies.refresh`) finds a priority's targets changed, it recomputes the
 due time of every open room of that priority from the clocks kept in clear on
 its row and writes those that moved. Each write is conditional on the room's
-position: a record committed meanwhile wrote its own due time, which wins.
+position: a record committed meanwhile wrote its own due time. That record may
+have been timed before the change reached this process's cache, so the room is
+read again and re-timed until a write lands or the row already holds the time
+the new targets give.
 
 Every process does this when it notices a change, so a process that committed
 under the old targets until its own re-read re-times what it wrote. The
@@ -18,9 +21,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, select, update
 
 from mediation.periodic import Periodic
 from mediation.sla.policies import Policies
@@ -44,43 +47,70 @@ class Retimed:
 
 async def write_due(db: Database, moved: Sequence[Retimed]) -> int:
     """Write the rooms' new due times, each unless a record moved the room meanwhile."""
+    return len(moved) - len(await _write_due(db, moved))
+
+
+async def _write_due(db: Database, moved: Sequence[Retimed]) -> list[str]:
+    """The rooms whose write a record committed meanwhile refused."""
     if not moved:
-        return 0
+        return []
     statement = (
         update(rooms)
         .where(rooms.c.id == bindparam("b_id"), rooms.c.position == bindparam("b_position"))
         .values(due_at=bindparam("b_due"))
     )
-    written = 0
+    refused = []
     async with db.write() as conn:  # one statement each: an executemany's rowcount is not
         for m in moved:  # reliable (asyncpg reports none); policy changes are rare
             params = {"b_id": m.room_id, "b_position": m.position, "b_due": m.due_at}
-            written += (await conn.execute(statement, params)).rowcount
-    return written
+            if not (await conn.execute(statement, params)).rowcount:
+                refused.append(m.room_id)
+    return refused
 
 
 async def retime_priority(db: Database, workflow: Workflow, priority: str) -> int:
     """Recompute the due time of every open room of `priority`; how many moved."""
     moved, after = 0, ""
-    while True:
-        query = (
-            select(rooms.c.id, rooms.c.state, rooms.c.workflow, rooms.c.position, rooms.c.due_at)
-            .where(rooms.c.priority == priority, rooms.c.state != CLOSED, rooms.c.id > after)
-            .order_by(rooms.c.id)
-            .limit(PAGE)
-        )
-        async with db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        if not rows:
-            return moved
+    while rows := await _open_rooms(db, priority, rooms.c.id > after):
+        moved += await _retime(db, workflow, priority, rows)
+        after = rows[-1].id
+    return moved
+
+
+async def _retime(
+    db: Database, workflow: Workflow, priority: str, rows: Sequence[Row[*tuple[Any, ...]]]
+) -> int:
+    """Re-time `rows` by the current targets: a room a record moved since it was read
+    is read again (that record may have been timed by the old targets)."""
+    moved, again = 0, False
+    while rows:
         changed = []
         for row in rows:
-            room = workflow.load(row.state, row.workflow or {}, priority)
-            due = workflow.queue_fields(room).due_at
+            due = workflow.queue_fields(
+                workflow.load(row.state, row.workflow or {}, priority)
+            ).due_at
             if due != row.due_at:
                 changed.append(Retimed(row.id, row.position, due))
-        moved += await write_due(db, changed)
-        after = rows[-1].id
+            elif again:  # the record committed meanwhile was timed by the new targets
+                moved += 1
+        refused = await _write_due(db, changed)
+        moved += len(changed) - len(refused)
+        rows = await _open_rooms(db, priority, rooms.c.id.in_(refused)) if refused else []
+        again = True
+    return moved
+
+
+async def _open_rooms(
+    db: Database, priority: str, which: ColumnElement[bool]
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    query = (
+        select(rooms.c.id, rooms.c.state, rooms.c.workflow, rooms.c.position, rooms.c.due_at)
+        .where(rooms.c.priority == priority, rooms.c.state != CLOSED, which)
+        .order_by(rooms.c.id)
+        .limit(PAGE)
+    )
+    async with db.read() as conn:
+        return (await conn.execute(query)).all()
 
 
 class PolicyWatcher:
