@@ -341,3 +341,31 @@ async def next_frames(peer: Peer, within: float = 2.0) -> list[Frame]:
         while not (frames := peer.received()):
             await asyncio.sleep(0.01)
     return frames
+
+
+async def test_a_frame_the_read_callback_fails_on_ends_that_socket_with_1011() -> None:
+    """A bug met on the way in (`on_text` raising) closes this socket as the read loop's
+    own failure would, and the frames before it were handled."""
+    peer = Peer(protocol=LeanSansIOProtocol)
+    await peer.open()
+    peer.send('{"n":0}')
+    await peer.take()
+    handled: list[str] = []
+
+    def on_text(text: str) -> bool:
+        if text == '{"n":"bug"}':
+            raise RuntimeError("a bug")
+        handled.append(text)
+        return True
+
+    peer.server.on_text = on_text
+    waiting = asyncio.create_task(peer.take())  # the read loop waits: frames go to on_text
+    await asyncio.sleep(0)
+    peer.send('{"n":1}')
+    assert handled == ['{"n":1}'] and not waiting.done()
+    peer.send('{"n":"bug"}')
+    [close] = peer.received()
+    assert Close.parse(close.data).code == 1011
+    assert (await waiting)["type"] == "websocket.disconnect"
+    assert handled == ['{"n":1}']
+    await peer.finish()
