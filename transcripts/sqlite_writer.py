@@ -18,8 +18,8 @@ first one, which opens the connection.
 The WAL is checkpointed on the writer's thread too, every `CHECKPOINT_ROWS`
 rows written (SQLite's own would run inside a COMMIT every 1,000 pages): a
 checkpoint copies and syncs the database file, which the loop should not wait
-for. Same pragmas as every other connection (WAL,
-synchronous=FULL), except that this one never waits for a lock inline.
+for. Same pragmas as every other connection (WAL, synchronous=FULL), except
+that this one never waits for a lock inline.
 """
 
 import asyncio

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PAGE = 1000  # rooms read per query while re-timing one priority
+REREADS = 5  # reads of a room that records keep moving while it is re-timed
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ async def _retime(
     """Re-time `rows` by the current targets: a room a record moved since it was read
     is read again (that record may have been timed by the old targets)."""
     moved, again = 0, False
-    while rows:
+    for _ in range(REREADS):  # past them, a room records keep moving is left to their timing
+        if not rows:
+            break
         changed = []
         for row in rows:
             due = workflow.queue_fields(
