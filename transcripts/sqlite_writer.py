@@ -33,7 +33,6 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 10_000  # on the writer's thread, for a lock another connection holds
 CHECKPOINT_ROWS = 20_000  # rows written between two checkpoints of the WAL (on the thread)
 
 
@@ -43,6 +42,7 @@ class SqliteWriter:
         self._pragmas = pragmas
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._conn: sqlite3.Connection | None = None  # opened on the writer's thread
+        self._busy_timeout = 0  # ms the pragmas give: waited on the writer's thread only
         self._on_thread = 0  # transactions or checkpoints given to the thread, not done
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed_at = 0  # the connection's total_changes when the last one began
@@ -69,7 +69,7 @@ class SqliteWriter:
 
     def _wait_and_run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._connection()
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout={self._busy_timeout}")
         try:
             conn.execute("BEGIN IMMEDIATE")
         finally:
@@ -97,8 +97,9 @@ class SqliteWriter:
     def _checkpoint_if_grown(self) -> None:
         if self._conn is None or (self._checkpoint is not None and not self._checkpoint.done()):
             return
-        if self._conn.total_changes - self._checkpointed_at >= CHECKPOINT_ROWS:
-            self._checkpointed_at = self._conn.total_changes
+        written = self._conn.total_changes
+        if written - self._checkpointed_at >= CHECKPOINT_ROWS:
+            self._checkpointed_at = written
             self._checkpoint = asyncio.ensure_future(self._on_writer_thread(self._checkpointed))
             self._checkpoint.add_done_callback(_retrieved)
 
@@ -113,6 +114,7 @@ class SqliteWriter:
             try:
                 for pragma in self._pragmas:
                     conn.execute(pragma)
+                self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
                 conn.execute("PRAGMA busy_timeout=0")
                 conn.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_if_grown does it
             except BaseException:
