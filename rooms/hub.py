@@ -8,14 +8,17 @@ filled from the log.
 
 A sink joins at the room's delivered marks: the replay covers everything
 up to them, live delivery everything after, and both are read at the same
-instant, so nothing falls between or is sent twice.
+instant, so nothing falls between or is sent twice. A room taken live
+listens before it reads its marks, and keeps what arrives while it reads:
+a record committed meanwhile is delivered once the room is live (or
+dropped by the gate, if the marks already counted it).
 """
 
 import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rooms import door, members, records, redaction
@@ -67,6 +70,14 @@ class _Subscription:
     sink: Sink
     member: Member
     arrived: bool = False  # counted on the presence board
+
+
+@dataclass(slots=True)
+class _Loading:
+    """A room being taken live: the joins reading it, and what arrived meanwhile."""
+
+    readers: int = 0
+    arrived: list[StoredMessage] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +163,7 @@ class Hub:
         self._rooms: dict[str, LiveRoom] = {}
         self._by_sink: dict[str, tuple[LiveRoom, _Subscription]] = {}
         self._filling: set[tuple[str, str]] = set()
+        self._loading: dict[str, _Loading] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.queue = QueueFeed(lambda room_id: broker.publish(room_id, QueueHint()))
 
@@ -338,6 +350,9 @@ class Hub:
     def _accept(self, record: StoredMessage) -> None:
         room = self._rooms.get(record.room_id)
         if room is None:
+            loading = self._loading.get(record.room_id)
+            if loading is not None:  # kept until the room is live (`_live`)
+                loading.arrived.append(record)
             return
         room.accept(record)
         for channel, (after, upto) in room.order.gaps().items():
@@ -389,13 +404,27 @@ class Hub:
         if info is None:
             raise NotFound(f"no room {room_id}")
         admit(info, member)  # before registering: a refused join leaves nothing behind
-        await self._broker.subscribe(room_id)  # first listen, then read: nothing falls between
-        heads = await self._log.heads(room_id)
-        # Read again after the heads: the state and floor then include every record up to
-        # them (live delivery starts after them); a record both reflects and delivers again
-        # lands on the same state, as each one sets its own values.
-        info = await self._directory.get(room_id) or info
-        return self._rooms.setdefault(room_id, LiveRoom(info, heads))
+        # First listen, then read: what is committed (here or elsewhere) while the marks
+        # are read is kept, and goes through the room's gate once it is live.
+        loading = self._loading.setdefault(room_id, _Loading())
+        loading.readers += 1
+        try:
+            await self._broker.subscribe(room_id)
+            heads = await self._log.heads(room_id)
+            # Read again after the heads: the state and floor then include every record up
+            # to them (live delivery starts after them); a record both reflects and delivers
+            # again lands on the same state, as each one sets its own values.
+            info = await self._directory.get(room_id) or info
+        finally:
+            loading.readers -= 1
+            if not loading.readers:
+                del self._loading[room_id]
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = LiveRoom(info, heads)
+            for record in loading.arrived:
+                self._accept(record)
+        return room
 
     async def floor_of(self, room_id: str) -> Floor:
         """Mutes and pauses of a room, for writes that come without a socket (files):

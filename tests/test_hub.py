@@ -353,6 +353,27 @@ async def test_replay_and_live_delivery_meet_with_nothing_missed_or_doubled(
     assert sorted([r.seq for r in replayed if r.channel == JOINT] + live) == list(range(3, 9))
 
 
+async def test_a_record_committed_while_the_room_is_taken_live_reaches_the_joiner(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alarm commits while the first join here reads the room's marks (a read that
+    began before the commit, so the marks stop before it): it still reaches the joiner,
+    once, by the replay or live."""
+    world.log.append(Draft(ROOM_ID, NOTES, "mediation", Role.MODERATOR, "alarm:1", "{}", ""))
+    read_heads = world.log.heads
+
+    async def heads_as_the_alarm_commits(room_id: str) -> dict[str, int]:
+        heads = await read_heads(room_id)
+        world.log.commit()  # committed and handed to the hub before the room is live
+        return heads
+
+    monkeypatch.setattr(world.log, "heads", heads_as_the_alarm_commits)
+    moderator, joined = await world.join(MODERATOR)
+    await settle()
+    replayed = [r.seq async for r in world.hub.backlog(joined, {}) if r.channel == NOTES]
+    assert replayed + moderator.seqs(NOTES) == [1]
+
+
 async def test_replay_goes_page_by_page_and_only_through_readable_channels(
     world: World,
 ) -> None:
