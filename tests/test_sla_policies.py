@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mediation.config import Settings
-from mediation.sla.retiming import Retimed, retime_priority, write_due
+from mediation.sla.retiming import REREADS, Retimed, retime_priority, write_due
 from rooms.clocks import Targets
 from rooms.workflow import Workflow
 from tests.browser import assert_no_errors, launch, open_page
@@ -221,6 +221,39 @@ async def test_a_room_moved_meanwhile_by_a_record_timed_the_old_way_is_re_timed_
     row = await server.services.store.room(room)
     assert row is not None and row.position == 3  # joined, hello, there?
     assert row.due_at == shorter.queue_fields(shorter.load(row.state, row.workflow or {})).due_at
+
+
+async def test_a_room_records_keep_moving_is_read_again_a_bounded_number_of_times(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record lands between every read and write of the re-timing: it gives up on the
+    room after `REREADS` reads (its records time it) instead of chasing it for ever."""
+    room = await server.platform.open_room("T-busy", priority="high")
+    client, _ = await server.peer(room, "c-1", "client")
+    await client.acked({"type": "send", "id": "first", "channel": "joint", "body": "hello"})
+    db, write = server.services.db, server.services.db.write
+    writes, sending = 0, False
+
+    @asynccontextmanager
+    async def after_another_record() -> AsyncIterator[AsyncConnection]:
+        nonlocal writes, sending
+        if not sending:  # the re-timing's write (not the commit of the record it waits for)
+            writes += 1
+            if writes > 2 * REREADS:
+                raise AssertionError("the re-timing chases a busy room without end")
+            sending = True
+            try:
+                sent = {"type": "send", "id": f"m{writes}", "channel": "joint", "body": "?"}
+                await client.acked(sent)
+            finally:
+                sending = False
+        async with write() as conn:
+            yield conn
+
+    monkeypatch.setattr(db, "write", after_another_record)
+    shorter = Workflow(targets_for=lambda _: Targets(first_response=2, answer=2, reply=2))
+    assert await retime_priority(db, shorter, "high") == 0
+    assert writes == REREADS
 
 
 async def test_a_due_time_left_too_early_is_re_timed_by_the_scheduler_not_fired(
