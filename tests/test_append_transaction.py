@@ -84,3 +84,54 @@ async def test_a_warm_room_is_read_again_only_after_another_writer(
         await conn.execute(update(rooms).where(rooms.c.id == "r_a").values(priority="high"))
     await store.append_batch([message("r_a", "3")])
     assert [s for s in statements if "FROM rooms" in s]
+
+
+async def test_a_resend_in_a_batch_of_new_drafts_is_acked_as_the_original(
+    store: TranscriptStore,
+) -> None:
+    await store.create_room("r_a", "local", "r_a", "c", "f", "mediating")
+    first, _ = await store.append_batch([message("r_a", "1")])
+    assert isinstance(first[0], Record)
+    results, fresh = await store.append_batch(
+        [message("r_a", "2"), message("r_a", "1"), message("r_a", "3")]
+    )
+    again = results[1]
+    assert isinstance(again, Record)
+    assert again.duplicate and (again.seq, again.position) == (first[0].seq, first[0].position)
+    assert [(r.client_id, r.seq) for r in fresh] == [("2", 2), ("3", 3)]  # no gap left
+    stored = await store.read("r_a", "joint", 0, 10, 10)
+    assert [r.client_id for r in stored] == ["1", "2", "3"]
+
+
+async def test_a_resend_after_its_room_closed_is_acked_not_refused(
+    store: TranscriptStore,
+) -> None:
+    """A refusal is no answer for a draft already stored: the client lost the ack."""
+    await store.create_room("r_a", "local", "r_a", "c", "f", "mediating")
+    await store.append_batch([message("r_a", "1")])
+    async with store.db.write() as conn:
+        await conn.execute(update(rooms).where(rooms.c.id == "r_a").values(state="closed"))
+    results, fresh = await store.append_batch([message("r_a", "1"), message("r_a", "2")])
+    again = results[0]
+    assert isinstance(again, Record) and again.duplicate and again.seq == 1
+    assert isinstance(results[1], RoomNotWritable)
+    assert fresh == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the SQLite shell's
+async def test_new_drafts_are_stored_without_looking_their_keys_up(
+    store: TranscriptStore,
+) -> None:
+    """SQLite: the unique key is the check; a batch is decided again with its keys
+    looked up only when a draft is refused or already stored."""
+    appender = store.db.appender
+    assert appender is not None
+    await store.create_room("r_a", "local", "r_a", "c", "f", "mediating")
+    statements: list[str] = []
+    await appender.transaction(lambda conn: conn.set_trace_callback(statements.append))
+    await store.append_batch([message("r_a", "1"), message("r_a", "2")])
+    assert not [s for s in statements if "wanted" in s]
+    assert [s for s in statements if s == "ROLLBACK"] == []
+    results, _ = await store.append_batch([message("r_a", "2")])
+    assert isinstance(results[0], Record) and results[0].duplicate
+    assert [s for s in statements if "wanted" in s]

@@ -11,6 +11,13 @@ with any number of writers on any number of machines.
 Two shells around the same decisions: on SQLite the whole transaction is one
 function on the writer's thread (`sqlite_writer`, plain `sqlite3`, statements
 prepared once); on PostgreSQL it runs on the async engine, rows locked FOR UPDATE.
+
+On SQLite the idempotency keys are not looked up first: the drafts are taken as
+new and the unique (room, sender, client id) index is the check. A resend (a
+key already stored) or a refused draft (which may be a resend: its answer is
+then the original's ack) rolls the transaction back, and the batch is decided
+again with every key looked up. Resends are rare; the lookup, one index probe
+per draft, cost about a tenth of the CPU of a message (docs/benchmarks.md).
 """
 
 import functools
@@ -82,11 +89,17 @@ class Appender:
         """Commit `drafts` in one transaction. Returns a result (or refusal) per draft, in
         order, and every record stored, in commit order (with the rules' follow-ups)."""
         if self.db.appender is not None and self._sqlite is not None:
-            sql = self._sqlite
+            sql, writer = self._sqlite, self.db.appender
             try:
-                numbered = await self.db.appender.transaction(
-                    lambda conn: sql.append(conn, drafts, self._numbering)
-                )
+                try:
+                    numbered = await writer.transaction(
+                        lambda conn: sql.append(conn, drafts, self._numbering, probe=False)
+                    )
+                except _Unsure:  # rolled back: decided again, every key looked up first
+                    sql.forget()
+                    numbered = await writer.transaction(
+                        lambda conn: sql.append(conn, drafts, self._numbering, probe=True)
+                    )
             except BaseException:
                 sql.forget()  # rolled back: what it kept of the rooms may be ahead of them
                 raise
@@ -205,6 +218,10 @@ def _stored_sql(count: int) -> str:
 StoredRow = namedtuple("StoredRow", RECORD_COLUMNS)  # type: ignore[misc]  # a row, by name
 
 
+class _Unsure(Exception):
+    """A batch decided without looking its keys up may hold a draft stored before."""
+
+
 class SqliteAppends:
     """The append transaction's statements on plain `sqlite3`, run on the writer's thread.
 
@@ -250,7 +267,12 @@ class SqliteAppends:
         conn: sqlite3.Connection,
         drafts: Sequence[DraftLike],
         numbering: NumberingOf,
+        probe: bool,
     ) -> Numbered:
+        """One append transaction. `probe`: look up every draft's idempotency key before
+        deciding. Without it the drafts are taken as new, and the unique key is the check:
+        raises `_Unsure` (to be rolled back and decided again with `probe`) when a draft
+        is refused or the key is already stored."""
         tips, raws, warm = [], {}, {}
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         alone = version == self._version  # no other writer since our last commit
@@ -269,9 +291,7 @@ class SqliteAppends:
             else:
                 tips.append(TipRow(*self._converted(raw)))
             raws[room_id] = raw
-        keys = idempotency_keys(drafts)
-        params = [v for key in _padded(keys) for v in key]
-        stored = [StoredRow._make(row) for row in conn.execute(_stored_sql(len(keys)), params)]
+        stored = self._stored(conn, drafts) if probe else []
         targets: dict[TargetKey, Target] = {}
         for target in target_keys(drafts):
             found = conn.execute(self.TARGET, target).fetchone()
@@ -283,11 +303,18 @@ class SqliteAppends:
         }
         batch = numbering(tips, stored, targets, warm, redacting)
         numbered = batch.run(drafts)
+        if not probe and any(isinstance(r, TranscriptError) for r in numbered.results):
+            raise _Unsure  # a refused draft may be the resend of a stored one: acked, then
         if numbered.effects:
             conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
         bound = [{n: self._bound(n, v) for n, v in row.items()} for row in numbered.moved]
         if numbered.fresh:
-            conn.executemany(self.INSERT, map(_record_values, numbered.fresh))
+            try:
+                conn.executemany(self.INSERT, map(_record_values, numbered.fresh))
+            except sqlite3.IntegrityError:
+                if probe:
+                    raise
+                raise _Unsure from None  # most likely a key stored before: look it up
             for names, rows in _by_columns(bound).items():
                 sets = ", ".join(f"{n} = ?" for n in names)
                 conn.executemany(
@@ -298,6 +325,12 @@ class SqliteAppends:
             conn.executemany(redaction.DESTROY_SQL, [d.params() for d in numbered.destroyed])
         self._remember(tips, raws, numbered.moved, bound, batch.ruled())
         return numbered
+
+    def _stored(self, conn: sqlite3.Connection, drafts: Sequence[DraftLike]) -> list[Any]:
+        """The records already stored under the drafts' idempotency keys."""
+        keys = idempotency_keys(drafts)
+        params = [v for key in _padded(keys) for v in key]
+        return [StoredRow._make(row) for row in conn.execute(_stored_sql(len(keys)), params)]
 
     def _remember(
         self,
