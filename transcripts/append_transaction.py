@@ -12,8 +12,8 @@ Two shells around the same decisions: on SQLite the whole transaction is one
 function on the writer's thread (`sqlite_writer`, plain `sqlite3`, statements
 prepared once); on PostgreSQL it runs on the async engine, rows locked FOR UPDATE.
 
-On SQLite the idempotency keys are not looked up first: the drafts are taken as
-new and the unique (room, sender, client id) index is the check. A resend (a
+The idempotency keys are not looked up first: the drafts are taken as new and
+the unique (room, sender, client id) index is the check. A resend (a
 key already stored) or a refused draft (which may be a resend: its answer is
 then the original's ack) rolls the transaction back, and the batch is decided
 again with every key looked up. Resends are rare; the lookup, one index probe
@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import TextualSelect, bindparam, insert, select, text, tuple_, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from transcripts import outbox, redaction
@@ -88,25 +89,27 @@ class Appender:
     async def append_batch(self, drafts: Sequence[DraftLike]) -> Appended:
         """Commit `drafts` in one transaction. Returns a result (or refusal) per draft, in
         order, and every record stored, in commit order (with the rules' follow-ups)."""
+        try:
+            numbered = await self._append(drafts, probe=False)
+        except _Unsure:  # rolled back: decided again, every key looked up first
+            numbered = await self._append(drafts, probe=True)
+        return numbered.results, numbered.fresh
+
+    async def _append(self, drafts: Sequence[DraftLike], probe: bool) -> Numbered:
+        """One transaction. `probe`: look every draft's idempotency key up before deciding.
+        Without it the drafts are taken as new and the unique key is the check: raises
+        `_Unsure`, rolled back, when a draft is refused or its key is already stored."""
         if self.db.appender is not None and self._sqlite is not None:
-            sql, writer = self._sqlite, self.db.appender
+            sql = self._sqlite
             try:
-                try:
-                    numbered = await writer.transaction(
-                        lambda conn: sql.append(conn, drafts, self._numbering, probe=False)
-                    )
-                except _Unsure:  # rolled back: decided again, every key looked up first
-                    sql.forget()
-                    numbered = await writer.transaction(
-                        lambda conn: sql.append(conn, drafts, self._numbering, probe=True)
-                    )
+                return await self.db.appender.transaction(
+                    lambda conn: sql.append(conn, drafts, self._numbering, probe)
+                )
             except BaseException:
                 sql.forget()  # rolled back: what it kept of the rooms may be ahead of them
                 raise
-        else:
-            async with self.db.write() as conn:
-                numbered = await self._append_async(conn, drafts)
-        return numbered.results, numbered.fresh
+        async with self.db.write() as conn:
+            return await self._append_async(conn, drafts, probe)
 
     def _numbering(
         self,
@@ -118,13 +121,18 @@ class Appender:
     ) -> Numbering:
         return Numbering(self._keys, self._rules, tips, stored, targets, warm, redacting)
 
-    async def _append_async(self, conn: AsyncConnection, drafts: Sequence[DraftLike]) -> Numbered:
+    async def _append_async(
+        self, conn: AsyncConnection, drafts: Sequence[DraftLike], probe: bool
+    ) -> Numbered:
         room_ids = sorted({d.room_id for d in drafts})
         locked = select(*(rooms.c[name] for name in TIP_COLUMNS)).where(rooms.c.id.in_(room_ids))
         locked = locked.order_by(rooms.c.id).with_for_update()
         tips = [TipRow(*row) for row in await conn.execute(locked)]
-        keys = idempotency_keys(drafts)
-        stored = (await conn.execute(_lookup(_padded_size(len(keys))), _key_params(keys))).all()
+        stored: Sequence[Any] = []
+        if probe:
+            keys = idempotency_keys(drafts)
+            lookup = _lookup(_padded_size(len(keys)))
+            stored = (await conn.execute(lookup, _key_params(keys))).all()
         targets: dict[TargetKey, Target] = {}
         wanted = target_keys(drafts)
         if wanted:
@@ -138,9 +146,14 @@ class Appender:
         for key in redaction.keys(drafts):
             redacting[key] = (await conn.execute(redaction.candidates(key))).all()
         numbered = self._numbering(tips, stored, targets, None, redacting).run(drafts)
+        _sure(numbered, probe)
         await insert_effects(conn, numbered.effects)
         if numbered.fresh:
-            await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
+            try:
+                await conn.execute(insert(records), [_record_row(r) for r in numbered.fresh])
+            except IntegrityError:
+                _unsure_unless(probe)
+                raise
             for names, moved in _by_columns(numbered.moved).items():
                 await conn.execute(
                     update(rooms)
@@ -222,6 +235,20 @@ class _Unsure(Exception):
     """A batch decided without looking its keys up may hold a draft stored before."""
 
 
+def _sure(numbered: Numbered, probe: bool) -> None:
+    """Raise `_Unsure` if a draft decided without its key looked up was refused: it may
+    be the resend of a stored one, whose answer is the original's ack."""
+    if not probe and any(isinstance(r, TranscriptError) for r in numbered.results):
+        raise _Unsure
+
+
+def _unsure_unless(probe: bool) -> None:
+    """A unique key refused the insert: most likely a draft stored before. Raise
+    `_Unsure` to look the keys up, unless they were (then it is a fault: re-raised)."""
+    if not probe:
+        raise _Unsure
+
+
 class SqliteAppends:
     """The append transaction's statements on plain `sqlite3`, run on the writer's thread.
 
@@ -269,10 +296,7 @@ class SqliteAppends:
         numbering: NumberingOf,
         probe: bool,
     ) -> Numbered:
-        """One append transaction. `probe`: look up every draft's idempotency key before
-        deciding. Without it the drafts are taken as new, and the unique key is the check:
-        raises `_Unsure` (to be rolled back and decided again with `probe`) when a draft
-        is refused or the key is already stored."""
+        """One append transaction on SQLite; `probe` as in `Appender._append`."""
         tips, raws, warm = [], {}, {}
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         alone = version == self._version  # no other writer since our last commit
@@ -303,8 +327,7 @@ class SqliteAppends:
         }
         batch = numbering(tips, stored, targets, warm, redacting)
         numbered = batch.run(drafts)
-        if not probe and any(isinstance(r, TranscriptError) for r in numbered.results):
-            raise _Unsure  # a refused draft may be the resend of a stored one: acked, then
+        _sure(numbered, probe)
         if numbered.effects:
             conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
         bound = [{n: self._bound(n, v) for n, v in row.items()} for row in numbered.moved]
@@ -312,9 +335,8 @@ class SqliteAppends:
             try:
                 conn.executemany(self.INSERT, map(_record_values, numbered.fresh))
             except sqlite3.IntegrityError:
-                if probe:
-                    raise
-                raise _Unsure from None  # most likely a key stored before: look it up
+                _unsure_unless(probe)
+                raise
             for names, rows in _by_columns(bound).items():
                 sets = ", ".join(f"{n} = ?" for n in names)
                 conn.executemany(
