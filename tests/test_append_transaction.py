@@ -87,6 +87,26 @@ async def test_a_warm_room_is_read_again_only_after_another_writer(
     assert [s for s in statements if "FROM rooms" in s]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the SQLite shell's
+async def test_a_batch_decided_again_leaves_the_other_rooms_warm(
+    store: TranscriptStore,
+) -> None:
+    """A resend (or a refused draft) rolls its batch back to decide it again with the
+    keys looked up: only that batch's rooms are read again afterwards. Resends follow
+    every reconnect, and a refusal is a party's to cause: neither may make every other
+    room's next commit read its row and load its rules again."""
+    for room_id in ("r_a", "r_b"):
+        await store.create_room(room_id, "local", room_id, "c", "f", "mediating")
+        await store.append_batch([message(room_id, "1")])
+    statements = await _traced(store)
+    results, _ = await store.append_batch([message("r_b", "1"), message("r_b", "2")])
+    assert isinstance(results[0], Record) and results[0].duplicate
+    assert [s for s in statements if "wanted" in s]  # decided again, keys looked up
+    statements.clear()
+    await store.append_batch([message("r_a", "2")])
+    assert not [s for s in statements if "FROM rooms" in s]
+
+
 async def test_a_resend_in_a_batch_of_new_drafts_is_acked_as_the_original(
     store: TranscriptStore,
 ) -> None:

@@ -16,15 +16,16 @@ The idempotency keys are not looked up first: the drafts are taken as new and
 the unique (room, sender, client id) index is the check. A resend (a
 key already stored) or a refused draft (which may be a resend: its answer is
 then the original's ack) rolls the transaction back, and the batch is decided
-again with every key looked up. Resends are rare; the lookup, one index probe
-per draft, cost about a tenth of the CPU of a message (docs/benchmarks.md).
+again with every key looked up; the SQLite shell forgets only that batch's warm
+rooms. Resends are rare; the lookup, one index probe per draft, cost about a
+tenth of the CPU of a message (docs/benchmarks.md).
 """
 
 import functools
 import operator
 import sqlite3
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import TextualSelect, bindparam, insert, select, text, tuple_, update
@@ -105,6 +106,9 @@ class Appender:
                 return await self.db.appender.transaction(
                     lambda conn: sql.append(conn, drafts, self._numbering, probe)
                 )
+            except _Unsure:  # rolled back to decide again: only the batch's rooms moved
+                sql.forget({d.room_id for d in drafts})
+                raise
             except BaseException:
                 sql.forget()  # rolled back: what it kept of the rooms may be ahead of them
                 raise
@@ -285,9 +289,15 @@ class SqliteAppends:
         # since, every warm room's row is exactly as it was left, and is not even read.
         self._version: int | None = None
 
-    def forget(self) -> None:
-        self._warm.clear()
-        self._version = None
+    def forget(self, room_ids: Iterable[str] | None = None) -> None:
+        """Drop what this shell kept of `room_ids` (all rooms: None), whose rules state a
+        rolled-back batch may have moved ahead of their rows."""
+        if room_ids is None:
+            self._warm.clear()
+            self._version = None
+            return
+        for room_id in room_ids:
+            self._warm.pop(room_id, None)
 
     def append(
         self,
