@@ -139,6 +139,25 @@ async def test_a_resend_after_its_room_closed_is_acked_not_refused(
     assert fresh == []
 
 
+async def test_a_refused_draft_not_stored_before_costs_its_batch_no_second_decision(
+    store: TranscriptStore,
+) -> None:
+    """Only a refused draft's own key is looked up, in the same transaction: a party
+    whose writes are refused at will must not make its batch (other rooms' drafts
+    with it) be decided twice."""
+    for room_id in ("r_a", "r_b"):
+        await store.create_room(room_id, "local", room_id, "c", "f", "mediating")
+    async with store.db.write() as conn:
+        await conn.execute(update(rooms).where(rooms.c.id == "r_a").values(state="closed"))
+    statements = await _traced(store)
+    results, fresh = await store.append_batch([message("r_a", "1"), message("r_b", "1")])
+    assert isinstance(results[0], RoomNotWritable)
+    assert isinstance(results[1], Record) and not results[1].duplicate
+    assert [r.room_id for r in fresh] == ["r_b"]
+    assert len([s for s in statements if "wanted" in s]) == 1  # the refused key only
+    assert not [s for s in statements if "ROLLBACK" in s.upper()]
+
+
 async def test_new_drafts_are_stored_without_looking_their_keys_up(
     store: TranscriptStore,
 ) -> None:

@@ -13,12 +13,13 @@ function on the writer's thread (`sqlite_writer`, plain `sqlite3`, statements
 prepared once); on PostgreSQL it runs on the async engine, rows locked FOR UPDATE.
 
 The idempotency keys are not looked up first: the drafts are taken as new and
-the unique (room, sender, client id) index is the check. A resend (a
-key already stored) or a refused draft (which may be a resend: its answer is
-then the original's ack) rolls the transaction back, and the batch is decided
-again with every key looked up; the SQLite shell forgets only that batch's warm
-rooms. Resends are rare; the lookup, one index probe per draft, cost about a
-tenth of the CPU of a message (docs/benchmarks.md).
+the unique (room, sender, client id) index is the check. A refused draft may be
+a resend, whose answer is the original's ack: its own key is looked up in the
+same transaction. A resend (a key already stored, refused or not) rolls the
+transaction back, and the batch is decided again with every key looked up; the
+SQLite shell forgets only that batch's warm rooms. Resends are rare; the lookup,
+one index probe per draft, cost about a tenth of the CPU of a message
+(docs/benchmarks.md).
 """
 
 import functools
@@ -99,7 +100,8 @@ class Appender:
     async def _append(self, drafts: Sequence[DraftLike], probe: bool) -> Numbered:
         """One transaction. `probe`: look every draft's idempotency key up before deciding.
         Without it the drafts are taken as new and the unique key is the check: raises
-        `_Unsure`, rolled back, when a draft is refused or its key is already stored."""
+        `_Unsure`, rolled back, when a draft's key is already stored (a refused draft's
+        is looked up: a resend, refused or not, is answered with the original)."""
         if self.db.appender is not None and self._sqlite is not None:
             sql = self._sqlite
             try:
@@ -132,11 +134,7 @@ class Appender:
         locked = select(*(rooms.c[name] for name in TIP_COLUMNS)).where(rooms.c.id.in_(room_ids))
         locked = locked.order_by(rooms.c.id).with_for_update()
         tips = [TipRow(*row) for row in await conn.execute(locked)]
-        stored: Sequence[Any] = []
-        if probe:
-            keys = idempotency_keys(drafts)
-            lookup = _lookup(_padded_size(len(keys)))
-            stored = (await conn.execute(lookup, _key_params(keys))).all()
+        stored = await _stored_async(conn, drafts) if probe else []
         targets: dict[TargetKey, Target] = {}
         wanted = target_keys(drafts)
         if wanted:
@@ -150,7 +148,9 @@ class Appender:
         for key in redaction.keys(drafts):
             redacting[key] = (await conn.execute(redaction.candidates(key))).all()
         numbered = self._numbering(tips, stored, targets, None, redacting).run(drafts)
-        _sure(numbered, probe)
+        refused = [] if probe else _refused(drafts, numbered)
+        if refused and await _stored_async(conn, refused):
+            raise _Unsure
         await insert_effects(conn, numbered.effects)
         if numbered.fresh:
             try:
@@ -239,11 +239,17 @@ class _Unsure(Exception):
     """A batch decided without looking its keys up may hold a draft stored before."""
 
 
-def _sure(numbered: Numbered, probe: bool) -> None:
-    """Raise `_Unsure` if a draft decided without its key looked up was refused: it may
-    be the resend of a stored one, whose answer is the original's ack."""
-    if not probe and any(isinstance(r, TranscriptError) for r in numbered.results):
-        raise _Unsure
+def _refused(drafts: Sequence[DraftLike], numbered: Numbered) -> list[DraftLike]:
+    """The drafts refused: any may be the resend of a stored one, whose answer is then
+    the original's ack (a refused draft took no number: nothing else depends on it)."""
+    results = zip(drafts, numbered.results, strict=True)
+    return [draft for draft, result in results if isinstance(result, TranscriptError)]
+
+
+async def _stored_async(conn: AsyncConnection, drafts: Sequence[DraftLike]) -> Sequence[Any]:
+    """The records already stored under the drafts' idempotency keys (PostgreSQL)."""
+    keys = idempotency_keys(drafts)
+    return (await conn.execute(_lookup(_padded_size(len(keys))), _key_params(keys))).all()
 
 
 def _unsure_unless(probe: bool) -> None:
@@ -337,7 +343,9 @@ class SqliteAppends:
         }
         batch = numbering(tips, stored, targets, warm, redacting)
         numbered = batch.run(drafts)
-        _sure(numbered, probe)
+        refused = [] if probe else _refused(drafts, numbered)
+        if refused and self._stored(conn, refused):
+            raise _Unsure
         if numbered.effects:
             conn.executemany(outbox.SQLITE_INSERT, outbox.sqlite_params(numbered.effects))
         bound = [{n: self._bound(n, v) for n, v in row.items()} for row in numbered.moved]
