@@ -1,6 +1,5 @@
 """The SQLite writer: inline on the loop while the write lock is free, on its own thread
-(the loop going on) while another connection holds it, the WAL checkpointed off the loop
-and out of the commits' way."""
+(the loop going on) while another connection holds it, the WAL checkpointed off the loop."""
 
 import asyncio
 import sqlite3
@@ -102,25 +101,15 @@ async def test_the_wal_is_checkpointed_into_the_database_file_off_the_loop(
     assert count(database) == CHECKPOINT_ROWS + 100
 
 
-async def test_commits_go_on_inline_while_a_checkpoint_copies_the_wal(
-    writer: SqliteWriter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_the_wal_starts_over_after_each_checkpoint_however_busy_the_writer(
+    writer: SqliteWriter, tmp_path: Path
 ) -> None:
-    """A checkpoint on a slow disk takes seconds; no commit queues behind it."""
-    copying, release = threading.Event(), threading.Event()
-    checkpointed = SqliteWriter._checkpointed
-
-    def slow(self: SqliteWriter) -> None:
-        copying.set()
-        release.wait(10)
-        checkpointed(self)
-
-    monkeypatch.setattr(SqliteWriter, "_checkpointed", slow)
-    for start in range(0, CHECKPOINT_ROWS, 1000):
-        await writer.transaction(insert(1000, start))
-    assert await asyncio.to_thread(copying.wait, 5)  # the checkpoint is under way
-    try:
-        ran_on = await asyncio.wait_for(writer.transaction(insert(1, CHECKPOINT_ROWS)), 2)
-    finally:
-        release.set()
-    assert ran_on == threading.get_ident()  # inline, while the checkpoint was held
-    assert count(tmp_path / "w.db") == CHECKPOINT_ROWS + 1
+    """SQLite starts the WAL over only once a checkpoint has copied all of it: one run
+    beside the commits never catches up with them (tried: the WAL grew by a gigabyte in
+    25 s of saturated load), so commits wait for it on the writer's thread."""
+    for start in range(0, CHECKPOINT_ROWS * 4, 500):
+        await writer.transaction(insert(500, start))
+        await asyncio.sleep(0)  # the loop goes round between commits, as when serving
+    rows_bytes = CHECKPOINT_ROWS * 200
+    assert (tmp_path / "w.db-wal").stat().st_size < 2 * rows_bytes
+    assert count(tmp_path / "w.db") == CHECKPOINT_ROWS * 4

@@ -15,12 +15,14 @@ paths, the CLI, another process), the transaction goes to the writer's own
 thread, which waits for it (busy_timeout) while the loop goes on; so does the
 first one, which opens the connection.
 
-The WAL is checkpointed every `CHECKPOINT_ROWS` rows written (SQLite's own
-would run inside a COMMIT every 1,000 pages), on a connection and a thread of
-its own: a checkpoint copies and syncs the database file, which no commit
-should wait for, and a PASSIVE checkpoint takes no write lock, so the writer
-commits on meanwhile. Same pragmas as every other connection (WAL,
-synchronous=FULL), except that the writer never waits for a lock inline.
+The WAL is checkpointed on the writer's thread too, every `CHECKPOINT_ROWS`
+rows written (SQLite's own would run inside a COMMIT every 1,000 pages): a
+checkpoint copies and syncs the database file, which the loop should not wait
+for. Commits wait for it there: SQLite starts the WAL over only once a
+checkpoint has copied all of it, and one run beside the commits (on a
+connection of its own) never catches up, so the WAL grew without bound.
+Same pragmas as every other connection (WAL, synchronous=FULL), except that
+this one never waits for a lock inline.
 """
 
 import asyncio
@@ -43,10 +45,8 @@ class SqliteWriter:
         self._pragmas = pragmas
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._conn: sqlite3.Connection | None = None  # opened on the writer's thread
-        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
-        self._checkpointer_conn: sqlite3.Connection | None = None  # opened on that thread
         self._busy_timeout = 0  # ms the pragmas give: waited on the writer's thread only
-        self._on_thread = 0  # transactions given to the writer's thread, not done
+        self._on_thread = 0  # transactions or checkpoints given to the thread, not done
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed_at = 0  # the connection's total_changes when the last one began
 
@@ -103,42 +103,33 @@ class SqliteWriter:
         written = self._conn.total_changes
         if written - self._checkpointed_at >= CHECKPOINT_ROWS:
             self._checkpointed_at = written
-            loop = asyncio.get_running_loop()
-            self._checkpoint = loop.run_in_executor(self._checkpointer, self._checkpointed)
+            self._checkpoint = asyncio.ensure_future(self._on_writer_thread(self._checkpointed))
             self._checkpoint.add_done_callback(_retrieved)
 
     def _checkpointed(self) -> None:
         """Copy the WAL into the database file (PASSIVE: readers are not waited for, and
         what they still need stays in the WAL for a later one)."""
-        if self._checkpointer_conn is None:
-            self._checkpointer_conn = self._opened()
-        self._checkpointer_conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._connection().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = self._opened()
-            self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-            conn.execute("PRAGMA busy_timeout=0")
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            try:
+                for pragma in self._pragmas:
+                    conn.execute(pragma)
+                self._busy_timeout = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+                conn.execute("PRAGMA busy_timeout=0")
+                conn.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_if_grown does it
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
-
-    def _opened(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            for pragma in self._pragmas:
-                conn.execute(pragma)
-            conn.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint_if_grown does it
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     async def close(self) -> None:
         if self._checkpoint is not None:
             await asyncio.wait([self._checkpoint])
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._checkpointer, self._close_checkpointer)
-        self._checkpointer.shutdown(wait=True)
         await loop.run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
 
@@ -146,11 +137,6 @@ class SqliteWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def _close_checkpointer(self) -> None:
-        if self._checkpointer_conn is not None:
-            self._checkpointer_conn.close()
-            self._checkpointer_conn = None
 
 
 def _retrieved(done: "asyncio.Future[None]") -> None:
