@@ -50,7 +50,7 @@ export class EarlierPages {
         // Entries tell how it was when observed (an empty list, before the replay): look
         // again now. Only a list the reader scrolled up to its top loads by itself; one
         // that does not overflow has the button.
-        if (entries.some((e) => e.isIntersecting) && this._atTop(pane.list)) this.load(channel);
+        if (entries.some((e) => e.isIntersecting) && this._byItself(state, pane.list)) this.load(channel);
       }, { root: pane.list, rootMargin: `${NEAR_TOP_PX}px 0px 0px 0px` });
       state.observer.observe(state.top);
     }
@@ -93,10 +93,14 @@ export class EarlierPages {
     await null; // after the avatars too (identity.js adds them from a MutationObserver)
     list.scrollTop = list.scrollHeight - fromBottom; // after every change above the reader
     // a page of mostly events moved nothing: the reader is still at the top
-    if (!state.done && this._atTop(this.view.panes.get(channel).list)) this.load(channel);
+    if (!state.done && this._byItself(state, list)) this.load(channel);
   }
 
-  _atTop(list) {
+  /** Whether the next page loads without a press: the reader is at the top of a list that
+   * overflows, and not on the button. Focusing the button scrolls it into view, and a
+   * keyboard reader who chose it gets one page a press, not a page more on the way. */
+  _byItself(state, list) {
+    if (document.activeElement === state.button) return false;
     return list.scrollHeight > list.clientHeight && list.scrollTop < NEAR_TOP_PX;
   }
 
