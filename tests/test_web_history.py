@@ -139,9 +139,8 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
     await expect(bodies(maya)).to_have_count(PAGE - 2)
     load = maya.page.get_by_role("button", name="Load earlier messages")
     await load.focus()  # scrolls the list to its top, where the button is
-    assert await maya.page.locator("section[data-channel=joint] ol.messages").evaluate(
-        "(list) => list.scrollTop"
-    ) < 64
+    joint = maya.page.locator("section[data-channel=joint] ol.messages")
+    assert await joint.evaluate("(list) => list.scrollTop") < 64
     # the reader on the button chose it: nothing loads by itself (it did, and a press
     # then loaded a second page or none, depending on when it came)
     await maya.page.wait_for_timeout(500)
