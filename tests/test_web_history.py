@@ -139,6 +139,8 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
     await expect(bodies(maya)).to_have_count(PAGE - 2)
     load = maya.page.get_by_role("button", name="Load earlier messages")
     await load.focus()  # scrolls the list to its top, where the button is
+    # as the keyboard focuses (the reader has not used the mouse: focus shows)
+    assert await load.evaluate("(button) => button.matches(':focus-visible')") is True
     joint = maya.page.locator("section[data-channel=joint] ol.messages")
     assert await joint.evaluate("(list) => list.scrollTop") < 64
     # the reader on the button chose it: nothing loads by itself (it did, and a press
@@ -158,3 +160,25 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
     await expect(third.locator(".earlier")).to_have_text("Earlier version: message 3")
     await expect(maya.page.locator("li.msg.struck[data-seq='5'] .body")).to_have_text("message 5")
     assert_no_errors(maya)
+
+
+async def test_a_button_focused_by_a_click_leaves_scrolling_up_to_load_by_itself(
+    server: RunningServer, browser: Browser
+) -> None:
+    room = await long_room(server)
+    platform = server.platform
+    link = f"{server.base_url}/#room={room}&token="
+    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    await expect(bodies(bob)).to_have_count(PAGE - 2)
+    load = bob.page.get_by_role("button", name="Load earlier messages")
+    # Focus as a click leaves it, without the race of clicking (reaching the button with
+    # the pointer scrolls to it, and the observer loads on the way): the reader last used
+    # the mouse, then the button takes the focus, not visibly and without scrolling.
+    await bodies(bob).last.click()
+    await load.evaluate("(button) => button.focus({preventScroll: true})")
+    assert await load.evaluate("(button) => button.matches(':focus-visible')") is False
+    assert await load.evaluate("(button) => document.activeElement === button")
+    await top_of(bob, "message 73", scroll_to_top=True)
+    await expect(bodies(bob)).to_have_count(MESSAGES - 22, timeout=10_000)
+    assert await texts(bob) == expected(23, MESSAGES)
+    assert_no_errors(bob)

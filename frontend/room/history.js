@@ -97,10 +97,12 @@ export class EarlierPages {
   }
 
   /** Whether the next page loads without a press: the reader is at the top of a list that
-   * overflows, and not on the button. Focusing the button scrolls it into view, and a
-   * keyboard reader who chose it gets one page a press, not a page more on the way. */
+   * overflows, and has not come to the button from the keyboard. Tabbing to the button
+   * scrolls it into view, and a keyboard reader who chose it gets one page a press, not
+   * a page more on the way. A click focuses the button too, but not visibly: whoever
+   * clicked and scrolls up again still gets the next page by itself. */
   _byItself(state, list) {
-    if (document.activeElement === state.button) return false;
+    if (state.button.matches(':focus-visible')) return false;
     return list.scrollHeight > list.clientHeight && list.scrollTop < NEAR_TOP_PX;
   }
 
