@@ -50,7 +50,8 @@ export class EarlierPages {
         // Entries tell how it was when observed (an empty list, before the replay): look
         // again now. Only a list the reader scrolled up to its top loads by itself; one
         // that does not overflow has the button.
-        if (entries.some((e) => e.isIntersecting) && this._byItself(state, pane.list)) this.load(channel);
+        const seen = entries.some((e) => e.isIntersecting);
+        if (seen && this._byItself(state, pane.list)) this.load(channel);
       }, { root: pane.list, rootMargin: `${NEAR_TOP_PX}px 0px 0px 0px` });
       state.observer.observe(state.top);
     }
