@@ -42,6 +42,13 @@ async def long_room(server: RunningServer) -> str:
     return room
 
 
+async def reader(server: RunningServer, browser: Browser, user: str, role: str) -> Watched:
+    """`user`'s page on a new long room (`long_room`), as `role`."""
+    room = await long_room(server)
+    token = await server.platform.token(room, user, role)
+    return await open_page(browser, user, f"{server.base_url}/#room={room}&token={token}")
+
+
 def bodies(watched: Watched) -> Locator:
     return watched.page.locator("section[data-channel=joint] li.msg:not(.system) .body")
 
@@ -79,10 +86,7 @@ def expected(first: int, last: int) -> list[str]:
 async def test_scrolling_to_the_top_loads_earlier_pages_in_order(
     server: RunningServer, browser: Browser
 ) -> None:
-    room = await long_room(server)
-    platform = server.platform
-    link = f"{server.base_url}/#room={room}&token="
-    alice = await open_page(browser, "alice", link + await platform.token(room, "alice", "client"))
+    alice = await reader(server, browser, "alice", "client")
     joint = alice.page.locator("section[data-channel=joint] ol.messages")
 
     # the newest page only: the edit and retract take seqs 121 and 122, so 73..120 show
@@ -132,10 +136,7 @@ async def test_scrolling_to_the_top_loads_earlier_pages_in_order(
 async def test_the_load_earlier_button_works_from_the_keyboard(
     server: RunningServer, browser: Browser
 ) -> None:
-    room = await long_room(server)
-    platform = server.platform
-    link = f"{server.base_url}/#room={room}&token="
-    maya = await open_page(browser, "maya", link + await platform.token(room, "maya", "moderator"))
+    maya = await reader(server, browser, "maya", "moderator")
     await expect(bodies(maya)).to_have_count(PAGE - 2)
     load = maya.page.get_by_role("button", name="Load earlier messages")
     await load.focus()  # scrolls the list to its top, where the button is
@@ -165,10 +166,7 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
 async def test_a_button_focused_by_a_click_leaves_scrolling_up_to_load_by_itself(
     server: RunningServer, browser: Browser
 ) -> None:
-    room = await long_room(server)
-    platform = server.platform
-    link = f"{server.base_url}/#room={room}&token="
-    bob = await open_page(browser, "bob", link + await platform.token(room, "bob", "freelancer"))
+    bob = await reader(server, browser, "bob", "freelancer")
     await expect(bodies(bob)).to_have_count(PAGE - 2)
     load = bob.page.get_by_role("button", name="Load earlier messages")
     # Focus as a click leaves it, without the race of clicking (reaching the button with
