@@ -53,6 +53,10 @@ def bodies(watched: Watched) -> Locator:
     return watched.page.locator("section[data-channel=joint] li.msg:not(.system) .body")
 
 
+def earlier_button(watched: Watched) -> Locator:
+    return watched.page.get_by_role("button", name="Load earlier messages")
+
+
 async def texts(watched: Watched) -> list[str]:
     return await bodies(watched).all_inner_texts()
 
@@ -94,7 +98,7 @@ async def test_scrolling_to_the_top_loads_earlier_pages_in_order(
     await expect(bodies(alice)).to_have_count(PAGE - 2)
     assert await texts(alice) == expected(73, MESSAGES)
     await expect(alice.page.get_by_text("message 1", exact=True)).to_have_count(0)
-    load = alice.page.get_by_role("button", name="Load earlier messages")
+    load = earlier_button(alice)
     await expect(load).to_have_count(1)
     await alice.shot("history-newest-page")
 
@@ -138,7 +142,7 @@ async def test_the_load_earlier_button_works_from_the_keyboard(
 ) -> None:
     maya = await reader(server, browser, "maya", "moderator")
     await expect(bodies(maya)).to_have_count(PAGE - 2)
-    load = maya.page.get_by_role("button", name="Load earlier messages")
+    load = earlier_button(maya)
     await load.focus()  # scrolls the list to its top, where the button is
     # as the keyboard focuses (the reader has not used the mouse: focus shows)
     assert await load.evaluate("(button) => button.matches(':focus-visible')") is True
@@ -168,7 +172,7 @@ async def test_a_button_focused_by_a_click_leaves_scrolling_up_to_load_by_itself
 ) -> None:
     bob = await reader(server, browser, "bob", "freelancer")
     await expect(bodies(bob)).to_have_count(PAGE - 2)
-    load = bob.page.get_by_role("button", name="Load earlier messages")
+    load = earlier_button(bob)
     # Focus as a click leaves it, without the race of clicking (reaching the button with
     # the pointer scrolls to it, and the observer loads on the way): the reader last used
     # the mouse, then the button takes the focus, not visibly and without scrolling.
